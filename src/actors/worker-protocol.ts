@@ -1,0 +1,40 @@
+/**
+ * The messages between the main thread and the Piscina workers, in one place
+ * (as Piscina's `types.ts` and BullMQ's `ParentCommand`/`ChildMessage`).
+ */
+import type { TaskError } from '../machines/types.js';
+
+/** One attempt of one task, as the worker receives it. */
+export interface WorkerTask {
+  /** unique per attempt; correlates the worker's messages with the run */
+  key: string;
+  workflowId: string;
+  taskId: string;
+  handler: string;
+  input: unknown;
+  /** 1 for the first attempt */
+  attempt: number;
+  /** stable across attempts and restarts of the same task in the same epoch */
+  idempotencyKey: string;
+  /** the task's run-time limit, so handlers that spawn processes can bound them too */
+  timeoutMs: number;
+}
+
+/** What a worker returns: errors travel as data because piscina strips error properties (piscina #1143). */
+export type WorkerResult = { ok: true; output: unknown } | { ok: false; error: TaskError };
+
+/** Worker -> main, over the worker's `parentPort` (surfaced as the pool's `message` event). */
+export type WorkerMessage =
+  | { troupe: 'started'; key: string }
+  | { troupe: 'heartbeat'; key: string; progress: unknown };
+
+/** Main -> every worker, on the {@link CONTROL_CHANNEL} broadcast channel. */
+export type ControlMessage = { troupe: 'abort'; key: string; reason: TaskError };
+
+/** Name of the BroadcastChannel that carries {@link ControlMessage}s to the workers. */
+export const CONTROL_CHANNEL = 'troupe-task-control';
+
+/** True when `message` is one of ours (the pool's `message` event carries anything a worker posts). */
+export function isWorkerMessage(message: unknown): message is WorkerMessage {
+  return typeof message === 'object' && message !== null && 'troupe' in message && 'key' in message;
+}

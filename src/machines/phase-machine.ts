@@ -1,0 +1,193 @@
+import { assign, setup } from 'xstate';
+import {
+  failsFast,
+  finalPhaseStatus,
+  isTerminal,
+  newTaskRecord,
+  settle,
+  STOP_EFFECT,
+  stopOpenTasks,
+} from './phase-records.js';
+import type {
+  FailureTolerance,
+  PhaseOutcome,
+  PhaseSpec,
+  PhaseStatus,
+  PhaseStop,
+  TaskError,
+  TaskRecord,
+  TaskSpec,
+  TaskStatus,
+} from './types.js';
+
+/** What the workflow hands a phase when it invokes it. */
+export interface PhaseInput {
+  index: number;
+  spec: PhaseSpec;
+  tolerance: FailureTolerance;
+  /** ids of earlier phases' tasks that failed or were skipped: their dependents are skipped */
+  blocked: string[];
+  /** when the phase starts */
+  at: number;
+}
+
+export interface PhaseContext {
+  index: number;
+  name: string;
+  tolerance: FailureTolerance;
+  specs: TaskSpec[];
+  tasks: Record<string, TaskRecord>;
+  blocked: string[];
+  status: PhaseStatus;
+  stoppedBy: PhaseStop | null;
+  startedAt: number | null;
+  finishedAt: number | null;
+}
+
+/** Events a phase accepts. The scheduler sends the task events; the workflow sends `phase.stop`. */
+export type PhaseEvent =
+  | { type: 'task.assigned'; taskId: string; agentId: string; at: number }
+  | { type: 'task.started'; taskId: string; at: number }
+  | { type: 'task.completed'; taskId: string; output: unknown; at: number }
+  /** `retryAt`: when a retry may be assigned, if the phase decides to retry (backoff is the runtime's) */
+  | { type: 'task.failed'; taskId: string; error: TaskError; retryAt: number; at: number }
+  /** an assigned task goes back to `ready`: its agent went away before the task started */
+  | { type: 'task.released'; taskId: string; at: number }
+  | { type: 'phase.stop'; reason: PhaseStop; at: number };
+
+const has = (ctx: PhaseContext, taskId: string, ...statuses: TaskStatus[]): boolean => {
+  const task = ctx.tasks[taskId];
+  return task !== undefined && statuses.includes(task.status);
+};
+
+const update = (ctx: PhaseContext, taskId: string, patch: Partial<TaskRecord>, at: number) =>
+  settle(ctx.specs, { ...ctx.tasks, [taskId]: { ...ctx.tasks[taskId]!, ...patch } }, new Set(ctx.blocked), at);
+
+const allTerminal = (ctx: PhaseContext): boolean => Object.values(ctx.tasks).every(isTerminal);
+
+/**
+ * The phase lifecycle: `pending -> running -> completed | failed | skipped`
+ * (and `cancelled` when its workflow is cancelled). It owns its task records,
+ * computes the ready set from `depends_on`, applies retries and the failure
+ * tolerance, and hands a {@link PhaseOutcome} to its workflow as its output.
+ * It runs nothing itself: the scheduler watches the ready set and reports
+ * back with task events. Pure: every time comes in an event's `at`.
+ */
+export const phaseMachine = setup({
+  types: {
+    input: {} as PhaseInput,
+    context: {} as PhaseContext,
+    events: {} as PhaseEvent,
+    output: {} as PhaseOutcome,
+  },
+  guards: {
+    endsAs: ({ context }, params: { status: PhaseOutcome['status'] }) =>
+      allTerminal(context) && finalPhaseStatus(Object.values(context.tasks), context.stoppedBy) === params.status,
+    isReady: ({ context, event }) => event.type === 'task.assigned' && has(context, event.taskId, 'ready'),
+    isAssigned: ({ context, event }) =>
+      (event.type === 'task.started' || event.type === 'task.released') && has(context, event.taskId, 'assigned'),
+    isInFlight: ({ context, event }) =>
+      (event.type === 'task.completed' || event.type === 'task.failed') &&
+      has(context, event.taskId, 'assigned', 'running'),
+  },
+  actions: {
+    begin: assign(({ context }) => ({
+      status: 'running' as const,
+      tasks: settle(context.specs, context.tasks, new Set(context.blocked), context.startedAt ?? 0),
+    })),
+    markAssigned: assign(({ context, event }) => {
+      if (event.type !== 'task.assigned') return {};
+      const attempts = context.tasks[event.taskId]!.attempts + 1;
+      return { tasks: update(context, event.taskId, { status: 'assigned', agentId: event.agentId, attempts, notBefore: null }, event.at) };
+    }),
+    markStarted: assign(({ context, event }) => {
+      if (event.type !== 'task.started') return {};
+      return { tasks: update(context, event.taskId, { status: 'running', startedAt: event.at }, event.at) };
+    }),
+    markReleased: assign(({ context, event }) => {
+      if (event.type !== 'task.released') return {};
+      const attempts = context.tasks[event.taskId]!.attempts - 1;
+      return { tasks: update(context, event.taskId, { status: 'ready', agentId: null, attempts }, event.at) };
+    }),
+    markCompleted: assign(({ context, event }) => {
+      if (event.type !== 'task.completed') return {};
+      const patch = { status: 'completed' as const, output: event.output, error: null, finishedAt: event.at };
+      return { tasks: update(context, event.taskId, patch, event.at) };
+    }),
+    markFailed: assign(({ context, event }) => {
+      if (event.type !== 'task.failed') return {};
+      const task = context.tasks[event.taskId]!;
+      const spec = context.specs.find((s) => s.id === event.taskId)!;
+      if (event.error.retryable && task.attempts <= spec.retries) {
+        const patch = { status: 'ready' as const, agentId: null, error: event.error, notBefore: event.retryAt };
+        return { tasks: update(context, event.taskId, patch, event.at) };
+      }
+      const failed = update(context, event.taskId, { status: 'failed', error: event.error, finishedAt: event.at }, event.at);
+      if (!failsFast(context.tolerance)) return { tasks: failed };
+      return { tasks: stopOpenTasks(failed, 'cancelled', `task ${event.taskId} failed`, event.at) };
+    }),
+    stop: assign(({ context, event }) => {
+      if (event.type !== 'phase.stop') return {};
+      const effect = STOP_EFFECT[event.reason];
+      return { stoppedBy: event.reason, tasks: stopOpenTasks(context.tasks, effect.status, effect.reason, event.at) };
+    }),
+    finish: assign(({ context }) => {
+      const finishedAt = Math.max(context.startedAt ?? 0, ...Object.values(context.tasks).map((t) => t.finishedAt ?? 0));
+      return { status: finalPhaseStatus(Object.values(context.tasks), context.stoppedBy), finishedAt };
+    }),
+  },
+}).createMachine({
+  id: 'phase',
+  context: ({ input }) => ({
+    index: input.index,
+    name: input.spec.name,
+    tolerance: input.tolerance,
+    specs: input.spec.tasks,
+    tasks: Object.fromEntries(input.spec.tasks.map((t) => [t.id, newTaskRecord(t.id)])),
+    blocked: input.blocked,
+    status: 'pending',
+    stoppedBy: null,
+    startedAt: input.at,
+    finishedAt: null,
+  }),
+  initial: 'pending',
+  states: {
+    /** Waiting to be entered; leaves at once, computing the first ready set. */
+    pending: {
+      always: { target: 'running', actions: 'begin' },
+    },
+    /** Tasks are being scheduled; ends when every task is terminal. */
+    running: {
+      always: (['completed', 'failed', 'skipped', 'cancelled'] as const).map((status) => ({
+        guard: { type: 'endsAs' as const, params: { status } },
+        target: status,
+        actions: 'finish' as const,
+      })),
+      on: {
+        'task.assigned': { guard: 'isReady', actions: 'markAssigned' },
+        'task.started': { guard: 'isAssigned', actions: 'markStarted' },
+        'task.released': { guard: 'isAssigned', actions: 'markReleased' },
+        'task.completed': { guard: 'isInFlight', actions: 'markCompleted' },
+        'task.failed': { guard: 'isInFlight', actions: 'markFailed' },
+        'phase.stop': { actions: 'stop' },
+      },
+    },
+    /** Every task completed (or was skipped by an early `complete`). */
+    completed: { type: 'final' },
+    /** A task failed for good, or the workflow's deadline passed. */
+    failed: { type: 'final' },
+    /** Every task was skipped because dependencies in earlier phases did not complete. */
+    skipped: { type: 'final' },
+    /** The workflow was cancelled. */
+    cancelled: { type: 'final' },
+  },
+  output: ({ context }) => ({
+    index: context.index,
+    name: context.name,
+    status: context.status as PhaseOutcome['status'],
+    stoppedBy: context.stoppedBy,
+    startedAt: context.startedAt,
+    finishedAt: context.finishedAt,
+    tasks: context.specs.map((s) => context.tasks[s.id]!),
+  }),
+});

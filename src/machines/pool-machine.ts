@@ -1,0 +1,90 @@
+import { enqueueActions, setup } from 'xstate';
+import { agentMachine } from './agent-machine.js';
+
+/** What the hub gives its agent pool. */
+export interface PoolInput {
+  /** agents never retired below this many */
+  minAgents: number;
+  /** agents never spawned beyond this many (the spec's `max_agent_pool_size`) */
+  maxAgents: number;
+  /** tasks one agent may run at once */
+  maxConcurrentTasks: number;
+  /** consecutive failures that open an agent's breaker */
+  breakerThreshold: number;
+}
+
+/** An agent the pool knows of; its live state is in the child actor with the same id. */
+export interface PoolMember {
+  id: string;
+  role: string;
+}
+
+export interface PoolContext extends PoolInput {
+  members: PoolMember[];
+  /** sequence for the next agent id (`agent_001`, `agent_002`, …) */
+  nextSeq: number;
+}
+
+export type PoolEvent =
+  | { type: 'agent.add'; role: string }
+  | { type: 'agent.remove'; agentId: string }
+  | { type: 'pool.drain' };
+
+/** The id of the `n`th agent a pool spawns. */
+export const agentIdFor = (n: number): string => `agent_${String(n).padStart(3, '0')}`;
+
+/**
+ * The agent pool: spawns agents by reference (`spawnChild('agent')`, never
+ * inline logic, so a restored pool gets its children back), between
+ * `minAgents` and `maxAgents`. `running` accepts new agents; `draining`
+ * (shutdown) accepts none.
+ */
+export const poolMachine = setup({
+  types: { input: {} as PoolInput, context: {} as PoolContext, events: {} as PoolEvent },
+  actors: { agent: agentMachine },
+  guards: {
+    belowMax: ({ context }) => context.members.length < context.maxAgents,
+    aboveMin: ({ context, event }) =>
+      event.type === 'agent.remove' &&
+      context.members.length > context.minAgents &&
+      context.members.some((m) => m.id === event.agentId),
+  },
+  actions: {
+    spawnAgent: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'agent.add') return;
+      const id = agentIdFor(context.nextSeq);
+      enqueue.spawnChild('agent', {
+        id,
+        input: {
+          id,
+          role: event.role,
+          maxConcurrentTasks: context.maxConcurrentTasks,
+          breakerThreshold: context.breakerThreshold,
+        },
+      });
+      enqueue.assign({ members: [...context.members, { id, role: event.role }], nextSeq: context.nextSeq + 1 });
+    }),
+    retireAgent: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'agent.remove') return;
+      enqueue.sendTo(event.agentId, { type: 'agent.retire' });
+      enqueue.stopChild(event.agentId);
+      enqueue.assign({ members: context.members.filter((m) => m.id !== event.agentId) });
+    }),
+  },
+}).createMachine({
+  id: 'pool',
+  context: ({ input }) => ({ ...input, members: [], nextSeq: 1 }),
+  initial: 'running',
+  states: {
+    /** Agents are added on demand and removed down to the minimum. */
+    running: {
+      on: {
+        'agent.add': { guard: 'belowMax', actions: 'spawnAgent' },
+        'agent.remove': { guard: 'aboveMin', actions: 'retireAgent' },
+        'pool.drain': 'draining',
+      },
+    },
+    /** Shutting down: no agent is added. */
+    draining: {},
+  },
+});

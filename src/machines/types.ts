@@ -1,0 +1,115 @@
+/**
+ * Types shared by the lifecycle machines. Everything here is plain data: it
+ * goes into snapshots, checkpoints and responses.
+ */
+
+/** Status of one task inside its phase. */
+export type TaskStatus =
+  /** waiting for its dependencies */
+  | 'pending'
+  /** dependencies met; the scheduler may assign it (not before `notBefore`) */
+  | 'ready'
+  /** given to an agent, not yet started on a worker */
+  | 'assigned'
+  /** running on a worker thread */
+  | 'running'
+  /** finished with an output */
+  | 'completed'
+  /** failed and will not be retried */
+  | 'failed'
+  /** never run: a dependency failed, or the workflow was completed early */
+  | 'skipped'
+  /** stopped by a cancel */
+  | 'cancelled';
+
+/** How a workflow reacts to a task that failed for good. */
+export type FailureTolerance =
+  /** fail the phase and the workflow at once; running tasks are cancelled */
+  | 'low'
+  /** skip the failed task's dependents, finish the phase, then fail */
+  | 'medium'
+  /** skip the failed task's dependents (in later phases too), end `partial` */
+  | 'high';
+
+/** A task's failure, carried as data (piscina strips error properties, piscina #1143). */
+export interface TaskError {
+  name: string;
+  code: string;
+  message: string;
+  /** false for what must never be retried */
+  retryable: boolean;
+  /** what the handler attached, e.g. an `exec` task's exit code and output */
+  data?: unknown;
+}
+
+/** The resolved definition of one task: every field set, durations in ms. */
+export interface TaskSpec {
+  id: string;
+  description: string | null;
+  handler: string;
+  role: string;
+  input: unknown;
+  dependsOn: string[];
+  timeoutMs: number;
+  retries: number;
+  exclusiveFiles: string[];
+  estimatedDurationMs: number;
+  risky: boolean;
+}
+
+/** The live record of one task. Timestamps are epoch ms from the runtime's clock. */
+export interface TaskRecord {
+  id: string;
+  status: TaskStatus;
+  /** attempts started so far */
+  attempts: number;
+  agentId: string | null;
+  /** earliest time the next attempt may be assigned (retry backoff) */
+  notBefore: number | null;
+  startedAt: number | null;
+  finishedAt: number | null;
+  output: unknown;
+  error: TaskError | null;
+  /** why a task was skipped or cancelled */
+  reason: string | null;
+}
+
+/** The resolved definition of one phase. */
+export interface PhaseSpec {
+  name: string;
+  tasks: TaskSpec[];
+}
+
+/** How a phase ended; the workflow decides its own next state from it. */
+export type PhaseStatus = 'pending' | 'running' | 'completed' | 'failed' | 'skipped' | 'cancelled';
+
+/** Why a phase was stopped from outside, if it was. */
+export type PhaseStop = 'cancel' | 'complete' | 'deadline';
+
+/** What a finished phase hands back to its workflow. */
+export interface PhaseOutcome {
+  index: number;
+  name: string;
+  status: Exclude<PhaseStatus, 'pending' | 'running'>;
+  stoppedBy: PhaseStop | null;
+  startedAt: number | null;
+  finishedAt: number | null;
+  tasks: TaskRecord[];
+}
+
+/** The resolved workflow definition the workflow machine runs. */
+export interface WorkflowSpec {
+  name: string;
+  description: string | null;
+  priority: 'high' | 'medium' | 'low';
+  timeoutMs: number;
+  checkpointIntervalMs: number;
+  failureTolerance: FailureTolerance;
+  agentRequirements: { minAgents: number; maxAgents: number; specializedRoles: string[] };
+  phases: PhaseSpec[];
+}
+
+/** Every event carries the time it happened, from the runtime's clock (machines never read one). */
+export interface Timed {
+  at: number;
+}

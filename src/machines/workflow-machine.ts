@@ -1,0 +1,212 @@
+import { assign, sendTo, setup } from 'xstate';
+import { phaseMachine } from './phase-machine.js';
+import type { PhaseOutcome, PhaseStop, WorkflowSpec } from './types.js';
+
+/** What the hub gives a workflow when it creates it. */
+export interface WorkflowInput {
+  id: string;
+  spec: WorkflowSpec;
+  at: number;
+}
+
+/** Why a workflow failed. */
+export interface WorkflowFailure {
+  code: 'TASK_FAILED' | 'WORKFLOW_TIMEOUT';
+  message: string;
+}
+
+export interface WorkflowContext {
+  id: string;
+  spec: WorkflowSpec;
+  /** index of the phase running now, or of the next one to run */
+  phaseIndex: number;
+  /** outcomes of the phases that ended, in order */
+  phases: PhaseOutcome[];
+  /** ids of tasks that failed or were skipped: later dependents are skipped */
+  blocked: string[];
+  createdAt: number;
+  startedAt: number | null;
+  updatedAt: number;
+  finishedAt: number | null;
+  /** when the workflow times out: a deadline in context, not an XState `after` (lost on restore, XState #5331) */
+  deadline: number | null;
+  failure: WorkflowFailure | null;
+}
+
+/** Lifecycle events. Each carries the time it happened. */
+export type WorkflowEvent =
+  | { type: 'start'; at: number }
+  | { type: 'pause'; at: number }
+  | { type: 'resume'; at: number }
+  | { type: 'cancel'; at: number }
+  | { type: 'complete'; at: number }
+  | { type: 'cleanup'; at: number }
+  /** the runtime's clock passed `context.deadline` */
+  | { type: 'deadline'; at: number };
+
+/** Records a finished phase: its outcome, the tasks later phases must treat as blocked, the next index. */
+function recordPhase(context: WorkflowContext, output: PhaseOutcome): Partial<WorkflowContext> {
+  const blockedNow = output.tasks.filter((t) => t.status !== 'completed').map((t) => t.id);
+  return {
+    phases: [...context.phases, output],
+    blocked: [...context.blocked, ...blockedNow],
+    phaseIndex: output.index + 1,
+    updatedAt: output.finishedAt ?? context.updatedAt,
+  };
+}
+
+function taskFailure(output: PhaseOutcome): WorkflowFailure {
+  const failed = output.tasks.find((t) => t.status === 'failed');
+  return {
+    code: 'TASK_FAILED',
+    message: failed
+      ? `Task ${failed.id} in phase ${output.name} failed: ${failed.error?.message ?? 'unknown error'}`
+      : `Phase ${output.name} failed`,
+  };
+}
+
+const hasFailures = (phases: readonly PhaseOutcome[]): boolean =>
+  phases.some((p) => p.tasks.some((t) => t.status === 'failed' || t.status === 'skipped'));
+
+/**
+ * The workflow lifecycle:
+ * `created -> running <-> paused -> completed | partial | failed | cancelled -> archived`.
+ * `running` and `paused` are the two children of `active`, which invokes the
+ * current phase as a child actor by name (`src: 'phase'`, never inline logic,
+ * XState #5057 and #4873), so pausing keeps the phase and its task records.
+ * Phases run one after the other; when one ends, `active` is re-entered
+ * through its history state, so a workflow paused while its last running task
+ * finished stays paused in the next phase.
+ */
+export const workflowMachine = setup({
+  types: {
+    input: {} as WorkflowInput,
+    context: {} as WorkflowContext,
+    events: {} as WorkflowEvent,
+  },
+  actors: { phase: phaseMachine },
+  actions: {
+    stamp: assign(({ event }) => ({ updatedAt: event.at })),
+    begin: assign(({ context, event }) => ({
+      startedAt: event.at,
+      updatedAt: event.at,
+      deadline: event.at + context.spec.timeoutMs,
+    })),
+    finish: assign(({ context }) => ({ finishedAt: context.updatedAt })),
+    /** Asks the running phase to end its open tasks; its output then decides the workflow's next state. */
+    stopPhase: sendTo('phase', ({ event }, params: { reason: PhaseStop }) => ({
+      type: 'phase.stop' as const,
+      reason: params.reason,
+      at: event.at,
+    })),
+  },
+}).createMachine({
+  id: 'workflow',
+  context: ({ input }) => ({
+    id: input.id,
+    spec: input.spec,
+    phaseIndex: 0,
+    phases: [],
+    blocked: [],
+    createdAt: input.at,
+    startedAt: null,
+    updatedAt: input.at,
+    finishedAt: null,
+    deadline: null,
+    failure: null,
+  }),
+  initial: 'created',
+  states: {
+    /** Defined and validated; nothing runs until `start`. */
+    created: {
+      on: {
+        start: { target: 'active', actions: 'begin' },
+        cancel: { target: 'cancelled', actions: ['stamp', 'finish'] },
+      },
+    },
+    /** Started and not ended: one phase at a time is invoked. */
+    active: {
+      invoke: {
+        id: 'phase',
+        src: 'phase',
+        input: ({ context }) => ({
+          index: context.phaseIndex,
+          spec: context.spec.phases[context.phaseIndex]!,
+          tolerance: context.spec.failureTolerance,
+          blocked: context.blocked,
+          at: context.updatedAt,
+        }),
+        onDone: [
+          {
+            guard: ({ event }) => event.output.stoppedBy === 'cancel',
+            target: 'cancelled',
+            actions: [assign(({ context, event }) => recordPhase(context, event.output)), 'finish'],
+          },
+          {
+            guard: ({ event }) => event.output.stoppedBy === 'deadline',
+            target: 'failed',
+            actions: [
+              assign(({ context, event }) => ({
+                ...recordPhase(context, event.output),
+                failure: { code: 'WORKFLOW_TIMEOUT' as const, message: `Workflow ${context.id} passed its timeout` },
+              })),
+              'finish',
+            ],
+          },
+          {
+            guard: ({ event }) => event.output.stoppedBy === 'complete',
+            target: 'completed',
+            actions: [assign(({ context, event }) => recordPhase(context, event.output)), 'finish'],
+          },
+          {
+            guard: ({ context, event }) => event.output.status === 'failed' && context.spec.failureTolerance !== 'high',
+            target: 'failed',
+            actions: [
+              assign(({ context, event }) => ({ ...recordPhase(context, event.output), failure: taskFailure(event.output) })),
+              'finish',
+            ],
+          },
+          {
+            guard: ({ context, event }) => event.output.index >= context.spec.phases.length - 1,
+            target: 'ended',
+            actions: [assign(({ context, event }) => recordPhase(context, event.output)), 'finish'],
+          },
+          { target: '.history', reenter: true, actions: assign(({ context, event }) => recordPhase(context, event.output)) },
+        ],
+      },
+      initial: 'running',
+      states: {
+        /** The scheduler dispatches the phase's ready tasks. */
+        running: { on: { pause: { target: 'paused', actions: 'stamp' } } },
+        /** Nothing new is dispatched; tasks already running finish and are recorded. */
+        paused: { on: { resume: { target: 'running', actions: 'stamp' } } },
+        history: { type: 'history' },
+      },
+      on: {
+        cancel: { actions: ['stamp', { type: 'stopPhase', params: { reason: 'cancel' } }] },
+        complete: { actions: ['stamp', { type: 'stopPhase', params: { reason: 'complete' } }] },
+        deadline: { actions: ['stamp', { type: 'stopPhase', params: { reason: 'deadline' } }] },
+      },
+    },
+    /** The last phase ended: decides between `completed` and `partial`. */
+    ended: {
+      always: [
+        {
+          guard: ({ context }) => hasFailures(context.phases),
+          target: 'partial',
+        },
+        { target: 'completed' },
+      ],
+    },
+    /** Every phase ran and every task completed (or `complete` ended it early). */
+    completed: { on: { cleanup: { target: 'archived', actions: 'stamp' } } },
+    /** Ended under `failure_tolerance: high` with failed or skipped tasks. */
+    partial: { on: { cleanup: { target: 'archived', actions: 'stamp' } } },
+    /** A task failed for good (tolerance low or medium), or the deadline passed. */
+    failed: { on: { cleanup: { target: 'archived', actions: 'stamp' } } },
+    /** Cancelled by a user; running tasks were aborted. */
+    cancelled: { on: { cleanup: { target: 'archived', actions: 'stamp' } } },
+    /** Cleaned up: resources released, kept for the record only. */
+    archived: { type: 'final' },
+  },
+});

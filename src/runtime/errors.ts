@@ -1,0 +1,83 @@
+/**
+ * The one table of error codes troupe answers with. Values go on the wire, so
+ * this is an `as const` object, not a TS enum. Classify errors by `code`,
+ * never by message text.
+ */
+export const ErrorCode = {
+  WORKFLOW_NOT_FOUND: 'WORKFLOW_NOT_FOUND',
+  WORKFLOW_EXISTS: 'WORKFLOW_EXISTS',
+  WORKFLOW_ID_REQUIRED: 'WORKFLOW_ID_REQUIRED',
+  INVALID_TRANSITION: 'INVALID_TRANSITION',
+  VALIDATION_FAILED: 'VALIDATION_FAILED',
+  UNKNOWN_OPERATION: 'UNKNOWN_OPERATION',
+  NOT_IMPLEMENTED: 'NOT_IMPLEMENTED',
+  PARSE_ERROR: 'PARSE_ERROR',
+  FILE_NOT_FOUND: 'FILE_NOT_FOUND',
+  DEPENDENCY_CYCLE: 'DEPENDENCY_CYCLE',
+  UNKNOWN_DEPENDENCY: 'UNKNOWN_DEPENDENCY',
+  DUPLICATE_TASK: 'DUPLICATE_TASK',
+  HANDLER_NOT_FOUND: 'HANDLER_NOT_FOUND',
+  WAIT_TIMEOUT: 'WAIT_TIMEOUT',
+  CHECKPOINT_NOT_FOUND: 'CHECKPOINT_NOT_FOUND',
+  CHECKPOINT_CORRUPT: 'CHECKPOINT_CORRUPT',
+  CHECKPOINT_INCOMPATIBLE: 'CHECKPOINT_INCOMPATIBLE',
+  RESOURCE_CONFLICT: 'RESOURCE_CONFLICT',
+  DATA_DIR_LOCKED: 'DATA_DIR_LOCKED',
+  HUB_CLOSED: 'HUB_CLOSED',
+  INTERNAL_ERROR: 'INTERNAL_ERROR',
+} as const;
+
+/** One of the codes of {@link ErrorCode}. */
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Suggestions a response carries for each code, so every client shows the same fix. */
+export const recoverySuggestions: Readonly<Partial<Record<ErrorCode, readonly string[]>>> = {
+  WORKFLOW_NOT_FOUND: [
+    "List available workflows with 'list-workflows'",
+    "Create new workflow with 'create' operation",
+  ],
+  WORKFLOW_EXISTS: ["Pick another workflow id, or 'cleanup' the existing workflow once it has ended"],
+  WORKFLOW_ID_REQUIRED: ['Put the workflow id before the operation: <workflow-id> <operation> [params]'],
+  INVALID_TRANSITION: ["See the workflow's state with 'get-status'"],
+  VALIDATION_FAILED: ["See the operation's parameters with 'help <operation>'"],
+  UNKNOWN_OPERATION: ["List the operations with 'help'"],
+  NOT_IMPLEMENTED: ["List the operations that work in this version with 'help'"],
+  PARSE_ERROR: ['Parameters are one JSON object, or @path to a JSON or YAML file'],
+  FILE_NOT_FOUND: ['Check the path; relative paths are resolved from the current directory'],
+  DEPENDENCY_CYCLE: ['Remove one of the depends_on edges named in the cycle'],
+  UNKNOWN_DEPENDENCY: ['depends_on names task ids of the same or an earlier phase'],
+  DUPLICATE_TASK: ['Give every task in the workflow its own id'],
+  HANDLER_NOT_FOUND: ['Built-in handlers: noop, echo, sleep, cpu, fail, exec'],
+  WAIT_TIMEOUT: ["Wait again with a longer 'timeout', or inspect with 'get-status'"],
+};
+
+/**
+ * The error troupe throws inside the runtime and renders as an error
+ * response. Carries a `code` from {@link ErrorCode}, human `details`, and an
+ * optional `cause`.
+ *
+ * @example
+ * throw new TroupeError('WORKFLOW_NOT_FOUND', 'Workflow wf_9 does not exist', { details: 'No workflow has the id wf_9' })
+ */
+export class TroupeError extends Error {
+  readonly code: ErrorCode;
+  readonly details: string | undefined;
+  readonly suggestions: readonly string[] | undefined;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { details?: string; suggestions?: readonly string[]; cause?: unknown } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'TroupeError';
+    this.code = code;
+    this.details = options.details;
+    this.suggestions = options.suggestions;
+  }
+}
+
+/** True when `value` is a {@link TroupeError}, optionally with the given code. */
+export function isTroupeError(value: unknown, code?: ErrorCode): value is TroupeError {
+  return value instanceof TroupeError && (code === undefined || value.code === code);
+}

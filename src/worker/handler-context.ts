@@ -1,0 +1,29 @@
+/** What a handler gets beside its input. */
+export interface HandlerContext {
+  /** aborted when the task is cancelled or times out; the thread is terminated soon after */
+  signal: AbortSignal;
+  /** tells the supervisor the task is alive, with optional progress (e.g. a fraction or a message) */
+  heartbeat(progress?: unknown): void;
+  taskId: string;
+  workflowId: string;
+  /** 1 for the first attempt */
+  attempt: number;
+  /** the same for every attempt of this task in this epoch: use it to make side effects idempotent */
+  idempotencyKey: string;
+}
+
+/**
+ * An error a handler throws on purpose, with a code and whether a retry may
+ * help. Any other thrown value is reported with code `HANDLER_ERROR`.
+ */
+export class HandlerError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly retryable: boolean,
+    readonly data?: unknown,
+  ) {
+    super(message);
+    this.name = 'HandlerError';
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * The Piscina worker entry. Runs on import in each worker thread; nothing
+ * re-exports it. Every outcome is returned as data, never thrown, because
+ * piscina strips custom error properties (piscina #1143).
+ */
+import { BroadcastChannel, parentPort } from 'node:worker_threads';
+import type { TaskError } from '../machines/types.js';
+import { CONTROL_CHANNEL, type ControlMessage, type WorkerMessage, type WorkerResult, type WorkerTask } from '../actors/worker-protocol.js';
+import { isBuiltinHandler } from '../actors/handler-inputs.js';
+import { builtinHandlers } from './builtin-handlers.js';
+import { HandlerError, type HandlerContext } from './handler-context.js';
+
+const running = new Map<string, AbortController>();
+
+const control = new BroadcastChannel(CONTROL_CHANNEL);
+// the channel must not keep an idle worker alive
+control.unref();
+control.onmessage = (event) => {
+  const message = (event as { data?: ControlMessage }).data;
+  if (message?.troupe === 'abort') running.get(message.key)?.abort(message.reason);
+};
+
+// a handler's stray rejection after it returned must not kill the thread and its other work
+process.on('unhandledRejection', () => {});
+
+const post = (message: WorkerMessage) => parentPort?.postMessage(message);
+
+function toTaskError(error: unknown): TaskError {
+  if (error instanceof HandlerError) {
+    const base = { name: error.name, code: error.code, message: error.message, retryable: error.retryable };
+    return error.data === undefined ? base : { ...base, data: error.data };
+  }
+  if (error instanceof Error && error.name === 'ZodError') {
+    return { name: 'ValidationError', code: 'INVALID_INPUT', message: error.message, retryable: false };
+  }
+  if (error instanceof Error && error.name === 'AbortError') {
+    return { name: 'AbortError', code: 'TASK_ABORTED', message: error.message, retryable: true };
+  }
+  if (error instanceof Error) {
+    const { code } = error as { code?: unknown };
+    return { name: error.name, code: typeof code === 'string' ? code : 'HANDLER_ERROR', message: error.message, retryable: true };
+  }
+  return { name: 'Error', code: 'HANDLER_ERROR', message: String(error), retryable: true };
+}
+
+/** Runs one attempt of one task. */
+export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
+  const controller = new AbortController();
+  running.set(task.key, controller);
+  post({ troupe: 'started', key: task.key });
+  try {
+    if (!isBuiltinHandler(task.handler)) {
+      const message = `No handler named ${task.handler} in this worker`;
+      return { ok: false, error: { name: 'HandlerNotFound', code: 'HANDLER_NOT_FOUND', message, retryable: false } };
+    }
+    const ctx: HandlerContext = {
+      signal: controller.signal,
+      heartbeat: (progress) => post({ troupe: 'heartbeat', key: task.key, progress: progress ?? null }),
+      taskId: task.taskId,
+      workflowId: task.workflowId,
+      attempt: task.attempt,
+      idempotencyKey: task.idempotencyKey,
+    };
+    const output = await builtinHandlers[task.handler](task.input ?? {}, ctx);
+    if (controller.signal.aborted) return { ok: false, error: controller.signal.reason as TaskError };
+    return { ok: true, output: output ?? null };
+  } catch (error) {
+    if (controller.signal.aborted) return { ok: false, error: controller.signal.reason as TaskError };
+    return { ok: false, error: toTaskError(error) };
+  } finally {
+    running.delete(task.key);
+  }
+}
