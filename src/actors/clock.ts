@@ -15,12 +15,20 @@ export interface Clock {
   setTimer(ms: number, fn: () => void): TimerHandle;
 }
 
-/** The wall clock, with Node timers that do not keep the process alive. */
+/**
+ * The wall clock. Its timers keep the process alive (a retry or a `wait`
+ * pending is work to do); whoever arms one cancels it on shutdown.
+ */
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimer(ms, fn) {
-    const timer = setTimeout(fn, Math.max(0, ms));
-    timer.unref();
+    // setTimeout cannot wait longer than 2^31-1 ms; a longer deadline re-arms itself
+    const MAX = 2_147_483_647;
+    let timer: NodeJS.Timeout;
+    const arm = (left: number) => {
+      timer = setTimeout(() => (left > MAX ? arm(left - MAX) : fn()), Math.min(Math.max(0, left), MAX));
+    };
+    arm(ms);
     return { cancel: () => clearTimeout(timer) };
   },
 };

@@ -63,6 +63,14 @@ export interface PiscinaRunnerOptions {
   onPoolError?(error: unknown): void;
 }
 
+/** A submitted attempt, as the runner tracks it until its result resolves. */
+interface LiveRun {
+  started(at: number): void;
+  heartbeat(progress: unknown, at: number): void;
+  abort(reason: TaskError): void;
+  done?: Promise<unknown>;
+}
+
 // vitest and tsx run this file as .ts: the worker then needs the tsx loader; the built .js needs nothing
 const sourceMode = import.meta.url.endsWith('.ts');
 const workerFile = new URL(`../worker/task-worker.${sourceMode ? 'ts' : 'js'}`, import.meta.url);
@@ -110,7 +118,7 @@ export function createPiscinaRunner(options: PiscinaRunnerOptions = {}): TaskRun
   const control = new BroadcastChannel(CONTROL_CHANNEL);
   control.unref();
 
-  const live = new Map<string, { started(at: number): void; heartbeat(progress: unknown, at: number): void }>();
+  const live = new Map<string, LiveRun>();
   pool.on('message', (message: unknown) => {
     if (!isWorkerMessage(message)) return;
     const run = live.get(message.key);
@@ -119,6 +127,15 @@ export function createPiscinaRunner(options: PiscinaRunnerOptions = {}): TaskRun
     else run.heartbeat(message.progress, clock.now());
   });
 
+  let closed = false;
+  const broadcast = (message: ControlMessage) => {
+    try {
+      control.postMessage(message);
+    } catch {
+      // the channel is closed: the runner is shutting down and its threads are being terminated
+    }
+  };
+
   return {
     run(task, hooks = {}) {
       const killer = new AbortController();
@@ -126,32 +143,50 @@ export function createPiscinaRunner(options: PiscinaRunnerOptions = {}): TaskRun
       let stopReason: TaskError | null = null;
       const timers: TimerHandle[] = [];
 
+      const started = (at: number) => {
+        if (startedAt !== null) return;
+        startedAt = at;
+        hooks.onStarted?.(at);
+        timers.push(clock.setTimer(task.timeoutMs, () => abort(timeoutError(task.timeoutMs))));
+      };
+
+      // The handler's signal fires first; the thread is terminated only after the grace period,
+      // also when "started" has not arrived yet: the task may be running already, and an exec
+      // child in its own process group would outlive a thread killed before it saw the abort.
       const abort = (reason: TaskError) => {
         if (stopReason) return;
         stopReason = reason;
-        control.postMessage({ troupe: 'abort', key: task.key, reason } satisfies ControlMessage);
-        if (startedAt === null) killer.abort(reason);
-        else timers.push(clock.setTimer(graceMs, () => killer.abort(reason)));
+        broadcast({ troupe: 'abort', key: task.key, reason });
+        timers.push(clock.setTimer(graceMs, () => killer.abort(reason)));
       };
 
-      live.set(task.key, {
-        started(at) {
-          startedAt = at;
-          hooks.onStarted?.(at);
-          timers.push(clock.setTimer(task.timeoutMs, () => abort(timeoutError(task.timeoutMs))));
-        },
+      if (closed) {
+        const error: TaskError = { name: 'ClosedError', code: 'RUNNER_CLOSED', message: 'The task runner is closed', retryable: true };
+        return { result: Promise.resolve({ ok: false, error, durationMs: 0 }), abort: () => {} };
+      }
+
+      const entry: LiveRun = {
+        started,
         heartbeat: (progress, at) => hooks.onHeartbeat?.(progress, at),
-      });
+        abort,
+      };
+      live.set(task.key, entry);
 
       const result = (pool.run(task, { signal: killer.signal }) as Promise<WorkerResult>)
-        .then((r) => r, (error: unknown): WorkerResult => ({ ok: false, error: stopReason ?? crashError(error) }))
-        .then((outcome): TaskOutcome => {
+        .then(
+          (r) => r,
+          (error: unknown): WorkerResult => ({ ok: false, error: stopReason ?? crashError(error), runMs: 0 }),
+        )
+        .then(({ runMs, ...outcome }): TaskOutcome => {
+          // the result can overtake the "started" message: derive the start from the worker's run time
+          if (startedAt === null && runMs > 0) started(clock.now() - runMs);
           for (const t of timers) t.cancel();
           live.delete(task.key);
-          const durationMs = startedAt === null ? 0 : clock.now() - startedAt;
+          const durationMs = startedAt === null ? 0 : Math.max(clock.now() - startedAt, 0);
           if (stopReason && outcome.ok) return { ok: false, error: stopReason, durationMs };
           return { ...outcome, durationMs };
         });
+      entry.done = result;
       return { result, abort };
     },
 
@@ -169,8 +204,15 @@ export function createPiscinaRunner(options: PiscinaRunnerOptions = {}): TaskRun
     },
 
     async close() {
-      control.close();
+      closed = true;
+      const reason: TaskError = { name: 'ClosedError', code: 'RUNNER_CLOSED', message: 'The task runner closed while the task ran', retryable: true };
+      const running = [...live.values()];
+      for (const run of running) run.abort(reason);
+      // wait for the aborted tasks first: piscina's close() never resolves when a worker it
+      // counted is terminated by an abort while it waits
+      await Promise.all(running.map((run) => run.done));
       await pool.close({ force: true });
+      control.close();
     },
   };
 }

@@ -20,8 +20,16 @@ export interface WorkerTask {
   timeoutMs: number;
 }
 
-/** What a worker returns: errors travel as data because piscina strips error properties (piscina #1143). */
-export type WorkerResult = { ok: true; output: unknown } | { ok: false; error: TaskError };
+/**
+ * What a worker returns: errors travel as data because piscina strips error
+ * properties (piscina #1143). `runMs` is the handler's run time measured in
+ * the worker: the result and the "started" message travel on different
+ * ports, so the result can arrive first.
+ */
+export type WorkerResult = WorkerOutcome & { runMs: number };
+
+/** How a handler's attempt ended. */
+export type WorkerOutcome = { ok: true; output: unknown } | { ok: false; error: TaskError };
 
 /** Worker -> main, over the worker's `parentPort` (surfaced as the pool's `message` event). */
 export type WorkerMessage =

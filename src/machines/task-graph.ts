@@ -56,9 +56,13 @@ export function computeWaves(tasks: readonly Pick<TaskSpec, 'id' | 'dependsOn'>[
   return waves;
 }
 
+/** True when chain `a` is longer than `b`: by estimated duration, then by number of tasks. */
+const longer = (a: { durationMs: number; path: string[] }, b: { durationMs: number; path: string[] }) =>
+  a.durationMs > b.durationMs || (a.durationMs === b.durationMs && a.path.length > b.path.length);
+
 /**
  * The critical path of acyclic `tasks`: the chain of dependencies with the
- * largest sum of `estimatedDurationMs`, in execution order.
+ * largest sum of `estimatedDurationMs` (ties: the most tasks), in execution order.
  */
 export function criticalPath(
   tasks: readonly Pick<TaskSpec, 'id' | 'dependsOn' | 'estimatedDurationMs'>[],
@@ -73,7 +77,7 @@ export function criticalPath(
     for (const dep of task.dependsOn) {
       if (!byId.has(dep)) continue;
       const candidate = longest(dep);
-      if (candidate.durationMs > head.durationMs || head.path.length === 0) head = candidate;
+      if (longer(candidate, head)) head = candidate;
     }
     const result = { durationMs: head.durationMs + task.estimatedDurationMs, path: [...head.path, id] };
     best.set(id, result);
@@ -82,7 +86,7 @@ export function criticalPath(
   let answer = { durationMs: 0, path: [] as string[] };
   for (const task of tasks) {
     const candidate = longest(task.id);
-    if (candidate.durationMs > answer.durationMs || answer.path.length === 0) answer = candidate;
+    if (longer(candidate, answer)) answer = candidate;
   }
   return answer;
 }

@@ -1,6 +1,6 @@
 import { assign, sendTo, setup } from 'xstate';
 import { phaseMachine } from './phase-machine.js';
-import type { PhaseOutcome, PhaseStop, WorkflowSpec } from './types.js';
+import type { FailureTolerance, PhaseOutcome, PhaseStop, WorkflowSpec } from './types.js';
 
 /** What the hub gives a workflow when it creates it. */
 export interface WorkflowInput {
@@ -35,7 +35,8 @@ export interface WorkflowContext {
 
 /** Lifecycle events. Each carries the time it happened. */
 export type WorkflowEvent =
-  | { type: 'start'; at: number }
+  /** `failureTolerance` overrides the definition's for this run */
+  | { type: 'start'; at: number; failureTolerance?: FailureTolerance }
   | { type: 'pause'; at: number }
   | { type: 'resume'; at: number }
   | { type: 'cancel'; at: number }
@@ -88,6 +89,10 @@ export const workflowMachine = setup({
   actions: {
     stamp: assign(({ event }) => ({ updatedAt: event.at })),
     begin: assign(({ context, event }) => ({
+      spec:
+        event.type === 'start' && event.failureTolerance
+          ? { ...context.spec, failureTolerance: event.failureTolerance }
+          : context.spec,
       startedAt: event.at,
       updatedAt: event.at,
       deadline: event.at + context.spec.timeoutMs,

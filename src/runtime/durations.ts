@@ -22,6 +22,7 @@ export function parseDuration(value: string | number): number | undefined {
  * @example formatDuration(4_500_000) // "1h 15m"
  */
 export function formatDuration(ms: number): string {
+  if (ms === 0) return '0ms';
   if (ms < 1) return `${ms.toFixed(2)}ms`;
   if (ms < 1_000) return `${Number(ms.toFixed(1))}ms`;
   if (ms < 60_000) return `${Number((ms / 1_000).toFixed(1))}s`;

@@ -73,7 +73,10 @@ function execHandler(raw: unknown, ctx: HandlerContext) {
 
 /** The handlers every troupe worker has; their inputs are in `builtinInputs`. */
 export const builtinHandlers: Record<BuiltinHandler, Handler> = {
-  noop: () => null,
+  noop: (raw) => {
+    builtinInputs.noop.parse(raw);
+    return null;
+  },
   echo: (raw) => builtinInputs.echo.parse(raw).value,
   sleep: async (raw, ctx) => {
     const { ms } = builtinInputs.sleep.parse(raw);

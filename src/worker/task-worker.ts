@@ -3,21 +3,30 @@
  * re-exports it. Every outcome is returned as data, never thrown, because
  * piscina strips custom error properties (piscina #1143).
  */
+import { performance } from 'node:perf_hooks';
 import { BroadcastChannel, parentPort } from 'node:worker_threads';
 import type { TaskError } from '../machines/types.js';
-import { CONTROL_CHANNEL, type ControlMessage, type WorkerMessage, type WorkerResult, type WorkerTask } from '../actors/worker-protocol.js';
+import { CONTROL_CHANNEL, type ControlMessage, type WorkerMessage, type WorkerOutcome, type WorkerResult, type WorkerTask } from '../actors/worker-protocol.js';
 import { isBuiltinHandler } from '../actors/handler-inputs.js';
 import { builtinHandlers } from './builtin-handlers.js';
 import { HandlerError, type HandlerContext } from './handler-context.js';
 
 const running = new Map<string, AbortController>();
+/** aborts that arrived before their task started here (it was queued, or in transit) */
+const abortedEarly = new Map<string, TaskError>();
+const ABORTED_EARLY_LIMIT = 1_000;
 
 const control = new BroadcastChannel(CONTROL_CHANNEL);
 // the channel must not keep an idle worker alive
 control.unref();
 control.onmessage = (event) => {
   const message = (event as { data?: ControlMessage }).data;
-  if (message?.troupe === 'abort') running.get(message.key)?.abort(message.reason);
+  if (message?.troupe !== 'abort') return;
+  const controller = running.get(message.key);
+  if (controller) return controller.abort(message.reason);
+  abortedEarly.set(message.key, message.reason);
+  // tasks dropped from the queue never come here to collect their entry
+  if (abortedEarly.size > ABORTED_EARLY_LIMIT) abortedEarly.delete(abortedEarly.keys().next().value!);
 };
 
 // a handler's stray rejection after it returned must not kill the thread and its other work
@@ -45,9 +54,20 @@ function toTaskError(error: unknown): TaskError {
 
 /** Runs one attempt of one task. */
 export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
+  const began = performance.now();
+  const early = abortedEarly.get(task.key);
+  if (early) {
+    abortedEarly.delete(task.key);
+    return { ok: false, error: early, runMs: 0 };
+  }
   const controller = new AbortController();
   running.set(task.key, controller);
   post({ troupe: 'started', key: task.key });
+  const result = await attempt(task, controller);
+  return { ...result, runMs: performance.now() - began };
+}
+
+async function attempt(task: WorkerTask, controller: AbortController): Promise<WorkerOutcome> {
   try {
     if (!isBuiltinHandler(task.handler)) {
       const message = `No handler named ${task.handler} in this worker`;

@@ -1,0 +1,133 @@
+import type { HubResponse } from '../index.js';
+
+/** ANSI styling that turns itself off for NO_COLOR, --no-color and non-terminals. */
+export interface Palette {
+  red(s: string): string;
+  green(s: string): string;
+  yellow(s: string): string;
+  cyan(s: string): string;
+  dim(s: string): string;
+  bold(s: string): string;
+}
+
+export function createPalette(enabled: boolean): Palette {
+  const wrap = (open: number, close: number) => (s: string) => (enabled ? `\u001b[${open}m${s}\u001b[${close}m` : s);
+  return { red: wrap(31, 39), green: wrap(32, 39), yellow: wrap(33, 39), cyan: wrap(36, 39), dim: wrap(2, 22), bold: wrap(1, 22) };
+}
+
+const STATUS_MARK: Record<string, string> = {
+  completed: '✓', partial: '◐', failed: '✗', cancelled: '⊘', skipped: '↷', running: '▶', assigned: '▷',
+  ready: '○', pending: '·', paused: '❚❚', created: '·', archived: '▣',
+};
+
+function colorStatus(p: Palette, status: string): string {
+  const text = `${STATUS_MARK[status] ?? '·'} ${status}`;
+  if (status === 'completed') return p.green(text);
+  if (status === 'failed' || status === 'cancelled') return p.red(text);
+  if (status === 'partial' || status === 'paused' || status === 'skipped') return p.yellow(text);
+  if (status === 'running' || status === 'assigned') return p.cyan(text);
+  return p.dim(text);
+}
+
+/** A bar of `width` cells for a percentage. */
+export function progressBar(percent: number, width = 20): string {
+  const full = Math.round((Math.max(0, Math.min(100, percent)) / 100) * width);
+  return '█'.repeat(full) + '░'.repeat(width - full);
+}
+
+const pad = (s: string, n: number) => (s.length >= n ? s : s + ' '.repeat(n - s.length));
+
+interface StatusView {
+  id: string; name: string; status: string; progress_percentage: number; current_phase: number; total_phases: number;
+  failure?: { code: string; message: string };
+  phases: { name: string; status: string; tasks: { task_id: string; status: string; assigned_agent: string | null; attempts: number; execution_time: string | null; error?: { message: string }; reason?: string }[] }[];
+  metrics: { tasks_completed: number; tasks_total: number; total_execution_time: string | null };
+}
+
+/** The phase/task tree of `get-status`. */
+export function formatStatus(p: Palette, w: StatusView): string {
+  const lines = [
+    `${p.bold(w.id)}  ${w.name}  ${colorStatus(p, w.status)}  ${progressBar(w.progress_percentage)} ${w.progress_percentage}%  ` +
+      p.dim(`phase ${w.current_phase}/${w.total_phases}, ${w.metrics.tasks_completed}/${w.metrics.tasks_total} tasks` +
+        (w.metrics.total_execution_time ? `, ${w.metrics.total_execution_time}` : '')),
+  ];
+  if (w.failure) lines.push(p.red(`  ${w.failure.code}: ${w.failure.message}`));
+  w.phases.forEach((phase, i) => {
+    const lastPhase = i === w.phases.length - 1;
+    lines.push(`${lastPhase ? '└─' : '├─'} ${pad(phase.name, 24)} ${colorStatus(p, phase.status)}`);
+    phase.tasks.forEach((t, j) => {
+      const branch = `${lastPhase ? '   ' : '│  '}${j === phase.tasks.length - 1 ? '└─' : '├─'}`;
+      const extra = [t.assigned_agent ?? '', t.execution_time ?? '', t.attempts > 1 ? `${t.attempts} attempts` : '']
+        .filter(Boolean)
+        .join('  ');
+      const why = t.error?.message ?? t.reason;
+      lines.push(`${branch} ${pad(t.task_id, 21)} ${pad(colorStatus(p, t.status), 12)} ${p.dim(extra)}${why ? `  ${p.dim(why)}` : ''}`);
+    });
+  });
+  return lines.join('\n');
+}
+
+function formatTable(rows: Record<string, unknown>[], columns: string[]): string {
+  const cells = rows.map((r) => columns.map((c) => String(r[c] ?? '')));
+  const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i]!.length)));
+  const line = (values: string[]) => values.map((v, i) => pad(v, widths[i]!)).join('  ').trimEnd();
+  return [line(columns.map((c) => c.toUpperCase())), ...cells.map(line)].join('\n');
+}
+
+interface HelpList { usage: string; operations: { operation: string; group: string; summary: string; available: boolean }[] }
+interface HelpOne { operation: string; usage: string; summary: string; available: boolean; example: string; parameters: { name: string; type: unknown; required: boolean; default?: unknown; description?: string }[] }
+
+function formatHelp(p: Palette, help: HelpList | HelpOne): string {
+  if ('operations' in help) {
+    const lines = [p.bold('usage: ') + help.usage, ''];
+    let group = '';
+    for (const op of help.operations) {
+      if (op.group !== group) {
+        group = op.group;
+        lines.push(p.bold(group));
+      }
+      lines.push(`  ${pad(op.operation, 20)} ${op.available ? op.summary : p.dim(`${op.summary} (planned)`)}`);
+    }
+    lines.push('', p.dim("'help <operation>' describes one; 'quit' leaves"));
+    return lines.join('\n');
+  }
+  const lines = [`${p.bold(help.usage)}`, `  ${help.summary}${help.available ? '' : ' (planned, not in this version)'}`];
+  if (help.parameters.length > 0) {
+    lines.push('', p.bold('parameters'));
+    for (const param of help.parameters) {
+      const type = typeof param.type === 'string' ? param.type : JSON.stringify(param.type);
+      const dflt = param.default === undefined ? '' : ` = ${JSON.stringify(param.default)}`;
+      lines.push(`  ${pad(param.name + (param.required ? '' : '?'), 22)} ${type}${dflt}${param.description ? p.dim(`  ${param.description}`) : ''}`);
+    }
+  }
+  if (help.example) lines.push('', p.bold('example'), `  ${help.example}`);
+  return lines.join('\n');
+}
+
+/** A response as people read it; `--json` prints the response itself instead. */
+export function formatResponse(p: Palette, response: HubResponse): string {
+  if (response.status === 'error') {
+    const { code, message, details } = response.error;
+    return [
+      p.red(`✗ ${code}: ${message}`),
+      ...(details ? details.split('\n').map((l) => `  ${l}`) : []),
+      ...response.recovery_suggestions.map((s) => p.dim(`  → ${s}`)),
+    ].join('\n');
+  }
+  const result = response.result as Record<string, unknown>;
+  let body: string;
+  if (response.operation === 'get-status') body = formatStatus(p, result.workflow_state as StatusView);
+  else if (response.operation === 'list-workflows') {
+    const rows = result.workflows as Record<string, unknown>[];
+    body = rows.length === 0 ? p.dim('no workflows') : formatTable(rows, ['workflow_id', 'name', 'status', 'progress_percentage', 'current_phase', 'updated_at']);
+  } else if (response.operation === 'help') body = formatHelp(p, result as unknown as HelpList | HelpOne);
+  else {
+    const parts = [`✓ ${response.operation}`];
+    if (response.workflow_id) parts.push(response.workflow_id);
+    if (typeof result.status === 'string') parts.push(`${result.previous_status ? `${String(result.previous_status)} → ` : ''}${colorStatus(p, result.status)}`);
+    body = p.green(parts[0]!) + ' ' + parts.slice(1).join('  ');
+    if (result.failure) body += '\n' + p.red(`  ${JSON.stringify(result.failure)}`);
+  }
+  const next = response.next_steps.length > 0 ? '\n' + response.next_steps.map((s) => p.dim(`  → ${s}`)).join('\n') : '';
+  return body + next;
+}

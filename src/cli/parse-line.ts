@@ -1,0 +1,83 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { isOperation, OPERATIONS, TroupeError, type Command } from '../index.js';
+
+/** A REPL line, split into its parts; params still raw text. */
+export interface ParsedLine {
+  workflowId?: string;
+  operation: string;
+  /** the JSON object text, or `@path` */
+  paramsText: string;
+}
+
+/**
+ * Splits `<workflow-id> <operation> [params]` or `<operation> [params]`.
+ * The first word is the operation when it names one that takes no workflow
+ * id, or when the second word is not an operation; otherwise it is the
+ * workflow id.
+ */
+export function splitLine(line: string): ParsedLine | null {
+  const text = line.trim();
+  if (text === '' || text.startsWith('#')) return null;
+  const [first = '', rest1 = ''] = splitWord(text);
+  const [second = '', rest2 = ''] = splitWord(rest1);
+  const firstIsOp = isOperation(first);
+  const secondLooksLikeOp = second !== '' && !second.startsWith('{') && !second.startsWith('@');
+  // `help <operation>` is the one bare word that is a parameter
+  if (first === 'help' && secondLooksLikeOp && rest2.trim() === '') {
+    return { operation: 'help', paramsText: JSON.stringify({ operation: second }) };
+  }
+  if (firstIsOp && (OPERATIONS[first].workflow === 'none' || !secondLooksLikeOp)) {
+    return { operation: first, paramsText: rest1.trim() };
+  }
+  if (second === '' || !secondLooksLikeOp) return { operation: first, paramsText: rest1.trim() };
+  return { workflowId: first, operation: second, paramsText: rest2.trim() };
+}
+
+function splitWord(text: string): [string, string] {
+  const match = /^(\S+)\s*([\s\S]*)$/.exec(text.trim());
+  return match ? [match[1]!, match[2]!] : ['', ''];
+}
+
+/** Reads `@path` (JSON or YAML) or parses inline JSON; `''` is no parameters. */
+export async function parseParams(text: string, cwd = process.cwd()): Promise<unknown> {
+  if (text === '') return undefined;
+  if (text.startsWith('@')) {
+    const path = resolve(cwd, text.slice(1).trim());
+    let content: string;
+    try {
+      content = await readFile(path, 'utf8');
+    } catch (error) {
+      throw new TroupeError('FILE_NOT_FOUND', `Cannot read parameters file ${path}`, {
+        details: error instanceof Error ? error.message : String(error),
+      });
+    }
+    try {
+      return parseYaml(content, { prettyErrors: true });
+    } catch (error) {
+      throw new TroupeError('PARSE_ERROR', `Parameters file ${path} is neither valid JSON nor valid YAML`, {
+        details: error instanceof Error ? error.message : String(error),
+      });
+    }
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new TroupeError('PARSE_ERROR', 'Parameters are not valid JSON', {
+      details: `${error instanceof Error ? error.message : String(error)} in: ${text}`,
+    });
+  }
+}
+
+/** Turns one REPL line into a command for `hub.execute`, or null for a blank line or comment. */
+export async function lineToCommand(line: string, cwd?: string): Promise<Command | null> {
+  const parts = splitLine(line);
+  if (!parts) return null;
+  const parameters = await parseParams(parts.paramsText, cwd);
+  return {
+    operation: parts.operation,
+    ...(parts.workflowId === undefined ? {} : { workflow_id: parts.workflowId }),
+    ...(parameters === undefined ? {} : { parameters }),
+  };
+}

@@ -1,0 +1,93 @@
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { errorResponse, OPERATION_NAMES, type Hub, type HubResponse } from '../index.js';
+import { formatResponse, type Palette } from './format.js';
+import { lineToCommand, splitLine } from './parse-line.js';
+
+/** Runs one REPL line: parse, execute, answer. Parse errors come back as error responses too. */
+export async function answerLine(hub: Hub, line: string): Promise<HubResponse | null> {
+  try {
+    const command = await lineToCommand(line);
+    return command ? await hub.execute(command) : null;
+  } catch (error) {
+    const parts = splitLine(line);
+    const envelope = { operation: parts?.operation ?? '', ...(parts?.workflowId ? { workflow_id: parts.workflowId } : {}) };
+    return errorResponse(error, envelope, Date.now());
+  }
+}
+
+const QUIT = new Set(['quit', 'exit', '.exit']);
+
+/**
+ * Script mode: standard input is not a terminal. Reads one line at a time
+ * (a line is answered before the next is handled) and prints one JSON
+ * response per line. Returns 0 when every response was a success.
+ */
+export async function runScript(hub: Hub, input: NodeJS.ReadableStream, output: NodeJS.WritableStream): Promise<number> {
+  const lines = createInterface({ input, crlfDelay: Infinity });
+  let failed = false;
+  for await (const line of lines) {
+    if (QUIT.has(line.trim())) break;
+    const response = await answerLine(hub, line);
+    if (!response) continue;
+    failed ||= response.status === 'error';
+    output.write(`${JSON.stringify(response)}\n`);
+  }
+  return failed ? 1 : 0;
+}
+
+/** Completes operation names and workflow ids at the start of a line. */
+function completer(hub: Hub) {
+  return (line: string): [string[], string] => {
+    const words = line.split(/\s+/);
+    const last = words.at(-1) ?? '';
+    const pool = words.length <= 2 ? [...OPERATION_NAMES, ...hub.workflowIds(), 'quit'] : [];
+    const hits = pool.filter((c) => c.startsWith(last));
+    return [hits.length > 0 ? hits : pool, last];
+  };
+}
+
+/**
+ * The interactive REPL: a prompt, human output (or JSON with `--json`),
+ * history kept in the data directory, tab completion, `quit` to leave.
+ * Ctrl-C clears the line; twice on an empty line leaves.
+ */
+export async function runRepl(hub: Hub, options: { dataDir: string; json: boolean; palette: Palette }): Promise<number> {
+  const historyFile = join(options.dataDir, 'repl_history');
+  await mkdir(options.dataDir, { recursive: true });
+  const history = (await readFile(historyFile, 'utf8').catch(() => '')).split('\n').filter(Boolean).reverse().slice(0, 500);
+  const rl = createInterface({
+    input: process.stdin,
+    output: process.stdout,
+    prompt: options.palette.bold('troupe> '),
+    completer: completer(hub),
+    history,
+    historySize: 500,
+  });
+  const p = options.palette;
+  process.stdout.write(`${p.bold('troupe')} — type ${p.cyan('help')} for the operations, ${p.cyan('quit')} to leave.\n`);
+  process.stdout.write(p.dim(`e.g.  wf_1 create @examples/hello.yaml   then   wf_1 start   and   wf_1 get-status\n`));
+  let interrupts = 0;
+  rl.on('SIGINT', () => {
+    if (rl.line.length > 0 || interrupts === 0) {
+      interrupts = rl.line.length > 0 ? 0 : 1;
+      process.stdout.write(p.dim(rl.line.length > 0 ? '\n(line cleared)\n' : '\n(press Ctrl-C again or type quit to leave)\n'));
+      rl.write(null, { ctrl: true, name: 'u' });
+      rl.prompt();
+      return;
+    }
+    rl.close();
+  });
+  rl.prompt();
+  for await (const line of rl) {
+    interrupts = 0;
+    if (QUIT.has(line.trim())) break;
+    if (line.trim() !== '') await appendFile(historyFile, `${line}\n`).catch(() => {});
+    const response = await answerLine(hub, line);
+    if (response) process.stdout.write(`${options.json ? JSON.stringify(response, null, 2) : formatResponse(p, response)}\n`);
+    rl.prompt();
+  }
+  rl.close();
+  return 0;
+}

@@ -1,0 +1,93 @@
+import { basename, extname } from 'node:path';
+import type { EventRecord, Hub, HubResponse } from '../index.js';
+import { formatResponse, type Palette } from './format.js';
+import { parseParams } from './parse-line.js';
+
+/** Exit codes of `troupe run` (DESIGN §5). */
+export const RUN_EXIT = { completed: 0, failed: 1, badInput: 2 } as const;
+
+export interface RunOptions {
+  file: string;
+  id?: string;
+  json: boolean;
+  palette: Palette;
+  out: NodeJS.WritableStream;
+}
+
+/** A workflow id from the file name: `examples/hello.yaml` -> `hello_<time>`. */
+function defaultId(file: string): string {
+  const stem = basename(file, extname(file)).replace(/[^A-Za-z0-9_.-]/g, '_').replace(/^[^A-Za-z0-9]+/, '') || 'wf';
+  return `${stem}_${Date.now().toString(36)}`;
+}
+
+function progressLine(p: Palette, e: EventRecord): string | null {
+  const d = e.data as { task_id?: string; agent_id?: string; attempt?: number; execution_time_ms?: number; will_retry?: boolean; error?: { message: string }; status?: string };
+  const task = `${e.phase}/${d.task_id}`;
+  switch (e.event_type) {
+    case 'PHASE_STARTED': return p.bold(`▶ phase ${e.phase}`);
+    case 'PHASE_COMPLETED': return p.green(`✓ phase ${e.phase}`);
+    case 'PHASE_FAILED': return p.red(`✗ phase ${e.phase} ${d.status ?? 'failed'}`);
+    case 'PHASE_SKIPPED': return p.yellow(`↷ phase ${e.phase} skipped`);
+    case 'TASK_STARTED': return p.dim(`  … ${task} started on ${d.agent_id}${(d.attempt ?? 1) > 1 ? ` (attempt ${d.attempt})` : ''}`);
+    case 'TASK_COMPLETED': return p.green(`  ✓ ${task}`) + p.dim(` ${d.execution_time_ms} ms`);
+    case 'TASK_FAILED':
+    case 'TASK_TIMEOUT':
+      return (d.will_retry ? p.yellow : p.red)(`  ✗ ${task}: ${d.error?.message ?? 'failed'}${d.will_retry ? ' — will retry' : ''}`);
+    default: return null;
+  }
+}
+
+/**
+ * `troupe run FILE [--id ID]`: creates and starts the workflow in FILE,
+ * shows progress, and resolves to the exit code: 0 completed (also
+ * `partial`, with a warning), 1 failed or cancelled, 2 bad input.
+ */
+export async function runWorkflowFile(hub: Hub, options: RunOptions): Promise<number> {
+  const { palette: p, out } = options;
+  const print = (response: HubResponse) => out.write(`${options.json ? JSON.stringify(response) : formatResponse(p, response)}\n`);
+  let definition: unknown;
+  try {
+    definition = await parseParams(`@${options.file}`);
+  } catch (error) {
+    const { errorResponse } = await import('../index.js');
+    print(errorResponse(error, { operation: 'run' }, Date.now()));
+    return RUN_EXIT.badInput;
+  }
+  const id = options.id ?? defaultId(options.file);
+  const created = await hub.execute({ operation: 'create', workflow_id: id, parameters: definition });
+  if (created.status === 'error') {
+    print(created);
+    return RUN_EXIT.badInput;
+  }
+  const stop = hub.subscribe((event) => {
+    if (event.workflow_id !== id) return;
+    if (options.json) out.write(`${JSON.stringify(event)}\n`);
+    else {
+      const line = progressLine(p, event);
+      if (line) out.write(`${line}\n`);
+    }
+  });
+  if (!options.json) out.write(`${p.bold(id)}: ${(created.result as { name: string }).name}\n`);
+  const started = await hub.execute({ operation: 'start', workflow_id: id });
+  if (started.status === 'error') {
+    stop();
+    print(started);
+    return RUN_EXIT.failed;
+  }
+  let status = 'running';
+  while (status === 'running' || status === 'paused') {
+    const waited = await hub.execute({ operation: 'wait', workflow_id: id, parameters: { timeout: '1h' } });
+    if (waited.status === 'error' && waited.error.code !== 'WAIT_TIMEOUT') {
+      stop();
+      print(waited);
+      return RUN_EXIT.failed;
+    }
+    if (waited.status === 'success') status = (waited.result as { status: string }).status;
+    // a paused workflow in `run` can only be resumed from outside; keep waiting for it to end
+    if (status === 'paused') await hub.execute({ operation: 'wait', workflow_id: id, parameters: { timeout: '1h' } });
+  }
+  stop();
+  print(await hub.execute({ operation: 'get-status', workflow_id: id, parameters: { include_output: options.json } }));
+  if (status === 'partial' && !options.json) out.write(p.yellow('completed with failed or skipped tasks (failure_tolerance: high)\n'));
+  return status === 'completed' || status === 'partial' ? RUN_EXIT.completed : RUN_EXIT.failed;
+}

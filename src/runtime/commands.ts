@@ -1,0 +1,174 @@
+import { z } from 'zod';
+import { DEFAULTS } from './defaults.js';
+import { durationSchema, workflowDefinitionSchema } from './definition.js';
+
+/** Workflow ids: what a file name and a REPL word can hold safely. */
+export const WORKFLOW_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+/** A command as `hub.execute` takes it; the REPL line `wf_1 start {}` becomes `{operation:'start', workflow_id:'wf_1', parameters:{}}`. */
+export const commandSchema = z.strictObject({
+  operation: z.string().min(1),
+  workflow_id: z
+    .string()
+    .regex(WORKFLOW_ID, 'workflow ids use letters, digits, "_", "." and "-" (at most 128), starting with a letter or digit')
+    .optional(),
+  parameters: z.unknown().optional(),
+  /** an id the caller picks to correlate the events this command causes */
+  correlation_id: z.string().optional(),
+});
+
+export type Command = z.input<typeof commandSchema>;
+
+/** The operation groups of the coordination-hub spec. */
+export type OperationGroup = 'lifecycle' | 'state' | 'agents' | 'events' | 'recovery' | 'system';
+
+export interface OperationSpec {
+  group: OperationGroup;
+  summary: string;
+  /** whether the REPL line starts with a workflow id */
+  workflow: 'required' | 'none';
+  params: z.ZodType;
+  example: string;
+  /** false for operations of the contract that this version does not do yet */
+  available: boolean;
+}
+
+const none = z.strictObject({});
+
+const op = (spec: Omit<OperationSpec, 'available'> & { available?: boolean }): OperationSpec => ({ available: true, ...spec });
+
+const planned = (group: OperationGroup, summary: string, workflow: 'required' | 'none' = 'none'): OperationSpec =>
+  op({ group, summary, workflow, params: z.unknown(), example: '', available: false });
+
+/**
+ * Every operation of the contract (DESIGN §3) with its parameter schema. The
+ * REPL's `help` and the hub's validation both come from this table.
+ */
+export const OPERATIONS = {
+  create: op({
+    group: 'lifecycle',
+    summary: 'Define a workflow from its definition (phases, tasks, dependencies); nothing runs until start',
+    workflow: 'required',
+    params: workflowDefinitionSchema,
+    example: 'wf_1 create @examples/hello.yaml',
+  }),
+  start: op({
+    group: 'lifecycle',
+    summary: 'Start a created workflow: its phases run in order, tasks in dependency waves',
+    workflow: 'required',
+    params: z.strictObject({
+      failure_tolerance: z.enum(['low', 'medium', 'high']).optional().describe('overrides the definition'),
+      agent_pool_size: z.number().int().min(1).max(DEFAULTS.max_agent_pool_size).optional().describe('agents to have ready before the first task'),
+    }),
+    example: 'wf_1 start {"failure_tolerance":"medium"}',
+  }),
+  pause: op({
+    group: 'lifecycle',
+    summary: 'Stop dispatching new tasks; running tasks finish and are recorded',
+    workflow: 'required',
+    params: z.strictObject({ reason: z.string().optional() }),
+    example: 'wf_1 pause {"reason":"waiting for review"}',
+  }),
+  resume: op({ group: 'lifecycle', summary: 'Dispatch again after a pause', workflow: 'required', params: none, example: 'wf_1 resume' }),
+  complete: op({
+    group: 'lifecycle',
+    summary: 'End a running or paused workflow now as completed: tasks not yet run are skipped, running ones aborted',
+    workflow: 'required',
+    params: z.strictObject({ generate_report: z.boolean().default(true).describe('include the final status report in the result') }),
+    example: 'wf_1 complete {"generate_report":true}',
+  }),
+  cancel: op({
+    group: 'lifecycle',
+    summary: 'Cancel a workflow: running tasks are aborted, the rest cancelled',
+    workflow: 'required',
+    params: z.strictObject({ reason: z.string().optional() }),
+    example: 'wf_1 cancel {"reason":"superseded"}',
+  }),
+  cleanup: op({
+    group: 'lifecycle',
+    summary: 'Archive an ended workflow (completed, partial, failed or cancelled) and release its agents',
+    workflow: 'required',
+    params: none,
+    example: 'wf_1 cleanup',
+  }),
+  'get-status': op({
+    group: 'state',
+    summary: "The workflow's state: status, current phase, progress, phases with their tasks, agents, metrics",
+    workflow: 'required',
+    params: z.strictObject({ include_output: z.boolean().default(true).describe("include each completed task's output") }),
+    example: 'wf_1 get-status',
+  }),
+  'list-workflows': op({
+    group: 'state',
+    summary: 'List the workflows with their status and progress',
+    workflow: 'none',
+    params: z.strictObject({
+      status: z.enum(['created', 'running', 'paused', 'completed', 'partial', 'failed', 'cancelled', 'archived']).optional(),
+    }),
+    example: 'list-workflows {"status":"running"}',
+  }),
+  wait: op({
+    group: 'state',
+    summary: 'Answer once the workflow is completed, partial, failed, cancelled or paused',
+    workflow: 'required',
+    params: z.strictObject({ timeout: durationSchema.prefault(DEFAULTS.wait_timeout).describe('give up after this long') }),
+    example: 'wf_1 wait {"timeout":"60s"}',
+  }),
+  help: op({
+    group: 'system',
+    summary: 'List the operations, or describe one',
+    workflow: 'none',
+    params: z.strictObject({ operation: z.string().optional() }),
+    example: 'help {"operation":"create"}',
+  }),
+  'save-state': planned('state', 'Write a self-contained bundle of a workflow', 'required'),
+  'load-state': planned('state', 'Import a workflow bundle'),
+  'assign-agents': planned('agents', 'Assign agents to a workflow', 'required'),
+  'redistribute-tasks': planned('agents', "Move a failed agent's tasks to others", 'required'),
+  'monitor-pool': planned('agents', 'Per-agent state, load and performance; pool utilization'),
+  'publish-event': planned('events', 'Publish an event'),
+  'subscribe-event': planned('events', 'Subscribe to events by pattern'),
+  'unsubscribe-event': planned('events', 'End a subscription'),
+  'get-events': planned('events', 'Query the event log', 'required'),
+  'configure-batching': planned('events', 'Configure event batching'),
+  'dead-letters': planned('events', 'List dead-lettered events'),
+  redrive: planned('events', 'Re-deliver dead-lettered events'),
+  checkpoint: planned('recovery', 'Checkpoint a workflow now', 'required'),
+  restore: planned('recovery', 'Restore a workflow from a checkpoint', 'required'),
+  rollback: planned('recovery', 'Roll a workflow back to an earlier checkpoint', 'required'),
+  'list-checkpoints': planned('recovery', "List a workflow's checkpoints", 'required'),
+  health: planned('system', "The hub's health"),
+  metrics: planned('system', "The hub's metrics"),
+  'request-resources': planned('system', 'Request resources for a workflow', 'required'),
+  'release-resources': planned('system', 'Release allocated resources', 'required'),
+} satisfies Record<string, OperationSpec>;
+
+export type OperationName = keyof typeof OPERATIONS;
+
+/** True when `name` is an operation of the contract. */
+export const isOperation = (name: string): name is OperationName => Object.hasOwn(OPERATIONS, name);
+
+/** Names of the operations in the order of the table. */
+export const OPERATION_NAMES = Object.keys(OPERATIONS) as OperationName[];
+
+/** What `hub.execute` answers (DESIGN §5). */
+export type HubResponse = SuccessResponse | ErrorResponse;
+
+export interface SuccessResponse {
+  status: 'success';
+  operation: string;
+  workflow_id?: string;
+  timestamp: string;
+  result: unknown;
+  metrics: { execution_time: string };
+  next_steps: string[];
+}
+
+export interface ErrorResponse {
+  status: 'error';
+  operation: string;
+  workflow_id?: string;
+  timestamp: string;
+  error: { code: string; message: string; details: string };
+  recovery_suggestions: string[];
+}

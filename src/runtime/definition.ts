@@ -1,0 +1,171 @@
+import { z } from 'zod';
+import { builtinInputs, BUILTIN_HANDLERS, isBuiltinHandler } from '../actors/handler-inputs.js';
+import { findCycle } from '../machines/task-graph.js';
+import type { PhaseSpec, TaskSpec, WorkflowSpec } from '../machines/types.js';
+import { DEFAULTS } from './defaults.js';
+import { parseDuration } from './durations.js';
+import { TroupeError } from './errors.js';
+
+/** A duration: `"250ms"`, `"30s"`, `"15m"`, `"2h"`, `"7d"`, or a number of milliseconds. */
+export const durationSchema = z.union([z.string(), z.number()]).transform((value, ctx) => {
+  const ms = parseDuration(value);
+  if (ms === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `Expected a duration such as "30s", "15m" or "2h" (units ms, s, m, h, d), got ${JSON.stringify(value)}`,
+    });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const name = z.string().trim().min(1, 'must not be empty');
+const TASK_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+const taskSchema = z.strictObject({
+  id: z.string().regex(TASK_ID, 'task ids use letters, digits, "_", "." and "-", starting with a letter or digit'),
+  description: z.string().optional(),
+  handler: name,
+  role: name.default('general'),
+  input: z.unknown().optional(),
+  depends_on: z.array(z.string()).default([]),
+  timeout: durationSchema.prefault(DEFAULTS.task_timeout),
+  retries: z.number().int().min(0).max(100).default(DEFAULTS.task_retries),
+  exclusive_files: z.array(z.string().min(1)).default([]),
+  estimated_duration: durationSchema.default(0),
+  risky: z.boolean().default(false),
+});
+
+const phaseSchema = z.union([
+  name,
+  z.strictObject({ name, description: z.string().optional(), tasks: z.array(taskSchema).default([]) }),
+]);
+
+/** The workflow definition: the `create` parameters, and the contents of a workflow file. */
+export const workflowDefinitionSchema = z.strictObject({
+  name,
+  description: z.string().optional(),
+  priority: z.enum(['high', 'medium', 'low']).default(DEFAULTS.priority),
+  timeout: durationSchema.prefault(DEFAULTS.workflow_timeout),
+  checkpoint_interval: durationSchema.prefault(DEFAULTS.checkpoint_interval),
+  failure_tolerance: z.enum(['low', 'medium', 'high']).default(DEFAULTS.failure_tolerance),
+  /** external things the workflow needs, recorded for the status report */
+  dependencies: z.array(z.string()).optional(),
+  agent_requirements: z
+    .strictObject({
+      min_agents: z.number().int().min(1).max(DEFAULTS.max_agent_pool_size).default(DEFAULTS.min_agents),
+      max_agents: z.number().int().min(1).max(DEFAULTS.max_agent_pool_size).default(DEFAULTS.max_agents),
+      specialized_roles: z.array(name).default([]),
+    })
+    .refine((r) => r.min_agents <= r.max_agents, { message: 'min_agents must not exceed max_agents', path: ['min_agents'] })
+    .default({ min_agents: DEFAULTS.min_agents, max_agents: DEFAULTS.max_agents, specialized_roles: [] }),
+  phases: z.array(phaseSchema).min(1, 'a workflow needs at least one phase'),
+});
+
+/** The definition as written by a user. */
+export type WorkflowDefinition = z.input<typeof workflowDefinitionSchema>;
+
+const at = (phase: number, task: number) => `phases[${phase}].tasks[${task}]`;
+
+/** Checks what a schema cannot: ids, dependencies, cycles, handlers and their inputs. */
+function checkGraph(phases: PhaseSpec[]): void {
+  const seen = new Map<string, { phase: number; task: number }>();
+  phases.forEach((phase, p) =>
+    phase.tasks.forEach((task, t) => {
+      const first = seen.get(task.id);
+      if (first) {
+        throw new TroupeError('DUPLICATE_TASK', `Task id ${task.id} is used twice: at ${at(first.phase, first.task)} and at ${at(p, t)}`, {
+          details: 'Task ids must be unique across the whole workflow, because depends_on names them',
+        });
+      }
+      seen.set(task.id, { phase: p, task: t });
+    }),
+  );
+  phases.forEach((phase, p) =>
+    phase.tasks.forEach((task, t) => {
+      for (const dep of task.dependsOn) {
+        const where = seen.get(dep);
+        if (!where) {
+          throw new TroupeError('UNKNOWN_DEPENDENCY', `Task ${task.id} (${at(p, t)}) depends on ${dep}, which is not a task of this workflow`, {
+            details: `Known task ids: ${[...seen.keys()].join(', ')}`,
+          });
+        }
+        if (where.phase > p) {
+          throw new TroupeError('UNKNOWN_DEPENDENCY', `Task ${task.id} in phase ${phase.name} depends on ${dep}, which is in the later phase ${phases[where.phase]!.name}`, {
+            details: 'Phases run in order: a task may depend on tasks of its own or an earlier phase only',
+          });
+        }
+      }
+      if (!isBuiltinHandler(task.handler)) {
+        throw new TroupeError('HANDLER_NOT_FOUND', `Task ${task.id} (${at(p, t)}) uses handler ${task.handler}, which does not exist`, {
+          details: `Available handlers: ${BUILTIN_HANDLERS.join(', ')}`,
+        });
+      }
+      const input = builtinInputs[task.handler].safeParse(task.input ?? {});
+      if (!input.success) {
+        throw new TroupeError('VALIDATION_FAILED', `Task ${task.id} (${at(p, t)}) has an invalid input for handler ${task.handler}`, {
+          details: z.prettifyError(input.error),
+        });
+      }
+    }),
+  );
+  const cycle = findCycle(phases.flatMap((p) => p.tasks));
+  if (cycle) {
+    throw new TroupeError('DEPENDENCY_CYCLE', `Dependency cycle: ${cycle.join(' -> ')}`, {
+      details: 'Tasks in a cycle would wait for each other forever',
+    });
+  }
+}
+
+/**
+ * Validates a workflow definition (already parsed from JSON or YAML) and
+ * resolves it into the {@link WorkflowSpec} the machines run: defaults filled
+ * in, durations in ms, phases in object form. Throws a {@link TroupeError}
+ * with the first problem found.
+ *
+ * @example
+ * resolveDefinition({ name: 'hello', phases: [{ name: 'greet', tasks: [{ id: 'hi', handler: 'echo', input: { value: 'hi' } }] }] })
+ */
+export function resolveDefinition(raw: unknown): WorkflowSpec {
+  const parsed = workflowDefinitionSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new TroupeError('VALIDATION_FAILED', 'The workflow definition is invalid', { details: z.prettifyError(parsed.error) });
+  }
+  const def = parsed.data;
+  const phases: PhaseSpec[] = def.phases.map((phase) => {
+    if (typeof phase === 'string') return { name: phase, tasks: [] };
+    return {
+      name: phase.name,
+      tasks: phase.tasks.map(
+        (task): TaskSpec => ({
+          id: task.id,
+          description: task.description ?? null,
+          handler: task.handler,
+          role: task.role,
+          input: task.input ?? {},
+          dependsOn: task.depends_on,
+          timeoutMs: task.timeout,
+          retries: task.retries,
+          exclusiveFiles: task.exclusive_files,
+          estimatedDurationMs: task.estimated_duration,
+          risky: task.risky,
+        }),
+      ),
+    };
+  });
+  checkGraph(phases);
+  return {
+    name: def.name,
+    description: def.description ?? null,
+    priority: def.priority,
+    timeoutMs: def.timeout,
+    checkpointIntervalMs: def.checkpoint_interval,
+    failureTolerance: def.failure_tolerance,
+    agentRequirements: {
+      minAgents: def.agent_requirements.min_agents,
+      maxAgents: def.agent_requirements.max_agents,
+      specializedRoles: def.agent_requirements.specialized_roles,
+    },
+    phases,
+  };
+}

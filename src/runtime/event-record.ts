@@ -1,0 +1,102 @@
+import { randomUUID } from 'node:crypto';
+
+/** Every event type of the protocol's registry, plus troupe's own. */
+export const EVENT_TYPES = [
+  'WORKFLOW_CREATED', 'WORKFLOW_STARTED', 'WORKFLOW_PAUSED', 'WORKFLOW_RESUMED',
+  'WORKFLOW_COMPLETED', 'WORKFLOW_FAILED', 'WORKFLOW_CANCELLED',
+  'PHASE_STARTED', 'PHASE_COMPLETED', 'PHASE_FAILED', 'PHASE_SKIPPED', 'PHASE_PROGRESS',
+  'TASK_ASSIGNED', 'TASK_STARTED', 'TASK_COMPLETED', 'TASK_FAILED', 'TASK_TIMEOUT', 'TASK_REASSIGNED',
+  'AGENT_ALLOCATED', 'AGENT_DEALLOCATED', 'AGENT_PERFORMANCE_ALERT', 'AGENT_ERROR', 'AGENT_TIMEOUT',
+  'RESOURCE_ALLOCATED', 'RESOURCE_DEALLOCATED', 'RESOURCE_CONFLICT', 'RESOURCE_THRESHOLD', 'RESOURCE_OPTIMIZED',
+  'SYSTEM_STARTUP', 'SYSTEM_SHUTDOWN', 'SYSTEM_THRESHOLD', 'SYSTEM_ERROR', 'SYSTEM_MAINTENANCE',
+  'CHECKPOINT_CREATED', 'CHECKPOINT_RESTORED', 'ERROR_ENCOUNTERED', 'EVENT_DEAD_LETTERED',
+] as const;
+
+export type EventType = (typeof EVENT_TYPES)[number];
+export type Severity = 'info' | 'warning' | 'error' | 'critical';
+
+/** An event as it is stored, delivered and printed (DESIGN §6). */
+export interface EventRecord {
+  event_id: string;
+  seq: number;
+  event_type: EventType;
+  /** the workflow id, or `global` */
+  workflow_id: string;
+  /** the phase name, or `global` */
+  phase: string;
+  /** ISO 8601 */
+  timestamp: string;
+  severity: Severity;
+  source: string;
+  data: Record<string, unknown>;
+  /** `EVENT_TYPE.workflow_id.phase` */
+  routing_key: string;
+  /** `EVENT_TYPE:workflow_id:phase:data-as-JSON` */
+  message: string;
+  correlation_id: string | null;
+  causation_id: string | null;
+  tags: string[];
+}
+
+/** What a publisher says; the rest of the record is derived. */
+export interface EventDraft {
+  type: EventType;
+  workflowId?: string;
+  phase?: string;
+  data?: Record<string, unknown>;
+  severity?: Severity;
+  source?: string;
+  correlationId?: string | null;
+  causationId?: string | null;
+  tags?: string[];
+}
+
+const DEFAULT_SEVERITY: Partial<Record<EventType, Severity>> = {
+  WORKFLOW_FAILED: 'error',
+  PHASE_FAILED: 'error',
+  TASK_FAILED: 'warning',
+  TASK_TIMEOUT: 'warning',
+  AGENT_ERROR: 'error',
+  AGENT_TIMEOUT: 'warning',
+  SYSTEM_ERROR: 'critical',
+  ERROR_ENCOUNTERED: 'error',
+  RESOURCE_CONFLICT: 'warning',
+  EVENT_DEAD_LETTERED: 'warning',
+};
+
+/** Builds the full record of an event numbered `seq`, happening at `at` (epoch ms). */
+export function createEventRecord(draft: EventDraft, seq: number, at: number): EventRecord {
+  const workflowId = draft.workflowId ?? 'global';
+  const phase = draft.phase ?? 'global';
+  const data = draft.data ?? {};
+  return {
+    event_id: randomUUID(),
+    seq,
+    event_type: draft.type,
+    workflow_id: workflowId,
+    phase,
+    timestamp: new Date(at).toISOString(),
+    severity: draft.severity ?? DEFAULT_SEVERITY[draft.type] ?? 'info',
+    source: draft.source ?? 'troupe',
+    data,
+    routing_key: `${draft.type}.${workflowId}.${phase}`,
+    message: `${draft.type}:${workflowId}:${phase}:${JSON.stringify(data)}`,
+    correlation_id: draft.correlationId ?? null,
+    causation_id: draft.causationId ?? null,
+    tags: draft.tags ?? [],
+  };
+}
+
+/**
+ * The spec's topic of an event: `<scope>.<id>.<name>`, e.g.
+ * `workflow.wf_1.phase_completed`, `workflow.wf_1.failed`, `agent.agent_003.timeout`.
+ */
+export function topicOf(record: Pick<EventRecord, 'event_type' | 'workflow_id' | 'data'>): string {
+  const type = record.event_type.toLowerCase();
+  if (type.startsWith('agent_') && typeof record.data.agent_id === 'string') {
+    return `agent.${record.data.agent_id}.${type.slice('agent_'.length)}`;
+  }
+  if (type.startsWith('system_')) return `system.global.${type.slice('system_'.length)}`;
+  const name = type.startsWith('workflow_') ? type.slice('workflow_'.length) : type;
+  return `workflow.${record.workflow_id}.${name}`;
+}

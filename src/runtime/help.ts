@@ -1,0 +1,77 @@
+import { z } from 'zod';
+import { OPERATIONS, OPERATION_NAMES, isOperation, type OperationName } from './commands.js';
+import { TroupeError } from './errors.js';
+
+/** Closest operation name to a misspelt one, for "did you mean". */
+export function suggestOperation(name: string): OperationName | null {
+  let best: OperationName | null = null;
+  let bestDistance = Infinity;
+  for (const candidate of OPERATION_NAMES) {
+    const d = editDistance(name.toLowerCase(), candidate);
+    if (d < bestDistance) {
+      bestDistance = d;
+      best = candidate;
+    }
+  }
+  return bestDistance <= Math.max(2, Math.floor(name.length / 3)) ? best : null;
+}
+
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) {
+      next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    row = next;
+  }
+  return row[b.length]!;
+}
+
+/** The parameters of an operation, from its zod schema's JSON Schema. */
+function describeParams(schema: z.ZodType) {
+  const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as {
+    properties?: Record<string, { type?: unknown; description?: string; default?: unknown; enum?: unknown[] }>;
+    required?: string[];
+  };
+  return Object.entries(json.properties ?? {}).map(([key, p]) => ({
+    name: key,
+    type: p.enum ? p.enum.map((v) => JSON.stringify(v)).join(' | ') : (p.type ?? 'any'),
+    required: json.required?.includes(key) ?? false,
+    ...(p.default !== undefined ? { default: p.default } : {}),
+    ...(p.description ? { description: p.description } : {}),
+  }));
+}
+
+/** The `help` result: every operation by group, or one operation in detail. */
+export function helpFor(operation?: string) {
+  if (operation === undefined) {
+    return {
+      usage: '<workflow-id> <operation> [params]   or   <operation> [params]; params: a JSON object or @file (JSON/YAML)',
+      operations: OPERATION_NAMES.map((name) => ({
+        operation: name,
+        group: OPERATIONS[name].group,
+        summary: OPERATIONS[name].summary,
+        workflow_id: OPERATIONS[name].workflow,
+        available: OPERATIONS[name].available,
+      })),
+    };
+  }
+  if (!isOperation(operation)) {
+    const guess = suggestOperation(operation);
+    throw new TroupeError('UNKNOWN_OPERATION', `Unknown operation ${operation}`, {
+      details: guess ? `Did you mean ${guess}?` : 'See the list with help',
+    });
+  }
+  const spec = OPERATIONS[operation];
+  return {
+    operation,
+    group: spec.group,
+    summary: spec.summary,
+    workflow_id: spec.workflow,
+    available: spec.available,
+    usage: `${spec.workflow === 'required' ? '<workflow-id> ' : ''}${operation} [params]`,
+    parameters: spec.available ? describeParams(spec.params) : [],
+    example: spec.example,
+  };
+}

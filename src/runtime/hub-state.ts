@@ -1,0 +1,19 @@
+import type { Clock } from '../actors/clock.js';
+import type { TaskRunner } from '../actors/task-runner.js';
+import type { AgentPool } from './agent-pool.js';
+import type { TroupeError } from './errors.js';
+import type { EventBus } from './event-bus.js';
+import type { Scheduler } from './scheduler.js';
+import type { WorkflowEntry } from './workflow-entry.js';
+
+/** The parts of a hub its operations work on. @internal */
+export interface HubState {
+  clock: Clock;
+  runner: TaskRunner;
+  pool: AgentPool;
+  bus: EventBus;
+  scheduler: Scheduler;
+  workflows: Map<string, WorkflowEntry>;
+  /** pending `wait`s, rejected on close */
+  waits: Set<(error: TroupeError) => void>;
+}

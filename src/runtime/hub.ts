@@ -1,0 +1,171 @@
+import { performance } from 'node:perf_hooks';
+import { z } from 'zod';
+import { systemClock, type Clock } from '../actors/clock.js';
+import { createPiscinaRunner, type TaskRunner } from '../actors/task-runner.js';
+import { AgentPool } from './agent-pool.js';
+import { commandSchema, isOperation, OPERATIONS, type HubResponse } from './commands.js';
+import { DEFAULTS } from './defaults.js';
+import { formatDuration, parseDuration } from './durations.js';
+import { TroupeError } from './errors.js';
+import { errorResponse } from './responses.js';
+import { EventBus, type EventListener } from './event-bus.js';
+import type { EventRecord } from './event-record.js';
+import type { HubState } from './hub-state.js';
+import { suggestOperation } from './help.js';
+import { operationHandler } from './operations.js';
+import { Scheduler } from './scheduler.js';
+
+/** Options of {@link createHub}; every one has a default. */
+export interface HubOptions {
+  /** the source of time for every delay, retry and deadline; @default the wall clock */
+  clock?: Clock;
+  /** where tasks run; @default a Piscina pool with `maxThreads` threads */
+  runner?: TaskRunner;
+  /** worker threads of the default runner; @default the machine's parallelism */
+  maxThreads?: number;
+  /** agents at most in the pool; @default 20 */
+  maxAgentPoolSize?: number;
+  /** 0..1 random source for retry jitter; @default Math.random */
+  random?: () => number;
+  /** first retry delay; doubles per attempt; @default "1s" */
+  retryBackoffBase?: string | number;
+  /** longest retry delay; @default "5m" */
+  retryBackoffMax?: string | number;
+}
+
+/** A troupe hub: owns the workflows, the agent pool, the scheduler and the task runner. */
+export interface Hub {
+  /** Validates and runs one command; never throws, always answers a response (DESIGN §5). */
+  execute(command: unknown): Promise<HubResponse>;
+  /** Every event the hub publishes, in order. Returns the unsubscribe function. */
+  subscribe(listener: EventListener): () => void;
+  /** The retained events, optionally of one workflow. */
+  events(workflowId?: string): EventRecord[];
+  /** The ids of the workflows the hub holds, in creation order. */
+  workflowIds(): string[];
+  /** Stops dispatching, lets running tasks finish within `graceMs`, aborts the rest, closes the pool. */
+  close(options?: { graceMs?: number }): Promise<void>;
+}
+
+const duration = (value: string | number, name: string): number => {
+  const ms = parseDuration(value);
+  if (ms === undefined) throw new TroupeError('VALIDATION_FAILED', `Option ${name} is not a duration: ${JSON.stringify(value)}`);
+  return ms;
+};
+
+/**
+ * Creates a hub. The REPL, the socket and `troupe run` are thin clients of
+ * its one entry point, `execute`.
+ *
+ * @example
+ * const hub = createHub();
+ * await hub.execute({ operation: 'create', workflow_id: 'wf_1', parameters: { name: 'hi', phases: ['setup'] } });
+ * await hub.execute({ operation: 'start', workflow_id: 'wf_1' });
+ * await hub.close();
+ */
+export function createHub(options: HubOptions = {}): Hub {
+  const clock = options.clock ?? systemClock;
+  const bus = new EventBus(clock);
+  const runner =
+    options.runner ??
+    createPiscinaRunner({
+      clock,
+      ...(options.maxThreads === undefined ? {} : { maxThreads: options.maxThreads }),
+      onPoolError: (error) =>
+        bus.publish({ type: 'SYSTEM_ERROR', data: { component: 'task-pool', message: error instanceof Error ? error.message : String(error) } }),
+    });
+  const maxAgents = options.maxAgentPoolSize ?? DEFAULTS.max_agent_pool_size;
+  const pool = new AgentPool(
+    { minAgents: 0, maxAgents, maxConcurrentTasks: DEFAULTS.max_concurrent_tasks, breakerThreshold: DEFAULTS.breaker_threshold },
+    bus,
+  );
+  const scheduler = new Scheduler({
+    clock,
+    runner,
+    pool,
+    bus,
+    random: options.random ?? Math.random,
+    retryBackoffBaseMs: duration(options.retryBackoffBase ?? DEFAULTS.retry_backoff_base, 'retryBackoffBase'),
+    retryBackoffMaxMs: duration(options.retryBackoffMax ?? DEFAULTS.retry_backoff_max, 'retryBackoffMax'),
+  });
+  const state: HubState = { clock, runner, pool, bus, scheduler, workflows: new Map(), waits: new Set() };
+  let closed = false;
+
+  const respond = async (command: unknown): Promise<HubResponse> => {
+    const started = performance.now();
+    const raw = (typeof command === 'object' && command !== null ? command : {}) as Record<string, unknown>;
+    const operation = typeof raw.operation === 'string' ? raw.operation : '';
+    const workflowId = typeof raw.workflow_id === 'string' ? raw.workflow_id : undefined;
+    const envelope = { operation, ...(workflowId === undefined ? {} : { workflow_id: workflowId }) };
+    try {
+      if (closed) throw new TroupeError('HUB_CLOSED', 'The hub is shutting down and takes no more commands');
+      const parsed = commandSchema.safeParse(command);
+      if (!parsed.success) {
+        throw new TroupeError('VALIDATION_FAILED', 'The command is malformed', { details: z.prettifyError(parsed.error) });
+      }
+      const { operation: name, parameters } = parsed.data;
+      if (!isOperation(name)) {
+        const guess = suggestOperation(name);
+        throw new TroupeError('UNKNOWN_OPERATION', `Unknown operation ${name}`, {
+          details: guess ? `Did you mean ${guess}?` : "No operation has that name; 'help' lists them",
+        });
+      }
+      const spec = OPERATIONS[name];
+      const handler = operationHandler(name);
+      if (!spec.available || !handler) {
+        throw new TroupeError('NOT_IMPLEMENTED', `Operation ${name} is part of the contract but not available in this version`, {
+          details: `${spec.summary}: planned; 'help' marks what works now`,
+        });
+      }
+      if (spec.workflow === 'required' && workflowId === undefined) {
+        throw new TroupeError('WORKFLOW_ID_REQUIRED', `Operation ${name} needs a workflow id`, { details: `Usage: <workflow-id> ${name} [params]` });
+      }
+      const params = spec.params.safeParse(parameters ?? {});
+      if (!params.success) {
+        throw new TroupeError('VALIDATION_FAILED', `Invalid parameters for ${name}`, { details: z.prettifyError(params.error) });
+      }
+      const entry = workflowId === undefined ? undefined : state.workflows.get(workflowId);
+      if (entry) entry.correlationId = parsed.data.correlation_id ?? null;
+      const { result, next_steps } = await handler(state, workflowId, params.data, parameters ?? {});
+      return {
+        status: 'success',
+        ...envelope,
+        timestamp: new Date(clock.now()).toISOString(),
+        result,
+        metrics: { execution_time: formatDuration(performance.now() - started) },
+        next_steps,
+      };
+    } catch (error) {
+      return errorResponse(error, envelope, clock.now());
+    }
+  };
+
+  return {
+    execute: respond,
+    subscribe: (listener) => bus.subscribe(listener),
+    events: (workflowId) => bus.recent(workflowId),
+    workflowIds: () => [...state.workflows.keys()],
+    async close({ graceMs = duration(DEFAULTS.shutdown_grace, 'shutdown_grace') } = {}) {
+      if (closed) return;
+      closed = true;
+      scheduler.halt();
+      for (const reject of [...state.waits]) reject(new TroupeError('HUB_CLOSED', 'The hub shut down while waiting'));
+      const running = [...state.workflows.values()].flatMap((e) => [...e.inFlight.values()]);
+      for (const entry of state.workflows.values()) {
+        entry.retryTimer?.handle.cancel();
+        entry.deadlineTimer?.cancel();
+        entry.watchers.clear();
+      }
+      if (running.length > 0) {
+        let timer: { cancel(): void } | undefined;
+        const grace = new Promise<void>((resolve) => (timer = systemClock.setTimer(graceMs, resolve)));
+        await Promise.race([Promise.all(running.map((f) => f.run.result)), grace]);
+        timer?.cancel();
+        for (const flight of running) flight.run.abort({ name: 'ShutdownError', code: 'HUB_SHUTDOWN', message: 'The hub shut down', retryable: true });
+      }
+      for (const entry of state.workflows.values()) entry.actor.stop();
+      pool.stop();
+      await runner.close();
+    },
+  };
+}

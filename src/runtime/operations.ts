@@ -1,0 +1,201 @@
+import { createActor } from 'xstate';
+import { workflowMachine, type WorkflowEvent } from '../machines/workflow-machine.js';
+import { criticalPath } from '../machines/task-graph.js';
+import { resolveDefinition } from './definition.js';
+import { formatDuration } from './durations.js';
+import { TroupeError } from './errors.js';
+import type { HubState } from './hub-state.js';
+import { helpFor } from './help.js';
+import { describeWorkflow, summarizeWorkflow } from './status.js';
+import { statusOf, type WorkflowEntry, type WorkflowStatus } from './workflow-entry.js';
+
+/** What an operation handler returns; the hub wraps it in the response envelope. */
+export interface OperationResult {
+  result: unknown;
+  next_steps: string[];
+}
+
+type Handler = (hub: HubState, workflowId: string | undefined, params: any, raw: unknown) => OperationResult | Promise<OperationResult>;
+
+const LIFECYCLE = ['start', 'pause', 'resume', 'cancel', 'complete', 'cleanup'] as const;
+type LifecycleOperation = (typeof LIFECYCLE)[number];
+
+/** Statuses `wait` answers in. */
+const SETTLED: ReadonlySet<WorkflowStatus> = new Set(['completed', 'partial', 'failed', 'cancelled', 'paused', 'archived']);
+
+function entryOf(hub: HubState, id: string | undefined): WorkflowEntry {
+  const entry = id === undefined ? undefined : hub.workflows.get(id);
+  if (!entry) {
+    throw new TroupeError('WORKFLOW_NOT_FOUND', `Workflow ${id} does not exist`, {
+      details: hub.workflows.size === 0 ? 'No workflow has been created yet' : `Known workflows: ${[...hub.workflows.keys()].join(', ')}`,
+    });
+  }
+  return entry;
+}
+
+/** The operations allowed on a workflow in its current state. */
+export function allowedOperations(entry: WorkflowEntry): string[] {
+  const snapshot = entry.actor.getSnapshot();
+  const allowed = LIFECYCLE.filter((op) => snapshot.can({ type: op, at: 0 } as WorkflowEvent));
+  return [...allowed, 'get-status', 'wait'];
+}
+
+/** Sends a lifecycle event, or answers INVALID_TRANSITION naming the state and what is allowed. */
+function transition(hub: HubState, entry: WorkflowEntry, operation: LifecycleOperation, event: WorkflowEvent): WorkflowStatus {
+  const snapshot = entry.actor.getSnapshot();
+  const before = statusOf(snapshot);
+  if (!snapshot.can(event)) {
+    const allowed = allowedOperations(entry);
+    throw new TroupeError('INVALID_TRANSITION', `Cannot ${operation} workflow ${entry.id}: it is ${before}`, {
+      details: `Allowed in state ${before}: ${allowed.join(', ')}`,
+      suggestions: [`Allowed now: ${allowed.map((op) => `'${entry.id} ${op}'`).join(', ')}`],
+    });
+  }
+  entry.actor.send(event);
+  hub.scheduler.pump(entry);
+  return before;
+}
+
+function lifecycle(operation: Exclude<LifecycleOperation, 'start' | 'complete'>, next: (id: string) => string[]): Handler {
+  return (hub, id) => {
+    const entry = entryOf(hub, id);
+    const previous = transition(hub, entry, operation, { type: operation, at: hub.clock.now() });
+    return { result: { workflow_id: entry.id, previous_status: previous, status: statusOf(entry.actor.getSnapshot()) }, next_steps: next(entry.id) };
+  };
+}
+
+const handlers: Record<string, Handler> = {
+  create(hub, id, _params, raw) {
+    const workflowId = id!;
+    if (hub.workflows.has(workflowId)) {
+      throw new TroupeError('WORKFLOW_EXISTS', `Workflow ${workflowId} already exists`, {
+        details: `It is ${statusOf(hub.workflows.get(workflowId)!.actor.getSnapshot())}`,
+      });
+    }
+    const spec = resolveDefinition(raw);
+    const actor = createActor(workflowMachine, { input: { id: workflowId, spec, at: hub.clock.now() } });
+    const entry: WorkflowEntry = {
+      id: workflowId,
+      actor,
+      inFlight: new Map(),
+      retryTimer: null,
+      deadlineTimer: null,
+      announced: { status: 'created', phasesRecorded: 0, phaseStarted: 0 },
+      watchers: new Set(),
+      correlationId: null,
+    };
+    actor.start();
+    hub.workflows.set(workflowId, entry);
+    const tasks = spec.phases.flatMap((p) => p.tasks);
+    hub.bus.publish({ type: 'WORKFLOW_CREATED', workflowId, data: { name: spec.name, phases: spec.phases.length, tasks: tasks.length }, source: 'hub' });
+    const critical = criticalPath(tasks);
+    return {
+      result: {
+        workflow_id: workflowId,
+        status: 'created',
+        name: spec.name,
+        phases: spec.phases.map((p) => ({ name: p.name, tasks: p.tasks.length })),
+        tasks: tasks.length,
+        roles: [...new Set(tasks.map((t) => t.role))],
+        critical_path: { tasks: critical.path, estimated_duration: formatDuration(critical.durationMs) },
+      },
+      next_steps: [`Start it with '${workflowId} start'`],
+    };
+  },
+
+  start(hub, id, params: { failure_tolerance?: 'low' | 'medium' | 'high'; agent_pool_size?: number }) {
+    const entry = entryOf(hub, id);
+    const spec = entry.actor.getSnapshot().context.spec;
+    const roles = [...new Set([...spec.agentRequirements.specializedRoles, ...spec.phases.flatMap((p) => p.tasks.map((t) => t.role))])];
+    // the pool always has an agent for each role the workflow needs, and min_agents in all
+    const wanted = Math.max(params.agent_pool_size ?? spec.agentRequirements.minAgents, roles.length);
+    if (entry.actor.getSnapshot().can({ type: 'start', at: 0 })) {
+      roles.forEach((role, i) => hub.pool.ensure(role, Math.floor(wanted / roles.length) + (i < wanted % roles.length ? 1 : 0)));
+    }
+    const event: WorkflowEvent = params.failure_tolerance
+      ? { type: 'start', at: hub.clock.now(), failureTolerance: params.failure_tolerance }
+      : { type: 'start', at: hub.clock.now() };
+    const previous = transition(hub, entry, 'start', event);
+    return {
+      result: { workflow_id: entry.id, previous_status: previous, status: statusOf(entry.actor.getSnapshot()) },
+      next_steps: [`Follow it with '${entry.id} get-status'`, `Block until it ends with '${entry.id} wait'`],
+    };
+  },
+
+  pause: lifecycle('pause', (id) => [`Resume with '${id} resume'`]),
+  resume: lifecycle('resume', (id) => [`Follow it with '${id} get-status'`]),
+  cancel: lifecycle('cancel', (id) => [`Archive it with '${id} cleanup'`]),
+  cleanup: lifecycle('cleanup', () => ["See the remaining workflows with 'list-workflows'"]),
+
+  complete(hub, id, params: { generate_report: boolean }) {
+    const entry = entryOf(hub, id);
+    const previous = transition(hub, entry, 'complete', { type: 'complete', at: hub.clock.now() });
+    const snapshot = entry.actor.getSnapshot();
+    const result = { workflow_id: entry.id, previous_status: previous, status: statusOf(snapshot) };
+    return {
+      result: params.generate_report ? { ...result, report: describeWorkflow(snapshot, hub.pool, { includeOutput: false }) } : result,
+      next_steps: [`Archive it with '${entry.id} cleanup'`],
+    };
+  },
+
+  'get-status'(hub, id, params: { include_output: boolean }) {
+    const entry = entryOf(hub, id);
+    const status = statusOf(entry.actor.getSnapshot());
+    const next = allowedOperations(entry).filter((op) => op !== 'get-status').map((op) => `${entry.id} ${op}`);
+    return {
+      result: describeWorkflow(entry.actor.getSnapshot(), hub.pool, { includeOutput: params.include_output }),
+      next_steps: status === 'running' ? [`Block until it ends with '${entry.id} wait'`, ...next] : next,
+    };
+  },
+
+  'list-workflows'(hub, _id, params: { status?: WorkflowStatus }) {
+    const all = [...hub.workflows.values()].map((e) => summarizeWorkflow(e.actor.getSnapshot()));
+    const workflows = params.status ? all.filter((w) => w.status === params.status) : all;
+    return { result: { workflows, total: workflows.length }, next_steps: workflows.length === 0 ? ["Create one with '<id> create @file'"] : [] };
+  },
+
+  async wait(hub, id, params: { timeout: number }) {
+    const entry = entryOf(hub, id);
+    const settled = () => SETTLED.has(statusOf(entry.actor.getSnapshot()));
+    if (!settled()) {
+      await new Promise<void>((resolve, reject) => {
+        const done = () => {
+          entry.watchers.delete(watch);
+          timer.cancel();
+          hub.waits.delete(abort);
+        };
+        const watch = () => {
+          if (!settled()) return;
+          done();
+          resolve();
+        };
+        const abort = (error: TroupeError) => {
+          done();
+          reject(error);
+        };
+        const timer = hub.clock.setTimer(params.timeout, () =>
+          abort(
+            new TroupeError('WAIT_TIMEOUT', `Workflow ${entry.id} did not settle within ${formatDuration(params.timeout)}`, {
+              details: `It is ${statusOf(entry.actor.getSnapshot())}`,
+            }),
+          ),
+        );
+        entry.watchers.add(watch);
+        hub.waits.add(abort);
+      });
+    }
+    const snapshot = entry.actor.getSnapshot();
+    const status = statusOf(snapshot);
+    return {
+      result: { workflow_id: entry.id, status, ...(snapshot.context.failure ? { failure: snapshot.context.failure } : {}) },
+      next_steps: status === 'paused' ? [`Resume with '${entry.id} resume'`] : [`See the details with '${entry.id} get-status'`],
+    };
+  },
+
+  help(_hub, _id, params: { operation?: string }) {
+    return { result: helpFor(params.operation), next_steps: [] };
+  },
+};
+
+/** The handler of an available operation. */
+export const operationHandler = (name: string): Handler | undefined => handlers[name];

@@ -1,0 +1,22 @@
+import type { ErrorResponse } from './commands.js';
+import { recoverySuggestions, TroupeError } from './errors.js';
+
+/**
+ * The error response (DESIGN §5) for anything thrown: a {@link TroupeError}
+ * keeps its code and details; anything else is an INTERNAL_ERROR with its stack.
+ */
+export function errorResponse(error: unknown, envelope: { operation: string; workflow_id?: string }, now: number): ErrorResponse {
+  const known = error instanceof TroupeError ? error : null;
+  const code = known?.code ?? 'INTERNAL_ERROR';
+  return {
+    status: 'error',
+    ...envelope,
+    timestamp: new Date(now).toISOString(),
+    error: {
+      code,
+      message: known?.message ?? `Unexpected error: ${error instanceof Error ? error.message : String(error)}`,
+      details: known ? (known.details ?? '') : error instanceof Error ? (error.stack ?? '') : '',
+    },
+    recovery_suggestions: [...(known?.suggestions ?? []), ...(recoverySuggestions[code] ?? [])],
+  };
+}

@@ -1,0 +1,234 @@
+import type { Clock } from '../actors/clock.js';
+import type { TaskOutcome, TaskRunner } from '../actors/task-runner.js';
+import type { TaskError, TaskSpec } from '../machines/types.js';
+import type { AgentPool } from './agent-pool.js';
+import type { EventBus } from './event-bus.js';
+import type { EventType } from './event-record.js';
+import { ENDED_STATUSES, statusOf, type PhaseRef, type WorkflowEntry, type WorkflowSnapshot, type WorkflowStatus } from './workflow-entry.js';
+
+export interface SchedulerDeps {
+  clock: Clock;
+  runner: TaskRunner;
+  pool: AgentPool;
+  bus: EventBus;
+  /** 0..1, for retry jitter; injected so tests are repeatable */
+  random: () => number;
+  retryBackoffBaseMs: number;
+  retryBackoffMaxMs: number;
+}
+
+const CANCELLED: TaskError = { name: 'CancelledError', code: 'TASK_CANCELLED', message: 'The workflow ended while the task ran', retryable: false };
+
+const WORKFLOW_EVENT: Partial<Record<WorkflowStatus, EventType>> = {
+  paused: 'WORKFLOW_PAUSED',
+  completed: 'WORKFLOW_COMPLETED',
+  partial: 'WORKFLOW_COMPLETED',
+  failed: 'WORKFLOW_FAILED',
+  cancelled: 'WORKFLOW_CANCELLED',
+};
+
+const PHASE_EVENT = { completed: 'PHASE_COMPLETED', failed: 'PHASE_FAILED', skipped: 'PHASE_SKIPPED', cancelled: 'PHASE_FAILED' } as const;
+
+/**
+ * Drives workflows: after every change it announces what changed as events,
+ * dispatches the ready tasks of running workflows to agents and the task
+ * runner, feeds outcomes back to the phase, arms retry and deadline timers on
+ * the injected clock, and aborts what still runs when a workflow ends.
+ * Tasks start as soon as their dependencies complete (dataflow order), so a
+ * wave never waits for its slowest member; exclusive files are locks.
+ */
+export class Scheduler {
+  readonly #deps: SchedulerDeps;
+  /** exclusive file -> the task key holding it, across all workflows */
+  readonly #locks = new Map<string, string>();
+
+  #halted = false;
+
+  constructor(deps: SchedulerDeps) {
+    this.#deps = deps;
+  }
+
+  /** Dispatches nothing more: shutdown. Outcomes of running tasks are still recorded. */
+  halt(): void {
+    this.#halted = true;
+  }
+
+  /** Brings the world in line with the workflow's snapshot. Call after every event sent to it. */
+  pump(entry: WorkflowEntry): void {
+    const snapshot = entry.actor.getSnapshot();
+    const status = statusOf(snapshot);
+    this.#announce(entry, snapshot, status);
+    if (this.#halted) return;
+    if (ENDED_STATUSES.has(status)) {
+      this.#stopAll(entry);
+    } else if (status !== 'created') {
+      this.#armDeadline(entry, snapshot);
+      if (status === 'running') this.#dispatch(entry, snapshot);
+    }
+    for (const watcher of [...entry.watchers]) watcher();
+  }
+
+  /** Aborts every running task of the workflow and cancels its timers. */
+  #stopAll(entry: WorkflowEntry): void {
+    for (const flight of entry.inFlight.values()) flight.run.abort(CANCELLED);
+    entry.retryTimer?.handle.cancel();
+    entry.retryTimer = null;
+    entry.deadlineTimer?.cancel();
+    entry.deadlineTimer = null;
+  }
+
+  #armDeadline(entry: WorkflowEntry, snapshot: WorkflowSnapshot): void {
+    const { deadline } = snapshot.context;
+    if (entry.deadlineTimer || deadline === null) return;
+    entry.deadlineTimer = this.#deps.clock.setTimer(deadline - this.#deps.clock.now(), () => {
+      entry.actor.send({ type: 'deadline', at: this.#deps.clock.now() });
+      this.pump(entry);
+    });
+  }
+
+  #publish(entry: WorkflowEntry, type: EventType, phase: string | undefined, data: Record<string, unknown>): void {
+    this.#deps.bus.publish({
+      type,
+      workflowId: entry.id,
+      ...(phase === undefined ? {} : { phase }),
+      data,
+      source: 'scheduler',
+      correlationId: entry.correlationId,
+    });
+  }
+
+  #announce(entry: WorkflowEntry, snapshot: WorkflowSnapshot, status: WorkflowStatus): void {
+    const seen = entry.announced;
+    const ctx = snapshot.context;
+    const previous = seen.status;
+    seen.status = status;
+    if (status !== previous && status === 'running') {
+      this.#publish(entry, previous === 'paused' ? 'WORKFLOW_RESUMED' : 'WORKFLOW_STARTED', undefined, { name: ctx.spec.name });
+    }
+    if (status !== previous && status === 'paused') this.#publish(entry, 'WORKFLOW_PAUSED', undefined, {});
+    for (; seen.phasesRecorded < ctx.phases.length; seen.phasesRecorded++) {
+      const outcome = ctx.phases[seen.phasesRecorded]!;
+      if (seen.phaseStarted <= outcome.index) {
+        this.#publish(entry, 'PHASE_STARTED', outcome.name, { phase_index: outcome.index + 1 });
+        seen.phaseStarted = outcome.index + 1;
+      }
+      this.#publish(entry, PHASE_EVENT[outcome.status], outcome.name, {
+        phase_index: outcome.index + 1,
+        status: outcome.status,
+        tasks_completed: outcome.tasks.filter((t) => t.status === 'completed').length,
+        tasks_total: outcome.tasks.length,
+      });
+    }
+    const live = snapshot.children.phase as PhaseRef | undefined;
+    if (live && seen.phaseStarted <= ctx.phaseIndex) {
+      this.#publish(entry, 'PHASE_STARTED', ctx.spec.phases[ctx.phaseIndex]!.name, { phase_index: ctx.phaseIndex + 1 });
+      seen.phaseStarted = ctx.phaseIndex + 1;
+    }
+    const ended = WORKFLOW_EVENT[status];
+    if (status !== previous && ended && status !== 'paused') {
+      this.#publish(entry, ended, undefined, {
+        status,
+        ...(ctx.failure ? { error: ctx.failure } : {}),
+        duration_ms: (ctx.finishedAt ?? ctx.updatedAt) - (ctx.startedAt ?? ctx.createdAt),
+      });
+    }
+  }
+
+  #dispatch(entry: WorkflowEntry, snapshot: WorkflowSnapshot): void {
+    const phase = snapshot.children.phase as PhaseRef | undefined;
+    if (!phase) return;
+    const now = this.#deps.clock.now();
+    const limit = snapshot.context.spec.agentRequirements.maxAgents;
+    let nextDue = Infinity;
+    for (const spec of phase.getSnapshot().context.specs) {
+      if (entry.inFlight.size >= limit) break;
+      const record = phase.getSnapshot().context.tasks[spec.id]!;
+      if (record.status !== 'ready') continue;
+      if (record.notBefore !== null && record.notBefore > now) {
+        nextDue = Math.min(nextDue, record.notBefore);
+        continue;
+      }
+      if (spec.exclusiveFiles.some((file) => this.#locks.has(file))) continue;
+      const agentId = this.#deps.pool.pick(spec.role);
+      if (agentId === null) continue;
+      this.#launch(entry, phase, spec, record.attempts + 1, agentId);
+    }
+    if (nextDue < Infinity && (!entry.retryTimer || entry.retryTimer.due > nextDue)) {
+      entry.retryTimer?.handle.cancel();
+      const handle = this.#deps.clock.setTimer(nextDue - now, () => {
+        entry.retryTimer = null;
+        this.pump(entry);
+      });
+      entry.retryTimer = { due: nextDue, handle };
+    }
+  }
+
+  #launch(entry: WorkflowEntry, phase: PhaseRef, spec: TaskSpec, attempt: number, agentId: string): void {
+    const { clock, runner, pool } = this.#deps;
+    const phaseName = phase.getSnapshot().context.name;
+    const key = `${entry.id}/${spec.id}#${attempt}`;
+    phase.send({ type: 'task.assigned', taskId: spec.id, agentId, at: clock.now() });
+    pool.assign(agentId, spec.id);
+    for (const file of spec.exclusiveFiles) this.#locks.set(file, key);
+    this.#publish(entry, 'TASK_ASSIGNED', phaseName, { task_id: spec.id, agent_id: agentId, attempt });
+    const run = runner.run(
+      {
+        key,
+        workflowId: entry.id,
+        taskId: spec.id,
+        handler: spec.handler,
+        input: spec.input,
+        attempt,
+        // stable across attempts; the durability layer adds the epoch
+        idempotencyKey: `${entry.id}/0/${spec.id}`,
+        timeoutMs: spec.timeoutMs,
+      },
+      {
+        onStarted: (at) => {
+          if (entry.inFlight.get(spec.id)?.run !== run) return;
+          phase.send({ type: 'task.started', taskId: spec.id, at });
+          this.#publish(entry, 'TASK_STARTED', phaseName, { task_id: spec.id, agent_id: agentId, attempt });
+        },
+      },
+    );
+    entry.inFlight.set(spec.id, { run, agentId, phase, files: spec.exclusiveFiles });
+    void run.result.then((outcome) => this.#finish(entry, spec, attempt, outcome));
+  }
+
+  #finish(entry: WorkflowEntry, spec: TaskSpec, attempt: number, outcome: TaskOutcome): void {
+    const { clock, pool } = this.#deps;
+    const flight = entry.inFlight.get(spec.id);
+    if (!flight) return;
+    entry.inFlight.delete(spec.id);
+    for (const file of flight.files) this.#locks.delete(file);
+    pool.done(flight.agentId, spec.id, outcome.ok, outcome.durationMs);
+    const at = clock.now();
+    const { phase } = flight;
+    const phaseName = phase.getSnapshot().context.name;
+    const base = { task_id: spec.id, agent_id: flight.agentId, attempt, execution_time_ms: outcome.durationMs };
+    if (outcome.ok) {
+      phase.send({ type: 'task.completed', taskId: spec.id, output: outcome.output, at });
+      this.#publish(entry, 'TASK_COMPLETED', phaseName, base);
+    } else {
+      phase.send({ type: 'task.failed', taskId: spec.id, error: outcome.error, retryAt: at + this.#backoff(attempt), at });
+      const willRetry = phase.getSnapshot().context.tasks[spec.id]?.status === 'ready';
+      const type = outcome.error.code === 'TASK_TIMEOUT' ? 'TASK_TIMEOUT' : 'TASK_FAILED';
+      this.#publish(entry, type, phaseName, { ...base, error: outcome.error, will_retry: willRetry });
+    }
+    this.pump(entry);
+  }
+
+  /** Exponential backoff with jitter: base * 2^(attempt-1), capped, then scaled by 0.5..1. */
+  #backoff(attempt: number): number {
+    const { retryBackoffBaseMs: base, retryBackoffMaxMs: max, random } = this.#deps;
+    const exp = Math.min(max, base * 2 ** (attempt - 1));
+    return Math.round(exp * (0.5 + random() * 0.5));
+  }
+
+  /** Running task attempts across all workflows. */
+  inFlightCount(entries: Iterable<WorkflowEntry>): number {
+    let n = 0;
+    for (const e of entries) n += e.inFlight.size;
+    return n;
+  }
+}

@@ -1,0 +1,138 @@
+import { computeWaves, criticalPath } from '../machines/task-graph.js';
+import type { TaskRecord, TaskSpec } from '../machines/types.js';
+import { newTaskRecord } from '../machines/phase-records.js';
+import type { AgentPool, AgentView } from './agent-pool.js';
+import { formatDuration } from './durations.js';
+import { statusOf, type PhaseRef, type WorkflowSnapshot } from './workflow-entry.js';
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+function describeTask(spec: TaskSpec, record: TaskRecord, wave: number, includeOutput: boolean) {
+  const ms = record.startedAt !== null && record.finishedAt !== null ? record.finishedAt - record.startedAt : null;
+  return {
+    task_id: spec.id,
+    description: spec.description,
+    status: record.status,
+    handler: spec.handler,
+    role: spec.role,
+    wave: wave + 1,
+    depends_on: spec.dependsOn,
+    assigned_agent: record.agentId,
+    attempts: record.attempts,
+    started_at: iso(record.startedAt),
+    completed_at: iso(record.finishedAt),
+    execution_time: ms === null ? null : formatDuration(ms),
+    execution_time_ms: ms,
+    ...(record.notBefore !== null && record.status === 'ready' ? { retry_at: iso(record.notBefore) } : {}),
+    ...(record.error ? { error: record.error } : {}),
+    ...(record.reason ? { reason: record.reason } : {}),
+    ...(includeOutput && record.status === 'completed' ? { output: record.output } : {}),
+  };
+}
+
+/** Task records of every phase: ended ones from their outcome, the live one from its actor, later ones fresh. */
+function phaseRecords(snapshot: WorkflowSnapshot) {
+  const ctx = snapshot.context;
+  const live = snapshot.children.phase as PhaseRef | undefined;
+  const ended = statusOf(snapshot) !== 'running' && statusOf(snapshot) !== 'paused' && statusOf(snapshot) !== 'created';
+  return ctx.spec.phases.map((spec, index) => {
+    const outcome = ctx.phases[index];
+    if (outcome) return { spec, status: outcome.status as string, startedAt: outcome.startedAt, finishedAt: outcome.finishedAt, tasks: outcome.tasks };
+    const liveCtx = live?.getSnapshot().context;
+    if (liveCtx && liveCtx.index === index) {
+      return { spec, status: 'running', startedAt: liveCtx.startedAt, finishedAt: null, tasks: spec.tasks.map((t) => liveCtx.tasks[t.id]!) };
+    }
+    const fresh = spec.tasks.map((t) => (ended ? { ...newTaskRecord(t.id), status: 'skipped' as const } : newTaskRecord(t.id)));
+    return { spec, status: ended ? 'skipped' : 'pending', startedAt: null, finishedAt: null, tasks: fresh };
+  });
+}
+
+/**
+ * The spec's workflow state schema for `get-status`: status, current phase,
+ * progress, phases with their tasks, agent assignments, critical path,
+ * configuration and metrics.
+ */
+export function describeWorkflow(snapshot: WorkflowSnapshot, pool: AgentPool, options: { includeOutput: boolean }) {
+  const ctx = snapshot.context;
+  const status = statusOf(snapshot);
+  const phases = phaseRecords(snapshot);
+  const allTasks = phases.flatMap((p) => p.tasks);
+  const count = (s: TaskRecord['status']) => allTasks.filter((t) => t.status === s).length;
+  const terminal = allTasks.filter((t) => ['completed', 'failed', 'skipped', 'cancelled'].includes(t.status)).length;
+  const progress =
+    allTasks.length > 0 ? (terminal / allTasks.length) * 100 : (phases.filter((p) => p.status !== 'pending' && p.status !== 'running').length / phases.length) * 100;
+  const specs = ctx.spec.phases.flatMap((p) => p.tasks);
+  const waves = computeWaves(specs);
+  const critical = criticalPath(specs);
+  const agentIds = [...new Set(allTasks.map((t) => t.agentId).filter((id): id is string => id !== null))];
+  const agents: Record<string, AgentView & { current_task: string | null }> = {};
+  for (const id of agentIds) {
+    const view = pool.view(id);
+    if (view) agents[id] = { ...view, current_task: view.current_tasks[0] ?? null };
+  }
+  const end = ctx.finishedAt ?? (status === 'created' ? null : ctx.updatedAt);
+  return {
+    workflow_state: {
+      id: ctx.id,
+      name: ctx.spec.name,
+      description: ctx.spec.description,
+      status,
+      created_at: iso(ctx.createdAt),
+      updated_at: iso(ctx.updatedAt),
+      started_at: iso(ctx.startedAt),
+      finished_at: iso(ctx.finishedAt),
+      current_phase: Math.min(ctx.phaseIndex + 1, phases.length),
+      current_phase_name: ctx.spec.phases[Math.min(ctx.phaseIndex, phases.length - 1)]!.name,
+      total_phases: phases.length,
+      progress_percentage: Math.round(progress * 10) / 10,
+      ...(ctx.failure ? { failure: ctx.failure } : {}),
+      phases: phases.map((p, index) => ({
+        phase_id: index + 1,
+        name: p.spec.name,
+        status: p.status,
+        started_at: iso(p.startedAt),
+        completed_at: iso(p.finishedAt),
+        tasks: p.spec.tasks.map((spec, i) => describeTask(spec, p.tasks[i]!, waves.get(spec.id) ?? 0, options.includeOutput)),
+      })),
+      agent_assignments: agents,
+      critical_path: { tasks: critical.path, estimated_duration: formatDuration(critical.durationMs) },
+      configuration: {
+        priority: ctx.spec.priority,
+        timeout: formatDuration(ctx.spec.timeoutMs),
+        checkpoint_interval: formatDuration(ctx.spec.checkpointIntervalMs),
+        failure_tolerance: ctx.spec.failureTolerance,
+        min_agents: ctx.spec.agentRequirements.minAgents,
+        max_agents: ctx.spec.agentRequirements.maxAgents,
+        specialized_roles: ctx.spec.agentRequirements.specializedRoles,
+      },
+      metrics: {
+        total_execution_time: end === null || ctx.startedAt === null ? null : formatDuration(end - ctx.startedAt),
+        tasks_total: allTasks.length,
+        tasks_completed: count('completed'),
+        tasks_failed: count('failed'),
+        tasks_skipped: count('skipped'),
+        tasks_cancelled: count('cancelled'),
+        tasks_running: count('running') + count('assigned'),
+        retries: allTasks.reduce((n, t) => n + Math.max(0, t.attempts - 1), 0),
+      },
+    },
+  };
+}
+
+/** One line of `list-workflows`. */
+export function summarizeWorkflow(snapshot: WorkflowSnapshot) {
+  const ctx = snapshot.context;
+  const phases = phaseRecords(snapshot);
+  const tasks = phases.flatMap((p) => p.tasks);
+  const done = tasks.filter((t) => ['completed', 'failed', 'skipped', 'cancelled'].includes(t.status)).length;
+  return {
+    workflow_id: ctx.id,
+    name: ctx.spec.name,
+    status: statusOf(snapshot),
+    priority: ctx.spec.priority,
+    current_phase: ctx.spec.phases[Math.min(ctx.phaseIndex, phases.length - 1)]!.name,
+    progress_percentage: tasks.length === 0 ? (ctx.phases.length / phases.length) * 100 : Math.round((done / tasks.length) * 1000) / 10,
+    created_at: iso(ctx.createdAt),
+    updated_at: iso(ctx.updatedAt),
+  };
+}

@@ -1,0 +1,255 @@
+/**
+ * Model-based tests of the workflow lifecycle. An abstract model (below) says
+ * what the workflow should do for its own events and for task outcomes; paths
+ * generated from it by `xstate/graph` (shortest and simple) are replayed on
+ * real workflow actors, whose invoked `phase` child is driven like the
+ * scheduler drives it. After every step the real snapshot must match the
+ * model, every workflow event the model forbids must be refused (`can()` false,
+ * snapshot untouched), and in the end every transition of the real workflow
+ * machine must have been taken.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { assign, createActor, setup, type AnyStateNode, type AnyTransitionDefinition, type SnapshotFrom } from 'xstate';
+import { createTestModel } from 'xstate/graph';
+import { workflowMachine, type WorkflowEvent } from '../src/machines/workflow-machine.js';
+import { TERMINAL_TASK_STATUSES } from '../src/machines/phase-records.js';
+import type { FailureTolerance } from '../src/machines/types.js';
+import { phase, task, taskError, workflowSpec } from './machines-fixtures.js';
+
+/** Phase 0 runs `a`; phase 1 runs `b` (needs `a`, from the earlier phase) and the independent `c`. */
+const specFor = (tolerance: FailureTolerance) =>
+  workflowSpec([phase('build', [task('a')]), phase('ship', [task('b', ['a']), task('c')])], tolerance);
+
+const WORKFLOW_EVENTS = ['start', 'pause', 'resume', 'cancel', 'complete', 'cleanup', 'deadline'] as const;
+type TaskStep = { type: 'task.run' | 'task.succeed' | 'task.fail'; at: number };
+type ModelEvent = WorkflowEvent | TaskStep;
+
+interface ModelContext {
+  tolerance: FailureTolerance;
+  phase: number;
+  /** tasks of the current phase that are not terminal */
+  open: number;
+  /** one task of the phase is running */
+  running: boolean;
+  /** a task failed (or was skipped) so far */
+  failures: boolean;
+}
+
+const isFail = (event: ModelEvent) => event.type === 'task.fail';
+
+/** What the workflow should do, abstracted to phase index, open-task count and failures. */
+const model = setup({
+  types: { context: {} as ModelContext, events: {} as ModelEvent, input: {} as { tolerance: FailureTolerance } },
+  guards: {
+    canRun: ({ context }) => !context.running,
+    /** the running task's end fails the workflow: low fails fast, medium fails once the phase is over */
+    failsWorkflow: ({ context, event }) =>
+      context.running &&
+      (context.tolerance === 'low'
+        ? isFail(event)
+        : context.tolerance === 'medium' && context.open === 1 && (context.failures || isFail(event))),
+    endsWorkflow: ({ context }) => context.running && context.open === 1 && context.phase === 1,
+    endsPhase: ({ context }) => context.running && context.open === 1,
+    isRunning: ({ context }) => context.running,
+  },
+  actions: {
+    run: assign({ running: true }),
+    taskEnded: assign(({ context, event }) => ({ running: false, open: context.open - 1, failures: context.failures || isFail(event) })),
+    /** phase 1 has `b` and `c`, unless `a` failed: then `b` is skipped at once (tolerance high) */
+    nextPhase: assign(({ context, event }) => ({ running: false, phase: 1, open: isFail(event) ? 1 : 2, failures: context.failures || isFail(event) })),
+  },
+}).createMachine({
+  id: 'model',
+  context: ({ input }) => ({ tolerance: input.tolerance, phase: 0, open: 1, running: false, failures: false }),
+  initial: 'created',
+  states: {
+    created: { on: { start: 'active', cancel: 'cancelled' } },
+    active: {
+      initial: 'running',
+      states: {
+        running: { on: { pause: 'paused', 'task.run': { guard: 'canRun', actions: 'run' } } },
+        paused: { on: { resume: 'running' } },
+      },
+      on: {
+        cancel: '#model.cancelled',
+        complete: '#model.completed',
+        deadline: '#model.failed',
+        'task.succeed': [
+          { guard: 'failsWorkflow', target: '#model.failed' },
+          { guard: 'endsWorkflow', target: '#model.ended', actions: 'taskEnded' },
+          { guard: 'endsPhase', actions: 'nextPhase' },
+          { guard: 'isRunning', actions: 'taskEnded' },
+        ],
+        'task.fail': [
+          { guard: 'failsWorkflow', target: '#model.failed' },
+          { guard: 'endsWorkflow', target: '#model.ended', actions: 'taskEnded' },
+          { guard: 'endsPhase', actions: 'nextPhase' },
+          { guard: 'isRunning', actions: 'taskEnded' },
+        ],
+      },
+    },
+    ended: { always: [{ guard: ({ context }) => context.failures, target: 'partial' }, { target: 'completed' }] },
+    completed: { on: { cleanup: 'archived' } },
+    partial: { on: { cleanup: 'archived' } },
+    failed: { on: { cleanup: 'archived' } },
+    cancelled: { on: { cleanup: 'archived' } },
+    archived: { type: 'final' },
+  },
+});
+type ModelSnapshot = SnapshotFrom<typeof model>;
+
+/** Event templates: `at` is the offset of the event inside its step's tick (see `replay`). */
+const EVENTS: ModelEvent[] = [
+  ...WORKFLOW_EVENTS.map((type, i) => ({ type, at: 10 + i })),
+  { type: 'task.run', at: 20 },
+  { type: 'task.succeed', at: 30 },
+  { type: 'task.fail', at: 40 },
+];
+
+/** Every transition the real workflow machine declares, with a readable label. */
+function transitionsOf(node: AnyStateNode): Array<[AnyTransitionDefinition, string]> {
+  const own = [...node.transitions.values()].flat().concat(node.always ?? []);
+  return [
+    ...own.map((t, i): [AnyTransitionDefinition, string] => [t, `${node.id} #${i} --${t.eventType || 'always'}--> ${t.target?.map((s) => s.id).join(',') ?? '(self)'}`]),
+    ...Object.values(node.states).flatMap(transitionsOf),
+  ];
+}
+const ALL_TRANSITIONS = transitionsOf(workflowMachine.root);
+
+interface Coverage {
+  transitions: Set<AnyTransitionDefinition>;
+  states: Set<string>;
+}
+
+/** Replays one model path on a real workflow actor, checking it after every step. */
+async function replay(path: { test: (params: never) => Promise<unknown> }, tolerance: FailureTolerance, coverage: Coverage) {
+  const actor = createActor(workflowMachine, {
+    input: { id: 'wf-1', spec: specFor(tolerance), at: 0 },
+    inspect: (ev) => {
+      if (ev.type !== '@xstate.microstep' || ev.actorRef !== actor) return;
+      ev._transitions.forEach((t) => coverage.transitions.add(t));
+      coverage.states.add(JSON.stringify((ev.snapshot as SnapshotFrom<typeof workflowMachine>).value));
+    },
+  });
+  actor.start();
+  coverage.states.add(JSON.stringify(actor.getSnapshot().value));
+  let tick = 0;
+  /** the real clock only moves forward: tick * 100 + the event's own offset */
+  const atOf = (event: ModelEvent) => ++tick * 100 + event.at;
+  const child = () => {
+    const ref = actor.getSnapshot().children.phase;
+    expect(ref, 'the phase child while active').toBeDefined();
+    return ref!;
+  };
+  const taskIn = (status: 'ready' | 'running') => {
+    const { specs, tasks } = child().getSnapshot().context;
+    const found = specs.map((s) => tasks[s.id]!).find((t) => t.status === status);
+    expect(found, `a ${status} task`).toBeDefined();
+    return found!.id;
+  };
+  const sendWorkflow = ({ event }: { event: ModelEvent }) => {
+    const at = atOf(event);
+    actor.send({ type: event.type as WorkflowEvent['type'], at });
+    const snap = actor.getSnapshot();
+    if (['cancel', 'complete', 'deadline'].includes(event.type)) expect(snap.context.finishedAt).toBe(at);
+    if (event.type === 'deadline') expect(snap.context.failure?.code).toBe('WORKFLOW_TIMEOUT');
+    if (!['cancel', 'complete', 'deadline'].includes(event.type)) expect(snap.context.updatedAt).toBe(at);
+  };
+  const afterTask = () => {
+    const snap = actor.getSnapshot();
+    if (snap.matches('failed')) expect(snap.context.failure?.code).toBe('TASK_FAILED');
+    if (!snap.matches('active')) expect(snap.context.finishedAt).toBe(snap.context.updatedAt);
+  };
+  const check = (state: ModelSnapshot) => {
+    const snap = actor.getSnapshot();
+    expect(snap.value).toEqual(state.value);
+    if (state.matches('active')) {
+      const ctx = child().getSnapshot().context;
+      const tasks = Object.values(ctx.tasks);
+      expect(ctx.index).toBe(state.context.phase);
+      expect(tasks.filter((t) => !TERMINAL_TASK_STATUSES.has(t.status))).toHaveLength(state.context.open);
+      expect(tasks.some((t) => t.status === 'running')).toBe(state.context.running);
+    } else {
+      expect(snap.children.phase).toBeUndefined();
+    }
+    for (const type of WORKFLOW_EVENTS) {
+      const event = { type, at: 999_999 };
+      const allowed = state.can(event);
+      expect(snap.can(event), `can(${type}) in ${JSON.stringify(snap.value)}`).toBe(allowed);
+      if (allowed) continue;
+      const childBefore = snap.children.phase?.getSnapshot();
+      actor.send(event);
+      const after = actor.getSnapshot();
+      expect(after.value).toEqual(snap.value);
+      expect(after.context).toEqual(snap.context);
+      expect(after.children.phase?.getSnapshot()).toBe(childBefore);
+    }
+  };
+  const params = {
+    events: {
+      ...Object.fromEntries(WORKFLOW_EVENTS.map((type) => [type, sendWorkflow])),
+      'task.run': ({ event }: { event: ModelEvent }) => {
+        const taskId = taskIn('ready');
+        const at = atOf(event);
+        child().send({ type: 'task.assigned', taskId, agentId: 'agent_001', at });
+        child().send({ type: 'task.started', taskId, at });
+      },
+      'task.succeed': ({ event }: { event: ModelEvent }) => {
+        child().send({ type: 'task.completed', taskId: taskIn('running'), output: { ok: true }, at: atOf(event) });
+        afterTask();
+      },
+      'task.fail': ({ event }: { event: ModelEvent }) => {
+        child().send({ type: 'task.failed', taskId: taskIn('running'), error: taskError(false), retryAt: 0, at: atOf(event) });
+        afterTask();
+      },
+    },
+    states: { '*': check },
+  };
+  await path.test(params as never);
+}
+
+const LIFECYCLE = ['"created"', '{"active":"running"}', '{"active":"paused"}', '"ended"', '"completed"', '"partial"', '"failed"', '"cancelled"', '"archived"'];
+const TOLERANCES: FailureTolerance[] = ['low', 'medium', 'high'];
+const generators = {
+  shortest: (m: ReturnType<typeof testModel>) => m.getShortestPaths(),
+  simple: (m: ReturnType<typeof testModel>) => m.getSimplePaths(),
+};
+const testModel = (tolerance: FailureTolerance) => createTestModel(model, { input: { tolerance }, events: EVENTS });
+
+describe('workflow lifecycle, model-based', () => {
+  beforeEach(() => {
+    // events sent to an archived (stopped) workflow are refused with a dev warning
+    vi.spyOn(console, 'warn').mockImplementation(() => {});
+  });
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  describe.each(Object.entries(generators))('%s paths', (_name, generate) => {
+    it.each(TOLERANCES)('replay on real workflows (failure_tolerance %s)', async (tolerance) => {
+      const coverage: Coverage = { transitions: new Set(), states: new Set() };
+      const paths = generate(testModel(tolerance));
+      expect(paths.length).toBeGreaterThan(5);
+      for (const path of paths) await replay(path, tolerance, coverage);
+      const expected = tolerance === 'high' ? LIFECYCLE : LIFECYCLE.filter((s) => s !== '"partial"');
+      expect([...coverage.states].sort()).toEqual([...expected].sort());
+    });
+
+    it('reach every lifecycle state and take every workflow transition', async () => {
+      const coverage: Coverage = { transitions: new Set(), states: new Set() };
+      for (const tolerance of TOLERANCES) {
+        for (const path of generate(testModel(tolerance))) await replay(path, tolerance, coverage);
+      }
+      expect([...coverage.states].sort()).toEqual([...LIFECYCLE].sort());
+      const missed = ALL_TRANSITIONS.filter(([t]) => !coverage.transitions.has(t)).map(([, label]) => label);
+      expect(missed).toEqual([]);
+      expect(ALL_TRANSITIONS.length).toBeGreaterThanOrEqual(17);
+    });
+  });
+
+  it('the model itself forbids what the real machine forbids in `created`', () => {
+    const initial = createActor(workflowMachine, { input: { id: 'wf-2', spec: specFor('low'), at: 5 } }).start().getSnapshot();
+    const allowed = WORKFLOW_EVENTS.filter((type) => initial.can({ type, at: 6 }));
+    expect(allowed).toEqual(['start', 'cancel']);
+  });
+});
