@@ -182,7 +182,7 @@ export function createPiscinaRunner(options: PiscinaRunnerOptions = {}): TaskRun
           if (startedAt === null && runMs > 0) started(clock.now() - runMs);
           for (const t of timers) t.cancel();
           live.delete(task.key);
-          const durationMs = startedAt === null ? 0 : Math.max(clock.now() - startedAt, 0);
+          const durationMs = startedAt === null ? 0 : Math.round(Math.max(clock.now() - startedAt, 0) * 10) / 10;
           if (stopReason && outcome.ok) return { ok: false, error: stopReason, durationMs };
           return { ...outcome, durationMs };
         });

@@ -31,6 +31,8 @@ export interface HubOptions {
   retryBackoffBase?: string | number;
   /** longest retry delay; @default "5m" */
   retryBackoffMax?: string | number;
+  /** how long `close()` lets running tasks finish before aborting them; @default "10s" */
+  shutdownGrace?: string | number;
 }
 
 /** A troupe hub: owns the workflows, the agent pool, the scheduler and the task runner. */
@@ -43,8 +45,10 @@ export interface Hub {
   events(workflowId?: string): EventRecord[];
   /** The ids of the workflows the hub holds, in creation order. */
   workflowIds(): string[];
-  /** Stops dispatching, lets running tasks finish within `graceMs`, aborts the rest, closes the pool. */
+  /** Stops dispatching, lets running tasks finish within `graceMs` (default: the `shutdownGrace` option), aborts the rest, closes the pool. */
   close(options?: { graceMs?: number }): Promise<void>;
+  /** The resolved `shutdownGrace`, ms. */
+  readonly shutdownGraceMs: number;
 }
 
 const duration = (value: string | number, name: string): number => {
@@ -88,6 +92,7 @@ export function createHub(options: HubOptions = {}): Hub {
     retryBackoffBaseMs: duration(options.retryBackoffBase ?? DEFAULTS.retry_backoff_base, 'retryBackoffBase'),
     retryBackoffMaxMs: duration(options.retryBackoffMax ?? DEFAULTS.retry_backoff_max, 'retryBackoffMax'),
   });
+  const shutdownGraceMs = duration(options.shutdownGrace ?? DEFAULTS.shutdown_grace, 'shutdownGrace');
   const state: HubState = { clock, runner, pool, bus, scheduler, workflows: new Map(), waits: new Set() };
   let closed = false;
 
@@ -145,7 +150,8 @@ export function createHub(options: HubOptions = {}): Hub {
     subscribe: (listener) => bus.subscribe(listener),
     events: (workflowId) => bus.recent(workflowId),
     workflowIds: () => [...state.workflows.keys()],
-    async close({ graceMs = duration(DEFAULTS.shutdown_grace, 'shutdown_grace') } = {}) {
+    shutdownGraceMs,
+    async close({ graceMs = shutdownGraceMs } = {}) {
       if (closed) return;
       closed = true;
       scheduler.halt();

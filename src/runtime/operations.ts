@@ -7,7 +7,7 @@ import { TroupeError } from './errors.js';
 import type { HubState } from './hub-state.js';
 import { helpFor } from './help.js';
 import { describeWorkflow, summarizeWorkflow } from './status.js';
-import { statusOf, type WorkflowEntry, type WorkflowStatus } from './workflow-entry.js';
+import { ENDED_STATUSES, statusOf, type WorkflowEntry, type WorkflowStatus } from './workflow-entry.js';
 
 /** What an operation handler returns; the hub wraps it in the response envelope. */
 export interface OperationResult {
@@ -141,7 +141,9 @@ const handlers: Record<string, Handler> = {
   'get-status'(hub, id, params: { include_output: boolean }) {
     const entry = entryOf(hub, id);
     const status = statusOf(entry.actor.getSnapshot());
-    const next = allowedOperations(entry).filter((op) => op !== 'get-status').map((op) => `${entry.id} ${op}`);
+    const next = allowedOperations(entry)
+      .filter((op) => op !== 'get-status' && (op !== 'wait' || !ENDED_STATUSES.has(status)))
+      .map((op) => `${entry.id} ${op}`);
     return {
       result: describeWorkflow(entry.actor.getSnapshot(), hub.pool, { includeOutput: params.include_output }),
       next_steps: status === 'running' ? [`Block until it ends with '${entry.id} wait'`, ...next] : next,

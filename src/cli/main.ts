@@ -1,0 +1,138 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { createHub, formatDuration, type HubOptions } from '../index.js';
+import { createPalette } from './format.js';
+import { runRepl, runScript } from './repl.js';
+import { runWorkflowFile, RUN_EXIT } from './run-command.js';
+
+const USAGE = `usage:
+  troupe                     supervisor + interactive REPL (reads commands from stdin when it is not a terminal)
+  troupe run FILE [--id ID]  create and start the workflow in FILE, show progress;
+                             exit 0 completed, 1 failed or cancelled, 2 bad input
+options:
+  --data-dir DIR   data directory (env TROUPE_DATA_DIR, default ./.troupe)
+  --config FILE    hub options, JSON or YAML: max_threads, max_agent_pool_size, retry_backoff_base,
+                   retry_backoff_max, shutdown_grace
+  --json           print raw JSON responses
+  --no-color       no ANSI colours (NO_COLOR is respected too)
+  -h, --help       this text
+  -v, --version    the version
+planned (not in this version): troupe serve | attach | exec | check`;
+
+const configSchema = z.strictObject({
+  max_threads: z.number().int().min(1).max(256).optional(),
+  max_agent_pool_size: z.number().int().min(1).max(1000).optional(),
+  retry_backoff_base: z.union([z.string(), z.number()]).optional(),
+  retry_backoff_max: z.union([z.string(), z.number()]).optional(),
+  shutdown_grace: z.union([z.string(), z.number()]).optional(),
+});
+
+async function loadConfig(file: string | undefined): Promise<HubOptions> {
+  if (!file) return {};
+  const raw = parseYaml(await readFile(resolve(file), 'utf8'));
+  const config = configSchema.parse(raw ?? {});
+  return {
+    ...(config.max_threads === undefined ? {} : { maxThreads: config.max_threads }),
+    ...(config.max_agent_pool_size === undefined ? {} : { maxAgentPoolSize: config.max_agent_pool_size }),
+    ...(config.retry_backoff_base === undefined ? {} : { retryBackoffBase: config.retry_backoff_base }),
+    ...(config.retry_backoff_max === undefined ? {} : { retryBackoffMax: config.retry_backoff_max }),
+    ...(config.shutdown_grace === undefined ? {} : { shutdownGrace: config.shutdown_grace }),
+  };
+}
+
+/** Shuts the hub down once on SIGINT/SIGTERM; returns a function that removes the handlers. */
+function onSignals(shutdown: (signal: NodeJS.Signals) => void): () => void {
+  const handler = (signal: NodeJS.Signals) => shutdown(signal);
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return () => {
+    process.off('SIGINT', handler);
+    process.off('SIGTERM', handler);
+  };
+}
+
+/** The `troupe` command line. Resolves to the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        'data-dir': { type: 'string' },
+        config: { type: 'string' },
+        id: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        'no-color': { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+        version: { type: 'boolean', short: 'v', default: false },
+      },
+    });
+  } catch (error) {
+    process.stderr.write(`troupe: ${error instanceof Error ? error.message : String(error)}\n${USAGE}\n`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (values.version) {
+    const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    process.stdout.write(`troupe ${pkg.version}\n`);
+    return 0;
+  }
+  const [mode, ...rest] = positionals;
+  const color = !values['no-color'] && !process.env.NO_COLOR && process.stdout.isTTY === true;
+  const palette = createPalette(color);
+  const dataDir = resolve(values['data-dir'] ?? process.env.TROUPE_DATA_DIR ?? '.troupe');
+
+  if (mode !== undefined && mode !== 'run') {
+    const planned = ['serve', 'attach', 'exec', 'check'].includes(mode);
+    process.stderr.write(`troupe: ${planned ? `'${mode}' is planned but not available in this version` : `unknown command '${mode}'`}\n${USAGE}\n`);
+    return 2;
+  }
+  if (mode === 'run' && rest.length !== 1) {
+    process.stderr.write(`troupe: run takes one workflow file, got ${rest.length}\n${USAGE}\n`);
+    return 2;
+  }
+
+  let options: HubOptions;
+  try {
+    options = await loadConfig(values.config);
+  } catch (error) {
+    const message = error instanceof z.ZodError ? z.prettifyError(error) : error instanceof Error ? error.message : String(error);
+    process.stderr.write(`troupe: invalid --config ${values.config}: ${message}\n`);
+    return 2;
+  }
+  const hub = createHub(options);
+  let interrupted: NodeJS.Signals | null = null;
+  const offSignals = onSignals((signal) => {
+    if (interrupted) return;
+    interrupted = signal;
+    process.stderr.write(`\ntroupe: ${signal}, shutting down (running tasks get up to ${formatDuration(hub.shutdownGraceMs)} to finish)\n`);
+    void hub.close().then(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  });
+  try {
+    if (mode === 'run') {
+      return await runWorkflowFile(hub, {
+        file: rest[0]!,
+        ...(values.id === undefined ? {} : { id: values.id }),
+        json: values.json,
+        palette,
+        out: process.stdout,
+      });
+    }
+    if (!process.stdin.isTTY) return await runScript(hub, process.stdin, process.stdout);
+    return await runRepl(hub, { dataDir, json: values.json, palette });
+  } catch (error) {
+    process.stderr.write(`troupe: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    return mode === 'run' ? RUN_EXIT.badInput : 1;
+  } finally {
+    if (!interrupted) await hub.close();
+    offSignals();
+  }
+}
