@@ -35,7 +35,9 @@ export function progressBar(percent: number, width = 20): string {
   return '█'.repeat(full) + '░'.repeat(width - full);
 }
 
-const pad = (s: string, n: number) => (s.length >= n ? s : s + ' '.repeat(n - s.length));
+// eslint-disable-next-line no-control-regex
+const visibleLength = (s: string) => s.replace(/\u001b\[[0-9;]*m/g, '').length;
+const pad = (s: string, n: number) => (visibleLength(s) >= n ? s : s + ' '.repeat(n - visibleLength(s)));
 
 interface StatusView {
   id: string; name: string; status: string; progress_percentage: number; current_phase: number; total_phases: number;

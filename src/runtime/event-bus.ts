@@ -25,7 +25,8 @@ export class EventBus {
   publish(draft: EventDraft): EventRecord {
     const record = createEventRecord(draft, ++this.#seq, this.#clock.now());
     this.#recent.push(record);
-    if (this.#recent.length > this.#capacity) this.#recent = this.#recent.slice(-this.#capacity);
+    // trim in batches: slicing on every publish past capacity would copy the whole window each time
+    if (this.#recent.length >= this.#capacity * 2) this.#recent = this.#recent.slice(-this.#capacity);
     for (const listener of this.#listeners) {
       try {
         listener(record);
@@ -43,6 +44,7 @@ export class EventBus {
 
   /** The retained events, oldest first, optionally only one workflow's. */
   recent(workflowId?: string): EventRecord[] {
-    return workflowId === undefined ? [...this.#recent] : this.#recent.filter((e) => e.workflow_id === workflowId);
+    const window = this.#recent.slice(-this.#capacity);
+    return workflowId === undefined ? window : window.filter((e) => e.workflow_id === workflowId);
   }
 }
