@@ -35,6 +35,7 @@ export function workflowSpec(phases: PhaseSpec[], failureTolerance: FailureToler
     timeoutMs,
     checkpointIntervalMs: 5_000,
     failureTolerance,
+    durability: null,
     agentRequirements: { minAgents: 1, maxAgents: 4, specializedRoles: [] },
     phases,
   };

@@ -10,7 +10,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { assign, createActor, setup, type AnyStateNode, type AnyTransitionDefinition, type SnapshotFrom } from 'xstate';
-import { createTestModel } from 'xstate/graph';
+import { createTestModel, type TestParam, type TestPath } from 'xstate/graph';
 import { workflowMachine, type WorkflowEvent } from '../src/machines/workflow-machine.js';
 import { TERMINAL_TASK_STATUSES } from '../src/machines/phase-records.js';
 import type { FailureTolerance } from '../src/machines/types.js';
@@ -122,7 +122,7 @@ interface Coverage {
 }
 
 /** Replays one model path on a real workflow actor, checking it after every step. */
-async function replay(path: { test: (params: never) => Promise<unknown> }, tolerance: FailureTolerance, coverage: Coverage) {
+async function replay(path: TestPath<ModelSnapshot, ModelEvent>, tolerance: FailureTolerance, coverage: Coverage) {
   const actor = createActor(workflowMachine, {
     input: { id: 'wf-1', spec: specFor(tolerance), at: 0 },
     inspect: (ev) => {
@@ -205,16 +205,28 @@ async function replay(path: { test: (params: never) => Promise<unknown> }, toler
     },
     states: { '*': check },
   };
-  await path.test(params as never);
+  // TestParam types an executor's event as `{ type }` only; ours read the event's `at` too
+  await path.test(params as unknown as TestParam<ModelSnapshot, ModelEvent>);
 }
 
 const LIFECYCLE = ['"created"', '{"active":"running"}', '{"active":"paused"}', '"ended"', '"completed"', '"partial"', '"failed"', '"cancelled"', '"archived"'];
 const TOLERANCES: FailureTolerance[] = ['low', 'medium', 'high'];
+/**
+ * Shortest paths over the default serialization, which tells states apart by
+ * the transition that reached them: one path per model transition. Simple
+ * paths over plain states (value + context): every loop-free way to each.
+ */
+const traversal = (tolerance: FailureTolerance) => ({
+  input: { tolerance },
+  events: EVENTS,
+  /** only events the model takes: a guarded-out task event is no step */
+  filterEvents: (state: ModelSnapshot, event: ModelEvent) => state.can(event),
+});
 const generators = {
-  shortest: (m: ReturnType<typeof testModel>) => m.getShortestPaths(),
-  simple: (m: ReturnType<typeof testModel>) => m.getSimplePaths(),
+  shortest: (tolerance: FailureTolerance) => createTestModel(model, traversal(tolerance)).getShortestPaths(),
+  simple: (tolerance: FailureTolerance) =>
+    createTestModel(model, { ...traversal(tolerance), serializeTransition: () => '' }).getSimplePaths(),
 };
-const testModel = (tolerance: FailureTolerance) => createTestModel(model, { input: { tolerance }, events: EVENTS });
 
 describe('workflow lifecycle, model-based', () => {
   beforeEach(() => {
@@ -228,7 +240,7 @@ describe('workflow lifecycle, model-based', () => {
   describe.each(Object.entries(generators))('%s paths', (_name, generate) => {
     it.each(TOLERANCES)('replay on real workflows (failure_tolerance %s)', async (tolerance) => {
       const coverage: Coverage = { transitions: new Set(), states: new Set() };
-      const paths = generate(testModel(tolerance));
+      const paths = generate(tolerance);
       expect(paths.length).toBeGreaterThan(5);
       for (const path of paths) await replay(path, tolerance, coverage);
       const expected = tolerance === 'high' ? LIFECYCLE : LIFECYCLE.filter((s) => s !== '"partial"');
@@ -238,18 +250,32 @@ describe('workflow lifecycle, model-based', () => {
     it('reach every lifecycle state and take every workflow transition', async () => {
       const coverage: Coverage = { transitions: new Set(), states: new Set() };
       for (const tolerance of TOLERANCES) {
-        for (const path of generate(testModel(tolerance))) await replay(path, tolerance, coverage);
+        for (const path of generate(tolerance)) await replay(path, tolerance, coverage);
       }
       expect([...coverage.states].sort()).toEqual([...LIFECYCLE].sort());
       const missed = ALL_TRANSITIONS.filter(([t]) => !coverage.transitions.has(t)).map(([, label]) => label);
       expect(missed).toEqual([]);
-      expect(ALL_TRANSITIONS.length).toBeGreaterThanOrEqual(17);
+      expect(ALL_TRANSITIONS.length).toBeGreaterThanOrEqual(19);
     });
   });
 
-  it('the model itself forbids what the real machine forbids in `created`', () => {
+  it('a created workflow takes only start and cancel', () => {
     const initial = createActor(workflowMachine, { input: { id: 'wf-2', spec: specFor('low'), at: 5 } }).start().getSnapshot();
-    const allowed = WORKFLOW_EVENTS.filter((type) => initial.can({ type, at: 6 }));
-    expect(allowed).toEqual(['start', 'cancel']);
+    expect(WORKFLOW_EVENTS.filter((type) => initial.can({ type, at: 6 }))).toEqual(['start', 'cancel']);
+  });
+
+  it('start can override the failure tolerance for the run', () => {
+    const actor = createActor(workflowMachine, { input: { id: 'wf-3', spec: specFor('low'), at: 5 } }).start();
+    actor.send({ type: 'start', at: 10, failureTolerance: 'high' });
+    expect(actor.getSnapshot().context.spec.failureTolerance).toBe('high');
+    const phaseRef = () => actor.getSnapshot().children.phase!;
+    expect(phaseRef().getSnapshot().context.tolerance).toBe('high');
+    phaseRef().send({ type: 'task.assigned', taskId: 'a', agentId: 'agent_001', at: 11 });
+    phaseRef().send({ type: 'task.failed', taskId: 'a', error: taskError(false), retryAt: 0, at: 12 });
+    expect(phaseRef().getSnapshot().context.tasks).toMatchObject({ b: { status: 'skipped' }, c: { status: 'ready' } });
+    phaseRef().send({ type: 'task.assigned', taskId: 'c', agentId: 'agent_001', at: 13 });
+    phaseRef().send({ type: 'task.completed', taskId: 'c', output: null, at: 14 });
+    expect(actor.getSnapshot().value).toBe('partial');
+    expect(actor.getSnapshot().context).toMatchObject({ blocked: ['a', 'b'], finishedAt: 14, failure: null });
   });
 });

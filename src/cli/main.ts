@@ -108,7 +108,15 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`troupe: invalid --config ${values.config}: ${message}\n`);
     return 2;
   }
-  const hub = createHub(options);
+  const hub = createHub({ ...options, dataDir });
+  try {
+    await hub.ready;
+  } catch (error) {
+    await hub.close();
+    const known = error as { code?: string; message?: string; details?: string };
+    process.stderr.write(`troupe: ${known.code ?? 'ERROR'}: ${known.message ?? String(error)}${known.details ? `\n  ${known.details}` : ''}\n`);
+    return 2;
+  }
   let interrupted: NodeJS.Signals | null = null;
   const offSignals = onSignals((signal) => {
     if (interrupted) return;

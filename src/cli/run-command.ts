@@ -54,10 +54,15 @@ export async function runWorkflowFile(hub: Hub, options: RunOptions): Promise<nu
     return RUN_EXIT.badInput;
   }
   const id = options.id ?? defaultId(options.file);
-  const created = await hub.execute({ operation: 'create', workflow_id: id, parameters: definition });
-  if (created.status === 'error') {
-    print(created);
-    return RUN_EXIT.badInput;
+  // an id the data directory already holds is recovered, not created again
+  const existing = hub.workflowIds().includes(id) ? await hub.execute({ operation: 'get-status', workflow_id: id, parameters: { include_output: false } }) : null;
+  const existingStatus = existing?.status === 'success' ? (existing.result as { workflow_state: { status: string; name: string } }).workflow_state : null;
+  if (!existingStatus) {
+    const created = await hub.execute({ operation: 'create', workflow_id: id, parameters: definition });
+    if (created.status === 'error') {
+      print(created);
+      return RUN_EXIT.badInput;
+    }
   }
   const stop = hub.subscribe((event) => {
     if (event.workflow_id !== id) return;
@@ -67,14 +72,20 @@ export async function runWorkflowFile(hub: Hub, options: RunOptions): Promise<nu
       if (line) out.write(`${line}\n`);
     }
   });
-  if (!options.json) out.write(`${p.bold(id)}: ${(created.result as { name: string }).name}\n`);
-  const started = await hub.execute({ operation: 'start', workflow_id: id });
-  if (started.status === 'error') {
-    stop();
-    print(started);
-    return RUN_EXIT.failed;
+  let status = existingStatus?.status ?? 'created';
+  if (!options.json) {
+    const how = existingStatus ? ` (recovered from the data directory: ${status})` : '';
+    out.write(`${p.bold(id)}: ${existingStatus?.name ?? (definition as { name?: string }).name}${how}\n`);
   }
-  let status = 'running';
+  if (status === 'created') {
+    const started = await hub.execute({ operation: 'start', workflow_id: id });
+    if (started.status === 'error') {
+      stop();
+      print(started);
+      return RUN_EXIT.failed;
+    }
+    status = 'running';
+  }
   while (status === 'running' || status === 'paused') {
     const waited = await hub.execute({ operation: 'wait', workflow_id: id, parameters: { timeout: '1h' } });
     if (waited.status === 'error' && waited.error.code !== 'WAIT_TIMEOUT') {

@@ -105,6 +105,8 @@ export interface WorkflowSpec {
   timeoutMs: number;
   checkpointIntervalMs: number;
   failureTolerance: FailureTolerance;
+  /** how durable a task outcome is before the workflow acts on it; null: the hub's mode */
+  durability?: 'sync' | 'batch' | 'none' | null;
   agentRequirements: { minAgents: number; maxAgents: number; specializedRoles: string[] };
   phases: PhaseSpec[];
 }

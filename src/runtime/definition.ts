@@ -49,6 +49,8 @@ export const workflowDefinitionSchema = z.strictObject({
   timeout: durationSchema.prefault(DEFAULTS.workflow_timeout),
   checkpoint_interval: durationSchema.prefault(DEFAULTS.checkpoint_interval),
   failure_tolerance: z.enum(['low', 'medium', 'high']).default(DEFAULTS.failure_tolerance),
+  /** how durable a task outcome is before the workflow acts on it; the hub's mode when absent */
+  durability: z.enum(['sync', 'batch', 'none']).optional(),
   /** external things the workflow needs, recorded for the status report */
   dependencies: z.array(z.string()).optional(),
   agent_requirements: z
@@ -161,6 +163,7 @@ export function resolveDefinition(raw: unknown): WorkflowSpec {
     timeoutMs: def.timeout,
     checkpointIntervalMs: def.checkpoint_interval,
     failureTolerance: def.failure_tolerance,
+    durability: def.durability ?? null,
     agentRequirements: {
       minAgents: def.agent_requirements.min_agents,
       maxAgents: def.agent_requirements.max_agents,

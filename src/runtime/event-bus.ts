@@ -16,14 +16,32 @@ export class EventBus {
   readonly #listeners = new Set<EventListener>();
   #recent: EventRecord[] = [];
   #seq = 0;
+  #persist: ((event: Omit<EventRecord, 'seq'>) => number) | null = null;
 
   constructor(clock: Clock, capacity = 10_000) {
     this.#clock = clock;
     this.#capacity = capacity;
   }
 
+  /** From now on every event is also written by `persist`, which numbers it (the log's seq). */
+  persistWith(persist: (event: Omit<EventRecord, 'seq'>) => number): void {
+    this.#persist = persist;
+  }
+
+  /** Puts events read back from the log into the history; numbering continues after them. */
+  restore(events: EventRecord[]): void {
+    this.#recent = events.slice(-this.#capacity);
+    this.#seq = Math.max(this.#seq, events.at(-1)?.seq ?? 0);
+  }
+
   publish(draft: EventDraft): EventRecord {
-    const record = createEventRecord(draft, ++this.#seq, this.#clock.now());
+    const record = createEventRecord(draft, 0, this.#clock.now());
+    if (this.#persist) {
+      const { seq: _unset, ...rest } = record;
+      record.seq = this.#persist(rest);
+    } else {
+      record.seq = ++this.#seq;
+    }
     this.#recent.push(record);
     // trim in batches: slicing on every publish past capacity would copy the whole window each time
     if (this.#recent.length >= this.#capacity * 2) this.#recent = this.#recent.slice(-this.#capacity);

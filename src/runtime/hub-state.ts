@@ -5,6 +5,8 @@ import type { TroupeError } from './errors.js';
 import type { EventBus } from './event-bus.js';
 import type { Scheduler } from './scheduler.js';
 import type { WorkflowEntry } from './workflow-entry.js';
+import type { Journal } from './journal.js';
+import type { RecoveryReport } from './recovery.js';
 
 /** The parts of a hub its operations work on. @internal */
 export interface HubState {
@@ -16,4 +18,8 @@ export interface HubState {
   workflows: Map<string, WorkflowEntry>;
   /** pending `wait`s, rejected on close */
   waits: Set<(error: TroupeError) => void>;
+  /** the durable side; null for an in-memory hub */
+  journal: Journal | null;
+  /** what the last start recovered, for `health` */
+  recovery: RecoveryReport | null;
 }

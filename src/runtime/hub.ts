@@ -14,6 +14,9 @@ import type { HubState } from './hub-state.js';
 import { suggestOperation } from './help.js';
 import { operationHandler } from './operations.js';
 import { Scheduler } from './scheduler.js';
+import type { Durability } from '../persistence/append-log.js';
+import { openDataDir } from './hub-open.js';
+import { ENDED_STATUSES, statusOf } from './workflow-entry.js';
 
 /** Options of {@link createHub}; every one has a default. */
 export interface HubOptions {
@@ -33,6 +36,17 @@ export interface HubOptions {
   retryBackoffMax?: string | number;
   /** how long `close()` lets running tasks finish before aborting them; @default "10s" */
   shutdownGrace?: string | number;
+  /**
+   * The data directory: with one, workflows are durable (checkpoints, log,
+   * lock) and recovered at start; without one, the hub lives in memory.
+   */
+  dataDir?: string;
+  /** how durable a task outcome is before the workflow acts on it; @default "sync" */
+  durability?: Durability;
+  /** checkpoints kept per workflow; @default 10 */
+  keepCheckpoints?: number;
+  /** recover the active workflows of the data directory at start; @default true */
+  autoRecovery?: boolean;
 }
 
 /** A troupe hub: owns the workflows, the agent pool, the scheduler and the task runner. */
@@ -49,6 +63,8 @@ export interface Hub {
   close(options?: { graceMs?: number }): Promise<void>;
   /** The resolved `shutdownGrace`, ms. */
   readonly shutdownGraceMs: number;
+  /** Resolves once the data directory is locked and its workflows recovered; rejects with DATA_DIR_LOCKED and the like. */
+  readonly ready: Promise<void>;
 }
 
 const duration = (value: string | number, name: string): number => {
@@ -91,10 +107,15 @@ export function createHub(options: HubOptions = {}): Hub {
     random: options.random ?? Math.random,
     retryBackoffBaseMs: duration(options.retryBackoffBase ?? DEFAULTS.retry_backoff_base, 'retryBackoffBase'),
     retryBackoffMaxMs: duration(options.retryBackoffMax ?? DEFAULTS.retry_backoff_max, 'retryBackoffMax'),
+    journal: null,
+    durability: options.durability ?? 'sync',
   });
   const shutdownGraceMs = duration(options.shutdownGrace ?? DEFAULTS.shutdown_grace, 'shutdownGrace');
-  const state: HubState = { clock, runner, pool, bus, scheduler, workflows: new Map(), waits: new Set() };
+  const state: HubState = { clock, runner, pool, bus, scheduler, workflows: new Map(), waits: new Set(), journal: null, recovery: null };
   let closed = false;
+  const ready = options.dataDir === undefined ? Promise.resolve() : openDataDir(state, options.dataDir, options);
+  // a failed open is answered to every command and to whoever awaits `ready`
+  ready.catch(() => {});
 
   const respond = async (command: unknown): Promise<HubResponse> => {
     const started = performance.now();
@@ -104,6 +125,7 @@ export function createHub(options: HubOptions = {}): Hub {
     const envelope = { operation, ...(workflowId === undefined ? {} : { workflow_id: workflowId }) };
     try {
       if (closed) throw new TroupeError('HUB_CLOSED', 'The hub is shutting down and takes no more commands');
+      await ready;
       const parsed = commandSchema.safeParse(command);
       if (!parsed.success) {
         throw new TroupeError('VALIDATION_FAILED', 'The command is malformed', { details: z.prettifyError(parsed.error) });
@@ -151,6 +173,7 @@ export function createHub(options: HubOptions = {}): Hub {
     events: (workflowId) => bus.recent(workflowId),
     workflowIds: () => [...state.workflows.keys()],
     shutdownGraceMs,
+    ready,
     async close({ graceMs = shutdownGraceMs } = {}) {
       if (closed) return;
       closed = true;
@@ -168,10 +191,20 @@ export function createHub(options: HubOptions = {}): Hub {
         await Promise.race([Promise.all(running.map((f) => f.run.result)), grace]);
         timer?.cancel();
         for (const flight of running) flight.run.abort({ name: 'ShutdownError', code: 'HUB_SHUTDOWN', message: 'The hub shut down', retryable: true });
+        await Promise.all(running.map((f) => f.run.result));
+      }
+      // every workflow's state now, including what finished during the grace period; the
+      // tasks stopped by the shutdown have no outcome, so they run again after the restart
+      await Promise.allSettled([...state.workflows.values()].map((e) => e.checkpointChain));
+      if (state.journal) {
+        bus.publish({ type: 'SYSTEM_SHUTDOWN', data: { workflows: state.workflows.size } });
+        const active = [...state.workflows.values()].filter((e) => !ENDED_STATUSES.has(statusOf(e.actor.getSnapshot())));
+        await Promise.allSettled(active.map((e) => state.journal!.checkpoint(e, 'shutdown')));
       }
       for (const entry of state.workflows.values()) entry.actor.stop();
       pool.stop();
       await runner.close();
+      await state.journal?.close();
     },
   };
 }

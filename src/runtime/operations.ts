@@ -6,32 +6,16 @@ import { formatDuration } from './durations.js';
 import { TroupeError } from './errors.js';
 import type { HubState } from './hub-state.js';
 import { helpFor } from './help.js';
+import { entryOf, type Handler } from './operation-kit.js';
+import { recoveryHandlers } from './recovery-operations.js';
 import { describeWorkflow, summarizeWorkflow } from './status.js';
-import { ENDED_STATUSES, statusOf, type WorkflowEntry, type WorkflowStatus } from './workflow-entry.js';
-
-/** What an operation handler returns; the hub wraps it in the response envelope. */
-export interface OperationResult {
-  result: unknown;
-  next_steps: string[];
-}
-
-type Handler = (hub: HubState, workflowId: string | undefined, params: any, raw: unknown) => OperationResult | Promise<OperationResult>;
+import { ENDED_STATUSES, newEntry, statusOf, type WorkflowEntry, type WorkflowStatus } from './workflow-entry.js';
 
 const LIFECYCLE = ['start', 'pause', 'resume', 'cancel', 'complete', 'cleanup'] as const;
 type LifecycleOperation = (typeof LIFECYCLE)[number];
 
 /** Statuses `wait` answers in. */
 const SETTLED: ReadonlySet<WorkflowStatus> = new Set(['completed', 'partial', 'failed', 'cancelled', 'paused', 'archived']);
-
-function entryOf(hub: HubState, id: string | undefined): WorkflowEntry {
-  const entry = id === undefined ? undefined : hub.workflows.get(id);
-  if (!entry) {
-    throw new TroupeError('WORKFLOW_NOT_FOUND', `Workflow ${id} does not exist`, {
-      details: hub.workflows.size === 0 ? 'No workflow has been created yet' : `Known workflows: ${[...hub.workflows.keys()].join(', ')}`,
-    });
-  }
-  return entry;
-}
 
 /** The operations allowed on a workflow in its current state. */
 export function allowedOperations(entry: WorkflowEntry): string[] {
@@ -41,7 +25,7 @@ export function allowedOperations(entry: WorkflowEntry): string[] {
 }
 
 /** Sends a lifecycle event, or answers INVALID_TRANSITION naming the state and what is allowed. */
-function transition(hub: HubState, entry: WorkflowEntry, operation: LifecycleOperation, event: WorkflowEvent): WorkflowStatus {
+async function transition(hub: HubState, entry: WorkflowEntry, operation: LifecycleOperation, event: WorkflowEvent): Promise<WorkflowStatus> {
   const snapshot = entry.actor.getSnapshot();
   const before = statusOf(snapshot);
   if (!snapshot.can(event)) {
@@ -53,19 +37,22 @@ function transition(hub: HubState, entry: WorkflowEntry, operation: LifecycleOpe
   }
   entry.actor.send(event);
   hub.scheduler.pump(entry);
+  // acknowledged only once durable: a command answered success survives a crash
+  await hub.journal?.checkpoint(entry, operation);
   return before;
 }
 
 function lifecycle(operation: Exclude<LifecycleOperation, 'start' | 'complete'>, next: (id: string) => string[]): Handler {
-  return (hub, id) => {
+  return async (hub, id) => {
     const entry = entryOf(hub, id);
-    const previous = transition(hub, entry, operation, { type: operation, at: hub.clock.now() });
+    const previous = await transition(hub, entry, operation, { type: operation, at: hub.clock.now() });
     return { result: { workflow_id: entry.id, previous_status: previous, status: statusOf(entry.actor.getSnapshot()) }, next_steps: next(entry.id) };
   };
 }
 
 const handlers: Record<string, Handler> = {
-  create(hub, id, _params, raw) {
+  ...recoveryHandlers,
+  async create(hub, id, _params, raw) {
     const workflowId = id!;
     if (hub.workflows.has(workflowId)) {
       throw new TroupeError('WORKFLOW_EXISTS', `Workflow ${workflowId} already exists`, {
@@ -74,18 +61,16 @@ const handlers: Record<string, Handler> = {
     }
     const spec = resolveDefinition(raw);
     const actor = createActor(workflowMachine, { input: { id: workflowId, spec, at: hub.clock.now() } });
-    const entry: WorkflowEntry = {
-      id: workflowId,
-      actor,
-      inFlight: new Map(),
-      retryTimer: null,
-      deadlineTimer: null,
-      announced: { status: 'created', phasesRecorded: 0, phaseStarted: 0 },
-      watchers: new Set(),
-      correlationId: null,
-    };
     actor.start();
+    const entry = newEntry(workflowId, actor);
     hub.workflows.set(workflowId, entry);
+    try {
+      await hub.journal?.checkpoint(entry, 'create');
+    } catch (error) {
+      hub.workflows.delete(workflowId);
+      actor.stop();
+      throw error;
+    }
     const tasks = spec.phases.flatMap((p) => p.tasks);
     hub.bus.publish({ type: 'WORKFLOW_CREATED', workflowId, data: { name: spec.name, phases: spec.phases.length, tasks: tasks.length }, source: 'hub' });
     const critical = criticalPath(tasks);
@@ -103,7 +88,7 @@ const handlers: Record<string, Handler> = {
     };
   },
 
-  start(hub, id, params: { failure_tolerance?: 'low' | 'medium' | 'high'; agent_pool_size?: number }) {
+  async start(hub, id, params: { failure_tolerance?: 'low' | 'medium' | 'high'; agent_pool_size?: number }) {
     const entry = entryOf(hub, id);
     const spec = entry.actor.getSnapshot().context.spec;
     const roles = [...new Set([...spec.agentRequirements.specializedRoles, ...spec.phases.flatMap((p) => p.tasks.map((t) => t.role))])];
@@ -115,7 +100,7 @@ const handlers: Record<string, Handler> = {
     const event: WorkflowEvent = params.failure_tolerance
       ? { type: 'start', at: hub.clock.now(), failureTolerance: params.failure_tolerance }
       : { type: 'start', at: hub.clock.now() };
-    const previous = transition(hub, entry, 'start', event);
+    const previous = await transition(hub, entry, 'start', event);
     return {
       result: { workflow_id: entry.id, previous_status: previous, status: statusOf(entry.actor.getSnapshot()) },
       next_steps: [`Follow it with '${entry.id} get-status'`, `Block until it ends with '${entry.id} wait'`],
@@ -127,9 +112,9 @@ const handlers: Record<string, Handler> = {
   cancel: lifecycle('cancel', (id) => [`Archive it with '${id} cleanup'`]),
   cleanup: lifecycle('cleanup', () => ["See the remaining workflows with 'list-workflows'"]),
 
-  complete(hub, id, params: { generate_report: boolean }) {
+  async complete(hub, id, params: { generate_report: boolean }) {
     const entry = entryOf(hub, id);
-    const previous = transition(hub, entry, 'complete', { type: 'complete', at: hub.clock.now() });
+    const previous = await transition(hub, entry, 'complete', { type: 'complete', at: hub.clock.now() });
     const snapshot = entry.actor.getSnapshot();
     const result = { workflow_id: entry.id, previous_status: previous, status: statusOf(snapshot) };
     return {

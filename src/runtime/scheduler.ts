@@ -1,10 +1,13 @@
 import type { Clock } from '../actors/clock.js';
-import type { TaskOutcome, TaskRunner } from '../actors/task-runner.js';
+import type { TaskOutcome, TaskRun, TaskRunner } from '../actors/task-runner.js';
 import type { TaskError, TaskSpec } from '../machines/types.js';
+import type { Durability } from '../persistence/append-log.js';
 import type { AgentPool } from './agent-pool.js';
+import type { CheckpointTrigger, Journal, OutcomeRecord } from './journal.js';
+import { applyOutcome } from './outcomes.js';
 import type { EventBus } from './event-bus.js';
 import type { EventType } from './event-record.js';
-import { ENDED_STATUSES, statusOf, type PhaseRef, type WorkflowEntry, type WorkflowSnapshot, type WorkflowStatus } from './workflow-entry.js';
+import { ENDED_STATUSES, idempotencyKey, statusOf, type PhaseRef, type WorkflowEntry, type WorkflowSnapshot, type WorkflowStatus } from './workflow-entry.js';
 
 export interface SchedulerDeps {
   clock: Clock;
@@ -15,6 +18,10 @@ export interface SchedulerDeps {
   random: () => number;
   retryBackoffBaseMs: number;
   retryBackoffMaxMs: number;
+  /** the durable side; null for an in-memory hub */
+  journal: Journal | null;
+  /** how durable a task outcome is before the actor sees it */
+  durability: Durability;
 }
 
 const CANCELLED: TaskError = { name: 'CancelledError', code: 'TASK_CANCELLED', message: 'The workflow ended while the task ran', retryable: false };
@@ -48,6 +55,11 @@ export class Scheduler {
     this.#deps = deps;
   }
 
+  /** From now on, outcomes are logged before the actor sees them. */
+  useJournal(journal: Journal): void {
+    this.#deps.journal = journal;
+  }
+
   /** Dispatches nothing more: shutdown. Outcomes of running tasks are still recorded. */
   halt(): void {
     this.#halted = true;
@@ -63,18 +75,37 @@ export class Scheduler {
       this.#stopAll(entry);
     } else if (status !== 'created') {
       this.#armDeadline(entry, snapshot);
+      this.#armInterval(entry, snapshot);
       if (status === 'running') this.#dispatch(entry, snapshot);
     }
     for (const watcher of [...entry.watchers]) watcher();
   }
 
+  /** Cancels the workflow's timers; its running tasks' outcomes will be dropped (restore replaces its actor). */
+  detach(entry: WorkflowEntry): void {
+    this.#stopAll(entry, false);
+  }
+
   /** Aborts every running task of the workflow and cancels its timers. */
-  #stopAll(entry: WorkflowEntry): void {
-    for (const flight of entry.inFlight.values()) flight.run.abort(CANCELLED);
+  #stopAll(entry: WorkflowEntry, abort = true): void {
+    if (abort) for (const flight of entry.inFlight.values()) flight.run.abort(CANCELLED);
     entry.retryTimer?.handle.cancel();
     entry.retryTimer = null;
     entry.deadlineTimer?.cancel();
     entry.deadlineTimer = null;
+    entry.intervalTimer?.cancel();
+    entry.intervalTimer = null;
+  }
+
+  /** The `checkpoint_interval` trigger: a checkpoint when something was applied since the last one. */
+  #armInterval(entry: WorkflowEntry, snapshot: WorkflowSnapshot): void {
+    if (!this.#deps.journal || entry.intervalTimer) return;
+    entry.intervalTimer = this.#deps.clock.setTimer(snapshot.context.spec.checkpointIntervalMs, () => {
+      entry.intervalTimer = null;
+      if (this.#halted) return;
+      if (entry.appliedSeq > entry.checkpointedAppliedSeq) void this.#checkpoint(entry, 'interval');
+      this.pump(entry);
+    });
   }
 
   #armDeadline(entry: WorkflowEntry, snapshot: WorkflowSnapshot): void {
@@ -164,23 +195,38 @@ export class Scheduler {
   }
 
   #launch(entry: WorkflowEntry, phase: PhaseRef, spec: TaskSpec, attempt: number, agentId: string): void {
-    const { clock, runner, pool } = this.#deps;
+    const { clock, pool, journal } = this.#deps;
     const phaseName = phase.getSnapshot().context.name;
-    const key = `${entry.id}/${spec.id}#${attempt}`;
     phase.send({ type: 'task.assigned', taskId: spec.id, agentId, at: clock.now() });
     pool.assign(agentId, spec.id);
-    for (const file of spec.exclusiveFiles) this.#locks.set(file, key);
+    for (const file of spec.exclusiveFiles) this.#locks.set(file, `${idempotencyKey(entry, spec.id)}#${attempt}`);
     this.#publish(entry, 'TASK_ASSIGNED', phaseName, { task_id: spec.id, agent_id: agentId, attempt });
+    if (spec.risky && journal) {
+      // the state before a risky task is made durable first
+      void this.#checkpoint(entry, 'risky').then(() => this.#run(entry, phase, spec, attempt, agentId));
+    } else {
+      this.#run(entry, phase, spec, attempt, agentId);
+    }
+  }
+
+  #run(entry: WorkflowEntry, phase: PhaseRef, spec: TaskSpec, attempt: number, agentId: string): void {
+    const { runner, pool } = this.#deps;
+    if (phase.getSnapshot().context.tasks[spec.id]?.status !== 'assigned' || this.#halted) {
+      // ended while its risky checkpoint was written
+      for (const file of spec.exclusiveFiles) this.#locks.delete(file);
+      pool.done(agentId, spec.id, false, 0);
+      return;
+    }
+    const phaseName = phase.getSnapshot().context.name;
     const run = runner.run(
       {
-        key,
+        key: `${idempotencyKey(entry, spec.id)}#${attempt}`,
         workflowId: entry.id,
         taskId: spec.id,
         handler: spec.handler,
         input: spec.input,
         attempt,
-        // stable across attempts; the durability layer adds the epoch
-        idempotencyKey: `${entry.id}/0/${spec.id}`,
+        idempotencyKey: idempotencyKey(entry, spec.id),
         timeoutMs: spec.timeoutMs,
       },
       {
@@ -191,31 +237,68 @@ export class Scheduler {
         },
       },
     );
-    entry.inFlight.set(spec.id, { run, agentId, phase, files: spec.exclusiveFiles });
-    void run.result.then((outcome) => this.#finish(entry, spec, attempt, outcome));
+    entry.inFlight.set(spec.id, { run, attempt, agentId, phase, files: spec.exclusiveFiles });
+    void run.result.then((outcome) => this.#finish(entry, spec, attempt, run, outcome));
   }
 
-  #finish(entry: WorkflowEntry, spec: TaskSpec, attempt: number, outcome: TaskOutcome): void {
-    const { clock, pool } = this.#deps;
+  #finish(entry: WorkflowEntry, spec: TaskSpec, attempt: number, run: TaskRun, outcome: TaskOutcome): void {
+    const { clock, pool, journal } = this.#deps;
     const flight = entry.inFlight.get(spec.id);
-    if (!flight) return;
+    if (!flight || flight.run !== run) return;
     entry.inFlight.delete(spec.id);
     for (const file of flight.files) this.#locks.delete(file);
     pool.done(flight.agentId, spec.id, outcome.ok, outcome.durationMs);
+    // a task stopped by shutdown did not fail: nothing is recorded, so after a restart it runs again
+    if (this.#halted && !outcome.ok && (outcome.error.code === 'HUB_SHUTDOWN' || outcome.error.code === 'RUNNER_CLOSED')) return;
     const at = clock.now();
-    const { phase } = flight;
+    const record: OutcomeRecord = {
+      kind: 'outcome',
+      workflow_id: entry.id,
+      epoch: entry.epoch,
+      task_id: spec.id,
+      attempt,
+      agent_id: flight.agentId,
+      ok: outcome.ok,
+      output: outcome.ok ? outcome.output : null,
+      error: outcome.ok ? null : outcome.error,
+      duration_ms: outcome.durationMs,
+      at,
+      retry_at: at + this.#backoff(attempt),
+    };
+    if (!journal) return this.#deliver(entry, flight.phase, record, null);
+    // the outcome is logged before the actor sees it: what the actor acts on survives a crash
+    const mode = entry.actor.getSnapshot().context.spec.durability ?? this.#deps.durability;
+    const { seq, durable } = journal.appendOutcome(record, mode);
+    durable.then(
+      () => this.#deliver(entry, flight.phase, record, seq),
+      (error: unknown) => this.#publish(entry, 'SYSTEM_ERROR', undefined, { component: 'log', message: `Could not log the outcome of ${spec.id}: ${String(error)}` }),
+    );
+  }
+
+  #deliver(entry: WorkflowEntry, phase: PhaseRef, record: OutcomeRecord, seq: number | null): void {
+    const before = entry.actor.getSnapshot().context.phases.length;
     const phaseName = phase.getSnapshot().context.name;
-    const base = { task_id: spec.id, agent_id: flight.agentId, attempt, execution_time_ms: outcome.durationMs };
-    if (outcome.ok) {
-      phase.send({ type: 'task.completed', taskId: spec.id, output: outcome.output, at });
-      this.#publish(entry, 'TASK_COMPLETED', phaseName, base);
-    } else {
-      phase.send({ type: 'task.failed', taskId: spec.id, error: outcome.error, retryAt: at + this.#backoff(attempt), at });
-      const willRetry = phase.getSnapshot().context.tasks[spec.id]?.status === 'ready';
-      const type = outcome.error.code === 'TASK_TIMEOUT' ? 'TASK_TIMEOUT' : 'TASK_FAILED';
-      this.#publish(entry, type, phaseName, { ...base, error: outcome.error, will_retry: willRetry });
+    if (seq !== null) entry.appliedSeq = Math.max(entry.appliedSeq, seq);
+    if (!applyOutcome(phase, record)) return;
+    const base = { task_id: record.task_id, agent_id: record.agent_id, attempt: record.attempt, execution_time_ms: record.duration_ms };
+    if (record.ok) this.#publish(entry, 'TASK_COMPLETED', phaseName, base);
+    else {
+      const willRetry = phase.getSnapshot().context.tasks[record.task_id]?.status === 'ready';
+      const type = record.error!.code === 'TASK_TIMEOUT' ? 'TASK_TIMEOUT' : 'TASK_FAILED';
+      this.#publish(entry, type, phaseName, { ...base, error: record.error, will_retry: willRetry });
     }
     this.pump(entry);
+    const snapshot = entry.actor.getSnapshot();
+    if (this.#deps.journal && !this.#halted) {
+      if (ENDED_STATUSES.has(statusOf(snapshot))) this.#checkpoint(entry, 'end');
+      else if (snapshot.context.phases.length > before) this.#checkpoint(entry, 'phase');
+    }
+  }
+
+  #checkpoint(entry: WorkflowEntry, trigger: CheckpointTrigger): Promise<unknown> {
+    return this.#deps.journal!.checkpoint(entry, trigger).catch((error: unknown) =>
+      this.#publish(entry, 'SYSTEM_ERROR', undefined, { component: 'checkpoint', message: `Checkpoint (${trigger}) failed: ${String(error)}` }),
+    );
   }
 
   /** Exponential backoff with jitter: base * 2^(attempt-1), capped, then scaled by 0.5..1. */

@@ -25,6 +25,7 @@ export function statusOf(snapshot: WorkflowSnapshot): WorkflowStatus {
 /** A task attempt running on the pool. */
 export interface InFlight {
   run: TaskRun;
+  attempt: number;
   agentId: string;
   phase: PhaseRef;
   files: string[];
@@ -44,4 +45,46 @@ export interface WorkflowEntry {
   watchers: Set<() => void>;
   /** the id of the command being executed, for correlation of the events it causes */
   correlationId: string | null;
+  /** bumped by restore and rollback: outcomes of an older epoch are ignored, and idempotency keys change */
+  epoch: number;
+  /** seq of the last log record applied to the actor */
+  appliedSeq: number;
+  /** seq of the workflow's newest checkpoint */
+  checkpointSeq: number;
+  /** `appliedSeq` when the newest checkpoint was taken: an interval checkpoint with nothing new is skipped */
+  checkpointedAppliedSeq: number;
+  /** checkpoint writes of this workflow, one after the other */
+  checkpointChain: Promise<unknown>;
+  intervalTimer: TimerHandle | null;
 }
+
+/** A fresh entry for an actor; `restored` carries what a checkpoint knew. */
+export function newEntry(
+  id: string,
+  actor: WorkflowActor,
+  restored: { epoch: number; appliedSeq: number; checkpointSeq: number } = { epoch: 0, appliedSeq: 0, checkpointSeq: 0 },
+): WorkflowEntry {
+  const snapshot = actor.getSnapshot();
+  const ctx = snapshot.context;
+  const live = snapshot.children.phase !== undefined;
+  return {
+    id,
+    actor,
+    inFlight: new Map(),
+    retryTimer: null,
+    deadlineTimer: null,
+    // what the snapshot already shows was announced before it was saved
+    announced: { status: statusOf(snapshot), phasesRecorded: ctx.phases.length, phaseStarted: live ? ctx.phaseIndex + 1 : ctx.phases.length },
+    watchers: new Set(),
+    correlationId: null,
+    epoch: restored.epoch,
+    appliedSeq: restored.appliedSeq,
+    checkpointSeq: restored.checkpointSeq,
+    checkpointedAppliedSeq: restored.appliedSeq,
+    checkpointChain: Promise.resolve(),
+    intervalTimer: null,
+  };
+}
+
+/** The idempotency key of a task: the same for every attempt and every restart within an epoch. */
+export const idempotencyKey = (entry: Pick<WorkflowEntry, 'id' | 'epoch'>, taskId: string): string => `${entry.id}/${entry.epoch}/${taskId}`;

@@ -1,0 +1,224 @@
+import { mkdir, open, readdir, readFile, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
+import { fsyncDir } from './atomic-file.js';
+import { packr } from './checkpoint-codec.js';
+
+/**
+ * How far an append goes before it is acknowledged: `sync` after fsync,
+ * `batch` after the write (fsync follows within `batchSyncMs`), `none` after
+ * the write (fsync only on close).
+ */
+export type Durability = 'sync' | 'batch' | 'none';
+
+/** Every record carries its sequence number; the rest is the writer's. */
+export type LogRecord = { seq: number } & Record<string, unknown>;
+
+/** A torn or corrupt stretch found when the log was opened. */
+export interface LogDamage {
+  segment: string;
+  /** byte offset of the first bad frame */
+  offset: number;
+  /** bytes dropped from there on */
+  droppedBytes: number;
+  reason: string;
+}
+
+const MAGIC = 0x54524c47; // "TRLG"
+const FRAME_HEADER = 12;
+/** frames larger than this are taken as corrupt lengths */
+const MAX_FRAME = 64 * 1024 * 1024;
+
+/** Frames one record: `[magic u32][length u32][crc32 u32][msgpack body]` (msgpack alone cannot see a torn tail). */
+export function frame(record: LogRecord): Buffer {
+  const body = packr.pack(record);
+  const head = Buffer.alloc(FRAME_HEADER);
+  head.writeUInt32BE(MAGIC, 0);
+  head.writeUInt32BE(body.length, 4);
+  head.writeUInt32BE(crc32(body), 8);
+  return Buffer.concat([head, body]);
+}
+
+/** Reads the good frames of one segment; stops at the first bad one and says why. */
+export function readFrames(bytes: Buffer): { records: LogRecord[]; goodBytes: number; reason: string | null } {
+  const records: LogRecord[] = [];
+  let offset = 0;
+  while (offset < bytes.length) {
+    if (bytes.length - offset < FRAME_HEADER) return { records, goodBytes: offset, reason: 'torn frame header' };
+    if (bytes.readUInt32BE(offset) !== MAGIC) return { records, goodBytes: offset, reason: 'bad frame magic (zeroed or overwritten)' };
+    const length = bytes.readUInt32BE(offset + 4);
+    if (length > MAX_FRAME) return { records, goodBytes: offset, reason: `implausible frame length ${length}` };
+    const end = offset + FRAME_HEADER + length;
+    if (end > bytes.length) return { records, goodBytes: offset, reason: 'torn frame body' };
+    const body = bytes.subarray(offset + FRAME_HEADER, end);
+    if (crc32(body) !== bytes.readUInt32BE(offset + 8)) return { records, goodBytes: offset, reason: 'crc32 mismatch' };
+    records.push(packr.unpack(body) as LogRecord);
+    offset = end;
+  }
+  return { records, goodBytes: offset, reason: null };
+}
+
+interface Pending {
+  seq: number;
+  bytes: Buffer;
+  durability: Durability;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+export interface AppendLogOptions {
+  /** start a new segment past this size; @default 64 MiB */
+  segmentBytes?: number;
+  /** longest delay before a `batch` append is fsynced, ms; @default 50 */
+  batchSyncMs?: number;
+}
+
+/**
+ * The append-only log: framed msgpack records in segments
+ * `<dir>/<first-seq>.log`, with group commit (appends that arrive while a
+ * write is under way go out together, with one fsync for all that need it).
+ * Opening it reads every good record back and truncates a torn tail of the
+ * last segment to its last good frame.
+ */
+export class AppendLog {
+  readonly #dir: string;
+  readonly #segmentBytes: number;
+  readonly #batchSyncMs: number;
+  #handle: FileHandle;
+  #segmentSize: number;
+  #nextSeq: number;
+  #pending: Pending[] = [];
+  #flushing: Promise<void> | null = null;
+  #unsynced = false;
+  #syncTimer: NodeJS.Timeout | null = null;
+  #closed = false;
+
+  private constructor(dir: string, handle: FileHandle, size: number, nextSeq: number, options: AppendLogOptions) {
+    this.#dir = dir;
+    this.#handle = handle;
+    this.#segmentSize = size;
+    this.#nextSeq = nextSeq;
+    this.#segmentBytes = options.segmentBytes ?? 64 * 1024 * 1024;
+    this.#batchSyncMs = options.batchSyncMs ?? 50;
+  }
+
+  /** Opens (or creates) the log in `dir`, returning it with every good record and any damage found. */
+  static async open(dir: string, options: AppendLogOptions = {}): Promise<{ log: AppendLog; records: LogRecord[]; damage: LogDamage[] }> {
+    await mkdir(dir, { recursive: true });
+    const segments = (await readdir(dir)).filter((n) => /^\d{12}\.log$/.test(n)).sort();
+    const records: LogRecord[] = [];
+    const damage: LogDamage[] = [];
+    let lastSize = 0;
+    for (const [i, name] of segments.entries()) {
+      const bytes = await readFile(join(dir, name));
+      const read = readFrames(bytes);
+      records.push(...read.records);
+      lastSize = read.goodBytes;
+      if (read.reason) {
+        damage.push({ segment: name, offset: read.goodBytes, droppedBytes: bytes.length - read.goodBytes, reason: read.reason });
+        if (i === segments.length - 1) {
+          // a torn tail: cut it off so new frames follow the last good one
+          const handle = await open(join(dir, name), 'r+');
+          await handle.truncate(read.goodBytes);
+          await handle.sync();
+          await handle.close();
+        }
+      }
+    }
+    const nextSeq = (records.at(-1)?.seq ?? 0) + 1;
+    const name = segments.at(-1) ?? `${String(nextSeq).padStart(12, '0')}.log`;
+    const handle = await open(join(dir, name), 'a', 0o600);
+    if (segments.length === 0) await fsyncDir(dir);
+    return { log: new AppendLog(dir, handle, segments.length === 0 ? 0 : lastSize, nextSeq, options), records, damage };
+  }
+
+  /** The seq the next record will get. */
+  get nextSeq(): number {
+    return this.#nextSeq;
+  }
+
+  /**
+   * Appends a record, numbering it. Returns its seq at once, and a promise
+   * that resolves when it is as durable as `durability` asks.
+   */
+  append(body: Record<string, unknown>, durability: Durability): { seq: number; durable: Promise<void> } {
+    if (this.#closed) throw new Error('the log is closed');
+    const seq = this.#nextSeq++;
+    const bytes = frame({ ...body, seq });
+    const durable = new Promise<void>((resolve, reject) => this.#pending.push({ seq, bytes, durability, resolve, reject }));
+    this.#schedule();
+    return { seq, durable };
+  }
+
+  #schedule(): void {
+    if (this.#flushing) return;
+    this.#flushing = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.#flush());
+  }
+
+  async #flush(): Promise<void> {
+    while (this.#pending.length > 0) {
+      const batch = this.#pending;
+      this.#pending = [];
+      try {
+        if (this.#segmentSize >= this.#segmentBytes) await this.#rotate(batch[0]!.seq);
+        const bytes = Buffer.concat(batch.map((p) => p.bytes));
+        await this.#handle.write(bytes);
+        this.#segmentSize += bytes.length;
+        this.#unsynced = true;
+        if (batch.some((p) => p.durability === 'sync')) await this.#sync();
+        else if (batch.some((p) => p.durability === 'batch')) this.#armSync();
+        for (const p of batch) p.resolve();
+      } catch (error) {
+        for (const p of batch) p.reject(error);
+      }
+    }
+    this.#flushing = null;
+  }
+
+  async #sync(): Promise<void> {
+    if (!this.#unsynced) return;
+    this.#unsynced = false;
+    await this.#handle.sync();
+  }
+
+  #armSync(): void {
+    if (this.#syncTimer) return;
+    this.#syncTimer = setTimeout(() => {
+      this.#syncTimer = null;
+      void this.#sync().catch(() => {});
+    }, this.#batchSyncMs);
+    this.#syncTimer.unref();
+  }
+
+  /** Starts a new segment named after the first seq it will hold. */
+  async #rotate(firstSeq: number): Promise<void> {
+    await this.#sync();
+    await this.#handle.close();
+    this.#handle = await open(join(this.#dir, `${String(firstSeq).padStart(12, '0')}.log`), 'a', 0o600);
+    this.#segmentSize = 0;
+    await fsyncDir(this.#dir);
+  }
+
+  /** Every good record in the log, oldest first (flushes first). For admin operations: it reads all segments. */
+  async readAll(): Promise<LogRecord[]> {
+    await this.flush();
+    const segments = (await readdir(this.#dir)).filter((n) => /^\d{12}\.log$/.test(n)).sort();
+    const records: LogRecord[] = [];
+    for (const name of segments) records.push(...readFrames(await readFile(join(this.#dir, name))).records);
+    return records;
+  }
+
+  /** Writes and fsyncs everything appended so far. */
+  async flush(): Promise<void> {
+    while (this.#flushing) await this.#flushing;
+    await this.#sync();
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    await this.flush();
+    this.#closed = true;
+    if (this.#syncTimer) clearTimeout(this.#syncTimer);
+    await this.#handle.close();
+  }
+}

@@ -1,0 +1,123 @@
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from './atomic-file.js';
+import { CorruptCheckpointError, decodeCheckpoint, encodeCheckpoint, type CheckpointHeader } from './checkpoint-codec.js';
+
+/** A stored checkpoint, as listed. */
+export interface CheckpointInfo {
+  workflowId: string;
+  seq: number;
+  trigger: string;
+  /** bytes */
+  size: number;
+  /** a short id for commands: `<seq>-<trigger>` */
+  id: string;
+}
+
+/** A checkpoint read back and verified. */
+export interface LoadedCheckpoint {
+  info: CheckpointInfo;
+  header: CheckpointHeader;
+  body: unknown;
+}
+
+/** What {@link CheckpointStore.loadNewestValid} found, with what it skipped on the way. */
+export interface NewestValid {
+  checkpoint: LoadedCheckpoint | null;
+  /** newer checkpoints that failed their integrity check, newest first */
+  skipped: { info: CheckpointInfo; reason: string }[];
+}
+
+/**
+ * Where checkpoints live. The file store is the one backend now; the
+ * interface is what a remote store (DESIGN §9) would implement, and the
+ * conformance suite in `test/persistence-checkpoint-store.test.ts` runs
+ * against every implementation.
+ */
+export interface CheckpointStore {
+  /** Writes a checkpoint durably; resolves once it would survive a crash. Keeps the newest `keep`. */
+  write(header: Omit<CheckpointHeader, 'format_version' | 'body_sha256'>, body: unknown): Promise<CheckpointInfo>;
+  /** The workflow's checkpoints, oldest first. */
+  list(workflowId: string): Promise<CheckpointInfo[]>;
+  /** Reads and verifies one; throws {@link CorruptCheckpointError} or an ENOENT error. */
+  read(info: CheckpointInfo): Promise<LoadedCheckpoint>;
+  /** The newest checkpoint that passes its integrity check, falling back to older ones. */
+  loadNewestValid(workflowId: string): Promise<NewestValid>;
+  /** Workflows that have checkpoints. */
+  workflows(): Promise<string[]>;
+  /** Removes every checkpoint of the workflow. */
+  remove(workflowId: string): Promise<void>;
+}
+
+const FILE = /^(\d{10})-([a-z_]+)\.ckpt$/;
+
+/** Checkpoints as files: `<dir>/<workflow-id>/<seq>-<trigger>.ckpt`, written atomically. */
+export class FileCheckpointStore implements CheckpointStore {
+  readonly #dir: string;
+  readonly #keep: number;
+
+  constructor(dir: string, options: { keep?: number } = {}) {
+    this.#dir = dir;
+    this.#keep = options.keep ?? 10;
+  }
+
+  async write(header: Omit<CheckpointHeader, 'format_version' | 'body_sha256'>, body: unknown): Promise<CheckpointInfo> {
+    const dir = join(this.#dir, header.workflow_id);
+    await mkdir(dir, { recursive: true });
+    const id = `${String(header.seq).padStart(10, '0')}-${header.trigger}`;
+    const bytes = encodeCheckpoint(header, body);
+    await writeFileAtomic(join(dir, `${id}.ckpt`), bytes);
+    const all = await this.list(header.workflow_id);
+    for (const old of all.slice(0, Math.max(0, all.length - this.#keep))) {
+      await rm(join(dir, `${old.id}.ckpt`), { force: true });
+    }
+    return { workflowId: header.workflow_id, seq: header.seq, trigger: header.trigger, size: bytes.length, id };
+  }
+
+  async list(workflowId: string): Promise<CheckpointInfo[]> {
+    const dir = join(this.#dir, workflowId);
+    const names = await readdir(dir).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return [] as string[];
+      throw error;
+    });
+    const infos: CheckpointInfo[] = [];
+    for (const name of names) {
+      const match = FILE.exec(name);
+      if (!match) continue;
+      const size = (await stat(join(dir, name)).catch(() => null))?.size;
+      if (size === undefined) continue;
+      infos.push({ workflowId, seq: Number(match[1]), trigger: match[2]!, size, id: name.slice(0, -'.ckpt'.length) });
+    }
+    return infos.sort((a, b) => a.seq - b.seq);
+  }
+
+  async read(info: CheckpointInfo): Promise<LoadedCheckpoint> {
+    const bytes = await readFile(join(this.#dir, info.workflowId, `${info.id}.ckpt`));
+    const { header, body } = decodeCheckpoint(bytes);
+    if (header.workflow_id !== info.workflowId || header.seq !== info.seq) {
+      throw new CorruptCheckpointError(`file ${info.id} holds checkpoint ${header.seq} of ${header.workflow_id}`);
+    }
+    return { info, header, body };
+  }
+
+  async loadNewestValid(workflowId: string): Promise<NewestValid> {
+    const skipped: NewestValid['skipped'] = [];
+    for (const info of (await this.list(workflowId)).reverse()) {
+      try {
+        return { checkpoint: await this.read(info), skipped };
+      } catch (error) {
+        skipped.push({ info, reason: error instanceof Error ? error.message : String(error) });
+      }
+    }
+    return { checkpoint: null, skipped };
+  }
+
+  async workflows(): Promise<string[]> {
+    const entries = await readdir(this.#dir, { withFileTypes: true }).catch(() => []);
+    return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  }
+
+  async remove(workflowId: string): Promise<void> {
+    await rm(join(this.#dir, workflowId), { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,143 @@
+import { AppendLog, type Durability, type LogDamage, type LogRecord } from '../persistence/append-log.js';
+import { FileCheckpointStore, type CheckpointInfo, type CheckpointStore } from '../persistence/checkpoint-store.js';
+import { acquireLock, dataDirLayout, DataDirLockedError, WorkflowIndex, type WorkflowShelf } from '../persistence/data-dir.js';
+import type { Clock } from '../actors/clock.js';
+import type { TaskError } from '../machines/types.js';
+import { WORKFLOW_MACHINE, type CheckpointBody } from './checkpoint-body.js';
+import { TroupeError } from './errors.js';
+import { idempotencyKey, statusOf, type WorkflowEntry, type WorkflowStatus } from './workflow-entry.js';
+
+/** A task outcome as logged, before the actor sees it. Keyed by (workflow_id, epoch, task_id, attempt). */
+export interface OutcomeRecord {
+  kind: 'outcome';
+  workflow_id: string;
+  epoch: number;
+  task_id: string;
+  attempt: number;
+  agent_id: string;
+  ok: boolean;
+  output: unknown;
+  error: TaskError | null;
+  duration_ms: number;
+  /** when the outcome arrived */
+  at: number;
+  /** when a retry may start, decided (with its jitter) before logging so replay repeats it */
+  retry_at: number;
+}
+
+/** What triggered a checkpoint; part of its file name. */
+export type CheckpointTrigger =
+  | 'create' | 'start' | 'pause' | 'resume' | 'cancel' | 'complete' | 'cleanup'
+  | 'phase' | 'end' | 'interval' | 'manual' | 'risky' | 'agent_failure' | 'restore' | 'rollback' | 'shutdown' | 'recovery' | 'import';
+
+const shelfOf = (status: WorkflowStatus): WorkflowShelf =>
+  status === 'failed' || status === 'cancelled' ? 'failed' : status === 'completed' || status === 'partial' || status === 'archived' ? 'completed' : 'active';
+
+/**
+ * The hub's durable side: the data-directory lock, the append-only log
+ * (events and task outcomes), the checkpoint store and the workflow index.
+ */
+export class Journal {
+  readonly log: AppendLog;
+  readonly checkpoints: CheckpointStore;
+  readonly index: WorkflowIndex;
+  readonly dataDir: string;
+  readonly #release: () => Promise<void>;
+  readonly #clock: Clock;
+
+  private constructor(dataDir: string, log: AppendLog, checkpoints: CheckpointStore, index: WorkflowIndex, release: () => Promise<void>, clock: Clock) {
+    this.dataDir = dataDir;
+    this.log = log;
+    this.checkpoints = checkpoints;
+    this.index = index;
+    this.#release = release;
+    this.#clock = clock;
+  }
+
+  /**
+   * Takes the lock and opens the log, returning the journal with every good
+   * log record and the damage found. A live holder of the lock is DATA_DIR_LOCKED.
+   */
+  static async open(
+    dataDir: string,
+    options: { clock: Clock; keepCheckpoints?: number },
+  ): Promise<{ journal: Journal; records: LogRecord[]; damage: LogDamage[]; tookOverLockFrom: number | null }> {
+    const layout = dataDirLayout(dataDir);
+    let lock;
+    try {
+      lock = await acquireLock(dataDir);
+    } catch (error) {
+      if (error instanceof DataDirLockedError) {
+        throw new TroupeError('DATA_DIR_LOCKED', `The data directory ${dataDir} is in use by another troupe supervisor (pid ${error.pid})`, {
+          details: `Lock file: ${error.path}`,
+          suggestions: [`Stop process ${error.pid}, or attach to it, or use another --data-dir`],
+        });
+      }
+      throw error;
+    }
+    try {
+      const { log, records, damage } = await AppendLog.open(layout.events);
+      const store = new FileCheckpointStore(layout.checkpoints, options.keepCheckpoints === undefined ? {} : { keep: options.keepCheckpoints });
+      const journal = new Journal(dataDir, log, store, new WorkflowIndex(layout.workflows), lock.release, options.clock);
+      return { journal, records, damage, tookOverLockFrom: lock.tookOverFrom };
+    } catch (error) {
+      await lock.release();
+      throw error;
+    }
+  }
+
+  /** Logs a task outcome; `durable` resolves when it may be delivered to the actor. */
+  appendOutcome(record: OutcomeRecord, durability: Durability): { seq: number; durable: Promise<void> } {
+    return this.log.append({ ...record }, durability);
+  }
+
+  /**
+   * Checkpoints a workflow: its persisted snapshot is taken now, written in
+   * order after the workflow's earlier checkpoints. Also keeps the workflow's
+   * index record on the shelf its status belongs to.
+   */
+  checkpoint(entry: WorkflowEntry, trigger: CheckpointTrigger, name: string | null = null): Promise<CheckpointInfo> {
+    const snapshot = entry.actor.getSnapshot();
+    const body: CheckpointBody = {
+      workflow_id: entry.id,
+      epoch: entry.epoch,
+      applied_seq: entry.appliedSeq,
+      snapshot: entry.actor.getPersistedSnapshot(),
+      in_flight: [...entry.inFlight].map(([taskId, f]) => ({
+        task_id: taskId,
+        attempt: f.attempt,
+        agent_id: f.agentId,
+        idempotency_key: idempotencyKey(entry, taskId),
+      })),
+    };
+    const seq = ++entry.checkpointSeq;
+    entry.checkpointedAppliedSeq = entry.appliedSeq;
+    const status = statusOf(snapshot);
+    const header = {
+      machine_id: WORKFLOW_MACHINE.id,
+      machine_version: WORKFLOW_MACHINE.version,
+      workflow_id: entry.id,
+      seq,
+      trigger,
+      created_at: this.#clock.now(),
+      epoch: entry.epoch,
+      name,
+    };
+    const write = entry.checkpointChain.then(async () => {
+      const info = await this.checkpoints.write(header, body);
+      await this.index.put(shelfOf(status), { id: entry.id, name: snapshot.context.spec.name, status, updated_at: snapshot.context.updatedAt });
+      return info;
+    });
+    entry.checkpointChain = write.catch(() => {});
+    return write;
+  }
+
+  /** Flushes the log and releases the lock. */
+  async close(): Promise<void> {
+    try {
+      await this.log.close();
+    } finally {
+      await this.#release();
+    }
+  }
+}

@@ -1,0 +1,34 @@
+import { TroupeError } from './errors.js';
+import type { HubState } from './hub-state.js';
+import type { WorkflowEntry } from './workflow-entry.js';
+
+/** What an operation handler returns; the hub wraps it in the response envelope. */
+export interface OperationResult {
+  result: unknown;
+  next_steps: string[];
+}
+
+/** An operation: its validated parameters in, its result out. `raw` is the parameters as sent. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Handler = (hub: HubState, workflowId: string | undefined, params: any, raw: unknown) => OperationResult | Promise<OperationResult>;
+
+/** The workflow with this id, or WORKFLOW_NOT_FOUND. */
+export function entryOf(hub: HubState, id: string | undefined): WorkflowEntry {
+  const entry = id === undefined ? undefined : hub.workflows.get(id);
+  if (!entry) {
+    throw new TroupeError('WORKFLOW_NOT_FOUND', `Workflow ${id} does not exist`, {
+      details: hub.workflows.size === 0 ? 'No workflow has been created yet' : `Known workflows: ${[...hub.workflows.keys()].join(', ')}`,
+    });
+  }
+  return entry;
+}
+
+/** The journal, or an error saying the operation needs a data directory. */
+export function journalOf(hub: HubState, operation: string) {
+  if (!hub.journal) {
+    throw new TroupeError('PERSISTENCE_DISABLED', `Operation ${operation} needs a data directory, and this hub runs in memory`, {
+      details: 'Create the hub with a dataDir (the command line always has one: --data-dir, default ./.troupe)',
+    });
+  }
+  return hub.journal;
+}

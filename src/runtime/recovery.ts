@@ -1,0 +1,122 @@
+import { createActor, type Snapshot } from 'xstate';
+import type { LogDamage, LogRecord } from '../persistence/append-log.js';
+import type { CheckpointStore, LoadedCheckpoint } from '../persistence/checkpoint-store.js';
+import { workflowMachine, type WorkflowInput } from '../machines/workflow-machine.js';
+import { migrate, type CheckpointBody } from './checkpoint-body.js';
+import { TroupeError } from './errors.js';
+import type { OutcomeRecord } from './journal.js';
+import { applyOutcome } from './outcomes.js';
+import { newEntry, statusOf, type PhaseRef, type WorkflowActor, type WorkflowEntry } from './workflow-entry.js';
+
+/**
+ * Turns a verified checkpoint into a running actor, or throws
+ * CHECKPOINT_INCOMPATIBLE: an old machine version with no migration, or a
+ * snapshot the current statechart cannot hold (XState reports that as
+ * `status: 'error'`, not as an exception, so it is checked here).
+ */
+export function rehydrate(loaded: LoadedCheckpoint): { actor: WorkflowActor; body: CheckpointBody } {
+  const body = migrate(loaded.body as CheckpointBody, loaded.header.machine_id, loaded.header.machine_version);
+  let actor: WorkflowActor;
+  try {
+    // input is only read for a fresh actor; a restored one keeps the snapshot's context
+    const context = (body.snapshot as { context?: { spec?: unknown } }).context;
+    const input = { id: body.workflow_id, spec: context?.spec as WorkflowInput['spec'], at: 0 };
+    actor = createActor(workflowMachine, { snapshot: body.snapshot as Snapshot<unknown> as never, input });
+    actor.start();
+  } catch (error) {
+    throw new TroupeError('CHECKPOINT_INCOMPATIBLE', `Checkpoint ${loaded.info.id} of ${body.workflow_id} cannot be restored: ${String(error)}`, { cause: error });
+  }
+  const snapshot = actor.getSnapshot();
+  if (snapshot.status === 'error') {
+    actor.stop();
+    throw new TroupeError('CHECKPOINT_INCOMPATIBLE', `Checkpoint ${loaded.info.id} of ${body.workflow_id} does not fit the current workflow machine`, {
+      details: String(snapshot.error),
+    });
+  }
+  return { actor, body };
+}
+
+/** The outcome records of a workflow's epoch logged after `afterSeq`, in order. */
+export function outcomesAfter(records: readonly LogRecord[], workflowId: string, epoch: number, afterSeq: number): (OutcomeRecord & { seq: number })[] {
+  return records.filter(
+    (r): r is LogRecord & OutcomeRecord =>
+      r.kind === 'outcome' && r.workflow_id === workflowId && r.epoch === epoch && r.seq > afterSeq,
+  );
+}
+
+/** What recovering one workflow did. */
+export interface RecoveredWorkflow {
+  workflow_id: string;
+  status: string;
+  checkpoint: string;
+  /** newer checkpoints that failed their integrity check and were skipped */
+  skipped_checkpoints: { id: string; reason: string }[];
+  /** outcomes applied from the log after the checkpoint */
+  replayed_outcomes: number;
+  /** tasks that were in flight with no outcome: they run again with the same idempotency key */
+  rerun_tasks: string[];
+}
+
+/**
+ * Rebuilds one workflow from its durable truth: the newest valid checkpoint
+ * (falling back past corrupt ones), then the outcomes logged after it, then
+ * the tasks that were in flight with no outcome go back to `ready` (same
+ * attempt, same idempotency key: at-least-once, never silent).
+ */
+export async function recoverWorkflow(
+  store: CheckpointStore,
+  records: readonly LogRecord[],
+  workflowId: string,
+  now: number,
+): Promise<{ entry: WorkflowEntry; report: RecoveredWorkflow }> {
+  const { checkpoint, skipped } = await store.loadNewestValid(workflowId);
+  if (!checkpoint) {
+    const why = skipped.length > 0 ? `every checkpoint failed its check (${skipped[0]!.reason})` : 'it has no checkpoint';
+    throw new TroupeError(skipped.length > 0 ? 'CHECKPOINT_CORRUPT' : 'CHECKPOINT_NOT_FOUND', `Workflow ${workflowId} cannot be recovered: ${why}`);
+  }
+  const { actor, body } = rehydrate(checkpoint);
+  const newest = Math.max(checkpoint.info.seq, ...skipped.map((s) => s.info.seq));
+  const entry = newEntry(workflowId, actor, { epoch: body.epoch, appliedSeq: body.applied_seq, checkpointSeq: newest });
+  let replayed = 0;
+  for (const record of outcomesAfter(records, workflowId, body.epoch, body.applied_seq)) {
+    const phase = actor.getSnapshot().children.phase as PhaseRef | undefined;
+    if (phase && applyOutcome(phase, record)) replayed++;
+    entry.appliedSeq = record.seq;
+  }
+  const rerun = releaseInFlight(entry, now);
+  // what replay changed has not been announced yet
+  entry.announced.status = statusOf(actor.getSnapshot());
+  return {
+    entry,
+    report: {
+      workflow_id: workflowId,
+      status: statusOf(actor.getSnapshot()),
+      checkpoint: checkpoint.info.id,
+      skipped_checkpoints: skipped.map((s) => ({ id: s.info.id, reason: s.reason })),
+      replayed_outcomes: replayed,
+      rerun_tasks: rerun,
+    },
+  };
+}
+
+/** Sends every task the live phase shows as assigned or running, with nothing running it, back to `ready`. */
+export function releaseInFlight(entry: WorkflowEntry, now: number): string[] {
+  const phase = entry.actor.getSnapshot().children.phase as PhaseRef | undefined;
+  if (!phase) return [];
+  const stranded = Object.values(phase.getSnapshot().context.tasks).filter((t) => t.status === 'assigned' || t.status === 'running');
+  for (const task of stranded) phase.send({ type: 'task.released', taskId: task.id, at: now });
+  return stranded.map((t) => t.id);
+}
+
+/** What a start found in its data directory; `health` shows it. */
+export interface RecoveryReport {
+  data_dir: string;
+  /** pid of a dead supervisor whose lock was taken over */
+  lock_taken_over_from: number | null;
+  log_damage: LogDamage[];
+  recovered: RecoveredWorkflow[];
+  /** active workflows that could not be recovered; their files are left as they are */
+  failed: { workflow_id: string; code: string; message: string }[];
+  duration_ms: number;
+}
+

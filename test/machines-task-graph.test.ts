@@ -1,0 +1,214 @@
+/**
+ * The task graph helpers, on examples and as properties over random graphs
+ * checked against small reference implementations.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { computeWaves, criticalPath, dependentsOf, findCycle } from '../src/machines/task-graph.js';
+
+interface Node {
+  id: string;
+  dependsOn: string[];
+  estimatedDurationMs: number;
+}
+const node = (id: string, dependsOn: string[] = [], estimatedDurationMs = 0): Node => ({ id, dependsOn, estimatedDurationMs });
+
+// ---------- references ----------
+
+/** Kahn's algorithm: the graph (internal edges only) is acyclic iff every node gets removed. */
+function isAcyclic(tasks: readonly Node[]): boolean {
+  const ids = new Set(tasks.map((t) => t.id));
+  const pending = new Map(tasks.map((t) => [t.id, new Set(t.dependsOn.filter((d) => ids.has(d)))]));
+  let removed = true;
+  while (removed) {
+    removed = false;
+    for (const [id, deps] of pending) {
+      if ([...deps].every((d) => !pending.has(d))) {
+        pending.delete(id);
+        removed = true;
+      }
+    }
+  }
+  return pending.size === 0;
+}
+
+/** The best chain ending at each task as [duration, tasks], compared by duration then by number of tasks. */
+function referenceLongest(tasks: readonly Node[]): Array<[number, number]> {
+  const byId = new Map(tasks.map((t) => [t.id, t]));
+  const memo = new Map<string, [number, number]>();
+  const better = (a: [number, number], b: [number, number]) => a[0] > b[0] || (a[0] === b[0] && a[1] > b[1]);
+  const longest = (id: string): [number, number] => {
+    const known = memo.get(id);
+    if (known) return known;
+    const t = byId.get(id)!;
+    let head: [number, number] = [0, 0];
+    for (const dep of t.dependsOn.filter((d) => byId.has(d))) if (better(longest(dep), head)) head = longest(dep);
+    const result: [number, number] = [head[0] + t.estimatedDurationMs, head[1] + 1];
+    memo.set(id, result);
+    return result;
+  };
+  return tasks.map((t) => longest(t.id)).sort((a, b) => (better(a, b) ? -1 : better(b, a) ? 1 : 0));
+}
+
+/** Everything that reaches one of `ids` by following `dependsOn` edges. */
+function referenceDependents(tasks: readonly Node[], ids: readonly string[]): Set<string> {
+  const found = new Set<string>();
+  for (const task of tasks) {
+    const seen = new Set<string>();
+    const stack = [...task.dependsOn];
+    while (stack.length > 0) {
+      const dep = stack.pop()!;
+      if (seen.has(dep)) continue;
+      seen.add(dep);
+      if (ids.includes(dep)) found.add(task.id);
+      stack.push(...(tasks.find((t) => t.id === dep)?.dependsOn ?? []));
+    }
+  }
+  return found;
+}
+
+/** A cycle as findCycle reports it: closed, no repeats inside, each step a real dependency. */
+function expectRealCycle(tasks: readonly Node[], cycle: string[] | null) {
+  expect(cycle).not.toBeNull();
+  const c = cycle!;
+  expect(c.length).toBeGreaterThanOrEqual(2);
+  expect(c[0]).toBe(c[c.length - 1]);
+  expect(new Set(c.slice(0, -1)).size).toBe(c.length - 1);
+  for (let i = 0; i + 1 < c.length; i++) {
+    expect(tasks.find((t) => t.id === c[i])?.dependsOn).toContain(c[i + 1]);
+  }
+}
+
+// ---------- arbitraries ----------
+
+/** A random DAG: task i depends only on tasks before it (and maybe on ids outside the graph), listed in a shuffled order. */
+const dagArb = fc
+  .integer({ min: 1, max: 12 })
+  .chain((n) =>
+    fc.tuple(
+      fc.tuple(...Array.from({ length: n }, (_, i) => fc.subarray(Array.from({ length: i }, (__, j) => `t${j}`)))),
+      fc.array(fc.nat({ max: 50 }), { minLength: n, maxLength: n }),
+      fc.array(fc.boolean(), { minLength: n, maxLength: n }),
+      fc.shuffledSubarray(Array.from({ length: n }, (_, i) => i), { minLength: n, maxLength: n }),
+    ),
+  )
+  .map(([deps, durations, external, order]) =>
+    order.map((i) => node(`t${i}`, [...deps[i]!, ...(external[i] ? ['outside'] : [])], durations[i]!)),
+  );
+
+/** Any directed graph, cycles and self loops included. */
+const graphArb = fc
+  .integer({ min: 1, max: 8 })
+  .chain((n) => {
+    const ids = Array.from({ length: n }, (_, i) => `n${i}`);
+    return fc.tuple(fc.tuple(...ids.map(() => fc.subarray(ids))), fc.subarray(ids)).map(([deps, picked]) => ({
+      tasks: ids.map((id, i) => node(id, deps[i]!)),
+      picked,
+    }));
+  });
+
+// ---------- examples ----------
+
+describe('task graph: examples', () => {
+  it('findCycle reports the cycle with its first id repeated', () => {
+    expect(findCycle([node('a', ['b']), node('b', ['a'])])).toEqual(['a', 'b', 'a']);
+    expect(findCycle([node('x'), node('a', ['b']), node('b', ['c']), node('c', ['a'])])).toEqual(['a', 'b', 'c', 'a']);
+    expect(findCycle([node('a', ['a'])])).toEqual(['a', 'a']);
+    expect(findCycle([node('a', ['ghost']), node('b', ['a'])])).toBeNull();
+    expect(findCycle([])).toBeNull();
+  });
+
+  it('computeWaves groups a diamond in three waves', () => {
+    const waves = computeWaves([node('d', ['b', 'c']), node('b', ['a']), node('c', ['a', 'outside']), node('a')]);
+    expect(Object.fromEntries(waves)).toEqual({ a: 0, b: 1, c: 1, d: 2 });
+  });
+
+  it('criticalPath follows the longest chain of estimated durations', () => {
+    const tasks = [node('a', [], 3), node('b', ['a'], 2), node('c', ['a'], 5), node('d', ['b', 'c'], 1), node('e', [], 8)];
+    expect(criticalPath(tasks)).toEqual({ path: ['a', 'c', 'd'], durationMs: 9 });
+    expect(criticalPath([])).toEqual({ path: [], durationMs: 0 });
+    expect(criticalPath([node('solo', ['outside'], 4)])).toEqual({ path: ['solo'], durationMs: 4 });
+    // a tie in duration goes to the chain with more tasks
+    expect(criticalPath([node('r', [], 5), node('p', [], 2), node('q', ['p'], 3)])).toEqual({ path: ['p', 'q'], durationMs: 5 });
+    expect(criticalPath([node('z1'), node('z2', ['z1']), node('z3', ['z2']), node('y')]).path).toEqual(['z1', 'z2', 'z3']);
+  });
+
+  it('dependentsOf finds direct and indirect dependents only', () => {
+    const tasks = [node('a'), node('b', ['a']), node('c', ['b']), node('d'), node('e', ['d', 'c'])];
+    expect(dependentsOf(tasks, ['a'])).toEqual(new Set(['b', 'c', 'e']));
+    expect(dependentsOf(tasks, ['d'])).toEqual(new Set(['e']));
+    expect(dependentsOf(tasks, ['e'])).toEqual(new Set());
+    expect(dependentsOf(tasks, [])).toEqual(new Set());
+  });
+});
+
+// ---------- properties ----------
+
+describe('task graph: properties', () => {
+  it('finds no cycle in a DAG', () => {
+    fc.assert(fc.property(dagArb, (tasks) => findCycle(tasks) === null));
+  });
+
+  it('a back edge to an ancestor makes a cycle that findCycle reports as a real one', () => {
+    fc.assert(
+      fc.property(dagArb, fc.nat(), fc.nat(), (tasks, pickTarget, pickSource) => {
+        const target = tasks[pickTarget % tasks.length]!;
+        // target itself and every task target depends on, directly or not: `source -> target` closes a loop
+        const closing = [target.id, ...tasks.filter((t) => referenceDependents(tasks, [t.id]).has(target.id)).map((t) => t.id)];
+        const source = closing[pickSource % closing.length]!;
+        const cyclic = tasks.map((t) => (t.id === source ? { ...t, dependsOn: [...t.dependsOn, target.id] } : t));
+        expect(isAcyclic(cyclic)).toBe(false);
+        expectRealCycle(cyclic, findCycle(cyclic));
+      }),
+    );
+  });
+
+  it('on any graph, finds a real cycle exactly when there is one', () => {
+    fc.assert(
+      fc.property(graphArb, ({ tasks }) => {
+        const cycle = findCycle(tasks);
+        if (isAcyclic(tasks)) expect(cycle).toBeNull();
+        else expectRealCycle(tasks, cycle);
+      }),
+    );
+  });
+
+  it('waves respect dependencies: one past the latest dependency, 0 without any, whatever the order', () => {
+    fc.assert(
+      fc.property(dagArb, (tasks) => {
+        const waves = computeWaves(tasks);
+        const ids = new Set(tasks.map((t) => t.id));
+        expect(waves.size).toBe(tasks.length);
+        for (const t of tasks) {
+          const depWaves = t.dependsOn.filter((d) => ids.has(d)).map((d) => waves.get(d)!);
+          for (const w of depWaves) expect(w).toBeLessThan(waves.get(t.id)!);
+          expect(waves.get(t.id)).toBe(depWaves.length === 0 ? 0 : Math.max(...depWaves) + 1);
+        }
+        expect(computeWaves([...tasks].reverse())).toEqual(waves);
+      }),
+    );
+  });
+
+  it('the critical path is a dependency chain from a root, the longest by duration then by tasks', () => {
+    fc.assert(
+      fc.property(dagArb, (tasks) => {
+        const { path, durationMs } = criticalPath(tasks);
+        const byId = new Map(tasks.map((t) => [t.id, t]));
+        const [bestMs, bestLength] = referenceLongest(tasks)[0]!;
+        expect(durationMs).toBe(bestMs);
+        expect(path).toHaveLength(bestLength);
+        expect(path.reduce((sum, id) => sum + byId.get(id)!.estimatedDurationMs, 0)).toBe(durationMs);
+        expect(byId.get(path[0]!)!.dependsOn.filter((d) => byId.has(d))).toEqual([]);
+        for (let i = 0; i + 1 < path.length; i++) expect(byId.get(path[i + 1]!)!.dependsOn).toContain(path[i]);
+      }),
+    );
+  });
+
+  it('dependentsOf matches reverse reachability, cycles included', () => {
+    fc.assert(
+      fc.property(graphArb, ({ tasks, picked }) => {
+        expect(dependentsOf(tasks, picked)).toEqual(referenceDependents(tasks, picked));
+      }),
+    );
+  });
+});
