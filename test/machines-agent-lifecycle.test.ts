@@ -247,3 +247,44 @@ describe('agent machine, model-based (shortest paths)', () => {
     expect(declared(agentMachine.root)).toEqual([]);
   });
 });
+
+describe('regressions found by the model-based tests', () => {
+  it('a report of a task the agent does not run never moves the breaker', () => {
+    const a = startAgent({ breakerThreshold: 1 });
+    a.send(done('ghost', false));
+    expect(value(a)).toEqual({ lifecycle: 'idle', breaker: 'closed' });
+  });
+
+  it('a retired agent stays retired', () => {
+    const a = startAgent();
+    a.send({ type: 'agent.retire' });
+    a.send({ type: 'agent.fail' });
+    expect(value(a)).toMatchObject({ lifecycle: 'retired' });
+  });
+
+  it('assigning a task the agent already runs is refused', () => {
+    const a = startAgent({ maxConcurrentTasks: 2 });
+    a.send(assign('t1'));
+    expect(a.getSnapshot().can(assign('t1'))).toBe(false);
+    a.send(assign('t1'));
+    a.send(done('t1', true));
+    expect(value(a)).toMatchObject({ lifecycle: 'idle' });
+    expect(a.getSnapshot().context.running).toEqual([]);
+  });
+
+  it('half open is decided by the trial task, not by one that started before the breaker opened', () => {
+    const a = startAgent({ breakerThreshold: 2, maxConcurrentTasks: 2 });
+    runTask(a, 'a', false);
+    a.send(assign('b'));
+    a.send(assign('c'));
+    a.send(done('c', false));
+    expect(value(a)).toMatchObject({ breaker: 'open' });
+    a.send({ type: 'breaker.cooldown' });
+    a.send(done('b', true));
+    expect(value(a)).toMatchObject({ breaker: 'half_open' });
+    a.send(assign('trial'));
+    expect(a.getSnapshot().can(assign('second'))).toBe(false);
+    a.send(done('trial', true));
+    expect(value(a)).toMatchObject({ breaker: 'closed' });
+  });
+});

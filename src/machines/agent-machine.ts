@@ -25,6 +25,8 @@ export interface AgentContext extends AgentInput {
   running: string[];
   consecutiveFailures: number;
   performance: AgentPerformance;
+  /** the one task a half-open breaker lets through */
+  trialTaskId: string | null;
 }
 
 export type AgentEvent =
@@ -65,23 +67,30 @@ export const agentMachine = setup({
   types: { input: {} as AgentInput, context: {} as AgentContext, events: {} as AgentEvent },
   guards: {
     hasRoom: ({ context }) => context.running.length < context.maxConcurrentTasks,
-    hasNothingRunning: ({ context }) => context.running.length === 0,
-    /** room for one more task, and the breaker allows it: never when open, one trial when half open */
+    hasNoTrial: ({ context }) => context.trialTaskId === null,
+    isNewTask: ({ context, event }) => event.type === 'task.assign' && !context.running.includes(event.taskId),
+    /** room for one more task it does not run yet, and the breaker allows it: never when open, one trial when half open */
     canTake: and([
       'hasRoom',
+      'isNewTask',
       not(stateIn({ breaker: 'open' })),
-      or([not(stateIn({ breaker: 'half_open' })), 'hasNothingRunning']),
+      or([not(stateIn({ breaker: 'half_open' })), 'hasNoTrial']),
     ]),
+    isActive: not(stateIn({ lifecycle: 'retired' })),
     isLastTask: ({ context, event }) =>
       event.type === 'task.done' && context.running.length === 1 && context.running[0] === event.taskId,
     isRunning: ({ context, event }) => event.type === 'task.done' && context.running.includes(event.taskId),
+    // only reports of tasks the agent runs count: a stray or duplicate report must not move the breaker
     tripsBreaker: ({ context, event }) =>
-      event.type === 'task.done' && !event.ok && context.consecutiveFailures + 1 >= context.breakerThreshold,
-    isFailure: ({ event }) => event.type === 'task.done' && !event.ok,
-    isSuccess: ({ event }) => event.type === 'task.done' && event.ok,
+      event.type === 'task.done' && context.running.includes(event.taskId) && !event.ok && context.consecutiveFailures + 1 >= context.breakerThreshold,
+    /** the half-open trial is decided by the trial task only, not by one that started before the breaker opened */
+    trialFailed: ({ context, event }) => event.type === 'task.done' && event.taskId === context.trialTaskId && !event.ok,
+    trialSucceeded: ({ context, event }) => event.type === 'task.done' && event.taskId === context.trialTaskId && event.ok,
   },
   actions: {
     take: assign(({ context, event }) => (event.type === 'task.assign' ? { running: [...context.running, event.taskId] } : {})),
+    markTrial: assign(({ event }) => (event.type === 'task.assign' ? { trialTaskId: event.taskId } : {})),
+    clearTrial: assign({ trialTaskId: null }),
     settle: assign(({ context, event }) =>
       event.type === 'task.done' ? finish(context, event.taskId, event.ok, event.durationMs) : {},
     ),
@@ -93,6 +102,7 @@ export const agentMachine = setup({
     ...input,
     running: [],
     consecutiveFailures: 0,
+    trialTaskId: null,
     performance: { tasksCompleted: 0, tasksFailed: 0, totalTaskMs: 0, recentScores: [] },
   }),
   states: {
@@ -130,8 +140,8 @@ export const agentMachine = setup({
         retired: { type: 'final' },
       },
       on: {
-        'agent.fail': { target: '.failed' },
-        'agent.retire': { target: '.retired' },
+        'agent.fail': { guard: 'isActive', target: '.failed' },
+        'agent.retire': { guard: 'isActive', target: '.retired' },
       },
     },
     breaker: {
@@ -140,13 +150,14 @@ export const agentMachine = setup({
         /** Normal operation. */
         closed: { on: { 'task.done': { guard: 'tripsBreaker', target: 'open' } } },
         /** Too many consecutive failures: no assignment until the cool-down passes. */
-        open: { on: { 'breaker.cooldown': 'half_open' } },
+        open: { on: { 'breaker.cooldown': { target: 'half_open', actions: 'clearTrial' } } },
         /** One trial task decides: success closes, failure opens again. */
         half_open: {
           on: {
+            'task.assign': { guard: 'canTake', actions: 'markTrial' },
             'task.done': [
-              { guard: 'isSuccess', target: 'closed' },
-              { guard: 'isFailure', target: 'open' },
+              { guard: 'trialSucceeded', target: 'closed', actions: 'clearTrial' },
+              { guard: 'trialFailed', target: 'open', actions: 'clearTrial' },
             ],
           },
         },
