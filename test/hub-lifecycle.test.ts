@@ -20,6 +20,7 @@ import {
   until,
   untilEvent,
   waitFor,
+  warmUp,
 } from './hub-fixtures.js';
 
 let hub: Hub;
@@ -171,17 +172,29 @@ describe('dependency order', () => {
   /**
    * BUG: a fast task's started_at precedes its dependency's completed_at (and
    * even the workflow's started_at). When the worker's result overtakes its
-   * "started" message, createPiscinaRunner derives the start as
-   * `clock.now() - runMs`, mixing the worker's real performance.now() run
-   * time with the injected clock: on the manual clock every such task
-   * "started" a fraction of a millisecond before the clock's now, i.e. before
-   * the dependency that completed at now. (On the wall clock the truncation
-   * gives the same 1 ms inversions.) Fix in src/actors/task-runner.ts: note
-   * `submittedAt = clock.now()` in run() and use
-   * `started(Math.max(submittedAt, clock.now() - runMs))`.
+   * "started" message (usual for a task of well under a millisecond),
+   * createPiscinaRunner derives the start as `clock.now() - runMs`, mixing
+   * the worker's real performance.now() run time with the injected clock: on
+   * the manual clock such a task "started" a fraction of a millisecond before
+   * the clock's now, i.e. before the dependency that completed at now. (On
+   * the wall clock the ms truncation gives the same 1 ms inversions.)
+   * The overtaking is made certain here: the main thread is kept busy for a
+   * moment after each dispatch, and then handles the result port first.
+   * Fix in src/actors/task-runner.ts: note `submittedAt = clock.now()` in
+   * run() and use `started(Math.max(submittedAt, clock.now() - runMs))`.
    */
   it.fails("BUG: a task's started_at is never before its dependency's completed_at", async () => {
-    const chain = Array.from({ length: 6 }, (_, i) => ({ id: `t${i}`, handler: 'echo', input: { value: i }, ...(i > 0 ? { depends_on: [`t${i - 1}`] } : {}) }));
+    await warmUp(hub);
+    const busy = () => {
+      const until = performance.now() + 25;
+      while (performance.now() < until) {
+        // hold the main thread while the worker runs the task and posts both messages
+      }
+    };
+    hub.subscribe((event) => {
+      if (event.workflow_id === 'wf_chain' && event.event_type === 'TASK_ASSIGNED') queueMicrotask(busy);
+    });
+    const chain = Array.from({ length: 4 }, (_, i) => ({ id: `t${i}`, handler: 'echo', input: { value: i }, ...(i > 0 ? { depends_on: [`t${i - 1}`] } : {}) }));
     await run(hub, 'wf_chain', { name: 'chain', phases: [{ name: 'p', tasks: chain }] });
     expect((await waitFor(hub, 'wf_chain')).status).toBe('completed');
     const state = await statusOf(hub, 'wf_chain');

@@ -28,6 +28,18 @@ export async function openDataDir(state: HubState, dataDir: string, options: { k
       data: { component: 'log', segment: d.segment, offset: d.offset, dropped_bytes: d.droppedBytes, reason: d.reason, action: 'truncated to the last good frame' },
     });
   }
+  // ended workflows are loaded too (nothing to replay or run), so get-status, list-workflows and
+  // `troupe run` on a finished id answer from the data directory after a restart
+  for (const shelf of ['completed', 'failed'] as const) {
+    for (const id of await journal.index.list(shelf)) {
+      try {
+        const { entry } = await recoverWorkflow(journal.checkpoints, [], id, state.clock.now());
+        state.workflows.set(id, entry);
+      } catch (error) {
+        report.failed.push({ workflow_id: id, code: isTroupeError(error) ? error.code : 'INTERNAL_ERROR', message: error instanceof Error ? error.message : String(error) });
+      }
+    }
+  }
   if (options.autoRecovery !== false) {
     for (const id of await journal.index.list('active')) {
       try {

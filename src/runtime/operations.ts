@@ -36,9 +36,10 @@ async function transition(hub: HubState, entry: WorkflowEntry, operation: Lifecy
     });
   }
   entry.actor.send(event);
-  hub.scheduler.pump(entry);
-  // acknowledged only once durable: a command answered success survives a crash
+  // durable before anything is dispatched: an outcome logged under a transition the
+  // checkpoints do not know of yet would be replayed onto the older state and lost
   await hub.journal?.checkpoint(entry, operation);
+  hub.scheduler.pump(entry);
   return before;
 }
 
@@ -60,6 +61,11 @@ const handlers: Record<string, Handler> = {
       });
     }
     const spec = resolveDefinition(raw);
+    if (hub.journal && (await hub.journal.checkpoints.list(workflowId)).length > 0) {
+      throw new TroupeError('WORKFLOW_EXISTS', `Workflow ${workflowId} already exists in the data directory ${hub.journal.dataDir}`, {
+        details: 'Its checkpoints are there but it was not loaded (see health for recovery failures)',
+      });
+    }
     const actor = createActor(workflowMachine, { input: { id: workflowId, spec, at: hub.clock.now() } });
     actor.start();
     const entry = newEntry(workflowId, actor);
