@@ -5,7 +5,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHub, createManualClock, resolveDefinition, TroupeError, type ErrorResponse, type Hub, type ManualClock } from '../src/index.js';
-import { ISO } from './hub-fixtures.js';
 
 let hub: Hub;
 let clock: ManualClock;

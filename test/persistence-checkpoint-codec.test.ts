@@ -18,7 +18,7 @@ import {
   packr,
   type CheckpointHeader,
 } from '../src/persistence/checkpoint-codec.js';
-import { runTsx, srcUrl, useTempDirs } from './helpers/persistence.js';
+import { hasProtoKey, runTsx, srcUrl, useTempDirs, withoutNegativeZero } from './helpers/persistence.js';
 
 type HeaderInput = Omit<CheckpointHeader, 'format_version' | 'body_sha256'>;
 
@@ -363,16 +363,3 @@ describe('checkpoint codec: across processes', () => {
     expect(echo.header.body_sha256).toBe(parentRead.header.body_sha256);
   });
 });
-
-function hasProtoKey(value: unknown): boolean {
-  if (Array.isArray(value)) return value.some(hasProtoKey);
-  if (value !== null && typeof value === 'object') return Object.entries(value).some(([k, v]) => k === '__proto__' || hasProtoKey(v));
-  return false;
-}
-
-function withoutNegativeZero(value: unknown): unknown {
-  if (Object.is(value, -0)) return 0;
-  if (Array.isArray(value)) return value.map(withoutNegativeZero);
-  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withoutNegativeZero(v)]));
-  return value;
-}

@@ -146,6 +146,8 @@ export function createPiscinaRunner(options: PiscinaRunnerOptions = {}): TaskRun
       const started = (at: number) => {
         if (startedAt !== null) return;
         startedAt = at;
+        // aborted before this worker could hear it (a thread still starting has no channel yet): say it again
+        if (stopReason) broadcast({ troupe: 'abort', key: task.key, reason: stopReason });
         hooks.onStarted?.(at);
         timers.push(clock.setTimer(task.timeoutMs, () => abort(timeoutError(task.timeoutMs))));
       };

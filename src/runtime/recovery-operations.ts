@@ -22,6 +22,8 @@ async function load(hub: HubState, info: CheckpointInfo): Promise<LoadedCheckpoi
 /** The workflow's checkpoints with their headers, oldest first; corrupt ones are listed with their error. */
 async function describeCheckpoints(hub: HubState, entry: WorkflowEntry) {
   const journal = journalOf(hub, 'list-checkpoints');
+  // checkpoints already taken but still being written belong in the list
+  await entry.checkpointChain;
   const infos = await journal.checkpoints.list(entry.id);
   return Promise.all(
     infos.map(async (info) => {
@@ -122,6 +124,7 @@ export const recoveryHandlers: Record<string, Handler> = {
 
   async restore(hub, id, params: { checkpoint_id: string; strategy: 'full_restore' | 'partial_restore' }) {
     const entry = entryOf(hub, id);
+    await entry.checkpointChain;
     const infos = await journalOf(hub, 'restore').checkpoints.list(entry.id);
     const info = infos.find((i) => i.id === params.checkpoint_id || String(i.seq) === params.checkpoint_id);
     if (!info) {

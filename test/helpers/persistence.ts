@@ -95,3 +95,18 @@ export function exited(child: ChildProcessWithoutNullStreams): Promise<{ code: n
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
   return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
 }
+
+/** True when a JSON value has a `__proto__` key somewhere (msgpackr renames it on decode). */
+export function hasProtoKey(value: unknown): boolean {
+  if (Array.isArray(value)) return value.some(hasProtoKey);
+  if (value !== null && typeof value === 'object') return Object.entries(value).some(([k, v]) => k === '__proto__' || hasProtoKey(v));
+  return false;
+}
+
+/** The value with every -0 replaced by 0 (msgpack writes -0 as the integer 0). */
+export function withoutNegativeZero(value: unknown): unknown {
+  if (Object.is(value, -0)) return 0;
+  if (Array.isArray(value)) return value.map(withoutNegativeZero);
+  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withoutNegativeZero(v)]));
+  return value;
+}
