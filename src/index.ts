@@ -15,3 +15,5 @@ export type { Clock, ManualClock, TimerHandle } from './actors/clock.js';
 export { createPiscinaRunner } from './actors/task-runner.js';
 export type { TaskRunner, TaskOutcome } from './actors/task-runner.js';
 export { errorResponse } from './runtime/responses.js';
+export { checkDataDir } from './runtime/check.js';
+export type { CheckpointVerdict } from './runtime/check.js';

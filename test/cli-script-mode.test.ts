@@ -77,7 +77,7 @@ describe('troupe with standard input not a terminal', () => {
       file,
       'name: cyclic\nphases:\n  - name: p\n    tasks:\n      - {id: a, handler: noop, depends_on: [c]}\n      - {id: b, handler: noop, depends_on: [a]}\n      - {id: c, handler: noop, depends_on: [b]}\n',
     );
-    const result = await runCli(['--data-dir', dir], { stdin: `wf_c create @${file}\nlist-workflows\n` });
+    const result = await runCli(['--data-dir', join(dir, 'fresh')], { stdin: `wf_c create @${file}\nlist-workflows\n` });
     const [created, listed] = jsonLines(result.stdout);
     expect(created!.error).toMatchObject({ code: 'DEPENDENCY_CYCLE', message: 'Dependency cycle: a -> c -> b -> a' });
     expect(listed!.result.workflows).toEqual([]);

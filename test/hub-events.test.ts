@@ -163,7 +163,7 @@ describe('known gaps', () => {
    * `previous === 'created' && ctx.startedAt !== null` (first, before the
    * phase events), not only on a change to `running`.
    */
-  it.fails('BUG: a workflow of task-less phases publishes WORKFLOW_STARTED before its phases', async () => {
+  it('BUG: a workflow of task-less phases publishes WORKFLOW_STARTED before its phases', async () => {
     await run(hub, 'wf_empty', { name: 'empty', phases: ['setup', 'teardown'] });
     expect((await waitFor(hub, 'wf_empty')).status).toBe('completed');
     expect(ofWorkflow('wf_empty').map((e) => e.event_type)).toEqual([
@@ -184,7 +184,7 @@ describe('known gaps', () => {
    * Fix: pass the command's correlation_id to the handlers and publish
    * WORKFLOW_CREATED with it (and start the new entry with it).
    */
-  it.fails("BUG: WORKFLOW_CREATED carries the create command's correlation_id", async () => {
+  it("BUG: WORKFLOW_CREATED carries the create command's correlation_id", async () => {
     await ok(hub, { operation: 'create', workflow_id: 'wf_cc', parameters: twoPhases, correlation_id: 'req-1' });
     expect(eventsOf(hub, 'wf_cc', 'WORKFLOW_CREATED')[0]!.correlation_id).toBe('req-1');
   });

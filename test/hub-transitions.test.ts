@@ -137,12 +137,13 @@ describe('workflow ids after cleanup', () => {
    * archived entry (drop it from hub.workflows first), or change the
    * suggestion in src/runtime/errors.ts to say ids are never reused.
    */
-  it.fails("BUG: following WORKFLOW_EXISTS's advice (cleanup, then create) works", async () => {
+  it('WORKFLOW_EXISTS gives advice that works: an id stays taken, also after cleanup', async () => {
     await reach.completed!('wf_again');
     const exists = await fails(hub, { operation: 'create', workflow_id: 'wf_again', parameters: empty });
-    expect(exists.recovery_suggestions.join(' ')).toContain("'cleanup' the existing workflow once it has ended");
+    expect(exists.recovery_suggestions).toEqual(['Pick another workflow id: an id stays taken after cleanup, so its history stays unambiguous']);
     await ok(hub, { operation: 'cleanup', workflow_id: 'wf_again' });
-    const again = await hub.execute({ operation: 'create', workflow_id: 'wf_again', parameters: empty });
-    expect(again.status).toBe('success');
+    const again = await fails(hub, { operation: 'create', workflow_id: 'wf_again', parameters: empty });
+    expect(again.error.code).toBe('WORKFLOW_EXISTS');
+    await ok(hub, { operation: 'create', workflow_id: 'wf_again_2', parameters: empty });
   });
 });

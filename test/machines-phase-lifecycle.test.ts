@@ -149,17 +149,19 @@ describe('phase: failure tolerance', () => {
 
 describe('phase: stopped from outside', () => {
   it.each([
-    { reason: 'cancel', value: 'cancelled', open: 'cancelled', why: 'workflow cancelled' },
-    { reason: 'complete', value: 'completed', open: 'skipped', why: 'workflow completed before the task ran' },
-    { reason: 'deadline', value: 'failed', open: 'cancelled', why: 'workflow timed out' },
-  ] as const)('phase.stop $reason ends open tasks as $open and the phase as $value', ({ reason, value, open, why }) => {
+    { reason: 'cancel', value: 'cancelled', open: 'cancelled', running: 'cancelled', why: 'workflow cancelled', abortWhy: 'workflow cancelled' },
+    // a running task is aborted by an early complete: cancelled, not "skipped"
+    { reason: 'complete', value: 'completed', open: 'skipped', running: 'cancelled', why: 'workflow completed early', abortWhy: 'aborted: workflow completed early' },
+    { reason: 'deadline', value: 'failed', open: 'cancelled', running: 'cancelled', why: 'workflow timed out', abortWhy: 'workflow timed out' },
+  ] as const)('phase.stop $reason ends open tasks as $open and the phase as $value', ({ reason, value, open, running, why, abortWhy }) => {
     const actor = startPhase([task('a'), task('b', [], { retries: 2 }), task('c'), task('d', ['a'])]);
     succeed(actor, 'a', 110);
     fail(actor, 'b', 120, true); // ready again, not before 170
     run(actor, 'c', 130);
     actor.send({ type: 'phase.stop', reason: reason as PhaseStop, at: 150 });
-    expect(statuses(actor)).toEqual({ a: 'completed', b: open, c: open, d: open });
-    for (const id of ['b', 'c', 'd']) expect(record(actor, id)).toMatchObject({ reason: why, finishedAt: 150, notBefore: null });
+    expect(statuses(actor)).toEqual({ a: 'completed', b: open, c: running, d: open });
+    for (const id of ['b', 'd']) expect(record(actor, id)).toMatchObject({ reason: why, finishedAt: 150, notBefore: null });
+    expect(record(actor, 'c')).toMatchObject({ reason: abortWhy, finishedAt: 150, notBefore: null });
     expect(record(actor, 'a').reason).toBeNull();
     expect(actor.getSnapshot().value).toBe(value);
     expect(actor.getSnapshot().output).toMatchObject({ status: value, stoppedBy: reason, finishedAt: 150 });

@@ -229,7 +229,7 @@ describe('checkpoint codec: corruption', () => {
   // still matches, and msgpackr's own Error ("Data read, but end of buffer not
   // reached" / "Unexpected end of MessagePack data") escapes instead of a
   // CorruptCheckpointError. The decoded header's body_sha256 is never checked.
-  it.fails('rejects every single-byte flip in the header-length field as CorruptCheckpointError', () => {
+  it('rejects every single-byte flip in the header-length field as CorruptCheckpointError', () => {
     const failures: string[] = [];
     for (let position = 4; position < 8; position++) {
       for (const mask of [0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80, 0xff]) {
@@ -246,7 +246,7 @@ describe('checkpoint codec: corruption', () => {
   // the body it returns; a file whose trailing hash is consistent but whose
   // header names another body (a writer bug, or the split ambiguity above)
   // decodes as if it were fine.
-  it.fails('rejects a file whose header body_sha256 does not match its body', () => {
+  it('rejects a file whose header body_sha256 does not match its body', () => {
     const body = { n: 1 };
     const liar = packr.pack({ ...header(), format_version: CHECKPOINT_FORMAT_VERSION, body_sha256: sha256hex(packr.pack({ n: 2 })) });
     const bodyBytes = packr.pack(body);
@@ -293,7 +293,8 @@ describe('checkpoint codec: corruption', () => {
     const body = packr.pack({});
     const length = Buffer.alloc(4);
     length.writeUInt32BE(head.length);
-    const file = Buffer.concat([Buffer.from('TRPC'), length, head, body, createHash('sha256').update(head).update(body).digest()]);
+    const unsealed = Buffer.concat([Buffer.from('TRPC'), length, head, body]);
+    const file = Buffer.concat([unsealed, createHash('sha256').update(unsealed).digest()]);
     expect(() => decodeCheckpoint(file)).toThrow(CorruptCheckpointError);
     expect(() => decodeCheckpoint(file)).toThrow(/format version 2/);
   });

@@ -65,6 +65,8 @@ export interface PiscinaRunnerOptions {
 
 /** A submitted attempt, as the runner tracks it until its result resolves. */
 interface LiveRun {
+  /** process groups the handler started: killed with the thread */
+  processGroups: Set<number>;
   started(at: number): void;
   heartbeat(progress: unknown, at: number): void;
   abort(reason: TaskError): void;
@@ -74,6 +76,14 @@ interface LiveRun {
 // vitest and tsx run this file as .ts: the worker then needs the tsx loader; the built .js needs nothing
 const sourceMode = import.meta.url.endsWith('.ts');
 const workerFile = new URL(`../worker/task-worker.${sourceMode ? 'ts' : 'js'}`, import.meta.url);
+
+const killGroup = (pid: number) => {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+};
 
 const crashError = (error: unknown): TaskError => ({
   name: error instanceof Error ? error.name : 'Error',
@@ -124,6 +134,7 @@ export function createPiscinaRunner(options: PiscinaRunnerOptions = {}): TaskRun
     const run = live.get(message.key);
     if (!run) return;
     if (message.troupe === 'started') run.started(clock.now());
+    else if (message.troupe === 'process') run.processGroups.add(message.pid);
     else run.heartbeat(message.progress, clock.now());
   });
 
@@ -139,6 +150,7 @@ export function createPiscinaRunner(options: PiscinaRunnerOptions = {}): TaskRun
   return {
     run(task, hooks = {}) {
       const killer = new AbortController();
+      const submittedAt = clock.now();
       let startedAt: number | null = null;
       let stopReason: TaskError | null = null;
       const timers: TimerHandle[] = [];
@@ -159,7 +171,13 @@ export function createPiscinaRunner(options: PiscinaRunnerOptions = {}): TaskRun
         if (stopReason) return;
         stopReason = reason;
         broadcast({ troupe: 'abort', key: task.key, reason });
-        timers.push(clock.setTimer(graceMs, () => killer.abort(reason)));
+        timers.push(
+          clock.setTimer(graceMs, () => {
+            // terminating the thread would leave a detached child running: kill its group first
+            for (const pid of entry.processGroups) killGroup(pid);
+            killer.abort(reason);
+          }),
+        );
       };
 
       if (closed) {
@@ -168,6 +186,7 @@ export function createPiscinaRunner(options: PiscinaRunnerOptions = {}): TaskRun
       }
 
       const entry: LiveRun = {
+        processGroups: new Set(),
         started,
         heartbeat: (progress, at) => hooks.onHeartbeat?.(progress, at),
         abort,
@@ -177,11 +196,16 @@ export function createPiscinaRunner(options: PiscinaRunnerOptions = {}): TaskRun
       const result = (pool.run(task, { signal: killer.signal }) as Promise<WorkerResult>)
         .then(
           (r) => r,
-          (error: unknown): WorkerResult => ({ ok: false, error: stopReason ?? crashError(error), runMs: 0 }),
+          (error: unknown): WorkerResult => {
+            // the thread died or was terminated: what it started dies with it
+            for (const pid of entry.processGroups) killGroup(pid);
+            return { ok: false, error: stopReason ?? crashError(error), runMs: 0 };
+          },
         )
         .then(({ runMs, ...outcome }): TaskOutcome => {
           // the result can overtake the "started" message: derive the start from the worker's run time
-          if (startedAt === null && runMs > 0) started(clock.now() - runMs);
+          // (real time, while the clock may be injected: never before the task was submitted)
+          if (startedAt === null && runMs > 0) started(Math.max(submittedAt, clock.now() - runMs));
           for (const t of timers) t.cancel();
           live.delete(task.key);
           const durationMs = startedAt === null ? 0 : Math.round(Math.max(clock.now() - startedAt, 0) * 10) / 10;

@@ -34,7 +34,9 @@ export type WorkerOutcome = { ok: true; output: unknown } | { ok: false; error: 
 /** Worker -> main, over the worker's `parentPort` (surfaced as the pool's `message` event). */
 export type WorkerMessage =
   | { troupe: 'started'; key: string }
-  | { troupe: 'heartbeat'; key: string; progress: unknown };
+  | { troupe: 'heartbeat'; key: string; progress: unknown }
+  /** the handler started a process group: the runner kills it if it has to terminate the thread */
+  | { troupe: 'process'; key: string; pid: number };
 
 /** Main -> every worker, on the {@link CONTROL_CHANNEL} broadcast channel. */
 export type ControlMessage = { troupe: 'abort'; key: string; reason: TaskError };

@@ -69,7 +69,11 @@ export function stopOpenTasks(
 ): Record<string, TaskRecord> {
   const next: Record<string, TaskRecord> = {};
   for (const [id, task] of Object.entries(tasks)) {
-    next[id] = isTerminal(task) ? task : { ...task, status, reason, finishedAt: at, notBefore: null };
+    // a task already given to an agent is aborted, whatever happens to the ones that never started
+    const inFlight = task.status === 'assigned' || task.status === 'running';
+    next[id] = isTerminal(task)
+      ? task
+      : { ...task, status: inFlight ? 'cancelled' : status, reason: inFlight && status === 'skipped' ? `aborted: ${reason}` : reason, finishedAt: at, notBefore: null };
   }
   return next;
 }
@@ -77,7 +81,7 @@ export function stopOpenTasks(
 /** What a stop from outside does to a phase's open tasks. */
 export const STOP_EFFECT: Readonly<Record<PhaseStop, { status: 'cancelled' | 'skipped'; reason: string }>> = {
   cancel: { status: 'cancelled', reason: 'workflow cancelled' },
-  complete: { status: 'skipped', reason: 'workflow completed before the task ran' },
+  complete: { status: 'skipped', reason: 'workflow completed early' },
   deadline: { status: 'cancelled', reason: 'workflow timed out' },
 };
 

@@ -92,6 +92,7 @@ export class AppendLog {
   #unsynced = false;
   #syncTimer: NodeJS.Timeout | null = null;
   #closed = false;
+  #closing: Promise<void> | null = null;
 
   private constructor(dir: string, handle: FileHandle, size: number, nextSeq: number, options: AppendLogOptions) {
     this.#dir = dir;
@@ -214,11 +215,14 @@ export class AppendLog {
     await this.#sync();
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    await this.flush();
+  /** Flushes and closes; appends from the moment it is called are refused (not lost). */
+  close(): Promise<void> {
     this.#closed = true;
-    if (this.#syncTimer) clearTimeout(this.#syncTimer);
-    await this.#handle.close();
+    this.#closing ??= (async () => {
+      await this.flush();
+      if (this.#syncTimer) clearTimeout(this.#syncTimer);
+      await this.#handle.close();
+    })();
+    return this.#closing;
   }
 }

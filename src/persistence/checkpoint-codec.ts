@@ -45,9 +45,9 @@ const sha256 = (...parts: Uint8Array[]) => {
 };
 
 /**
- * Encodes a checkpoint: `TRPC | u32 header length | header | body | sha256(header + body)`.
- * The trailing hash covers everything, so a torn write, a zeroed tail or a
- * flipped byte anywhere is detected.
+ * Encodes a checkpoint: `TRPC | u32 header length | header | body | sha256(all before it)`.
+ * The trailing hash covers every byte before it (magic and length too), so a
+ * torn write, a zeroed tail or a flipped byte anywhere is detected.
  */
 export function encodeCheckpoint(header: Omit<CheckpointHeader, 'format_version' | 'body_sha256'>, body: unknown): Buffer {
   const bodyBytes = packr.pack(body);
@@ -59,7 +59,7 @@ export function encodeCheckpoint(header: Omit<CheckpointHeader, 'format_version'
   const headerBytes = packr.pack(fullHeader);
   const length = Buffer.alloc(4);
   length.writeUInt32BE(headerBytes.length);
-  return Buffer.concat([MAGIC, length, headerBytes, bodyBytes, sha256(headerBytes, bodyBytes)]);
+  return Buffer.concat([MAGIC, length, headerBytes, bodyBytes, sha256(MAGIC, length, headerBytes, bodyBytes)]);
 }
 
 /** Decodes and verifies a checkpoint file's bytes; throws {@link CorruptCheckpointError}. */
@@ -72,12 +72,22 @@ export function decodeCheckpoint(bytes: Buffer): { header: CheckpointHeader; bod
   if (headerEnd > bytes.length - HASH_BYTES) throw new CorruptCheckpointError('header length runs past the end of the file');
   const headerBytes = bytes.subarray(8, headerEnd);
   const bodyBytes = bytes.subarray(headerEnd, bytes.length - HASH_BYTES);
-  if (!sha256(headerBytes, bodyBytes).equals(bytes.subarray(bytes.length - HASH_BYTES))) {
+  if (!sha256(bytes.subarray(0, bytes.length - HASH_BYTES)).equals(bytes.subarray(bytes.length - HASH_BYTES))) {
     throw new CorruptCheckpointError('sha256 mismatch: the file is torn or altered');
   }
-  const header = packr.unpack(headerBytes) as CheckpointHeader;
-  if (header.format_version !== CHECKPOINT_FORMAT_VERSION) {
-    throw new CorruptCheckpointError(`unknown checkpoint format version ${String(header.format_version)}`);
+  let header: CheckpointHeader;
+  let body: unknown;
+  try {
+    header = packr.unpack(headerBytes) as CheckpointHeader;
+    body = packr.unpack(bodyBytes);
+  } catch (error) {
+    throw new CorruptCheckpointError(`undecodable msgpack: ${error instanceof Error ? error.message : String(error)}`);
   }
-  return { header, body: packr.unpack(bodyBytes) };
+  if (header?.format_version !== CHECKPOINT_FORMAT_VERSION) {
+    throw new CorruptCheckpointError(`unknown checkpoint format version ${String(header?.format_version)}`);
+  }
+  if (sha256(bodyBytes).toString('hex') !== header.body_sha256) {
+    throw new CorruptCheckpointError('the body does not match the sha256 its header names');
+  }
+  return { header, body };
 }

@@ -62,6 +62,9 @@ export class FileCheckpointStore implements CheckpointStore {
   }
 
   async write(header: Omit<CheckpointHeader, 'format_version' | 'body_sha256'>, body: unknown): Promise<CheckpointInfo> {
+    // the file name carries both: one `list` could not parse back would be written and never found
+    if (!/^[a-z_]+$/.test(header.trigger)) throw new RangeError(`checkpoint trigger must match [a-z_]+, got ${JSON.stringify(header.trigger)}`);
+    if (!Number.isInteger(header.seq) || header.seq < 0 || header.seq >= 1e10) throw new RangeError(`checkpoint seq must be an integer in [0, 1e10), got ${header.seq}`);
     const dir = join(this.#dir, header.workflow_id);
     await mkdir(dir, { recursive: true });
     const id = `${String(header.seq).padStart(10, '0')}-${header.trigger}`;

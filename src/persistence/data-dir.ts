@@ -1,4 +1,4 @@
-import { mkdir, open, readFile, readdir, rm } from 'node:fs/promises';
+import { link, mkdir, open, readFile, readdir, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { fsyncDir, writeFileAtomic } from './atomic-file.js';
@@ -50,11 +50,16 @@ export async function acquireLock(root: string): Promise<{ release(): Promise<vo
   await mkdir(root, { recursive: true });
   let tookOverFrom: number | null = null;
   for (let attempt = 0; attempt < 2; attempt++) {
+    // written whole to a temporary file, then linked into place: link fails if the lock exists,
+    // and a lock file that exists always has its content (no window where it is empty)
+    const temp = `${lock}.${process.pid}.${attempt}.tmp`;
+    const handle = await open(temp, 'w', 0o600);
+    await handle.writeFile(JSON.stringify({ pid: process.pid, hostname: hostname(), started_at: new Date().toISOString() }));
+    await handle.sync();
+    await handle.close();
     try {
-      const handle = await open(lock, 'wx', 0o600);
-      await handle.writeFile(JSON.stringify({ pid: process.pid, hostname: hostname(), started_at: new Date().toISOString() }));
-      await handle.sync();
-      await handle.close();
+      await link(temp, lock);
+      await rm(temp, { force: true });
       await fsyncDir(root);
       return {
         tookOverFrom,
@@ -64,9 +69,12 @@ export async function acquireLock(root: string): Promise<{ release(): Promise<vo
         },
       };
     } catch (error) {
+      await rm(temp, { force: true });
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const pid = await readLockPid(lock);
       if (pid !== null && pid !== process.pid && (await alive(pid))) throw new DataDirLockedError(lock, pid);
+      // remove the stale lock only if it is still the one just judged dead
+      if ((await readLockPid(lock)) !== pid) continue;
       tookOverFrom = pid;
       await rm(lock, { force: true });
     }
@@ -113,10 +121,19 @@ export class WorkflowIndex {
     }
   }
 
-  /** Ids on a shelf. */
+  /**
+   * Ids on a shelf. An id on an ended shelf and on `active` too (a crash
+   * between the two steps of `put`) counts as ended, and the stale active
+   * record is removed.
+   */
   async list(shelf: WorkflowShelf): Promise<string[]> {
-    const names = await readdir(join(this.#dir, shelf)).catch(() => [] as string[]);
-    return names.filter((n) => n.endsWith('.wf')).map((n) => n.slice(0, -3)).sort();
+    const read = async (s: WorkflowShelf) =>
+      (await readdir(join(this.#dir, s)).catch(() => [] as string[])).filter((n) => n.endsWith('.wf')).map((n) => n.slice(0, -3));
+    const ids = await read(shelf);
+    if (shelf !== 'active') return ids.sort();
+    const ended = new Set([...(await read('completed')), ...(await read('failed'))]);
+    for (const id of ids.filter((i) => ended.has(i))) await rm(join(this.#dir, 'active', `${id}.wf`), { force: true });
+    return ids.filter((i) => !ended.has(i)).sort();
   }
 
   async remove(id: string): Promise<void> {

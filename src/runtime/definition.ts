@@ -19,35 +19,40 @@ export const durationSchema = z.union([z.string(), z.number()]).transform((value
   return ms;
 });
 
+/** A duration that must be longer than zero (a zero timeout would fire at once). */
+const positiveDuration = durationSchema.refine((ms) => ms > 0, { message: 'must be longer than 0' });
+
 const name = z.string().trim().min(1, 'must not be empty');
 const TASK_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
 const taskSchema = z.strictObject({
-  id: z.string().regex(TASK_ID, 'task ids use letters, digits, "_", "." and "-", starting with a letter or digit'),
+  id: z.string().max(128, 'task ids are at most 128 characters').regex(TASK_ID, 'task ids use letters, digits, "_", "." and "-", starting with a letter or digit'),
   description: z.string().optional(),
   handler: name,
   role: name.default('general'),
   input: z.unknown().optional(),
   depends_on: z.array(z.string()).default([]),
-  timeout: durationSchema.prefault(DEFAULTS.task_timeout),
+  timeout: positiveDuration.prefault(DEFAULTS.task_timeout),
   retries: z.number().int().min(0).max(100).default(DEFAULTS.task_retries),
   exclusive_files: z.array(z.string().min(1)).default([]),
   estimated_duration: durationSchema.default(0),
   risky: z.boolean().default(false),
 });
 
-const phaseSchema = z.union([
-  name,
+// a bare string is a phase without tasks; turned into the object form first, so an error
+// inside a task is reported at its own path (a union would collapse it to the phase)
+const phaseSchema = z.preprocess(
+  (value) => (typeof value === 'string' ? { name: value } : value),
   z.strictObject({ name, description: z.string().optional(), tasks: z.array(taskSchema).default([]) }),
-]);
+);
 
 /** The workflow definition: the `create` parameters, and the contents of a workflow file. */
 export const workflowDefinitionSchema = z.strictObject({
   name,
   description: z.string().optional(),
   priority: z.enum(['high', 'medium', 'low']).default(DEFAULTS.priority),
-  timeout: durationSchema.prefault(DEFAULTS.workflow_timeout),
-  checkpoint_interval: durationSchema.prefault(DEFAULTS.checkpoint_interval),
+  timeout: positiveDuration.prefault(DEFAULTS.workflow_timeout),
+  checkpoint_interval: positiveDuration.prefault(DEFAULTS.checkpoint_interval),
   failure_tolerance: z.enum(['low', 'medium', 'high']).default(DEFAULTS.failure_tolerance),
   /** how durable a task outcome is before the workflow acts on it; the hub's mode when absent */
   durability: z.enum(['sync', 'batch', 'none']).optional(),
@@ -61,7 +66,16 @@ export const workflowDefinitionSchema = z.strictObject({
     })
     .refine((r) => r.min_agents <= r.max_agents, { message: 'min_agents must not exceed max_agents', path: ['min_agents'] })
     .default({ min_agents: DEFAULTS.min_agents, max_agents: DEFAULTS.max_agents, specialized_roles: [] }),
-  phases: z.array(phaseSchema).min(1, 'a workflow needs at least one phase'),
+  phases: z
+    .array(phaseSchema)
+    .min(1, 'a workflow needs at least one phase')
+    .superRefine((phases, ctx) => {
+      const seen = new Set<string>();
+      phases.forEach((phase, i) => {
+        if (seen.has(phase.name)) ctx.addIssue({ code: 'custom', message: `phase name ${phase.name} is used twice; event routing keys name phases`, path: [i, 'name'] });
+        seen.add(phase.name);
+      });
+    }),
 });
 
 /** The definition as written by a user. */
@@ -135,7 +149,6 @@ export function resolveDefinition(raw: unknown): WorkflowSpec {
   }
   const def = parsed.data;
   const phases: PhaseSpec[] = def.phases.map((phase) => {
-    if (typeof phase === 'string') return { name: phase, tasks: [] };
     return {
       name: phase.name,
       tasks: phase.tasks.map(

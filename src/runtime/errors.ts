@@ -37,7 +37,7 @@ export const recoverySuggestions: Readonly<Partial<Record<ErrorCode, readonly st
     "List available workflows with 'list-workflows'",
     "Create new workflow with 'create' operation",
   ],
-  WORKFLOW_EXISTS: ["Pick another workflow id, or 'cleanup' the existing workflow once it has ended"],
+  WORKFLOW_EXISTS: ["Pick another workflow id: an id stays taken after cleanup, so its history stays unambiguous"],
   WORKFLOW_ID_REQUIRED: ['Put the workflow id before the operation: <workflow-id> <operation> [params]'],
   INVALID_TRANSITION: ["See the workflow's state with 'get-status'"],
   VALIDATION_FAILED: ["See the operation's parameters with 'help <operation>'"],
@@ -50,6 +50,14 @@ export const recoverySuggestions: Readonly<Partial<Record<ErrorCode, readonly st
   DUPLICATE_TASK: ['Give every task in the workflow its own id'],
   HANDLER_NOT_FOUND: ['Built-in handlers: noop, echo, sleep, cpu, fail, exec'],
   WAIT_TIMEOUT: ["Wait again with a longer 'timeout', or inspect with 'get-status'"],
+  CHECKPOINT_NOT_FOUND: ["List the workflow's checkpoints with 'list-checkpoints'"],
+  CHECKPOINT_CORRUPT: ["Restore an older checkpoint (see 'list-checkpoints'), or run 'troupe check' for a full report"],
+  CHECKPOINT_INCOMPATIBLE: ["Run 'troupe check' before upgrading; finish the workflow with the troupe version that wrote it"],
+  RESOURCE_CONFLICT: ['Wait for the holder to release the resource, or request a different one'],
+  DATA_DIR_LOCKED: ['Stop the other supervisor, or use another --data-dir'],
+  HUB_CLOSED: ['Start troupe again; active workflows resume where they were'],
+  PERSISTENCE_DISABLED: ['Run the hub with a data directory (--data-dir, or the dataDir option)'],
+  INTERNAL_ERROR: ['This is a bug in troupe: report it with the details of this response'],
 };
 
 /**

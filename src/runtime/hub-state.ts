@@ -20,6 +20,8 @@ export interface HubState {
   waits: Set<(error: TroupeError) => void>;
   /** the durable side; null for an in-memory hub */
   journal: Journal | null;
+  /** the correlation id of the command being executed */
+  correlationId: string | null;
   /** what the last start recovered, for `health` */
   recovery: RecoveryReport | null;
 }

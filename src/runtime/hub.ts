@@ -67,6 +67,9 @@ export interface Hub {
   readonly ready: Promise<void>;
 }
 
+/** Operations that change a workflow: the events they cause carry their correlation id. */
+const MUTATING: ReadonlySet<string> = new Set(['start', 'pause', 'resume', 'cancel', 'complete', 'cleanup', 'restore', 'rollback', 'checkpoint']);
+
 const duration = (value: string | number, name: string): number => {
   const ms = parseDuration(value);
   if (ms === undefined) throw new TroupeError('VALIDATION_FAILED', `Option ${name} is not a duration: ${JSON.stringify(value)}`);
@@ -111,7 +114,7 @@ export function createHub(options: HubOptions = {}): Hub {
     durability: options.durability ?? 'sync',
   });
   const shutdownGraceMs = duration(options.shutdownGrace ?? DEFAULTS.shutdown_grace, 'shutdownGrace');
-  const state: HubState = { clock, runner, pool, bus, scheduler, workflows: new Map(), waits: new Set(), journal: null, recovery: null };
+  const state: HubState = { clock, runner, pool, bus, scheduler, workflows: new Map(), waits: new Set(), journal: null, recovery: null, correlationId: null };
   let closed = false;
   const ready = options.dataDir === undefined ? Promise.resolve() : openDataDir(state, options.dataDir, options);
   // a failed open is answered to every command and to whoever awaits `ready`
@@ -151,8 +154,10 @@ export function createHub(options: HubOptions = {}): Hub {
       if (!params.success) {
         throw new TroupeError('VALIDATION_FAILED', `Invalid parameters for ${name}`, { details: z.prettifyError(params.error) });
       }
+      // the events a command causes carry its id; commands that change nothing leave it alone
+      state.correlationId = parsed.data.correlation_id ?? null;
       const entry = workflowId === undefined ? undefined : state.workflows.get(workflowId);
-      if (entry) entry.correlationId = parsed.data.correlation_id ?? null;
+      if (entry && MUTATING.has(name)) entry.correlationId = state.correlationId;
       const { result, next_steps } = await handler(state, workflowId, params.data, parameters ?? {});
       return {
         status: 'success',

@@ -69,6 +69,7 @@ const handlers: Record<string, Handler> = {
     const actor = createActor(workflowMachine, { input: { id: workflowId, spec, at: hub.clock.now() } });
     actor.start();
     const entry = newEntry(workflowId, actor);
+    entry.correlationId = hub.correlationId;
     hub.workflows.set(workflowId, entry);
     try {
       await hub.journal?.checkpoint(entry, 'create');
@@ -78,7 +79,13 @@ const handlers: Record<string, Handler> = {
       throw error;
     }
     const tasks = spec.phases.flatMap((p) => p.tasks);
-    hub.bus.publish({ type: 'WORKFLOW_CREATED', workflowId, data: { name: spec.name, phases: spec.phases.length, tasks: tasks.length }, source: 'hub' });
+    hub.bus.publish({
+      type: 'WORKFLOW_CREATED',
+      workflowId,
+      data: { name: spec.name, phases: spec.phases.length, tasks: tasks.length },
+      source: 'hub',
+      correlationId: hub.correlationId,
+    });
     const critical = criticalPath(tasks);
     return {
       result: {

@@ -20,8 +20,8 @@ async function load(hub: HubState, info: CheckpointInfo): Promise<LoadedCheckpoi
 }
 
 /** The workflow's checkpoints with their headers, oldest first; corrupt ones are listed with their error. */
-async function describeCheckpoints(hub: HubState, entry: WorkflowEntry) {
-  const journal = journalOf(hub, 'list-checkpoints');
+async function describeCheckpoints(hub: HubState, entry: WorkflowEntry, operation: string) {
+  const journal = journalOf(hub, operation);
   // checkpoints already taken but still being written belong in the list
   await entry.checkpointChain;
   const infos = await journal.checkpoints.list(entry.id);
@@ -101,7 +101,7 @@ export const recoveryHandlers: Record<string, Handler> = {
 
   async 'list-checkpoints'(hub, id) {
     const entry = entryOf(hub, id);
-    const list = await describeCheckpoints(hub, entry);
+    const list = await describeCheckpoints(hub, entry, 'list-checkpoints');
     return {
       result: {
         workflow_id: entry.id,
@@ -138,7 +138,7 @@ export const recoveryHandlers: Record<string, Handler> = {
 
   async rollback(hub, id, params: { checkpoint_id?: string; name?: string; steps: number }) {
     const entry = entryOf(hub, id);
-    const valid = (await describeCheckpoints(hub, entry)).filter((c) => c.header !== null);
+    const valid = (await describeCheckpoints(hub, entry, 'rollback')).filter((c) => c.header !== null);
     const target = params.checkpoint_id
       ? valid.find((c) => c.info.id === params.checkpoint_id || String(c.info.seq) === params.checkpoint_id)
       : params.name

@@ -133,8 +133,11 @@ export class Scheduler {
     const ctx = snapshot.context;
     const previous = seen.status;
     seen.status = status;
-    if (status !== previous && status === 'running') {
-      this.#publish(entry, previous === 'paused' ? 'WORKFLOW_RESUMED' : 'WORKFLOW_STARTED', undefined, { name: ctx.spec.name });
+    if (status !== previous && previous === 'created' && ctx.startedAt !== null) {
+      // also when the start ran the whole workflow at once (phases without tasks)
+      this.#publish(entry, 'WORKFLOW_STARTED', undefined, { name: ctx.spec.name });
+    } else if (status !== previous && status === 'running' && previous === 'paused') {
+      this.#publish(entry, 'WORKFLOW_RESUMED', undefined, { name: ctx.spec.name });
     }
     if (status !== previous && status === 'paused') this.#publish(entry, 'WORKFLOW_PAUSED', undefined, {});
     for (; seen.phasesRecorded < ctx.phases.length; seen.phasesRecorded++) {

@@ -42,8 +42,10 @@ function phaseRecords(snapshot: WorkflowSnapshot) {
     if (liveCtx && liveCtx.index === index) {
       return { spec, status: 'running', startedAt: liveCtx.startedAt, finishedAt: null, tasks: spec.tasks.map((t) => liveCtx.tasks[t.id]!) };
     }
-    const fresh = spec.tasks.map((t) => (ended ? { ...newTaskRecord(t.id), status: 'skipped' as const } : newTaskRecord(t.id)));
-    return { spec, status: ended ? 'skipped' : 'pending', startedAt: null, finishedAt: null, tasks: fresh };
+    // phases that never ran: cancelled with their workflow, or skipped when it ended otherwise
+    const never = statusOf(snapshot) === 'cancelled' ? ('cancelled' as const) : ('skipped' as const);
+    const fresh = spec.tasks.map((t) => (ended ? { ...newTaskRecord(t.id), status: never } : newTaskRecord(t.id)));
+    return { spec, status: ended ? never : 'pending', startedAt: null, finishedAt: null, tasks: fresh };
   });
 }
 

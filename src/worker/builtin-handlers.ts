@@ -37,6 +37,7 @@ function execHandler(raw: unknown, ctx: HandlerContext) {
       // its own process group, so an abort kills what the shell started too
       detached: true,
     });
+    if (child.pid !== undefined) ctx.trackProcessGroup(child.pid);
     const stdout = boundedCollector(input.max_output);
     const stderr = boundedCollector(input.max_output);
     child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));

@@ -10,6 +10,12 @@ export interface HandlerContext {
   attempt: number;
   /** the same for every attempt of this task in this epoch: use it to make side effects idempotent */
   idempotencyKey: string;
+  /**
+   * Tells the supervisor about a process group the handler started (a
+   * detached child's pid): if the task's thread has to be terminated, the
+   * supervisor kills the group, so nothing outlives the task.
+   */
+  trackProcessGroup(pid: number): void;
 }
 
 /**

@@ -76,6 +76,7 @@ async function attempt(task: WorkerTask, controller: AbortController): Promise<W
     const ctx: HandlerContext = {
       signal: controller.signal,
       heartbeat: (progress) => post({ troupe: 'heartbeat', key: task.key, progress: progress ?? null }),
+      trackProcessGroup: (pid) => post({ troupe: 'process', key: task.key, pid }),
       taskId: task.taskId,
       workflowId: task.workflowId,
       attempt: task.attempt,
