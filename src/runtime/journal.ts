@@ -28,7 +28,7 @@ export interface OutcomeRecord {
 /** What triggered a checkpoint; part of its file name. */
 export type CheckpointTrigger =
   | 'create' | 'start' | 'pause' | 'resume' | 'cancel' | 'complete' | 'cleanup'
-  | 'phase' | 'end' | 'interval' | 'manual' | 'risky' | 'agent_failure' | 'restore' | 'rollback' | 'shutdown' | 'recovery' | 'import';
+  | 'phase' | 'end' | 'interval' | 'manual' | 'risky' | 'agent_failure' | 'restore' | 'rollback' | 'shutdown' | 'recovery' | 'import' | 'export';
 
 const shelfOf = (status: WorkflowStatus): WorkflowShelf =>
   status === 'failed' || status === 'cancelled' ? 'failed' : status === 'completed' || status === 'partial' || status === 'archived' ? 'completed' : 'active';

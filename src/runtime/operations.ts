@@ -8,6 +8,7 @@ import type { HubState } from './hub-state.js';
 import { helpFor } from './help.js';
 import { entryOf, type Handler } from './operation-kit.js';
 import { recoveryHandlers } from './recovery-operations.js';
+import { bundleHandlers } from './state-bundle.js';
 import { describeWorkflow, summarizeWorkflow } from './status.js';
 import { ENDED_STATUSES, newEntry, statusOf, type WorkflowEntry, type WorkflowStatus } from './workflow-entry.js';
 
@@ -53,6 +54,7 @@ function lifecycle(operation: Exclude<LifecycleOperation, 'start' | 'complete'>,
 
 const handlers: Record<string, Handler> = {
   ...recoveryHandlers,
+  ...bundleHandlers,
   async create(hub, id, _params, raw) {
     const workflowId = id!;
     if (hub.workflows.has(workflowId)) {
