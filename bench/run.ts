@@ -9,9 +9,11 @@ import type { BenchRow, Suite } from './measure.js';
 import { actorsSuite } from './suites/actors.js';
 import { eventsSuite } from './suites/events.js';
 import { tasksSuite } from './suites/tasks.js';
+import { durabilitySuite } from './suites/durability.js';
+import { recoverySuite } from './suites/recovery.js';
 
-const SUITES: Record<string, Suite> = { events: eventsSuite, actors: actorsSuite, tasks: tasksSuite };
-const PLANNED = ['durability', 'recovery', 'scale'];
+const SUITES: Record<string, Suite> = { events: eventsSuite, actors: actorsSuite, tasks: tasksSuite, durability: durabilitySuite, recovery: recoverySuite };
+const PLANNED = ['scale'];
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -33,7 +35,7 @@ for (const suite of chosen) {
     rows.push(...result);
     for (const r of result) {
       console.log(
-        `${r.suite.padEnd(8)} ${r.scenario.padEnd(26)} ${String(r.size).padStart(7)}  ${String(r.value).padStart(10)} ${r.unit.padEnd(9)} ${r.baseline.padEnd(18)} ${String(r.baseline_value).padStart(10)}  ratio ${r.ratio}`,
+        `${r.suite.padEnd(10)} ${r.scenario.padEnd(28)} ${String(r.size).padStart(6)} ${r.metric.padEnd(12)} ${String(r.value).padStart(10)} ${r.unit.padEnd(9)} ${r.baseline.padEnd(24)} ${String(r.baseline_value).padStart(10)}  ratio ${r.ratio}`,
       );
     }
   }

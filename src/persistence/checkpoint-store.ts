@@ -70,7 +70,7 @@ export class FileCheckpointStore implements CheckpointStore {
     const id = `${String(header.seq).padStart(10, '0')}-${header.trigger}`;
     const bytes = encodeCheckpoint(header, body);
     await writeFileAtomic(join(dir, `${id}.ckpt`), bytes);
-    const all = await this.list(header.workflow_id);
+    const all = await this.#names(header.workflow_id);
     for (const old of all.slice(0, Math.max(0, all.length - this.#keep))) {
       await rm(join(dir, `${old.id}.ckpt`), { force: true });
     }
@@ -78,18 +78,24 @@ export class FileCheckpointStore implements CheckpointStore {
   }
 
   async list(workflowId: string): Promise<CheckpointInfo[]> {
-    const dir = join(this.#dir, workflowId);
-    const names = await readdir(dir).catch((error: NodeJS.ErrnoException) => {
+    const infos: CheckpointInfo[] = [];
+    for (const info of await this.#names(workflowId)) {
+      const size = (await stat(join(this.#dir, workflowId, `${info.id}.ckpt`)).catch(() => null))?.size;
+      if (size !== undefined) infos.push({ ...info, size });
+    }
+    return infos;
+  }
+
+  /** The checkpoints by file name alone, oldest first (no stat: recovery reads them anyway). */
+  async #names(workflowId: string): Promise<CheckpointInfo[]> {
+    const names = await readdir(join(this.#dir, workflowId)).catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOENT') return [] as string[];
       throw error;
     });
     const infos: CheckpointInfo[] = [];
     for (const name of names) {
       const match = FILE.exec(name);
-      if (!match) continue;
-      const size = (await stat(join(dir, name)).catch(() => null))?.size;
-      if (size === undefined) continue;
-      infos.push({ workflowId, seq: Number(match[1]), trigger: match[2]!, size, id: name.slice(0, -'.ckpt'.length) });
+      if (match) infos.push({ workflowId, seq: Number(match[1]), trigger: match[2]!, size: -1, id: name.slice(0, -'.ckpt'.length) });
     }
     return infos.sort((a, b) => a.seq - b.seq);
   }
@@ -100,12 +106,12 @@ export class FileCheckpointStore implements CheckpointStore {
     if (header.workflow_id !== info.workflowId || header.seq !== info.seq) {
       throw new CorruptCheckpointError(`file ${info.id} holds checkpoint ${header.seq} of ${header.workflow_id}`);
     }
-    return { info, header, body };
+    return { info: { ...info, size: bytes.length }, header, body };
   }
 
   async loadNewestValid(workflowId: string): Promise<NewestValid> {
     const skipped: NewestValid['skipped'] = [];
-    for (const info of (await this.list(workflowId)).reverse()) {
+    for (const info of (await this.#names(workflowId)).reverse()) {
       try {
         return { checkpoint: await this.read(info), skipped };
       } catch (error) {

@@ -1,3 +1,4 @@
+import type { LogRecord } from '../persistence/append-log.js';
 import type { EventRecord } from './event-record.js';
 import type { HubState } from './hub-state.js';
 import { Journal } from './journal.js';
@@ -20,6 +21,14 @@ export async function openDataDir(state: HubState, dataDir: string, options: { k
   // events from now on go to the log too; they are history, not the durable truth, so batched
   state.bus.persistWith((event) => journal.log.append({ kind: 'event', event }, 'batch').seq);
 
+  // replay looks only at a workflow's own task records: index them once instead of scanning the log per workflow
+  const outcomesByWorkflow = new Map<string, LogRecord[]>();
+  for (const r of records) {
+    if (r.kind !== 'outcome' && r.kind !== 'dispatch') continue;
+    const list = outcomesByWorkflow.get(String(r.workflow_id)) ?? [];
+    list.push(r);
+    outcomesByWorkflow.set(String(r.workflow_id), list);
+  }
   const report: RecoveryReport = { data_dir: dataDir, lock_taken_over_from: opened.tookOverLockFrom, log_damage: damage, recovered: [], failed: [], duration_ms: 0 };
   for (const d of damage) {
     state.bus.publish({
@@ -41,9 +50,19 @@ export async function openDataDir(state: HubState, dataDir: string, options: { k
     }
   }
   if (options.autoRecovery !== false) {
-    for (const id of await journal.index.list('active')) {
+    const active = await journal.index.list('active');
+    // file reads overlap (bounded), the rest runs in order: events and reports stay in id order
+    const loads = inBatches(active, RECOVERY_CONCURRENCY, (id) =>
+      recoverWorkflow(journal.checkpoints, outcomesByWorkflow.get(id) ?? [], id, state.clock.now()).then(
+        (value) => ({ ok: true as const, value }),
+        (error: unknown) => ({ ok: false as const, error }),
+      ),
+    );
+    for (const [i, id] of active.entries()) {
       try {
-        const { entry, report: done } = await recoverWorkflow(journal.checkpoints, records, id, state.clock.now());
+        const loaded = await loads[i]!;
+        if (!loaded.ok) throw loaded.error;
+        const { entry, report: done } = loaded.value;
         state.workflows.set(id, entry);
         report.recovered.push(done);
         state.bus.publish({
@@ -77,4 +96,20 @@ export async function openDataDir(state: HubState, dataDir: string, options: { k
   state.recovery = report;
   state.bus.publish({ type: 'SYSTEM_STARTUP', data: { recovered: report.recovered.length, failed: report.failed.length, duration_ms: report.duration_ms } });
   for (const entry of state.workflows.values()) state.scheduler.pump(entry);
+}
+
+/** Workflows whose checkpoint files are read at the same time during recovery. */
+const RECOVERY_CONCURRENCY = 32;
+
+/** Starts `fn` for every item with at most `limit` running at once; returns the promises in item order. */
+function inBatches<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R>[] {
+  const results: Promise<R>[] = [];
+  const slots: Promise<unknown>[] = [];
+  for (const [i, item] of items.entries()) {
+    const previous = slots[i % limit] ?? Promise.resolve();
+    const next = previous.then(() => fn(item));
+    results.push(next);
+    slots[i % limit] = next.catch(() => {});
+  }
+  return results;
 }

@@ -185,6 +185,7 @@ export function createHub(options: HubOptions = {}): Hub {
       scheduler.halt();
       for (const reject of [...state.waits]) reject(new TroupeError('HUB_CLOSED', 'The hub shut down while waiting'));
       const running = [...state.workflows.values()].flatMap((e) => [...e.inFlight.values()]);
+      const busy = new Set([...state.workflows.values()].filter((e) => e.inFlight.size > 0));
       for (const entry of state.workflows.values()) {
         entry.retryTimer?.handle.cancel();
         entry.deadlineTimer?.cancel();
@@ -203,7 +204,11 @@ export function createHub(options: HubOptions = {}): Hub {
       await Promise.allSettled([...state.workflows.values()].map((e) => e.checkpointChain));
       if (state.journal) {
         bus.publish({ type: 'SYSTEM_SHUTDOWN', data: { workflows: state.workflows.size } });
-        const active = [...state.workflows.values()].filter((e) => !ENDED_STATUSES.has(statusOf(e.actor.getSnapshot())));
+        // only what changed since its last checkpoint (lifecycle commands checkpoint themselves): outcomes
+        // applied after it, or tasks stopped by this shutdown, which the checkpoint lists as in flight
+        const active = [...state.workflows.values()].filter(
+          (e) => !ENDED_STATUSES.has(statusOf(e.actor.getSnapshot())) && (e.appliedSeq > e.checkpointedAppliedSeq || busy.has(e)),
+        );
         await Promise.allSettled(active.map((e) => state.journal!.checkpoint(e, 'shutdown')));
       }
       for (const entry of state.workflows.values()) entry.actor.stop();

@@ -83,7 +83,13 @@ export async function recoverWorkflow(
     if (phase && applyOutcome(phase, record)) replayed++;
     entry.appliedSeq = record.seq;
   }
-  const rerun = releaseInFlight(entry, now);
+  // tasks dispatched after the checkpoint with no outcome logged ran (or began to) before the crash:
+  // they run again, and are reported, whether the snapshot shows them in flight or ready
+  const dispatched = records
+    .filter((r) => r.kind === 'dispatch' && r.workflow_id === workflowId && r.epoch === body.epoch && r.seq > body.applied_seq)
+    .filter((d) => !records.some((o) => o.kind === 'outcome' && o.workflow_id === workflowId && o.epoch === body.epoch && o.task_id === d.task_id && o.attempt === d.attempt))
+    .map((d) => String(d.task_id));
+  const rerun = [...new Set([...releaseInFlight(entry, now), ...dispatched])];
   // what replay changed has not been announced yet
   entry.announced.status = statusOf(actor.getSnapshot());
   return {

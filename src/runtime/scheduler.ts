@@ -69,8 +69,11 @@ export class Scheduler {
   pump(entry: WorkflowEntry): void {
     const snapshot = entry.actor.getSnapshot();
     const status = statusOf(snapshot);
+    const previous = entry.announced.status;
     this.#announce(entry, snapshot, status);
     if (this.#halted) return;
+    // however it ended (an outcome, a deadline, a cancel), the end is made durable
+    if (this.#deps.journal && status !== previous && ENDED_STATUSES.has(status) && !ENDED_STATUSES.has(previous)) void this.#checkpoint(entry, 'end');
     if (ENDED_STATUSES.has(status)) {
       this.#stopAll(entry);
     } else if (status !== 'created') {
@@ -204,6 +207,8 @@ export class Scheduler {
     pool.assign(agentId, spec.id);
     for (const file of spec.exclusiveFiles) this.#locks.set(file, `${idempotencyKey(entry, spec.id)}#${attempt}`);
     this.#publish(entry, 'TASK_ASSIGNED', phaseName, { task_id: spec.id, agent_id: agentId, attempt });
+    // so a restart can say which tasks it runs again (it runs them either way): batched, not waited for
+    journal?.log.append({ kind: 'dispatch', workflow_id: entry.id, epoch: entry.epoch, task_id: spec.id, attempt }, 'batch').durable.catch(() => {});
     if (spec.risky && journal) {
       // the state before a risky task is made durable first
       void this.#checkpoint(entry, 'risky').then(() => this.#run(entry, phase, spec, attempt, agentId));
@@ -292,9 +297,8 @@ export class Scheduler {
     }
     this.pump(entry);
     const snapshot = entry.actor.getSnapshot();
-    if (this.#deps.journal && !this.#halted) {
-      if (ENDED_STATUSES.has(statusOf(snapshot))) this.#checkpoint(entry, 'end');
-      else if (snapshot.context.phases.length > before) this.#checkpoint(entry, 'phase');
+    if (this.#deps.journal && !this.#halted && !ENDED_STATUSES.has(statusOf(snapshot)) && snapshot.context.phases.length > before) {
+      void this.#checkpoint(entry, 'phase');
     }
   }
 
