@@ -8,7 +8,7 @@ const workerFile = new URL('../../src/worker/task-worker.ts', import.meta.url).h
 /** noop tasks through a whole workflow (scheduler, agents, events) beside the same worker on a bare Piscina pool. */
 export const tasksSuite: Suite = {
   name: 'tasks',
-  sizes: { full: [100, 1_000, 5_000], quick: [500] },
+  sizes: { full: [100, 1_000, 2_000], quick: [500] },
   async run(size) {
     const hub = createHub({ maxThreads: THREADS });
     const tasks = Array.from({ length: size }, (_, i) => ({ id: `t${i}`, handler: 'noop' }));

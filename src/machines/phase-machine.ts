@@ -61,9 +61,17 @@ const has = (ctx: PhaseContext, taskId: string, ...statuses: TaskStatus[]): bool
 };
 
 const update = (ctx: PhaseContext, taskId: string, patch: Partial<TaskRecord>, at: number) =>
-  settle(ctx.specs, { ...ctx.tasks, [taskId]: { ...ctx.tasks[taskId]!, ...patch } }, new Set(ctx.blocked), at);
+  settle(ctx.specs, { ...ctx.tasks, [taskId]: { ...ctx.tasks[taskId]!, ...patch } }, new Set(ctx.blocked), at, [taskId], true);
 
-const allTerminal = (ctx: PhaseContext): boolean => Object.values(ctx.tasks).every(isTerminal);
+/** How the phase ends now, or null while a task is open; memoised per context (the four `endsAs` guards share it). */
+const verdicts = new WeakMap<PhaseContext, PhaseOutcome['status'] | null>();
+function verdict(ctx: PhaseContext): PhaseOutcome['status'] | null {
+  if (verdicts.has(ctx)) return verdicts.get(ctx)!;
+  const records = Object.values(ctx.tasks);
+  const result = records.every(isTerminal) ? finalPhaseStatus(records, ctx.stoppedBy) : null;
+  verdicts.set(ctx, result);
+  return result;
+}
 
 /**
  * The phase lifecycle: `pending -> running -> completed | failed | skipped`
@@ -81,8 +89,7 @@ export const phaseMachine = setup({
     output: {} as PhaseOutcome,
   },
   guards: {
-    endsAs: ({ context }, params: { status: PhaseOutcome['status'] }) =>
-      allTerminal(context) && finalPhaseStatus(Object.values(context.tasks), context.stoppedBy) === params.status,
+    endsAs: ({ context }, params: { status: PhaseOutcome['status'] }) => verdict(context) === params.status,
     isReady: ({ context, event }) => event.type === 'task.assigned' && has(context, event.taskId, 'ready'),
     isAssigned: ({ context, event }) =>
       (event.type === 'task.started' || event.type === 'task.released') && has(context, event.taskId, 'assigned'),

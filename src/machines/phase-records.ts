@@ -22,39 +22,54 @@ export function newTaskRecord(id: string): TaskRecord {
   };
 }
 
+/** Each task's direct dependents, by id: derived from the specs once and kept beside them. */
+const dependentsIndex = new WeakMap<readonly TaskSpec[], Map<string, TaskSpec[]>>();
+
+function dependentsOfTask(specs: readonly TaskSpec[], id: string): readonly TaskSpec[] {
+  let index = dependentsIndex.get(specs);
+  if (!index) {
+    index = new Map();
+    for (const spec of specs) {
+      for (const dep of spec.dependsOn) index.set(dep, [...(index.get(dep) ?? []), spec]);
+    }
+    dependentsIndex.set(specs, index);
+  }
+  return index.get(id) ?? [];
+}
+
+const BROKEN: ReadonlySet<TaskStatus> = new Set(['failed', 'skipped', 'cancelled']);
+
 /**
  * Moves pending tasks on: to `ready` when every dependency completed, to
  * `skipped` when one failed, was skipped or cancelled (in this phase, or, via
- * `blocked`, in an earlier one). Repeats until nothing changes, so skips
- * cascade along chains. Returns a new record map when something changed.
+ * `blocked`, in an earlier one); skips cascade along chains. With `changed`,
+ * only the dependents of those tasks are looked at (an outcome can only move
+ * its own dependents), so a phase of n tasks costs O(n) in all, not per event.
+ * Returns a new record map.
  */
 export function settle(
   specs: readonly TaskSpec[],
   tasks: Readonly<Record<string, TaskRecord>>,
   blocked: ReadonlySet<string>,
   at: number,
+  changed?: readonly string[],
+  /** the caller already made `tasks` a fresh copy: change it in place instead of copying again */
+  owned = false,
 ): Record<string, TaskRecord> {
-  let next: Record<string, TaskRecord> = { ...tasks };
-  let changed = true;
-  while (changed) {
-    changed = false;
-    for (const spec of specs) {
-      const task = next[spec.id];
-      if (!task || task.status !== 'pending') continue;
-      const broken = spec.dependsOn.find((dep) => {
-        const record = next[dep];
-        return record ? ['failed', 'skipped', 'cancelled'].includes(record.status) : blocked.has(dep);
-      });
-      if (broken !== undefined) {
-        next = { ...next, [spec.id]: { ...task, status: 'skipped', finishedAt: at, reason: `dependency ${broken} did not complete` } };
-        changed = true;
-        continue;
-      }
-      const waiting = spec.dependsOn.some((dep) => next[dep] !== undefined && next[dep]!.status !== 'completed');
-      if (!waiting) {
-        next = { ...next, [spec.id]: { ...task, status: 'ready' } };
-        changed = true;
-      }
+  const next: Record<string, TaskRecord> = owned ? (tasks as Record<string, TaskRecord>) : { ...tasks };
+  const queue: TaskSpec[] = changed ? changed.flatMap((id) => [...dependentsOfTask(specs, id)]) : [...specs];
+  for (let spec = queue.shift(); spec !== undefined; spec = queue.shift()) {
+    const task = next[spec.id];
+    if (!task || task.status !== 'pending') continue;
+    const broken = spec.dependsOn.find((dep) => {
+      const record = next[dep];
+      return record ? BROKEN.has(record.status) : blocked.has(dep);
+    });
+    if (broken !== undefined) {
+      next[spec.id] = { ...task, status: 'skipped', finishedAt: at, reason: `dependency ${broken} did not complete` };
+      queue.push(...dependentsOfTask(specs, spec.id));
+    } else if (!spec.dependsOn.some((dep) => next[dep] !== undefined && next[dep]!.status !== 'completed')) {
+      next[spec.id] = { ...task, status: 'ready' };
     }
   }
   return next;
