@@ -49,4 +49,5 @@ if (fromSource && (!existsSync(entry) || newest(join(root, 'src')) > statSync(en
 }
 
 const { main } = await import(pathToFileURL(entry).href);
-process.exitCode = await main(process.argv.slice(2));
+// main() has shut the hub down by now: exit even if a library left a handle open
+process.exit(await main(process.argv.slice(2)));

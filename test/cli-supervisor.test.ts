@@ -53,4 +53,30 @@ describe('the supervisor and its data directory', () => {
     expect(lines).toHaveLength(16);
     expect(new Set(lines).size).toBe(16);
   });
+
+  it('troupe run resumes a workflow paused in an earlier session and finishes it', async () => {
+    const dataDir = join(dir, 'paused');
+    const file = join(dir, 'pausable.yaml');
+    await writeFile(file, 'name: pausable\nphases:\n  - name: p\n    tasks:\n      - {id: a, handler: sleep, input: {ms: 100}}\n      - {id: b, handler: echo, input: {value: 1}, depends_on: [a]}\n');
+    const script = await runCli(['--data-dir', dataDir], { stdin: `wf_p create @${file}\nwf_p start\nwf_p pause\n` });
+    expect(script.code).toBe(0);
+    const run = await runCli(['run', file, '--id', 'wf_p', '--data-dir', dataDir]);
+    expect(run.stdout).toContain('(recovered from the data directory: paused)');
+    expect(run.stdout).toContain('resuming the paused workflow');
+    expect(run.stdout).toMatch(/wf_p\s+pausable\s+✓ completed/);
+    expect(run.code).toBe(0);
+  });
+
+  it('SIGTERM stops a supervisor whose standard input stays open, and frees its data directory', async () => {
+    const dataDir = join(dir, 'sigterm-script');
+    const child = spawn(process.execPath, [BIN, '--data-dir', dataDir], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const answered = new Promise<void>((resolve) => child.stdout.on('data', () => resolve()));
+    child.stdin.write('list-workflows\n');
+    await answered;
+    child.kill('SIGTERM');
+    expect(await exited).toBe(143);
+    expect((await runCli(['run', 'examples/hello.yaml', '--data-dir', dataDir])).code).toBe(0);
+    child.stdin.destroy();
+  });
 });

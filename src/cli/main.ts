@@ -139,30 +139,42 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`troupe: ${known.code ?? 'ERROR'}: ${known.message ?? String(error)}${known.details ? `\n  ${known.details}` : ''}\n`);
     return 2;
   }
-  let interrupted: NodeJS.Signals | null = null;
+  // a signal shuts the hub down while the mode's loop is still running; the exit code is the signal's
+  let interrupted: { signal: NodeJS.Signals; shutdown: Promise<void> } | null = null;
+  const stopReading = new AbortController();
   const offSignals = onSignals((signal) => {
     if (interrupted) return;
-    interrupted = signal;
     process.stderr.write(`\ntroupe: ${signal}, shutting down (running tasks get up to ${formatDuration(hub.shutdownGraceMs)} to finish)\n`);
-    void hub.close().then(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+    interrupted = { signal, shutdown: hub.close() };
+    // the REPL and script loops read standard input: close them, so they stop once the hub is closed
+    stopReading.abort();
   });
+  let code: number;
   try {
     if (mode === 'run') {
-      return await runWorkflowFile(hub, {
+      code = await runWorkflowFile(hub, {
         file: rest[0]!,
         ...(values.id === undefined ? {} : { id: values.id }),
         json: values.json,
         palette,
         out: process.stdout,
       });
+    } else if (!process.stdin.isTTY) {
+      code = await runScript(hub, process.stdin, process.stdout, stopReading.signal);
+    } else {
+      code = await runRepl(hub, { dataDir, json: values.json, palette, signal: stopReading.signal });
     }
-    if (!process.stdin.isTTY) return await runScript(hub, process.stdin, process.stdout);
-    return await runRepl(hub, { dataDir, json: values.json, palette });
   } catch (error) {
     process.stderr.write(`troupe: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    return mode === 'run' ? RUN_EXIT.badInput : 1;
-  } finally {
-    if (!interrupted) await hub.close();
-    offSignals();
+    code = mode === 'run' ? RUN_EXIT.badInput : 1;
   }
+  const stopped = interrupted as { signal: NodeJS.Signals; shutdown: Promise<void> } | null;
+  if (stopped) {
+    await stopped.shutdown;
+    code = stopped.signal === 'SIGINT' ? 130 : 143;
+  } else {
+    await hub.close();
+  }
+  offSignals();
+  return code;
 }

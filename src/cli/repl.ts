@@ -24,8 +24,8 @@ const QUIT = new Set(['quit', 'exit', '.exit']);
  * (a line is answered before the next is handled) and prints one JSON
  * response per line. Returns 0 when every response was a success.
  */
-export async function runScript(hub: Hub, input: NodeJS.ReadableStream, output: NodeJS.WritableStream): Promise<number> {
-  const lines = createInterface({ input, crlfDelay: Infinity });
+export async function runScript(hub: Hub, input: NodeJS.ReadableStream, output: NodeJS.WritableStream, signal?: AbortSignal): Promise<number> {
+  const lines = createInterface({ input, crlfDelay: Infinity, ...(signal ? { signal } : {}) });
   let failed = false;
   for await (const line of lines) {
     if (QUIT.has(line.trim())) break;
@@ -53,7 +53,7 @@ function completer(hub: Hub) {
  * history kept in the data directory, tab completion, `quit` to leave.
  * Ctrl-C clears the line; twice on an empty line leaves.
  */
-export async function runRepl(hub: Hub, options: { dataDir: string; json: boolean; palette: Palette }): Promise<number> {
+export async function runRepl(hub: Hub, options: { dataDir: string; json: boolean; palette: Palette; signal?: AbortSignal }): Promise<number> {
   const historyFile = join(options.dataDir, 'repl_history');
   await mkdir(options.dataDir, { recursive: true });
   const history = (await readFile(historyFile, 'utf8').catch(() => '')).split('\n').filter(Boolean).reverse().slice(0, 500);
@@ -64,6 +64,7 @@ export async function runRepl(hub: Hub, options: { dataDir: string; json: boolea
     completer: completer(hub),
     history,
     historySize: 500,
+    ...(options.signal ? { signal: options.signal } : {}),
   });
   const p = options.palette;
   process.stdout.write(`${p.bold('troupe')} — type ${p.cyan('help')} for the operations, ${p.cyan('quit')} to leave.\n`);

@@ -77,16 +77,19 @@ export async function runWorkflowFile(hub: Hub, options: RunOptions): Promise<nu
     const how = existingStatus ? ` (recovered from the data directory: ${status})` : '';
     out.write(`${p.bold(id)}: ${existingStatus?.name ?? (definition as { name?: string }).name}${how}\n`);
   }
-  if (status === 'created') {
-    const started = await hub.execute({ operation: 'start', workflow_id: id });
-    if (started.status === 'error') {
-      stop();
-      print(started);
-      return RUN_EXIT.failed;
+  while (status === 'created' || status === 'running' || status === 'paused') {
+    // `run` drives the workflow to its end: it starts a created one and resumes a paused one
+    // (paused in an earlier session: nothing else can resume it while `run` owns the data directory)
+    if (status === 'created' || status === 'paused') {
+      const operation = status === 'created' ? 'start' : 'resume';
+      if (status === 'paused' && !options.json) out.write(p.yellow('resuming the paused workflow\n'));
+      const moved = await hub.execute({ operation, workflow_id: id });
+      if (moved.status === 'error') {
+        stop();
+        print(moved);
+        return RUN_EXIT.failed;
+      }
     }
-    status = 'running';
-  }
-  while (status === 'running' || status === 'paused') {
     const waited = await hub.execute({ operation: 'wait', workflow_id: id, parameters: { timeout: '1h' } });
     if (waited.status === 'error' && waited.error.code !== 'WAIT_TIMEOUT') {
       stop();
@@ -94,8 +97,6 @@ export async function runWorkflowFile(hub: Hub, options: RunOptions): Promise<nu
       return RUN_EXIT.failed;
     }
     if (waited.status === 'success') status = (waited.result as { status: string }).status;
-    // a paused workflow in `run` can only be resumed from outside; keep waiting for it to end
-    if (status === 'paused') await hub.execute({ operation: 'wait', workflow_id: id, parameters: { timeout: '1h' } });
   }
   stop();
   print(await hub.execute({ operation: 'get-status', workflow_id: id, parameters: { include_output: options.json } }));

@@ -187,8 +187,8 @@ export function createHub(options: HubOptions = {}): Hub {
       const running = [...state.workflows.values()].flatMap((e) => [...e.inFlight.values()]);
       const busy = new Set([...state.workflows.values()].filter((e) => e.inFlight.size > 0));
       for (const entry of state.workflows.values()) {
-        entry.retryTimer?.handle.cancel();
-        entry.deadlineTimer?.cancel();
+        // every timer of the workflow (retry, deadline, checkpoint interval); running tasks drain below
+        scheduler.detach(entry);
         entry.watchers.clear();
       }
       if (running.length > 0) {
