@@ -17,3 +17,5 @@ export type { TaskRunner, TaskOutcome } from './actors/task-runner.js';
 export { errorResponse } from './runtime/responses.js';
 export { checkDataDir } from './runtime/check.js';
 export type { CheckpointVerdict } from './runtime/check.js';
+export { ControlSocket, MAX_REQUEST_BYTES } from './runtime/control-socket.js';
+export { dataDirLayout } from './persistence/data-dir.js';

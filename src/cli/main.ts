@@ -3,13 +3,18 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { checkDataDir, createHub, formatDuration, type HubOptions } from '../index.js';
+import { checkDataDir, ControlSocket, createHub, dataDirLayout, formatDuration, type HubOptions } from '../index.js';
+import { runAttach, runExec } from './client-modes.js';
 import { createPalette } from './format.js';
 import { runRepl, runScript } from './repl.js';
 import { runWorkflowFile, RUN_EXIT } from './run-command.js';
 
 const USAGE = `usage:
   troupe                     supervisor + interactive REPL (reads commands from stdin when it is not a terminal)
+  troupe serve               supervisor without a REPL, on the control socket <data-dir>/troupe.sock
+  troupe attach              REPL connected to the running supervisor (several at once)
+  troupe exec LINE...        send command lines to the running supervisor, one JSON response per line;
+                             exit 0 only when every response is a success
   troupe run FILE [--id ID]  create and start the workflow in FILE, show progress;
                              exit 0 completed, 1 failed or cancelled, 2 bad input
 options:
@@ -22,7 +27,7 @@ options:
   -v, --version    the version
   troupe check               restore every stored checkpoint against this version, run nothing,
                              report each verdict; exit 0 when every workflow can recover
-planned (not in this version): troupe serve | attach | exec`;
+every supervisor mode (troupe, serve, run) listens on the control socket`;
 
 const configSchema = z.strictObject({
   max_threads: z.number().int().min(1).max(256).optional(),
@@ -112,9 +117,16 @@ export async function main(argv: string[]): Promise<number> {
   const dataDir = resolve(values['data-dir'] ?? process.env.TROUPE_DATA_DIR ?? '.troupe');
 
   if (mode === 'check') return runCheck(dataDir, values.json, palette);
-  if (mode !== undefined && mode !== 'run') {
-    const planned = ['serve', 'attach', 'exec'].includes(mode);
-    process.stderr.write(`troupe: ${planned ? `'${mode}' is planned but not available in this version` : `unknown command '${mode}'`}\n${USAGE}\n`);
+  if (mode === 'exec') {
+    if (rest.length === 0) {
+      process.stderr.write(`troupe: exec takes one or more command lines\n${USAGE}\n`);
+      return 2;
+    }
+    return runExec(dataDir, rest);
+  }
+  if (mode === 'attach') return runAttach(dataDir, { json: values.json, palette });
+  if (mode !== undefined && mode !== 'run' && mode !== 'serve') {
+    process.stderr.write(`troupe: unknown command '${mode}'\n${USAGE}\n`);
     return 2;
   }
   if (mode === 'run' && rest.length !== 1) {
@@ -149,9 +161,27 @@ export async function main(argv: string[]): Promise<number> {
     // the REPL and script loops read standard input: close them, so they stop once the hub is closed
     stopReading.abort();
   });
+  // every supervisor mode listens on the control socket, so `troupe attach` and `troupe exec` reach it
+  let socket: ControlSocket | null = null;
+  try {
+    socket = await ControlSocket.listen(hub, dataDirLayout(dataDir).socket);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    if (mode === 'serve') {
+      process.stderr.write(`troupe: cannot listen on the control socket: ${message}\n`);
+      await hub.close();
+      offSignals();
+      return 2;
+    }
+    process.stderr.write(`troupe: warning: no control socket (${message}); attach and exec will not reach this supervisor\n`);
+  }
   let code: number;
   try {
-    if (mode === 'run') {
+    if (mode === 'serve') {
+      process.stderr.write(`troupe: serving ${dataDir} on ${socket!.path} (pid ${process.pid}); stop with Ctrl-C or SIGTERM\n`);
+      await new Promise<void>((resolve) => stopReading.signal.addEventListener('abort', () => resolve(), { once: true }));
+      code = 0;
+    } else if (mode === 'run') {
       code = await runWorkflowFile(hub, {
         file: rest[0]!,
         ...(values.id === undefined ? {} : { id: values.id }),
@@ -168,10 +198,12 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`troupe: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     code = mode === 'run' ? RUN_EXIT.badInput : 1;
   }
+  await socket?.close();
   const stopped = interrupted as { signal: NodeJS.Signals; shutdown: Promise<void> } | null;
   if (stopped) {
     await stopped.shutdown;
-    code = stopped.signal === 'SIGINT' ? 130 : 143;
+    // a signal is how `serve` is meant to stop; for the others it cut the work short
+    code = mode === 'serve' ? 0 : stopped.signal === 'SIGINT' ? 130 : 143;
   } else {
     await hub.close();
   }

@@ -1,12 +1,13 @@
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { errorResponse, OPERATION_NAMES, type Hub, type HubResponse } from '../index.js';
+import { errorResponse, OPERATION_NAMES, type HubResponse } from '../index.js';
 import { formatResponse, type Palette } from './format.js';
 import { lineToCommand, splitLine } from './parse-line.js';
+import type { CommandTarget } from './socket-client.js';
 
 /** Runs one REPL line: parse, execute, answer. Parse errors come back as error responses too. */
-export async function answerLine(hub: Hub, line: string): Promise<HubResponse | null> {
+export async function answerLine(hub: CommandTarget, line: string): Promise<HubResponse | null> {
   try {
     const command = await lineToCommand(line);
     return command ? await hub.execute(command) : null;
@@ -24,7 +25,7 @@ const QUIT = new Set(['quit', 'exit', '.exit']);
  * (a line is answered before the next is handled) and prints one JSON
  * response per line. Returns 0 when every response was a success.
  */
-export async function runScript(hub: Hub, input: NodeJS.ReadableStream, output: NodeJS.WritableStream, signal?: AbortSignal): Promise<number> {
+export async function runScript(hub: CommandTarget, input: NodeJS.ReadableStream, output: NodeJS.WritableStream, signal?: AbortSignal): Promise<number> {
   const lines = createInterface({ input, crlfDelay: Infinity, ...(signal ? { signal } : {}) });
   let failed = false;
   for await (const line of lines) {
@@ -38,7 +39,7 @@ export async function runScript(hub: Hub, input: NodeJS.ReadableStream, output: 
 }
 
 /** Completes operation names and workflow ids at the start of a line. */
-function completer(hub: Hub) {
+function completer(hub: CommandTarget) {
   return (line: string): [string[], string] => {
     const words = line.split(/\s+/);
     const last = words.at(-1) ?? '';
@@ -53,7 +54,7 @@ function completer(hub: Hub) {
  * history kept in the data directory, tab completion, `quit` to leave.
  * Ctrl-C clears the line; twice on an empty line leaves.
  */
-export async function runRepl(hub: Hub, options: { dataDir: string; json: boolean; palette: Palette; signal?: AbortSignal }): Promise<number> {
+export async function runRepl(hub: CommandTarget, options: { dataDir: string; json: boolean; palette: Palette; signal?: AbortSignal; banner?: string }): Promise<number> {
   const historyFile = join(options.dataDir, 'repl_history');
   await mkdir(options.dataDir, { recursive: true });
   const history = (await readFile(historyFile, 'utf8').catch(() => '')).split('\n').filter(Boolean).reverse().slice(0, 500);
@@ -67,7 +68,7 @@ export async function runRepl(hub: Hub, options: { dataDir: string; json: boolea
     ...(options.signal ? { signal: options.signal } : {}),
   });
   const p = options.palette;
-  process.stdout.write(`${p.bold('troupe')} — type ${p.cyan('help')} for the operations, ${p.cyan('quit')} to leave.\n`);
+  process.stdout.write(`${p.bold('troupe')}${options.banner ? ` ${options.banner}` : ''} — type ${p.cyan('help')} for the operations, ${p.cyan('quit')} to leave.\n`);
   process.stdout.write(p.dim(`e.g.  wf_1 create @examples/hello.yaml   then   wf_1 start   and   wf_1 get-status\n`));
   let interrupts = 0;
   rl.on('SIGINT', () => {

@@ -1,0 +1,84 @@
+import { connect, type Socket } from 'node:net';
+import type { HubResponse } from '../index.js';
+
+/** What the REPL and the script loop send commands to: a hub in this process, or one behind the socket. */
+export interface CommandTarget {
+  execute(command: unknown): Promise<HubResponse>;
+  /** workflow ids for tab completion */
+  workflowIds(): string[];
+}
+
+/** No supervisor answers on the socket. */
+export class NotListeningError extends Error {
+  constructor(readonly path: string, cause: unknown) {
+    super(`No troupe supervisor is listening on ${path}`, { cause });
+    this.name = 'NotListeningError';
+  }
+}
+
+/**
+ * A client of `troupe serve`'s control socket: sends command objects as
+ * newline-delimited JSON and resolves each with its response (matched by
+ * `request_id`).
+ */
+export class SocketClient implements CommandTarget {
+  readonly #socket: Socket;
+  readonly #pending = new Map<string, (response: HubResponse) => void>();
+  #ids: string[] = [];
+  #next = 0;
+  #closed: Promise<void>;
+
+  private constructor(socket: Socket) {
+    this.#socket = socket;
+    let buffer = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      buffer += chunk;
+      for (let newline = buffer.indexOf('\n'); newline !== -1; newline = buffer.indexOf('\n')) {
+        const line = buffer.slice(0, newline);
+        buffer = buffer.slice(newline + 1);
+        const response = JSON.parse(line) as HubResponse & { request_id?: string };
+        const resolve = response.request_id === undefined ? undefined : this.#pending.get(response.request_id);
+        if (!resolve) continue;
+        this.#pending.delete(response.request_id!);
+        const { request_id: _id, ...plain } = response;
+        resolve(plain as HubResponse);
+      }
+    });
+    this.#closed = new Promise((resolve) => socket.on('close', () => resolve()));
+  }
+
+  static connect(path: string): Promise<SocketClient> {
+    return new Promise((resolve, reject) => {
+      const socket = connect(path);
+      socket.once('connect', () => resolve(new SocketClient(socket)));
+      socket.once('error', (error) => reject(new NotListeningError(path, error)));
+    });
+  }
+
+  async execute(command: unknown): Promise<HubResponse> {
+    const requestId = `r${++this.#next}`;
+    const response = await new Promise<HubResponse>((resolve, reject) => {
+      this.#pending.set(requestId, resolve);
+      this.#socket.write(`${JSON.stringify({ ...(command as object), request_id: requestId })}\n`, (error) => error && reject(error));
+      void this.#closed.then(() => reject(new Error('the supervisor closed the connection')));
+    });
+    if (response.status === 'success' && response.operation === 'list-workflows') {
+      this.#ids = (response.result as { workflows: { workflow_id: string }[] }).workflows.map((w) => w.workflow_id);
+    }
+    return response;
+  }
+
+  workflowIds(): string[] {
+    return this.#ids;
+  }
+
+  /** Resolves when the supervisor ends the connection (it shut down). */
+  get closed(): Promise<void> {
+    return this.#closed;
+  }
+
+  close(): void {
+    this.#socket.end();
+  }
+}
