@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { checkDataDir, ControlSocket, createHub, dataDirLayout, formatDuration, type HubOptions } from '../index.js';
 import { runAttach, runExec } from './client-modes.js';
+import { findConfig, loadConfig, type ConfigFile } from './config-file.js';
 import { createPalette } from './format.js';
 import { runRepl, runScript } from './repl.js';
 import { runWorkflowFile, RUN_EXIT } from './run-command.js';
@@ -19,8 +19,7 @@ const USAGE = `usage:
                              exit 0 completed, 1 failed or cancelled, 2 bad input
 options:
   --data-dir DIR   data directory (env TROUPE_DATA_DIR, default ./.troupe)
-  --config FILE    hub options, JSON or YAML: max_threads, max_agent_pool_size, retry_backoff_base,
-                   retry_backoff_max, shutdown_grace
+  --config FILE    configuration, JSON or YAML (default: troupe.config.{json,yaml,yml} here if present)
   --json           print raw JSON responses
   --no-color       no ANSI colours (NO_COLOR is respected too)
   -h, --help       this text
@@ -28,27 +27,6 @@ options:
   troupe check               restore every stored checkpoint against this version, run nothing,
                              report each verdict; exit 0 when every workflow can recover
 every supervisor mode (troupe, serve, run) listens on the control socket`;
-
-const configSchema = z.strictObject({
-  max_threads: z.number().int().min(1).max(256).optional(),
-  max_agent_pool_size: z.number().int().min(1).max(1000).optional(),
-  retry_backoff_base: z.union([z.string(), z.number()]).optional(),
-  retry_backoff_max: z.union([z.string(), z.number()]).optional(),
-  shutdown_grace: z.union([z.string(), z.number()]).optional(),
-});
-
-async function loadConfig(file: string | undefined): Promise<HubOptions> {
-  if (!file) return {};
-  const raw = parseYaml(await readFile(resolve(file), 'utf8'));
-  const config = configSchema.parse(raw ?? {});
-  return {
-    ...(config.max_threads === undefined ? {} : { maxThreads: config.max_threads }),
-    ...(config.max_agent_pool_size === undefined ? {} : { maxAgentPoolSize: config.max_agent_pool_size }),
-    ...(config.retry_backoff_base === undefined ? {} : { retryBackoffBase: config.retry_backoff_base }),
-    ...(config.retry_backoff_max === undefined ? {} : { retryBackoffMax: config.retry_backoff_max }),
-    ...(config.shutdown_grace === undefined ? {} : { shutdownGrace: config.shutdown_grace }),
-  };
-}
 
 /** Shuts the hub down once on SIGINT/SIGTERM; returns a function that removes the handlers. */
 function onSignals(shutdown: (signal: NodeJS.Signals) => void): () => void {
@@ -114,7 +92,17 @@ export async function main(argv: string[]): Promise<number> {
   const [mode, ...rest] = positionals;
   const color = !values['no-color'] && !process.env.NO_COLOR && process.stdout.isTTY === true;
   const palette = createPalette(color);
-  const dataDir = resolve(values['data-dir'] ?? process.env.TROUPE_DATA_DIR ?? '.troupe');
+  const configPath = await findConfig(values.config);
+  let options: HubOptions;
+  let config: ConfigFile;
+  try {
+    ({ config, hub: options } = await loadConfig(configPath));
+  } catch (error) {
+    const message = error instanceof z.ZodError ? z.prettifyError(error) : error instanceof Error ? error.message : String(error);
+    process.stderr.write(`troupe: invalid configuration ${configPath}: ${message}\n`);
+    return 2;
+  }
+  const dataDir = resolve(values['data-dir'] ?? process.env.TROUPE_DATA_DIR ?? config.data_dir ?? '.troupe');
 
   if (mode === 'check') return runCheck(dataDir, values.json, palette);
   if (mode === 'exec') {
@@ -134,14 +122,6 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
 
-  let options: HubOptions;
-  try {
-    options = await loadConfig(values.config);
-  } catch (error) {
-    const message = error instanceof z.ZodError ? z.prettifyError(error) : error instanceof Error ? error.message : String(error);
-    process.stderr.write(`troupe: invalid --config ${values.config}: ${message}\n`);
-    return 2;
-  }
   const hub = createHub({ ...options, dataDir });
   try {
     await hub.ready;

@@ -1,0 +1,51 @@
+import { access, readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import type { HubOptions } from '../index.js';
+
+const duration = z.union([z.string(), z.number()]);
+
+/** The configuration file: `troupe.config.json`, `.yaml` or `.yml` in the current directory, or `--config FILE`. */
+export const configSchema = z.strictObject({
+  /** the data directory, when --data-dir and TROUPE_DATA_DIR are not given */
+  data_dir: z.string().min(1).optional(),
+  max_threads: z.number().int().min(1).max(256).optional(),
+  max_agent_pool_size: z.number().int().min(1).max(1000).optional(),
+  retry_backoff_base: duration.optional(),
+  retry_backoff_max: duration.optional(),
+  shutdown_grace: duration.optional(),
+  durability: z.enum(['sync', 'batch', 'none']).optional(),
+  keep_checkpoints: z.number().int().min(1).max(1000).optional(),
+  auto_recovery: z.boolean().optional(),
+});
+
+export type ConfigFile = z.infer<typeof configSchema>;
+
+const DISCOVERED = ['troupe.config.json', 'troupe.config.yaml', 'troupe.config.yml'];
+
+/** The config file to read: the one named, else the first one found in `cwd`, else none. */
+export async function findConfig(named: string | undefined, cwd = process.cwd()): Promise<string | null> {
+  if (named) return resolve(cwd, named);
+  for (const name of DISCOVERED) {
+    const path = resolve(cwd, name);
+    if (await access(path).then(() => true, () => false)) return path;
+  }
+  return null;
+}
+
+/** Reads and validates a config file (JSON or YAML); throws with zod's text on a bad one. */
+export async function loadConfig(path: string | null): Promise<{ config: ConfigFile; hub: HubOptions }> {
+  if (!path) return { config: {}, hub: {} };
+  const config = configSchema.parse(parseYaml(await readFile(path, 'utf8')) ?? {});
+  const hub: HubOptions = {};
+  if (config.max_threads !== undefined) hub.maxThreads = config.max_threads;
+  if (config.max_agent_pool_size !== undefined) hub.maxAgentPoolSize = config.max_agent_pool_size;
+  if (config.retry_backoff_base !== undefined) hub.retryBackoffBase = config.retry_backoff_base;
+  if (config.retry_backoff_max !== undefined) hub.retryBackoffMax = config.retry_backoff_max;
+  if (config.shutdown_grace !== undefined) hub.shutdownGrace = config.shutdown_grace;
+  if (config.durability !== undefined) hub.durability = config.durability;
+  if (config.keep_checkpoints !== undefined) hub.keepCheckpoints = config.keep_checkpoints;
+  if (config.auto_recovery !== undefined) hub.autoRecovery = config.auto_recovery;
+  return { config, hub };
+}

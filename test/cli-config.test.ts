@@ -1,0 +1,29 @@
+import { access, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ROOT, jsonLines, runCli, scratchDir } from './helpers/cli.js';
+
+describe('the configuration file', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  beforeEach(async () => ({ dir, cleanup } = await scratchDir()));
+  afterEach(() => cleanup());
+
+  it('troupe.config.yaml in the current directory is found and applied (data_dir, durability)', async () => {
+    await writeFile(join(dir, 'troupe.config.yaml'), 'data_dir: ./state\ndurability: batch\nmax_threads: 1\n');
+    const result = await runCli([], { cwd: dir, stdin: `wf create @${join(ROOT, 'examples/hello.yaml')}\nwf start\nwf wait\n` });
+    expect(jsonLines(result.stdout).map((r) => r.status)).toEqual(['success', 'success', 'success']);
+    await access(join(dir, 'state', 'checkpoints', 'wf'));
+  });
+
+  it('a bad configuration is refused before anything starts, with zod\'s explanation, exit 2', async () => {
+    const file = join(dir, 'bad.json');
+    await writeFile(file, JSON.stringify({ max_threads: 0, colour: 'blue' }));
+    const result = await runCli(['--config', file, '--data-dir', join(dir, 'data')], { stdin: 'list-workflows\n' });
+    expect(result.stderr).toContain(`troupe: invalid configuration ${file}`);
+    expect(result.stderr).toContain('Unrecognized key: "colour"');
+    expect(result.stderr).toContain('max_threads');
+    expect(result.code).toBe(2);
+    await expect(access(join(dir, 'data'))).rejects.toThrow();
+  });
+});
