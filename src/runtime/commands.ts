@@ -192,12 +192,18 @@ export const OPERATIONS = {
   }),
   health: op({
     group: 'system',
-    summary: "The hub's health: what recovery found and survived, workflows by status, the task pool",
+    summary: "Each component's health (hub, task pool, store, log, event hub), what recovery found and survived, workflows by status",
     workflow: 'none',
     params: none,
     example: 'health',
   }),
-  metrics: planned('system', "The hub's metrics"),
+  metrics: op({
+    group: 'system',
+    summary: 'Workflow efficiency, agent performance, event throughput, memory and CPU',
+    workflow: 'none',
+    params: none,
+    example: 'metrics',
+  }),
   'request-resources': planned('system', 'Request resources for a workflow', 'required'),
   'release-resources': planned('system', 'Release allocated resources', 'required'),
 } satisfies Record<string, OperationSpec>;

@@ -17,6 +17,9 @@ export class EventBus {
   #recent: EventRecord[] = [];
   #seq = 0;
   #persist: ((event: Omit<EventRecord, 'seq'>) => number) | null = null;
+  /** events published by this process, and when the last one was */
+  published = 0;
+  lastPublishedAt: number | null = null;
 
   constructor(clock: Clock, capacity = 10_000) {
     this.#clock = clock;
@@ -42,6 +45,8 @@ export class EventBus {
     } else {
       record.seq = ++this.#seq;
     }
+    this.published++;
+    this.lastPublishedAt = this.#clock.now();
     this.#recent.push(record);
     // trim in batches: slicing on every publish past capacity would copy the whole window each time
     if (this.#recent.length >= this.#capacity * 2) this.#recent = this.#recent.slice(-this.#capacity);
@@ -53,6 +58,11 @@ export class EventBus {
       }
     }
     return record;
+  }
+
+  /** subscribers now */
+  get listeners(): number {
+    return this.#listeners.size;
   }
 
   subscribe(listener: EventListener): () => void {

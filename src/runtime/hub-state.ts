@@ -22,6 +22,8 @@ export interface HubState {
   journal: Journal | null;
   /** the correlation id of the command being executed */
   correlationId: string | null;
+  /** command counts and timings for `health` and `metrics` */
+  stats: { startedAt: number; commands: number; errors: number; totalMs: number; lastCommandAt: number | null };
   /** what the last start recovered, for `health` */
   recovery: RecoveryReport | null;
 }

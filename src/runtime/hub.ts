@@ -114,11 +114,18 @@ export function createHub(options: HubOptions = {}): Hub {
     durability: options.durability ?? 'sync',
   });
   const shutdownGraceMs = duration(options.shutdownGrace ?? DEFAULTS.shutdown_grace, 'shutdownGrace');
-  const state: HubState = { clock, runner, pool, bus, scheduler, workflows: new Map(), waits: new Set(), journal: null, recovery: null, correlationId: null };
+  const state: HubState = { clock, runner, pool, bus, scheduler, workflows: new Map(), waits: new Set(), journal: null, recovery: null, correlationId: null, stats: { startedAt: clock.now(), commands: 0, errors: 0, totalMs: 0, lastCommandAt: null } };
   let closed = false;
   const ready = options.dataDir === undefined ? Promise.resolve() : openDataDir(state, options.dataDir, options);
   // a failed open is answered to every command and to whoever awaits `ready`
   ready.catch(() => {});
+
+  const record = (started: number, failed: boolean) => {
+    state.stats.commands++;
+    if (failed) state.stats.errors++;
+    state.stats.totalMs += performance.now() - started;
+    state.stats.lastCommandAt = clock.now();
+  };
 
   const respond = async (command: unknown): Promise<HubResponse> => {
     const started = performance.now();
@@ -159,6 +166,7 @@ export function createHub(options: HubOptions = {}): Hub {
       const entry = workflowId === undefined ? undefined : state.workflows.get(workflowId);
       if (entry && MUTATING.has(name)) entry.correlationId = state.correlationId;
       const { result, next_steps } = await handler(state, workflowId, params.data, parameters ?? {});
+      record(started, false);
       return {
         status: 'success',
         ...envelope,
@@ -168,6 +176,7 @@ export function createHub(options: HubOptions = {}): Hub {
         next_steps,
       };
     } catch (error) {
+      record(started, true);
       return errorResponse(error, envelope, clock.now());
     }
   };

@@ -9,6 +9,7 @@ import { helpFor } from './help.js';
 import { entryOf, type Handler } from './operation-kit.js';
 import { recoveryHandlers } from './recovery-operations.js';
 import { bundleHandlers } from './state-bundle.js';
+import { systemHandlers } from './system-operations.js';
 import { describeWorkflow, summarizeWorkflow } from './status.js';
 import { ENDED_STATUSES, newEntry, statusOf, type WorkflowEntry, type WorkflowStatus } from './workflow-entry.js';
 
@@ -55,6 +56,7 @@ function lifecycle(operation: Exclude<LifecycleOperation, 'start' | 'complete'>,
 const handlers: Record<string, Handler> = {
   ...recoveryHandlers,
   ...bundleHandlers,
+  ...systemHandlers,
   async create(hub, id, _params, raw) {
     const workflowId = id!;
     if (hub.workflows.has(workflowId)) {

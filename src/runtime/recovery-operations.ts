@@ -153,25 +153,4 @@ export const recoveryHandlers: Record<string, Handler> = {
     }
     return { result: await restoreTo(hub, entry, target.info, 'rollback', false), next_steps: [`Follow it with '${entry.id} get-status'`] };
   },
-
-  health(hub) {
-    const statuses: Record<string, number> = {};
-    for (const entry of hub.workflows.values()) {
-      const status = statusOf(entry.actor.getSnapshot());
-      statuses[status] = (statuses[status] ?? 0) + 1;
-    }
-    const recovery = hub.recovery;
-    const degraded = recovery !== null && (recovery.failed.length > 0 || recovery.log_damage.length > 0 || recovery.recovered.some((r) => r.skipped_checkpoints.length > 0));
-    return {
-      result: {
-        status: degraded ? 'degraded' : 'healthy',
-        persistence: hub.journal ? { data_dir: hub.journal.dataDir, log_next_seq: hub.journal.log.nextSeq } : null,
-        recovery,
-        workflows: statuses,
-        task_pool: hub.runner.stats(),
-        agents: hub.pool.views().length,
-      },
-      next_steps: degraded ? ['See recovery.failed, recovery.log_damage and skipped_checkpoints for what was found and survived'] : [],
-    };
-  },
 };

@@ -1,0 +1,124 @@
+import { cpuUsage, memoryUsage, uptime } from 'node:process';
+import { formatDuration } from './durations.js';
+import type { HubState } from './hub-state.js';
+import type { Handler } from './operation-kit.js';
+import { ENDED_STATUSES, statusOf } from './workflow-entry.js';
+
+type Status = 'healthy' | 'degraded' | 'unhealthy' | 'unknown';
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+/** The process's resource use: memory in MB, CPU as a share of one core since it started. */
+function resourceUsage() {
+  const cpu = cpuUsage();
+  return {
+    memory_mb: Math.round(memoryUsage().rss / 1_048_576),
+    cpu_percent: Math.round(((cpu.user + cpu.system) / 1_000 / (uptime() * 1_000)) * 1000) / 10,
+  };
+}
+
+/** One component's health in the protocol's `health_status` shape. */
+function component(hub: HubState, id: string, status: Status, extra: { last_activity: number | null; active_operations: number; queue_size: number; dependencies?: Record<string, Status>; details?: unknown }) {
+  const { stats } = hub;
+  return {
+    component_id: id,
+    timestamp: iso(hub.clock.now()),
+    status,
+    uptime: formatDuration(hub.clock.now() - stats.startedAt),
+    last_activity: iso(extra.last_activity),
+    performance_metrics: {
+      response_time_avg: formatDuration(stats.commands === 0 ? 0 : stats.totalMs / stats.commands),
+      success_rate: stats.commands === 0 ? 100 : Math.round(((stats.commands - stats.errors) / stats.commands) * 1000) / 10,
+      error_rate: stats.commands === 0 ? 0 : Math.round((stats.errors / stats.commands) * 1000) / 10,
+      resource_usage: resourceUsage(),
+    },
+    active_operations: extra.active_operations,
+    queue_size: extra.queue_size,
+    dependencies: extra.dependencies ?? {},
+    ...(extra.details === undefined ? {} : { details: extra.details }),
+  };
+}
+
+export const systemHandlers: Record<string, Handler> = {
+  health(hub) {
+    const recovery = hub.recovery;
+    const running = [...hub.workflows.values()].reduce((n, e) => n + e.inFlight.size, 0);
+    const pool = hub.runner.stats();
+    const storeStatus: Status = !hub.journal ? 'unknown' : recovery && (recovery.failed.length > 0 || recovery.recovered.some((r) => r.skipped_checkpoints.length > 0)) ? 'degraded' : 'healthy';
+    const logStatus: Status = !hub.journal ? 'unknown' : recovery && recovery.log_damage.length > 0 ? 'degraded' : 'healthy';
+    const components = [
+      component(hub, 'hub', 'healthy', {
+        last_activity: hub.stats.lastCommandAt,
+        active_operations: [...hub.workflows.values()].filter((e) => !ENDED_STATUSES.has(statusOf(e.actor.getSnapshot()))).length,
+        queue_size: hub.waits.size,
+        dependencies: { 'task-pool': 'healthy', store: storeStatus, log: logStatus, 'event-hub': 'healthy' },
+      }),
+      component(hub, 'task-pool', 'healthy', { last_activity: null, active_operations: running, queue_size: pool.queueSize, details: pool }),
+      component(hub, 'store', storeStatus, { last_activity: null, active_operations: 0, queue_size: 0, details: hub.journal ? { data_dir: hub.journal.dataDir } : null }),
+      component(hub, 'log', logStatus, { last_activity: null, active_operations: 0, queue_size: 0, details: hub.journal ? { next_seq: hub.journal.log.nextSeq } : null }),
+      component(hub, 'event-hub', 'healthy', { last_activity: hub.bus.lastPublishedAt, active_operations: hub.bus.listeners, queue_size: 0, details: { published: hub.bus.published } }),
+    ];
+    const worst: Status = components.some((c) => c.status === 'unhealthy') ? 'unhealthy' : components.some((c) => c.status === 'degraded') ? 'degraded' : 'healthy';
+    const statuses: Record<string, number> = {};
+    for (const entry of hub.workflows.values()) {
+      const status = statusOf(entry.actor.getSnapshot());
+      statuses[status] = (statuses[status] ?? 0) + 1;
+    }
+    return {
+      result: {
+        status: worst,
+        components,
+        recovery,
+        workflows: statuses,
+        // kept from the first version of `health`
+        persistence: hub.journal ? { data_dir: hub.journal.dataDir, log_next_seq: hub.journal.log.nextSeq } : null,
+        task_pool: pool,
+        agents: hub.pool.views().length,
+      },
+      next_steps: worst === 'degraded' ? ['See recovery.failed, recovery.log_damage and skipped_checkpoints for what was found and survived'] : [],
+    };
+  },
+
+  metrics(hub) {
+    const snapshots = [...hub.workflows.values()].map((e) => e.actor.getSnapshot());
+    const ended = snapshots.filter((s) => s.context.finishedAt !== null && s.context.startedAt !== null);
+    const phases = snapshots.flatMap((s) => s.context.phases);
+    const tasks = phases.flatMap((p) => p.tasks);
+    const done = tasks.filter((t) => t.status === 'completed' || t.status === 'failed');
+    const agents = hub.pool.views();
+    const finished = agents.reduce((n, a) => n + a.tasks_completed + a.tasks_failed, 0);
+    const uptimeMs = Math.max(1, hub.clock.now() - hub.stats.startedAt);
+    const avg = (xs: number[]) => (xs.length === 0 ? 0 : xs.reduce((a, b) => a + b, 0) / xs.length);
+    return {
+      result: {
+        workflow_efficiency: {
+          workflows: snapshots.length,
+          average_workflow_time: formatDuration(avg(ended.map((s) => s.context.finishedAt! - s.context.startedAt!))),
+          phase_completion_rate: phases.length === 0 ? 100 : Math.round((phases.filter((p) => p.status === 'completed').length / phases.length) * 1000) / 10,
+          tasks_completed: tasks.filter((t) => t.status === 'completed').length,
+          tasks_failed: tasks.filter((t) => t.status === 'failed').length,
+          retries: tasks.reduce((n, t) => n + Math.max(0, t.attempts - 1), 0),
+        },
+        agent_performance: {
+          agents: agents.length,
+          average_task_completion: formatDuration(avg(done.filter((t) => t.startedAt !== null && t.finishedAt !== null).map((t) => t.finishedAt! - t.startedAt!))),
+          success_rate: finished === 0 ? 100 : Math.round((agents.reduce((n, a) => n + a.tasks_completed, 0) / finished) * 1000) / 10,
+          by_agent: agents,
+        },
+        event_throughput: {
+          events_published: hub.bus.published,
+          events_per_second: Math.round((hub.bus.published / uptimeMs) * 1000 * 10) / 10,
+          subscribers: hub.bus.listeners,
+        },
+        system_health: {
+          memory_usage: `${resourceUsage().memory_mb}MB`,
+          cpu_utilization: resourceUsage().cpu_percent,
+          event_queue_depth: 0,
+          task_queue_depth: hub.runner.stats().queueSize,
+          uptime: formatDuration(uptimeMs),
+        },
+      },
+      next_steps: [],
+    };
+  },
+};

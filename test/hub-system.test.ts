@@ -1,0 +1,57 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createHub, type Hub, type HubResponse } from '../src/index.js';
+import { scratchDir } from './helpers/cli.js';
+
+const ok = (r: HubResponse): any => {
+  if (r.status !== 'success') throw new Error(JSON.stringify(r.error));
+  return r.result;
+};
+
+describe('health and metrics', () => {
+  let hub: Hub;
+  let cleanup: () => Promise<void>;
+  beforeEach(async () => {
+    const scratch = await scratchDir();
+    cleanup = scratch.cleanup;
+    hub = createHub({ maxThreads: 1, dataDir: scratch.dir });
+    await hub.ready;
+  });
+  afterEach(async () => {
+    await hub.close();
+    await cleanup();
+  });
+
+  it('health reports each component in the protocol shape', async () => {
+    const health = ok(await hub.execute({ operation: 'health' }));
+    expect(health.status).toBe('healthy');
+    expect(health.components.map((c: { component_id: string }) => c.component_id)).toEqual(['hub', 'task-pool', 'store', 'log', 'event-hub']);
+    for (const c of health.components) {
+      expect(c).toMatchObject({
+        status: 'healthy',
+        timestamp: expect.any(String),
+        uptime: expect.any(String),
+        performance_metrics: { success_rate: expect.any(Number), error_rate: expect.any(Number), resource_usage: { memory_mb: expect.any(Number), cpu_percent: expect.any(Number) } },
+        active_operations: expect.any(Number),
+        queue_size: expect.any(Number),
+      });
+    }
+    expect(health.components[0].dependencies).toEqual({ 'task-pool': 'healthy', store: 'healthy', log: 'healthy', 'event-hub': 'healthy' });
+    expect(health.recovery).toMatchObject({ recovered: [], failed: [], log_damage: [] });
+  });
+
+  it('metrics reflect what ran: tasks, agents, events, and the command error rate in health', async () => {
+    ok(await hub.execute({ operation: 'create', workflow_id: 'wf', parameters: { name: 'm', phases: [{ name: 'p', tasks: [{ id: 'a', handler: 'echo', input: { value: 1 } }, { id: 'b', handler: 'noop' }] }] } }));
+    ok(await hub.execute({ operation: 'start', workflow_id: 'wf' }));
+    ok(await hub.execute({ operation: 'wait', workflow_id: 'wf' }));
+    await hub.execute({ operation: 'strat', workflow_id: 'wf' });
+    const metrics = ok(await hub.execute({ operation: 'metrics' }));
+    expect(metrics.workflow_efficiency).toMatchObject({ workflows: 1, tasks_completed: 2, tasks_failed: 0, phase_completion_rate: 100 });
+    expect(metrics.agent_performance).toMatchObject({ success_rate: 100 });
+    expect(metrics.agent_performance.by_agent.reduce((n: number, a: { tasks_completed: number }) => n + a.tasks_completed, 0)).toBe(2);
+    expect(metrics.event_throughput.events_published).toBeGreaterThan(5);
+    expect(metrics.system_health.memory_usage).toMatch(/^\d+MB$/);
+    const hubHealth = ok(await hub.execute({ operation: 'health' })).components[0];
+    // five commands before this one (create, start, wait, strat, metrics), one of them an error
+    expect(hubHealth.performance_metrics.error_rate).toBe(20);
+  });
+});
