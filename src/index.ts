@@ -19,3 +19,4 @@ export { checkDataDir } from './runtime/check.js';
 export type { CheckpointVerdict } from './runtime/check.js';
 export { ControlSocket, MAX_REQUEST_BYTES } from './runtime/control-socket.js';
 export { dataDirLayout } from './persistence/data-dir.js';
+export { helpFor } from './runtime/help.js';

@@ -81,3 +81,49 @@ export async function lineToCommand(line: string, cwd?: string): Promise<Command
     ...(parameters === undefined ? {} : { parameters }),
   };
 }
+
+/**
+ * Joins continuation lines: a line whose JSON parameters open more braces
+ * or brackets than they close continues on the next line (multi-line JSON in
+ * the REPL and in scripts). `push` returns the whole command text once it is
+ * complete, or null while it needs more.
+ */
+export class LineAssembler {
+  #parts: string[] = [];
+
+  /** true while a command is half-entered */
+  get pending(): boolean {
+    return this.#parts.length > 0;
+  }
+
+  push(line: string): string | null {
+    this.#parts.push(line);
+    const text = this.#parts.join('\n');
+    if (depth(text) > 0) return null;
+    this.#parts = [];
+    return text;
+  }
+
+  /** drops a half-entered command (Ctrl-C) */
+  reset(): void {
+    this.#parts = [];
+  }
+}
+
+/** Open braces/brackets minus closed ones, outside JSON strings. */
+function depth(text: string): number {
+  const start = text.search(/[{[]/);
+  if (start === -1 || text.trimStart().startsWith('#')) return 0;
+  let open = 0;
+  let inString = false;
+  for (let i = start; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === '{' || c === '[') open++;
+    else if (c === '}' || c === ']') open--;
+  }
+  return open;
+}

@@ -1,9 +1,10 @@
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { errorResponse, OPERATION_NAMES, type HubResponse } from '../index.js';
+import { errorResponse, helpFor, isOperation, OPERATION_NAMES, type HubResponse } from '../index.js';
 import { formatResponse, type Palette } from './format.js';
-import { lineToCommand, splitLine } from './parse-line.js';
+import { LineAssembler, lineToCommand, splitLine } from './parse-line.js';
+import { watchWorkflow } from './watch.js';
 import type { CommandTarget } from './socket-client.js';
 
 /** Runs one REPL line: parse, execute, answer. Parse errors come back as error responses too. */
@@ -27,9 +28,12 @@ const QUIT = new Set(['quit', 'exit', '.exit']);
  */
 export async function runScript(hub: CommandTarget, input: NodeJS.ReadableStream, output: NodeJS.WritableStream, signal?: AbortSignal): Promise<number> {
   const lines = createInterface({ input, crlfDelay: Infinity, ...(signal ? { signal } : {}) });
+  const assembler = new LineAssembler();
   let failed = false;
-  for await (const line of lines) {
-    if (QUIT.has(line.trim())) break;
+  for await (const part of lines) {
+    if (!assembler.pending && QUIT.has(part.trim())) break;
+    const line = assembler.push(part);
+    if (line === null) continue;
     const response = await answerLine(hub, line);
     if (!response) continue;
     failed ||= response.status === 'error';
@@ -38,15 +42,30 @@ export async function runScript(hub: CommandTarget, input: NodeJS.ReadableStream
   return failed ? 1 : 0;
 }
 
-/** Completes operation names and workflow ids at the start of a line. */
+/** Completes operation names and workflow ids at the start of a line, and parameter keys inside `{…}`. */
 function completer(hub: CommandTarget) {
   return (line: string): [string[], string] => {
+    const brace = line.indexOf('{');
+    if (brace !== -1) {
+      const parts = splitLine(line.slice(0, brace));
+      const keys = parts && isOperation(parts.operation) ? parameterKeys(parts.operation) : [];
+      // the key being typed: after `{`, `,` or a space, with or without its opening quote
+      const typed = /[{,\s]"?([A-Za-z_]*)$/.exec(line)?.[0].replace(/^[{,\s]/, '') ?? '';
+      const hits = keys.map((k) => `"${k}":`).filter((k) => k.startsWith(typed.startsWith('"') ? typed : `"${typed}`));
+      return [hits, typed];
+    }
     const words = line.split(/\s+/);
     const last = words.at(-1) ?? '';
-    const pool = words.length <= 2 ? [...OPERATION_NAMES, ...hub.workflowIds(), 'quit'] : [];
+    const pool = words.length <= 2 ? [...OPERATION_NAMES, ...hub.workflowIds(), 'watch', 'quit'] : [];
     const hits = pool.filter((c) => c.startsWith(last));
     return [hits.length > 0 ? hits : pool, last];
   };
+}
+
+/** The parameter names of an operation, from its zod schema (as `help` shows them). */
+function parameterKeys(operation: string): string[] {
+  const help = helpFor(operation) as { parameters?: { name: string }[] };
+  return (help.parameters ?? []).map((p) => p.name);
 }
 
 /**
@@ -71,7 +90,12 @@ export async function runRepl(hub: CommandTarget, options: { dataDir: string; js
   process.stdout.write(`${p.bold('troupe')}${options.banner ? ` ${options.banner}` : ''} — type ${p.cyan('help')} for the operations, ${p.cyan('quit')} to leave.\n`);
   process.stdout.write(p.dim(`e.g.  wf_1 create @examples/hello.yaml   then   wf_1 start   and   wf_1 get-status\n`));
   let interrupts = 0;
+  const assembler = new LineAssembler();
   rl.on('SIGINT', () => {
+    if (assembler.pending) {
+      assembler.reset();
+      rl.setPrompt(p.bold('troupe> '));
+    }
     if (rl.line.length > 0 || interrupts === 0) {
       interrupts = rl.line.length > 0 ? 0 : 1;
       process.stdout.write(p.dim(rl.line.length > 0 ? '\n(line cleared)\n' : '\n(press Ctrl-C again or type quit to leave)\n'));
@@ -82,9 +106,24 @@ export async function runRepl(hub: CommandTarget, options: { dataDir: string; js
     rl.close();
   });
   rl.prompt();
-  for await (const line of rl) {
+  for await (const part of rl) {
     interrupts = 0;
-    if (QUIT.has(line.trim())) break;
+    if (!assembler.pending && QUIT.has(part.trim())) break;
+    const line = assembler.push(part);
+    if (line === null) {
+      rl.setPrompt(p.dim('...> '));
+      rl.prompt();
+      continue;
+    }
+    rl.setPrompt(p.bold('troupe> '));
+    const watched = /^watch\s+(\S+)\s*$/.exec(line.trim());
+    if (watched) {
+      await watchWorkflow(hub, watched[1]!, p);
+      // the key that stopped the watch also reached readline's line: drop it
+      rl.write(null, { ctrl: true, name: 'u' });
+      rl.prompt();
+      continue;
+    }
     if (line.trim() !== '') await appendFile(historyFile, `${line}\n`).catch(() => {});
     const response = await answerLine(hub, line);
     if (response) process.stdout.write(`${options.json ? JSON.stringify(response, null, 2) : formatResponse(p, response)}\n`);

@@ -1,0 +1,60 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { LineAssembler, splitLine } from '../src/cli/parse-line.js';
+import { jsonLines, runCli, scratchDir } from './helpers/cli.js';
+
+describe('the REPL grammar', () => {
+  it.each([
+    ['wf_1 start', { workflowId: 'wf_1', operation: 'start', paramsText: '' }],
+    ['wf_1 wait {"timeout":"5s"}', { workflowId: 'wf_1', operation: 'wait', paramsText: '{"timeout":"5s"}' }],
+    ['wf_1 create @examples/hello.yaml', { workflowId: 'wf_1', operation: 'create', paramsText: '@examples/hello.yaml' }],
+    ['list-workflows {"status":"running"}', { operation: 'list-workflows', paramsText: '{"status":"running"}' }],
+    ['help create', { operation: 'help', paramsText: '{"operation":"create"}' }],
+    ['health', { operation: 'health', paramsText: '' }],
+    ['start {"x":1}', { operation: 'start', paramsText: '{"x":1}' }],
+  ])('%s', (line, expected) => {
+    expect(splitLine(line)).toEqual(expected);
+  });
+
+  it('skips blank lines and comments', () => {
+    expect(splitLine('   ')).toBeNull();
+    expect(splitLine('# a comment')).toBeNull();
+  });
+});
+
+describe('multi-line JSON', () => {
+  it('joins lines until braces and brackets balance, ignoring those inside strings', () => {
+    const a = new LineAssembler();
+    expect(a.push('wf create {"name": "a { b",')).toBeNull();
+    expect(a.pending).toBe(true);
+    expect(a.push('"phases": [')).toBeNull();
+    expect(a.push('"p"]}')).toBe('wf create {"name": "a { b",\n"phases": [\n"p"]}');
+    expect(a.pending).toBe(false);
+    expect(a.push('wf start')).toBe('wf start');
+  });
+
+  it('any JSON object split at any newline is put back together whole', () => {
+    fc.assert(
+      fc.property(fc.dictionary(fc.string(), fc.jsonValue()), (value) => {
+        const text = `wf_1 create ${JSON.stringify(value, null, 2)}`;
+        const a = new LineAssembler();
+        const lines = text.split('\n');
+        const results = lines.map((l) => a.push(l));
+        expect(results.slice(0, -1).every((r) => r === null)).toBe(true);
+        expect(results.at(-1)).toBe(text);
+      }),
+    );
+  });
+
+  it('script mode takes a multi-line definition', async () => {
+    const script = ['wf_m create {', '  "name": "multi",', '  "phases": ["only"]', '}', 'wf_m start', 'wf_m wait'].join('\n');
+    const { dir, cleanup } = await scratchDir();
+    try {
+      const result = await runCli(['--data-dir', dir], { stdin: `${script}\n` });
+      expect(jsonLines(result.stdout).map((r) => r.status)).toEqual(['success', 'success', 'success']);
+      expect(jsonLines(result.stdout)[2]!.result.status).toBe('completed');
+    } finally {
+      await cleanup();
+    }
+  });
+});
