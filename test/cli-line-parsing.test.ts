@@ -46,13 +46,11 @@ describe('multi-line JSON', () => {
     );
   });
 
-  it('script mode takes a multi-line definition', async () => {
-    const script = ['wf_m create {', '  "name": "multi",', '  "phases": ["only"]', '}', 'wf_m start', 'wf_m wait'].join('\n');
+  it('script mode stays one line per command: an unclosed brace is an error, and the next line is still answered', async () => {
     const { dir, cleanup } = await scratchDir();
     try {
-      const result = await runCli(['--data-dir', dir], { stdin: `${script}\n` });
-      expect(jsonLines(result.stdout).map((r) => r.status)).toEqual(['success', 'success', 'success']);
-      expect(jsonLines(result.stdout)[2]!.result.status).toBe('completed');
+      const result = await runCli(['--data-dir', dir], { stdin: 'wf_m create {\nlist-workflows\n' });
+      expect(jsonLines(result.stdout).map((r) => r.error?.code ?? r.status)).toEqual(['PARSE_ERROR', 'success']);
     } finally {
       await cleanup();
     }

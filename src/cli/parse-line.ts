@@ -85,7 +85,7 @@ export async function lineToCommand(line: string, cwd?: string): Promise<Command
 /**
  * Joins continuation lines: a line whose JSON parameters open more braces
  * or brackets than they close continues on the next line (multi-line JSON in
- * the REPL and in scripts). `push` returns the whole command text once it is
+ * the interactive REPL; scripts stay one line per command). `push` returns the whole command text once it is
  * complete, or null while it needs more.
  */
 export class LineAssembler {

@@ -28,12 +28,11 @@ const QUIT = new Set(['quit', 'exit', '.exit']);
  */
 export async function runScript(hub: CommandTarget, input: NodeJS.ReadableStream, output: NodeJS.WritableStream, signal?: AbortSignal): Promise<number> {
   const lines = createInterface({ input, crlfDelay: Infinity, ...(signal ? { signal } : {}) });
-  const assembler = new LineAssembler();
   let failed = false;
-  for await (const part of lines) {
-    if (!assembler.pending && QUIT.has(part.trim())) break;
-    const line = assembler.push(part);
-    if (line === null) continue;
+  // one line, one command: a script's bad line must not swallow the lines after it (the REPL,
+  // where a person sees the `...>` prompt, is where JSON may span lines)
+  for await (const line of lines) {
+    if (QUIT.has(line.trim())) break;
     const response = await answerLine(hub, line);
     if (!response) continue;
     failed ||= response.status === 'error';

@@ -1,7 +1,8 @@
 import { basename, extname } from 'node:path';
-import type { EventRecord, Hub, HubResponse } from '../index.js';
+import { formatDuration, type EventRecord, type Hub, type HubResponse } from '../index.js';
 import { formatResponse, type Palette } from './format.js';
 import { parseParams } from './parse-line.js';
+import { RunProgress } from './run-progress.js';
 
 /** Exit codes of `troupe run` (DESIGN §5). */
 export const RUN_EXIT = { completed: 0, failed: 1, badInput: 2 } as const;
@@ -64,14 +65,23 @@ export async function runWorkflowFile(hub: Hub, options: RunOptions): Promise<nu
       return RUN_EXIT.badInput;
     }
   }
-  const stop = hub.subscribe((event) => {
+  // on a terminal a live status line sits under the event lines; elsewhere output stays plain lines
+  const before = await hub.execute({ operation: 'get-status', workflow_id: id, parameters: { include_output: false } });
+  const metrics = before.status === 'success' ? (before.result as StatusResult).workflow_state.metrics : { tasks_total: 0, tasks_completed: 0 };
+  const live = !options.json && (out as { isTTY?: boolean }).isTTY === true ? new RunProgress(p, out, metrics.tasks_completed, metrics.tasks_total) : null;
+  const unsubscribe = hub.subscribe((event) => {
     if (event.workflow_id !== id) return;
     if (options.json) out.write(`${JSON.stringify(event)}\n`);
+    else if (live) live.event(event, progressLine(p, event));
     else {
       const line = progressLine(p, event);
       if (line) out.write(`${line}\n`);
     }
   });
+  const stop = () => {
+    unsubscribe();
+    live?.stop();
+  };
   let status = existingStatus?.status ?? 'created';
   if (!options.json) {
     const how = existingStatus ? ` (recovered from the data directory: ${status})` : '';
@@ -99,7 +109,35 @@ export async function runWorkflowFile(hub: Hub, options: RunOptions): Promise<nu
     if (waited.status === 'success') status = (waited.result as { status: string }).status;
   }
   stop();
-  print(await hub.execute({ operation: 'get-status', workflow_id: id, parameters: { include_output: options.json } }));
+  const final = await hub.execute({ operation: 'get-status', workflow_id: id, parameters: { include_output: options.json } });
+  print(final);
+  if (!options.json && final.status === 'success') out.write(`${summary(p, (final.result as StatusResult).workflow_state)}\n`);
   if (status === 'partial' && !options.json) out.write(p.yellow('completed with failed or skipped tasks (failure_tolerance: high)\n'));
   return status === 'completed' || status === 'partial' ? RUN_EXIT.completed : RUN_EXIT.failed;
+}
+
+/** The parts of `get-status` the summary reads. */
+interface StatusResult {
+  workflow_state: {
+    metrics: { tasks_total: number; tasks_completed: number; total_execution_time: string | null };
+    phases: { name: string; started_at: string | null; completed_at: string | null; tasks: { task_id: string; execution_time_ms: number | null }[] }[];
+    critical_path: { tasks: string[]; estimated_duration: string };
+  };
+}
+
+/** The closing summary of `troupe run`: phase timings and the critical path, estimated and actual. */
+function summary(p: Palette, state: StatusResult['workflow_state']): string {
+  const lines = [p.bold('summary')];
+  for (const phase of state.phases) {
+    const ms = phase.started_at && phase.completed_at ? Date.parse(phase.completed_at) - Date.parse(phase.started_at) : null;
+    lines.push(`  ${phase.name.padEnd(24)} ${ms === null ? p.dim('did not run') : formatDuration(ms)}`);
+  }
+  const byId = new Map(state.phases.flatMap((ph) => ph.tasks).map((t) => [t.task_id, t.execution_time_ms]));
+  const path = state.critical_path.tasks;
+  if (path.length > 0) {
+    const actual = path.reduce((n, t) => n + (byId.get(t) ?? 0), 0);
+    lines.push(`  critical path  ${path.join(' -> ')}  ${p.dim(`estimated ${state.critical_path.estimated_duration}, ran ${formatDuration(actual)}`)}`);
+  }
+  lines.push(`  total          ${state.metrics.total_execution_time ?? '-'}`);
+  return lines.join('\n');
 }

@@ -1,0 +1,69 @@
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { BIN, ROOT, scratchDir } from './helpers/cli.js';
+
+// eslint-disable-next-line no-control-regex
+const plain = (text: string) => text.replace(/\u001b\[[0-9;]*[A-Za-z]/g, '');
+
+/** The REPL in a real pseudo-terminal (util-linux `script`), typed into key by key. */
+function repl(dataDir: string) {
+  const child = spawn('script', ['-qfec', `${process.execPath} ${BIN} --data-dir ${dataDir}`, '/dev/null'], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  return {
+    exited,
+    type: (keys: string) => child.stdin.write(keys),
+    output: () => plain(output),
+    /** resolves once the screen shows `text` `times` times in all */
+    async until(text: string, times = 1, ms = 10_000) {
+      const deadline = Date.now() + ms;
+      while (plain(output).split(text).length - 1 < times) {
+        if (Date.now() > deadline) throw new Error(`never saw ${JSON.stringify(text)} ×${times} in:\n${plain(output)}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+    kill: () => child.kill('SIGKILL'),
+  };
+}
+
+describe('the interactive REPL in a terminal', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  beforeEach(async () => ({ dir, cleanup } = await scratchDir()));
+  afterEach(() => cleanup());
+
+  it('answers in human form, completes ids with Tab, takes multi-line JSON, keeps history, and leaves on Ctrl-C twice', async () => {
+    const r = repl(join(dir, 'data'));
+    try {
+      await r.until('troupe> ');
+      r.type('help start\r');
+      await r.until('agent_pool_size?');
+      r.type('wf_1 create @examples/hello.yaml\r');
+      await r.until('✓ create wf_1');
+      r.type('wf_');
+      await r.until('troupe> wf_', 2);
+      // a Tab in the same chunk as other keys is taken as pasted text: send it on its own
+      r.type('\t');
+      await r.until('troupe> wf_1', 2);
+      r.type(' start\r');
+      await r.until('created → ▶ running');
+      r.type('wf_2 create {\r');
+      await r.until('...> ');
+      r.type('"name": "two", "phases": ["p"]}\r');
+      await r.until('✓ create wf_2');
+      r.type('wf_1 get-status\r');
+      await r.until('Hello troupe');
+      r.type('\u0003');
+      await r.until('press Ctrl-C again');
+      r.type('\u0003');
+      expect(await r.exited).toBe(0);
+    } finally {
+      r.kill();
+    }
+    const history = await readFile(join(dir, 'data', 'repl_history'), 'utf8');
+    expect(history).toContain('wf_1 create @examples/hello.yaml');
+  });
+});
