@@ -20,3 +20,4 @@ export type { CheckpointVerdict } from './runtime/check.js';
 export { ControlSocket, MAX_REQUEST_BYTES } from './runtime/control-socket.js';
 export { dataDirLayout } from './persistence/data-dir.js';
 export { helpFor } from './runtime/help.js';
+export type { Session } from './runtime/subscriptions.js';

@@ -1,4 +1,4 @@
-import type { HubResponse } from '../index.js';
+import type { EventRecord, HubResponse } from '../index.js';
 
 /** ANSI styling that turns itself off for NO_COLOR, --no-color and non-terminals. */
 export interface Palette {
@@ -123,6 +123,11 @@ export function formatResponse(p: Palette, response: HubResponse): string {
     const rows = result.workflows as Record<string, unknown>[];
     body = rows.length === 0 ? p.dim('no workflows') : formatTable(rows, ['workflow_id', 'name', 'status', 'progress_percentage', 'current_phase', 'updated_at']);
   } else if (response.operation === 'help') body = formatHelp(p, result as unknown as HelpList | HelpOne);
+  else if (response.operation === 'get-events') {
+    const events = result.events as EventRecord[];
+    body = events.length === 0 ? p.dim('no events') : events.map((e) => formatEvent(p, e)).join('\n');
+    body += p.dim(`\n${String(result.returned)} of ${String(result.total)} event(s)`);
+  } else if (response.operation === 'subscribe-event') body = p.green(`✓ subscribed ${String(result.subscription_id)}`) + p.dim(` to ${JSON.stringify(result.patterns)}`);
   else {
     const parts = [`✓ ${response.operation}`];
     if (response.workflow_id) parts.push(response.workflow_id);
@@ -132,4 +137,11 @@ export function formatResponse(p: Palette, response: HubResponse): string {
   }
   const next = response.next_steps.length > 0 ? '\n' + response.next_steps.map((s) => p.dim(`  → ${s}`)).join('\n') : '';
   return body + next;
+}
+
+/** One event as a line: `#seq time severity TYPE workflow/phase {data}`. */
+export function formatEvent(p: Palette, e: EventRecord): string {
+  const severity = e.severity === 'error' || e.severity === 'critical' ? p.red(e.severity) : e.severity === 'warning' ? p.yellow(e.severity) : p.dim(e.severity);
+  const data = JSON.stringify(e.data);
+  return `${p.dim(`#${e.seq} ${e.timestamp.slice(11, 23)}`)} ${pad(severity, 8)} ${p.bold(e.event_type)} ${e.workflow_id}/${e.phase} ${p.dim(data.length > 160 ? `${data.slice(0, 157)}...` : data)}`;
 }

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { checkDataDir, ControlSocket, createHub, dataDirLayout, formatDuration, type HubOptions } from '../index.js';
 import { runAttach, runExec } from './client-modes.js';
+import { LocalTarget } from './socket-client.js';
 import { findConfig, loadConfig, type ConfigFile } from './config-file.js';
 import { createPalette } from './format.js';
 import { runRepl, runScript } from './repl.js';
@@ -170,9 +171,9 @@ export async function main(argv: string[]): Promise<number> {
         out: process.stdout,
       });
     } else if (!process.stdin.isTTY) {
-      code = await runScript(hub, process.stdin, process.stdout, stopReading.signal);
+      code = await runScript(new LocalTarget(hub), process.stdin, process.stdout, stopReading.signal);
     } else {
-      code = await runRepl(hub, { dataDir, json: values.json, palette, signal: stopReading.signal });
+      code = await runRepl(new LocalTarget(hub), { dataDir, json: values.json, palette, signal: stopReading.signal });
     }
   } catch (error) {
     process.stderr.write(`troupe: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);

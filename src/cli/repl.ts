@@ -2,7 +2,7 @@ import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { errorResponse, helpFor, isOperation, OPERATION_NAMES, type HubResponse } from '../index.js';
-import { formatResponse, type Palette } from './format.js';
+import { formatEvent, formatResponse, type Palette } from './format.js';
 import { LineAssembler, lineToCommand, splitLine } from './parse-line.js';
 import { watchWorkflow } from './watch.js';
 import type { CommandTarget } from './socket-client.js';
@@ -28,6 +28,8 @@ const QUIT = new Set(['quit', 'exit', '.exit']);
  */
 export async function runScript(hub: CommandTarget, input: NodeJS.ReadableStream, output: NodeJS.WritableStream, signal?: AbortSignal): Promise<number> {
   const lines = createInterface({ input, crlfDelay: Infinity, ...(signal ? { signal } : {}) });
+  // events of this session's subscriptions come between the responses, as their own JSON lines
+  hub.onEvent = (subscriptionId, event) => output.write(`${JSON.stringify({ subscription_id: subscriptionId, event })}\n`);
   let failed = false;
   // one line, one command: a script's bad line must not swallow the lines after it (the REPL,
   // where a person sees the `...>` prompt, is where JSON may span lines)
@@ -90,6 +92,11 @@ export async function runRepl(hub: CommandTarget, options: { dataDir: string; js
   process.stdout.write(p.dim(`e.g.  wf_1 create @examples/hello.yaml   then   wf_1 start   and   wf_1 get-status\n`));
   let interrupts = 0;
   const assembler = new LineAssembler();
+  // a subscribed event is printed above the prompt, and the line being typed is drawn again
+  hub.onEvent = (_id, event) => {
+    process.stdout.write(`\r\u001b[K${options.json ? JSON.stringify(event) : formatEvent(p, event)}\n`);
+    rl.prompt(true);
+  };
   rl.on('SIGINT', () => {
     if (assembler.pending) {
       assembler.reset();

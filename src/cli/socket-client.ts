@@ -1,11 +1,33 @@
 import { connect, type Socket } from 'node:net';
-import type { HubResponse } from '../index.js';
+import type { EventRecord, Hub, HubResponse, Session } from '../index.js';
 
 /** What the REPL and the script loop send commands to: a hub in this process, or one behind the socket. */
 export interface CommandTarget {
   execute(command: unknown): Promise<HubResponse>;
   /** workflow ids for tab completion */
   workflowIds(): string[];
+  /** where this session's subscriptions deliver (set by the REPL or the script loop) */
+  onEvent: ((subscriptionId: string, event: EventRecord) => void) | undefined;
+}
+
+/** The hub in this process as a session of its own: `subscribe-event` delivers to `onEvent`. */
+export class LocalTarget implements CommandTarget {
+  readonly #hub: Hub;
+  readonly #session: Session;
+  onEvent: ((subscriptionId: string, event: EventRecord) => void) | undefined;
+
+  constructor(hub: Hub) {
+    this.#hub = hub;
+    this.#session = { onEvent: (id, event) => this.onEvent?.(id, event) };
+  }
+
+  execute(command: unknown): Promise<HubResponse> {
+    return this.#hub.execute(command, this.#session);
+  }
+
+  workflowIds(): string[] {
+    return this.#hub.workflowIds();
+  }
 }
 
 /** No supervisor answers on the socket. */
@@ -25,6 +47,8 @@ export class SocketClient implements CommandTarget {
   readonly #socket: Socket;
   readonly #pending = new Map<string, (response: HubResponse) => void>();
   #ids: string[] = [];
+  /** events of this connection's subscriptions, pushed by the supervisor */
+  onEvent: ((subscriptionId: string, event: EventRecord) => void) | undefined;
   #next = 0;
   #closed: Promise<void>;
 
@@ -37,7 +61,11 @@ export class SocketClient implements CommandTarget {
       for (let newline = buffer.indexOf('\n'); newline !== -1; newline = buffer.indexOf('\n')) {
         const line = buffer.slice(0, newline);
         buffer = buffer.slice(newline + 1);
-        const response = JSON.parse(line) as HubResponse & { request_id?: string };
+        const response = JSON.parse(line) as HubResponse & { request_id?: string; subscription_id?: string; event?: EventRecord };
+        if (response.subscription_id !== undefined && response.event !== undefined) {
+          this.onEvent?.(response.subscription_id, response.event);
+          continue;
+        }
         const resolve = response.request_id === undefined ? undefined : this.#pending.get(response.request_id);
         if (!resolve) continue;
         this.#pending.delete(response.request_id!);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DEFAULTS } from './defaults.js';
 import { durationSchema, workflowDefinitionSchema } from './definition.js';
+import { eventParams } from './event-operations.js';
 
 /** Workflow ids: what a file name and a REPL word can hold safely. */
 export const WORKFLOW_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
@@ -26,7 +27,7 @@ export interface OperationSpec {
   group: OperationGroup;
   summary: string;
   /** whether the REPL line starts with a workflow id */
-  workflow: 'required' | 'none';
+  workflow: 'required' | 'optional' | 'none';
   params: z.ZodType;
   example: string;
   /** false for operations of the contract that this version does not do yet */
@@ -145,10 +146,34 @@ export const OPERATIONS = {
   'assign-agents': planned('agents', 'Assign agents to a workflow', 'required'),
   'redistribute-tasks': planned('agents', "Move a failed agent's tasks to others", 'required'),
   'monitor-pool': planned('agents', 'Per-agent state, load and performance; pool utilization'),
-  'publish-event': planned('events', 'Publish an event'),
-  'subscribe-event': planned('events', 'Subscribe to events by pattern'),
-  'unsubscribe-event': planned('events', 'End a subscription'),
-  'get-events': planned('events', 'Query the event log', 'required'),
+  'publish-event': op({
+    group: 'events',
+    summary: 'Publish an event of the registry (optionally about a workflow)',
+    workflow: 'optional',
+    params: eventParams['publish-event'],
+    example: 'wf_1 publish-event {"event_type":"SYSTEM_MAINTENANCE","data":{"note":"disk swap"}}',
+  }),
+  'subscribe-event': op({
+    group: 'events',
+    summary: 'Print matching events live in this session (patterns: * one segment, # any; routing key or topic)',
+    workflow: 'none',
+    params: eventParams['subscribe-event'],
+    example: 'subscribe-event {"patterns":["TASK_FAILED.#","workflow.*.phase_completed"]}',
+  }),
+  'unsubscribe-event': op({
+    group: 'events',
+    summary: 'End a subscription',
+    workflow: 'none',
+    params: eventParams['unsubscribe-event'],
+    example: 'unsubscribe-event {"subscription_id":"sub_1a2b3c4d"}',
+  }),
+  'get-events': op({
+    group: 'events',
+    summary: "Events from the log (they survive restarts), a workflow's or all, filtered by type, pattern, severity, time or seq",
+    workflow: 'optional',
+    params: eventParams['get-events'],
+    example: 'wf_1 get-events {"severity":["warning","error"],"limit":20}',
+  }),
   'configure-batching': planned('events', 'Configure event batching'),
   'dead-letters': planned('events', 'List dead-lettered events'),
   redrive: planned('events', 'Re-deliver dead-lettered events'),

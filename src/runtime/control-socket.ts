@@ -3,6 +3,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { errorResponse } from './responses.js';
 import { TroupeError } from './errors.js';
 import type { Hub } from './hub.js';
+import type { Session } from './subscriptions.js';
 
 /** Requests longer than this (bytes, without the newline) are refused with an error response. */
 export const MAX_REQUEST_BYTES = 1024 * 1024;
@@ -55,7 +56,16 @@ export class ControlSocket {
 
   #serve(hub: Hub, connection: Socket): void {
     this.#connections.add(connection);
-    connection.on('close', () => this.#connections.delete(connection));
+    // a connection is a session: its subscriptions push `{"subscription_id","event"}` lines, and end with it
+    const session: Session = {
+      onEvent: (subscriptionId, event) => {
+        if (!connection.destroyed) connection.write(`${JSON.stringify({ subscription_id: subscriptionId, event })}\n`);
+      },
+    };
+    connection.on('close', () => {
+      this.#connections.delete(connection);
+      hub.endSession(session);
+    });
     connection.on('error', () => connection.destroy());
     let buffer = Buffer.alloc(0);
     let discarding = false;
@@ -78,7 +88,7 @@ export class ControlSocket {
         }
         if (line.length === 0 || (line.length === 1 && line[0] === 13)) continue;
         const text = line.toString('utf8');
-        answer(() => this.#handle(hub, text));
+        answer(() => this.#handle(hub, text, session));
       }
       if (buffer.length > MAX_REQUEST_BYTES && !discarding) {
         discarding = true;
@@ -96,7 +106,7 @@ export class ControlSocket {
     });
   }
 
-  async #handle(hub: Hub, text: string): Promise<unknown> {
+  async #handle(hub: Hub, text: string, session: Session): Promise<unknown> {
     let request: unknown;
     try {
       request = JSON.parse(text);
@@ -111,7 +121,7 @@ export class ControlSocket {
       return errorResponse(new TroupeError('VALIDATION_FAILED', 'A request is one JSON object: a command'), { operation: '' }, Date.now());
     }
     const { request_id: requestId, ...command } = request as Record<string, unknown>;
-    const response = await hub.execute(command);
+    const response = await hub.execute(command, session);
     return requestId === undefined ? response : { ...response, request_id: requestId };
   }
 

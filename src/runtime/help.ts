@@ -70,7 +70,7 @@ export function helpFor(operation?: string) {
     summary: spec.summary,
     workflow_id: spec.workflow,
     available: spec.available,
-    usage: `${spec.workflow === 'required' ? '<workflow-id> ' : ''}${operation} [params]`,
+    usage: `${spec.workflow === 'required' ? '<workflow-id> ' : spec.workflow === 'optional' ? '[<workflow-id>] ' : ''}${operation} [params]`,
     parameters: spec.available ? describeParams(spec.params) : [],
     example: spec.example,
   };

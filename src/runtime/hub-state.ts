@@ -6,6 +6,7 @@ import type { EventBus } from './event-bus.js';
 import type { Scheduler } from './scheduler.js';
 import type { WorkflowEntry } from './workflow-entry.js';
 import type { Journal } from './journal.js';
+import type { Subscriptions } from './subscriptions.js';
 import type { RecoveryReport } from './recovery.js';
 
 /** The parts of a hub its operations work on. @internal */
@@ -20,6 +21,8 @@ export interface HubState {
   waits: Set<(error: TroupeError) => void>;
   /** the durable side; null for an in-memory hub */
   journal: Journal | null;
+  /** live subscriptions of sessions (REPL, socket connections) */
+  subscriptions: Subscriptions;
   /** the correlation id of the command being executed */
   correlationId: string | null;
   /** command counts and timings for `health` and `metrics` */

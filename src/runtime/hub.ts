@@ -14,6 +14,7 @@ import type { HubState } from './hub-state.js';
 import { suggestOperation } from './help.js';
 import { operationHandler } from './operations.js';
 import { Scheduler } from './scheduler.js';
+import { Subscriptions, type Session } from './subscriptions.js';
 import type { Durability } from '../persistence/append-log.js';
 import { openDataDir } from './hub-open.js';
 import { ENDED_STATUSES, statusOf } from './workflow-entry.js';
@@ -51,8 +52,13 @@ export interface HubOptions {
 
 /** A troupe hub: owns the workflows, the agent pool, the scheduler and the task runner. */
 export interface Hub {
-  /** Validates and runs one command; never throws, always answers a response (DESIGN §5). */
-  execute(command: unknown): Promise<HubResponse>;
+  /**
+   * Validates and runs one command; never throws, always answers a response
+   * (DESIGN §5). `session` is who sends it: `subscribe-event` delivers to it.
+   */
+  execute(command: unknown, session?: Session): Promise<HubResponse>;
+  /** Ends a session's subscriptions (its connection closed). */
+  endSession(session: Session): void;
   /** Every event the hub publishes, in order. Returns the unsubscribe function. */
   subscribe(listener: EventListener): () => void;
   /** The retained events, optionally of one workflow. */
@@ -114,8 +120,9 @@ export function createHub(options: HubOptions = {}): Hub {
     durability: options.durability ?? 'sync',
   });
   const shutdownGraceMs = duration(options.shutdownGrace ?? DEFAULTS.shutdown_grace, 'shutdownGrace');
-  const state: HubState = { clock, runner, pool, bus, scheduler, workflows: new Map(), waits: new Set(), journal: null, recovery: null, correlationId: null, stats: { startedAt: clock.now(), commands: 0, errors: 0, totalMs: 0, lastCommandAt: null } };
+  const state: HubState = { clock, runner, pool, bus, scheduler, workflows: new Map(), waits: new Set(), journal: null, recovery: null, correlationId: null, subscriptions: new Subscriptions(), stats: { startedAt: clock.now(), commands: 0, errors: 0, totalMs: 0, lastCommandAt: null } };
   let closed = false;
+  bus.subscribe((event) => state.subscriptions.deliver(event));
   const ready = options.dataDir === undefined ? Promise.resolve() : openDataDir(state, options.dataDir, options);
   // a failed open is answered to every command and to whoever awaits `ready`
   ready.catch(() => {});
@@ -127,7 +134,7 @@ export function createHub(options: HubOptions = {}): Hub {
     state.stats.lastCommandAt = clock.now();
   };
 
-  const respond = async (command: unknown): Promise<HubResponse> => {
+  const respond = async (command: unknown, session?: Session): Promise<HubResponse> => {
     const started = performance.now();
     const raw = (typeof command === 'object' && command !== null ? command : {}) as Record<string, unknown>;
     const operation = typeof raw.operation === 'string' ? raw.operation : '';
@@ -165,7 +172,7 @@ export function createHub(options: HubOptions = {}): Hub {
       state.correlationId = parsed.data.correlation_id ?? null;
       const entry = workflowId === undefined ? undefined : state.workflows.get(workflowId);
       if (entry && MUTATING.has(name)) entry.correlationId = state.correlationId;
-      const { result, next_steps } = await handler(state, workflowId, params.data, parameters ?? {});
+      const { result, next_steps } = await handler(state, workflowId, params.data, parameters ?? {}, session);
       record(started, false);
       return {
         status: 'success',
@@ -183,6 +190,7 @@ export function createHub(options: HubOptions = {}): Hub {
 
   return {
     execute: respond,
+    endSession: (session) => state.subscriptions.endSession(session),
     subscribe: (listener) => bus.subscribe(listener),
     events: (workflowId) => bus.recent(workflowId),
     workflowIds: () => [...state.workflows.keys()],

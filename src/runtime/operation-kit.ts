@@ -1,5 +1,6 @@
 import { TroupeError } from './errors.js';
 import type { HubState } from './hub-state.js';
+import type { Session } from './subscriptions.js';
 import type { WorkflowEntry } from './workflow-entry.js';
 
 /** What an operation handler returns; the hub wraps it in the response envelope. */
@@ -10,7 +11,7 @@ export interface OperationResult {
 
 /** An operation: its validated parameters in, its result out. `raw` is the parameters as sent. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type Handler = (hub: HubState, workflowId: string | undefined, params: any, raw: unknown) => OperationResult | Promise<OperationResult>;
+export type Handler = (hub: HubState, workflowId: string | undefined, params: any, raw: unknown, session?: Session) => OperationResult | Promise<OperationResult>;
 
 /** The workflow with this id, or WORKFLOW_NOT_FOUND. */
 export function entryOf(hub: HubState, id: string | undefined): WorkflowEntry {

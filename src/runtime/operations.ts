@@ -10,6 +10,7 @@ import { entryOf, type Handler } from './operation-kit.js';
 import { recoveryHandlers } from './recovery-operations.js';
 import { bundleHandlers } from './state-bundle.js';
 import { systemHandlers } from './system-operations.js';
+import { eventHandlers } from './event-operations.js';
 import { describeWorkflow, summarizeWorkflow } from './status.js';
 import { ENDED_STATUSES, newEntry, statusOf, type WorkflowEntry, type WorkflowStatus } from './workflow-entry.js';
 
@@ -57,6 +58,7 @@ const handlers: Record<string, Handler> = {
   ...recoveryHandlers,
   ...bundleHandlers,
   ...systemHandlers,
+  ...eventHandlers,
   async create(hub, id, _params, raw) {
     const workflowId = id!;
     if (hub.workflows.has(workflowId)) {

@@ -1,0 +1,109 @@
+import { z } from 'zod';
+import { TroupeError } from './errors.js';
+import { compilePattern } from './event-pattern.js';
+import { EVENT_TYPES, type EventRecord } from './event-record.js';
+import type { Handler } from './operation-kit.js';
+
+const SEVERITIES = ['info', 'warning', 'error', 'critical'] as const;
+const oneOrMany = <T extends z.ZodType>(schema: T) => z.union([schema, z.array(schema)]).transform((v) => (Array.isArray(v) ? v : [v]) as z.output<T>[]);
+
+export const eventParams = {
+  'publish-event': z.strictObject({
+    event_type: z.enum(EVENT_TYPES),
+    phase: z.string().min(1).optional(),
+    severity: z.enum(SEVERITIES).optional(),
+    data: z.record(z.string(), z.unknown()).default({}),
+    tags: z.array(z.string()).default([]),
+    source: z.string().min(1).default('user'),
+    causation_id: z.string().optional(),
+  }),
+  'subscribe-event': z.strictObject({
+    patterns: z.array(z.string().min(1)).min(1).default(['#']).describe('e.g. "TASK_FAILED.#", "workflow.*.phase_completed"'),
+    filters: z
+      .strictObject({
+        severity: oneOrMany(z.enum(SEVERITIES)).optional(),
+        workflow_id: z.string().optional(),
+        event_type: oneOrMany(z.enum(EVENT_TYPES)).optional(),
+      })
+      .default({}),
+  }),
+  'unsubscribe-event': z.strictObject({ subscription_id: z.string().min(1) }),
+  'get-events': z.strictObject({
+    event_type: oneOrMany(z.enum(EVENT_TYPES)).optional(),
+    pattern: z.string().min(1).optional().describe('a subscription pattern'),
+    severity: oneOrMany(z.enum(SEVERITIES)).optional(),
+    since: z.iso.datetime().optional().describe('ISO time, inclusive'),
+    until: z.iso.datetime().optional().describe('ISO time, exclusive'),
+    from_seq: z.number().int().min(0).optional(),
+    to_seq: z.number().int().min(0).optional(),
+    limit: z.number().int().min(1).max(10_000).default(100),
+    order: z.enum(['asc', 'desc']).default('asc'),
+  }),
+} as const;
+
+export const eventHandlers: Record<string, Handler> = {
+  'publish-event'(hub, workflowId, params: z.output<(typeof eventParams)['publish-event']>) {
+    const record = hub.bus.publish({
+      type: params.event_type,
+      ...(workflowId === undefined ? {} : { workflowId }),
+      ...(params.phase === undefined ? {} : { phase: params.phase }),
+      ...(params.severity === undefined ? {} : { severity: params.severity }),
+      data: params.data,
+      tags: params.tags,
+      source: params.source,
+      correlationId: hub.correlationId,
+      causationId: params.causation_id ?? null,
+    });
+    return { result: { event: record }, next_steps: [] };
+  },
+
+  'subscribe-event'(hub, _id, params: z.output<(typeof eventParams)['subscribe-event']>, _raw, session) {
+    if (!session?.onEvent) {
+      throw new TroupeError('VALIDATION_FAILED', 'subscribe-event needs a live session to deliver to', {
+        details: 'Subscribe from the REPL, `troupe attach` or a control-socket connection; in-process code uses hub.subscribe()',
+      });
+    }
+    const id = hub.subscriptions.add(session, params.patterns, params.filters);
+    return {
+      result: { subscription_id: id, patterns: params.patterns, filters: params.filters },
+      next_steps: [`Matching events are printed as they happen; stop with 'unsubscribe-event {"subscription_id":"${id}"}'`],
+    };
+  },
+
+  'unsubscribe-event'(hub, _id, params: { subscription_id: string }) {
+    if (!hub.subscriptions.remove(params.subscription_id)) {
+      throw new TroupeError('VALIDATION_FAILED', `No subscription ${params.subscription_id}`, {
+        details: `Live subscriptions: ${hub.subscriptions.list().map((s) => s.subscription_id).join(', ') || 'none'}`,
+      });
+    }
+    return { result: { subscription_id: params.subscription_id, unsubscribed: true }, next_steps: [] };
+  },
+
+  async 'get-events'(hub, workflowId, params: z.output<(typeof eventParams)['get-events']>) {
+    // with a data directory, the log is the history (it survives restarts); otherwise the retained window
+    const all: EventRecord[] = hub.journal
+      ? (await hub.journal.log.readAll()).filter((r) => r.kind === 'event').map((r) => ({ ...(r.event as Omit<EventRecord, 'seq'>), seq: r.seq }))
+      : hub.bus.recent();
+    const matches = params.pattern ? compilePattern(params.pattern) : null;
+    const since = params.since ? Date.parse(params.since) : null;
+    const until = params.until ? Date.parse(params.until) : null;
+    let events = all.filter(
+      (e) =>
+        (workflowId === undefined || e.workflow_id === workflowId) &&
+        (!params.event_type || params.event_type.includes(e.event_type)) &&
+        (!params.severity || params.severity.includes(e.severity)) &&
+        (!matches || matches(e)) &&
+        (since === null || Date.parse(e.timestamp) >= since) &&
+        (until === null || Date.parse(e.timestamp) < until) &&
+        (params.from_seq === undefined || e.seq >= params.from_seq) &&
+        (params.to_seq === undefined || e.seq <= params.to_seq),
+    );
+    const total = events.length;
+    if (params.order === 'desc') events = events.reverse();
+    events = events.slice(0, params.limit);
+    return {
+      result: { ...(workflowId === undefined ? {} : { workflow_id: workflowId }), events, total, returned: events.length },
+      next_steps: total > events.length ? [`${total - events.length} more: raise 'limit' or narrow with from_seq`] : [],
+    };
+  },
+};
