@@ -107,4 +107,27 @@ describe('troupe serve, exec and attach over the control socket', () => {
     expect(listed.code).toBe(0);
     expect(jsonLines((await waiting).stdout)[0]!.result.status).toBe('completed');
   });
+
+  it('a connection that subscribes gets matching events pushed, and its subscription ends with it', async () => {
+    const dataDir = join(dir, 'data');
+    server = await serve(dataDir);
+    const path = join(dataDir, 'troupe.sock');
+    const socket = connect(path);
+    let text = '';
+    socket.on('data', (chunk) => (text += chunk.toString()));
+    socket.write('{"operation":"subscribe-event","parameters":{"patterns":["workflow.*.task_completed"]},"request_id":"s"}\n');
+    const lines = () => text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, any>);
+    while (!lines().some((l) => l.request_id === 's')) await new Promise((r) => setTimeout(r, 10));
+    const { subscription_id: id } = lines()[0]!.result;
+    await runCli(['exec', '--data-dir', dataDir, 'wf_1 create @examples/hello.yaml', 'wf_1 start', 'wf_1 wait']);
+    while (lines().filter((l) => l.event).length < 3) await new Promise((r) => setTimeout(r, 10));
+    const pushed = lines().filter((l) => l.event);
+    expect(pushed.every((l) => l.subscription_id === id && l.event.event_type === 'TASK_COMPLETED')).toBe(true);
+    expect(pushed.map((l) => l.event.data.task_id).sort()).toEqual(['hello', 'think', 'where']);
+    socket.end();
+    await new Promise((r) => socket.on('close', r));
+    const health = await runCli(['exec', '--data-dir', dataDir, 'health']);
+    // the subscription ended with its connection
+    expect(jsonLines(health.stdout)[0]!.result.components.find((c: { component_id: string }) => c.component_id === 'event-hub').details.subscriptions).toBe(0);
+  });
 });

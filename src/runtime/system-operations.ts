@@ -56,7 +56,12 @@ export const systemHandlers: Record<string, Handler> = {
       component(hub, 'task-pool', 'healthy', { last_activity: null, active_operations: running, queue_size: pool.queueSize, details: pool }),
       component(hub, 'store', storeStatus, { last_activity: null, active_operations: 0, queue_size: 0, details: hub.journal ? { data_dir: hub.journal.dataDir } : null }),
       component(hub, 'log', logStatus, { last_activity: null, active_operations: 0, queue_size: 0, details: hub.journal ? { next_seq: hub.journal.log.nextSeq } : null }),
-      component(hub, 'event-hub', 'healthy', { last_activity: hub.bus.lastPublishedAt, active_operations: hub.bus.listeners, queue_size: 0, details: { published: hub.bus.published } }),
+      component(hub, 'event-hub', 'healthy', {
+        last_activity: hub.bus.lastPublishedAt,
+        active_operations: hub.subscriptions.list().length,
+        queue_size: 0,
+        details: { published: hub.bus.published, subscriptions: hub.subscriptions.list().length, in_process_listeners: hub.bus.listeners },
+      }),
     ];
     const worst: Status = components.some((c) => c.status === 'unhealthy') ? 'unhealthy' : components.some((c) => c.status === 'degraded') ? 'degraded' : 'healthy';
     const statuses: Record<string, number> = {};
