@@ -1,12 +1,9 @@
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createHub, type EventRecord, type Hub, type HubResponse, type Session } from '../src/index.js';
+import { createHub, type EventRecord, type Hub, type Session } from '../src/index.js';
 import { scratchDir } from './helpers/cli.js';
+import { ok } from './helpers/responses.js';
 
-const ok = (r: HubResponse): any => {
-  if (r.status !== 'success') throw new Error(JSON.stringify(r.error));
-  return r.result;
-};
 const hello = { name: 'ev', phases: [{ name: 'p', tasks: [{ id: 'a', handler: 'echo', input: { value: 1 } }, { id: 'b', handler: 'fail', input: { message: 'nope', retryable: false } }] }], failure_tolerance: 'high' };
 
 describe('events: subscribe, publish, query', () => {

@@ -1,11 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createHub, type Hub, type HubResponse } from '../src/index.js';
+import { createHub, type Hub } from '../src/index.js';
 import { scratchDir } from './helpers/cli.js';
+import { ok } from './helpers/responses.js';
 
-const ok = (r: HubResponse): any => {
-  if (r.status !== 'success') throw new Error(JSON.stringify(r.error));
-  return r.result;
-};
 
 describe('health and metrics', () => {
   let hub: Hub;

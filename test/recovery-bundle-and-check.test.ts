@@ -1,16 +1,13 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { checkDataDir, createHub, type Hub, type HubResponse } from '../src/index.js';
+import { checkDataDir, createHub, type Hub } from '../src/index.js';
 import { FileCheckpointStore } from '../src/persistence/checkpoint-store.js';
 import { WorkflowIndex } from '../src/persistence/data-dir.js';
 import { migrate, WORKFLOW_MACHINE, type CheckpointBody } from '../src/runtime/checkpoint-body.js';
 import { runCli, scratchDir } from './helpers/cli.js';
+import { ok } from './helpers/responses.js';
 
-const ok = (r: HubResponse): any => {
-  if (r.status !== 'success') throw new Error(JSON.stringify(r.error));
-  return r.result;
-};
 const definition = { name: 'bundle', phases: [{ name: 'p', tasks: [{ id: 'a', handler: 'echo', input: { value: 1 } }, { id: 'b', handler: 'echo', input: { value: 2 }, depends_on: ['a'] }] }] };
 
 describe('save-state and load-state', () => {

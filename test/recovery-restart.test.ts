@@ -1,14 +1,10 @@
 import { readdir, rm, truncate, writeFile, appendFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createHub, createManualClock, type EventRecord, type Hub, type HubResponse } from '../src/index.js';
+import { createHub, createManualClock, type EventRecord, type Hub } from '../src/index.js';
 import { scratchDir } from './helpers/cli.js';
+import { ok } from './helpers/responses.js';
 
-type Ok = Extract<HubResponse, { status: 'success' }>;
-const ok = (r: HubResponse): any => {
-  if (r.status !== 'success') throw new Error(JSON.stringify(r.error));
-  return (r as Ok).result;
-};
 
 /** Lets pending I/O callbacks (worker results, log writes) run, until `check` holds. */
 async function until(check: () => boolean | Promise<boolean>, rounds = 2000): Promise<void> {
