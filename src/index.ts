@@ -21,3 +21,5 @@ export { ControlSocket, MAX_REQUEST_BYTES } from './runtime/control-socket.js';
 export { dataDirLayout } from './persistence/data-dir.js';
 export { helpFor } from './runtime/help.js';
 export type { Session } from './runtime/subscriptions.js';
+export { formatEventMessage, parseEventMessage } from './runtime/event-record.js';
+export type { EventMessage } from './runtime/event-record.js';

@@ -43,3 +43,49 @@ describe('subscription patterns', () => {
     );
   });
 });
+
+describe('the text form of events', () => {
+  it('formats and parses back exactly, whatever the phase name and data', async () => {
+    const { formatEventMessage, parseEventMessage, EVENT_TYPES } = await import('../src/index.js');
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...EVENT_TYPES),
+        fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,20}$/),
+        fc.string({ minLength: 1 }),
+        fc.dictionary(fc.string(), fc.jsonValue()),
+        (event_type, workflow_id, phase, data) => {
+          const clean = JSON.parse(JSON.stringify(data)) as Record<string, unknown>;
+          const text = formatEventMessage({ event_type, workflow_id, phase, data: clean });
+          const parsed = parseEventMessage(text);
+          expect(parsed && formatEventMessage(parsed)).toBe(text);
+          expect(parsed).toEqual({ event_type, workflow_id, phase, data: clean });
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('refuses text that is not a message', async () => {
+    const { parseEventMessage } = await import('../src/index.js');
+    for (const text of ['', 'TASK_FAILED', 'NOT_A_TYPE:wf:p:{}', 'TASK_FAILED:wf:p:[1]', 'TASK_FAILED:wf:p:{bad']) expect(parseEventMessage(text)).toBeNull();
+  });
+});
+
+describe('the pattern index', () => {
+  it('finds exactly the patterns that match, for random pattern sets and keys, also after removals', async () => {
+    const { PatternTrie } = await import('../src/runtime/pattern-trie.js');
+    const segment = fc.constantFrom('a', 'b', 'c');
+    const pattern = fc.array(fc.constantFrom('a', 'b', 'c', '*', '#'), { minLength: 1, maxLength: 4 });
+    fc.assert(
+      fc.property(fc.array(pattern, { maxLength: 12 }), fc.array(fc.nat(11)), fc.array(segment, { minLength: 1, maxLength: 5 }), (patterns, removed, key) => {
+        const trie = new PatternTrie<number>();
+        patterns.forEach((p, i) => trie.add(p, i));
+        const gone = new Set(removed.filter((r) => r < patterns.length));
+        for (const r of gone) trie.remove(patterns[r]!, r);
+        const expected = patterns.map((p, i) => i).filter((i) => !gone.has(i) && matchSegments(patterns[i]!, key));
+        expect([...trie.match(key)].sort((x, y) => x - y)).toEqual(expected);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});

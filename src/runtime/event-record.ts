@@ -80,7 +80,7 @@ export function createEventRecord(draft: EventDraft, seq: number, at: number): E
     source: draft.source ?? 'troupe',
     data,
     routing_key: `${draft.type}.${workflowId}.${phase}`,
-    message: `${draft.type}:${workflowId}:${phase}:${JSON.stringify(data)}`,
+    message: formatEventMessage({ event_type: draft.type, workflow_id: workflowId, phase, data }),
     correlation_id: draft.correlationId ?? null,
     causation_id: draft.causationId ?? null,
     tags: draft.tags ?? [],
@@ -99,4 +99,44 @@ export function topicOf(record: Pick<EventRecord, 'event_type' | 'workflow_id' |
   if (type.startsWith('system_')) return `system.global.${type.slice('system_'.length)}`;
   const name = type.startsWith('workflow_') ? type.slice('workflow_'.length) : type;
   return `workflow.${record.workflow_id}.${name}`;
+}
+
+/** The parts of an event its text form carries. */
+export interface EventMessage {
+  event_type: EventType;
+  workflow_id: string;
+  phase: string;
+  data: Record<string, unknown>;
+}
+
+/** The text form `EVENT_TYPE:workflow_id:phase:data-as-JSON` (DESIGN §6). */
+export function formatEventMessage(m: EventMessage): string {
+  return `${m.event_type}:${m.workflow_id}:${m.phase}:${JSON.stringify(m.data)}`;
+}
+
+/**
+ * Parses the text form back. The type and the workflow id hold no `:`; a
+ * phase name may, so the data is the first `:{…}` suffix that is a JSON
+ * object and formats back to exactly the same text. Returns null for text
+ * that is not a message.
+ */
+export function parseEventMessage(text: string): EventMessage | null {
+  const first = text.indexOf(':');
+  const second = first === -1 ? -1 : text.indexOf(':', first + 1);
+  if (second === -1) return null;
+  const type = text.slice(0, first);
+  if (!(EVENT_TYPES as readonly string[]).includes(type)) return null;
+  const workflowId = text.slice(first + 1, second);
+  for (let at = text.indexOf(':{', second); at !== -1; at = text.indexOf(':{', at + 1)) {
+    let data: unknown;
+    try {
+      data = JSON.parse(text.slice(at + 1));
+    } catch {
+      continue;
+    }
+    if (typeof data !== 'object' || data === null || Array.isArray(data)) continue;
+    const message = { event_type: type as EventType, workflow_id: workflowId, phase: text.slice(second + 1, at), data: data as Record<string, unknown> };
+    if (formatEventMessage(message) === text) return message;
+  }
+  return null;
 }
