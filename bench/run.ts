@@ -11,9 +11,8 @@ import { eventsSuite } from './suites/events.js';
 import { tasksSuite } from './suites/tasks.js';
 import { durabilitySuite } from './suites/durability.js';
 import { recoverySuite } from './suites/recovery.js';
-import { subscriptionsSuite } from './suites/subscriptions.js';
 
-const SUITES: Record<string, Suite> = { events: eventsSuite, subscriptions: subscriptionsSuite, actors: actorsSuite, tasks: tasksSuite, durability: durabilitySuite, recovery: recoverySuite };
+const SUITES: Record<string, Suite> = { events: eventsSuite, actors: actorsSuite, tasks: tasksSuite, durability: durabilitySuite, recovery: recoverySuite };
 const PLANNED = ['scale'];
 
 const { values, positionals } = parseArgs({

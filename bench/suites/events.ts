@@ -1,25 +1,53 @@
 import { EventEmitter } from 'node:events';
-import { EventBus } from '../../src/runtime/event-bus.js';
 import { systemClock } from '../../src/index.js';
+import { EventBus } from '../../src/runtime/event-bus.js';
+import { createEventRecord, type EventRecord } from '../../src/runtime/event-record.js';
+import { Subscriptions } from '../../src/runtime/subscriptions.js';
 import { row, throughput, type Suite } from '../measure.js';
 
-/** Publishing to in-process subscribers: troupe's event bus (full records) beside a bare EventEmitter. */
+const EVENTS = 5_000;
+
+/**
+ * Publish-to-delivery with `size` subscriptions (1, 100, 10 000), each on its
+ * own workflow (`*.wf_<i>.#`), beside a bare EventEmitter with `size`
+ * listeners that each test the workflow id themselves: once for delivery alone
+ * (the pattern index against per-listener filtering), once for the whole
+ * publish (building the full record: id, time, text form, routing key).
+ */
 export const eventsSuite: Suite = {
   name: 'events',
-  sizes: { full: [1_000, 10_000, 100_000], quick: [10_000] },
+  sizes: { full: [1, 100, 10_000], quick: [1, 100] },
   async run(size) {
+    const events: EventRecord[] = Array.from({ length: EVENTS }, (_, i) =>
+      createEventRecord({ type: 'TASK_COMPLETED', workflowId: `wf_${i % size}`, phase: 'build', data: { task_id: `t${i}` } }, i + 1, 0),
+    );
+    let delivered = 0;
+    const session = { onEvent: () => void delivered++ };
+    const subscriptions = new Subscriptions();
+    for (let i = 0; i < size; i++) subscriptions.add(session, [`*.wf_${i}.#`], {});
+    const deliverOnly = await throughput(EVENTS, () => {
+      for (const e of events) subscriptions.deliver(e);
+    });
     const bus = new EventBus(systemClock, 10_000);
-    let seen = 0;
-    bus.subscribe(() => seen++);
-    const troupe = await throughput(size, () => {
-      for (let i = 0; i < size; i++) bus.publish({ type: 'TASK_COMPLETED', workflowId: 'wf_1', phase: 'build', data: { task_id: `t${i}` } });
+    bus.subscribe((e) => subscriptions.deliver(e));
+    const publish = await throughput(EVENTS, () => {
+      for (let i = 0; i < EVENTS; i++) bus.publish({ type: 'TASK_COMPLETED', workflowId: `wf_${i % size}`, phase: 'build', data: { task_id: `t${i}` } });
     });
     const emitter = new EventEmitter();
-    emitter.on('event', () => seen++);
-    const bare = await throughput(size, () => {
-      for (let i = 0; i < size; i++) emitter.emit('event', { type: 'TASK_COMPLETED', workflowId: 'wf_1', phase: 'build', data: { task_id: `t${i}` } });
+    emitter.setMaxListeners(0);
+    for (let i = 0; i < size; i++) {
+      const id = `wf_${i}`;
+      emitter.on('event', (e: { workflowId: string }) => {
+        if (e.workflowId === id) delivered++;
+      });
+    }
+    const bare = await throughput(EVENTS, () => {
+      for (let i = 0; i < EVENTS; i++) emitter.emit('event', { type: 'TASK_COMPLETED', workflowId: `wf_${i % size}`, phase: 'build', data: { task_id: `t${i}` } });
     });
-    if (seen === 0) throw new Error('no event was delivered');
-    return [row('events', 'publish to 1 subscriber', size, 'EventEmitter', troupe, bare, 'events/s')];
+    if (delivered === 0) throw new Error('nothing delivered');
+    return [
+      row('events', `deliver, ${size} subscription(s)`, size, 'EventEmitter, filter per listener', deliverOnly, bare, 'events/s'),
+      row('events', `publish, ${size} subscription(s)`, size, 'EventEmitter, filter per listener', publish, bare, 'events/s'),
+    ];
   },
 };
