@@ -182,7 +182,8 @@ describe('phase: guards ignore events for a task in the wrong status', () => {
     ['assign an unknown task', { type: 'task.assigned', taskId: 'nope', agentId: 'x', at: 200 }],
     ['start a ready task', { type: 'task.started', taskId: 'a', at: 200 }],
     ['start a running task', { type: 'task.started', taskId: 'c', at: 200 }],
-    ['release a running task', { type: 'task.released', taskId: 'c', at: 200 }],
+    ['release a ready task', { type: 'task.released', taskId: 'a', at: 200 }],
+    ['release a completed task', { type: 'task.released', taskId: 'd', at: 200 }],
     ['complete a ready task', { type: 'task.completed', taskId: 'a', output: 1, at: 200 }],
     ['complete a completed task', { type: 'task.completed', taskId: 'd', output: 1, at: 200 }],
     ['fail a pending task', { type: 'task.failed', taskId: 'b', error: taskError(false), retryAt: 0, at: 200 }],
@@ -230,5 +231,17 @@ describe('phase: output', () => {
       reason: null,
     });
     expect(actor.getSnapshot().context.status).toBe('completed');
+  });
+});
+
+describe('phase: a released task goes back to ready with the same attempt', () => {
+  it.each([['assigned'], ['running']] as const)('from %s (its run is gone: agent lost, or the supervisor restarted)', (from) => {
+    const actor = startPhase([task('a')]);
+    actor.send({ type: 'task.assigned', taskId: 'a', agentId: 'ag', at: 110 });
+    if (from === 'running') actor.send({ type: 'task.started', taskId: 'a', at: 120 });
+    actor.send({ type: 'task.released', taskId: 'a', at: 130 });
+    expect(record(actor, 'a')).toMatchObject({ status: 'ready', attempts: 0, agentId: null, startedAt: null });
+    actor.send({ type: 'task.assigned', taskId: 'a', agentId: 'ag2', at: 140 });
+    expect(record(actor, 'a')).toMatchObject({ status: 'assigned', attempts: 1, agentId: 'ag2' });
   });
 });

@@ -121,6 +121,11 @@ describe('a restart on the same data directory', () => {
     expect(reassigned.data.task_id).toBe('nap');
     const task0 = (await status(b)).phases[0].tasks[0];
     expect(task0.attempts).toBe(1);
+    // and it really runs again: dispatched by this hub, same attempt, same idempotency key
+    await until(() => startedTasks(b).length > 0);
+    expect(startedTasks(b)).toEqual(['nap']);
+    const assigned = b.events('wf').filter((e) => e.event_type === 'TASK_ASSIGNED');
+    expect(assigned.at(-1)!.data).toMatchObject({ task_id: 'nap', attempt: 1 });
   });
 
   it('says "already exists" for a finished workflow after a restart, and lists it', async () => {

@@ -51,7 +51,7 @@ export type PhaseEvent =
   | { type: 'task.completed'; taskId: string; output: unknown; at: number }
   /** `retryAt`: when a retry may be assigned, if the phase decides to retry (backoff is the runtime's) */
   | { type: 'task.failed'; taskId: string; error: TaskError; retryAt: number; at: number }
-  /** an assigned task goes back to `ready`: its agent went away before the task started */
+  /** an assigned or running task goes back to `ready` (same attempt): its run is gone */
   | { type: 'task.released'; taskId: string; at: number }
   | { type: 'phase.stop'; reason: PhaseStop; at: number };
 
@@ -91,8 +91,9 @@ export const phaseMachine = setup({
   guards: {
     endsAs: ({ context }, params: { status: PhaseOutcome['status'] }) => verdict(context) === params.status,
     isReady: ({ context, event }) => event.type === 'task.assigned' && has(context, event.taskId, 'ready'),
-    isAssigned: ({ context, event }) =>
-      (event.type === 'task.started' || event.type === 'task.released') && has(context, event.taskId, 'assigned'),
+    isAssigned: ({ context, event }) => event.type === 'task.started' && has(context, event.taskId, 'assigned'),
+    /** a task given to an agent, started or not, whose run is gone (its agent left, or the supervisor restarted) */
+    isReleasable: ({ context, event }) => event.type === 'task.released' && has(context, event.taskId, 'assigned', 'running'),
     isInFlight: ({ context, event }) =>
       (event.type === 'task.completed' || event.type === 'task.failed') &&
       has(context, event.taskId, 'assigned', 'running'),
@@ -114,7 +115,7 @@ export const phaseMachine = setup({
     markReleased: assign(({ context, event }) => {
       if (event.type !== 'task.released') return {};
       const attempts = context.tasks[event.taskId]!.attempts - 1;
-      return { tasks: update(context, event.taskId, { status: 'ready', agentId: null, attempts }, event.at) };
+      return { tasks: update(context, event.taskId, { status: 'ready', agentId: null, attempts, startedAt: null }, event.at) };
     }),
     markCompleted: assign(({ context, event }) => {
       if (event.type !== 'task.completed') return {};
@@ -173,7 +174,7 @@ export const phaseMachine = setup({
       on: {
         'task.assigned': { guard: 'isReady', actions: 'markAssigned' },
         'task.started': { guard: 'isAssigned', actions: 'markStarted' },
-        'task.released': { guard: 'isAssigned', actions: 'markReleased' },
+        'task.released': { guard: 'isReleasable', actions: 'markReleased' },
         'task.completed': { guard: 'isInFlight', actions: 'markCompleted' },
         'task.failed': { guard: 'isInFlight', actions: 'markFailed' },
         'phase.stop': { actions: 'stop' },
