@@ -38,8 +38,9 @@ describe('events: subscribe, publish, query', () => {
     const errorsOnly = ok(await hub.execute({ operation: 'subscribe-event', parameters: { patterns: ['#'], filters: { severity: 'error', workflow_id: 'wf' } } }, session));
     ok(await hub.execute({ operation: 'unsubscribe-event', parameters: { subscription_id: sub.subscription_id } }));
     seen.length = 0;
-    ok(await hub.execute({ operation: 'publish-event', workflow_id: 'wf', parameters: { event_type: 'ERROR_ENCOUNTERED', data: { note: 'x' } } }));
-    ok(await hub.execute({ operation: 'publish-event', workflow_id: 'wf', parameters: { event_type: 'SYSTEM_MAINTENANCE' } }));
+    ok(await hub.execute({ operation: 'publish-event', workflow_id: 'wf', parameters: { event_type: 'ERROR_ENCOUNTERED', data: { component: 'test', note: 'x' } } }));
+    const maintenance = { operation_type: 'disk swap', estimated_duration: '5m', impact: 'none' };
+    ok(await hub.execute({ operation: 'publish-event', workflow_id: 'wf', parameters: { event_type: 'SYSTEM_MAINTENANCE', data: maintenance } }));
     expect(seen.map(([id, e]) => [id, e.event_type])).toEqual([[errorsOnly.subscription_id, 'ERROR_ENCOUNTERED']]);
     const again = await hub.execute({ operation: 'unsubscribe-event', parameters: { subscription_id: sub.subscription_id } });
     expect(again.status === 'error' && again.error.code).toBe('VALIDATION_FAILED');

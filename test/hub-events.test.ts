@@ -84,10 +84,13 @@ describe('a workflow run', () => {
     }
     const [phaseDone] = eventsOf(hub, 'wf_f', 'PHASE_COMPLETED');
     expect(phaseDone!.routing_key).toBe('PHASE_COMPLETED.wf_f.build');
-    expect(phaseDone!.message).toBe('PHASE_COMPLETED:wf_f:build:{"phase_index":1,"status":"completed","tasks_completed":1,"tasks_total":1}');
+    expect(phaseDone!.message).toBe(
+      'PHASE_COMPLETED:wf_f:build:{"phase_index":1,"phase_id":1,"status":"completed","tasks_completed":1,"tasks_total":1,"actual_duration":"0ms","success_metrics":{"tasks_completed":1,"tasks_total":1}}',
+    );
     const [created] = eventsOf(hub, 'wf_f', 'WORKFLOW_CREATED');
     expect(created!.routing_key).toBe('WORKFLOW_CREATED.wf_f.global');
-    expect(created!.data).toEqual({ name: 'events', phases: 2, tasks: 2 });
+    expect(created!.data).toMatchObject({ name: 'events', phases: 2, tasks: 2, estimated_duration: '0ms' });
+    expect(created!.data.workflow_definition).toMatchObject({ name: 'events' });
     expect(created!.timestamp).toBe(new Date(clock.now()).toISOString());
     const [done] = eventsOf(hub, 'wf_f', 'TASK_COMPLETED', 't1');
     expect(done!.data).toMatchObject({ task_id: 't1', attempt: 1, agent_id: expect.stringMatching(/^agent_/) });

@@ -49,7 +49,8 @@ export class AgentPool {
     this.#actor.send({ type: 'agent.add', role });
     const added = this.#members().at(-1);
     if (this.#members().length === before || !added) return false;
-    this.#bus.publish({ type: 'AGENT_ALLOCATED', data: { agent_id: added.id, role } });
+    // agents serve the whole hub, not one workflow: `workflow_id` is global
+    this.#bus.publish({ type: 'AGENT_ALLOCATED', data: { agent_id: added.id, workflow_id: 'global', role, capabilities: [role] } });
     return true;
   }
 

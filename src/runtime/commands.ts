@@ -151,7 +151,7 @@ export const OPERATIONS = {
     summary: 'Publish an event of the registry (optionally about a workflow)',
     workflow: 'optional',
     params: eventParams['publish-event'],
-    example: 'wf_1 publish-event {"event_type":"SYSTEM_MAINTENANCE","data":{"note":"disk swap"}}',
+    example: 'publish-event {"event_type":"SYSTEM_MAINTENANCE","data":{"operation_type":"disk swap","estimated_duration":"5m","impact":"none"}}',
   }),
   'subscribe-event': op({
     group: 'events',

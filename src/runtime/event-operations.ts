@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { TroupeError } from './errors.js';
 import { compilePattern } from './event-pattern.js';
+import { EVENT_DATA } from './event-registry.js';
 import { EVENT_TYPES, type EventRecord } from './event-record.js';
 import type { Handler } from './operation-kit.js';
 
@@ -43,6 +44,12 @@ export const eventParams = {
 
 export const eventHandlers: Record<string, Handler> = {
   'publish-event'(hub, workflowId, params: z.output<(typeof eventParams)['publish-event']>) {
+    const data = EVENT_DATA[params.event_type].safeParse(params.data);
+    if (!data.success) {
+      throw new TroupeError('VALIDATION_FAILED', `The data of this ${params.event_type} event misses what the event registry requires`, {
+        details: z.prettifyError(data.error),
+      });
+    }
     const record = hub.bus.publish({
       type: params.event_type,
       ...(workflowId === undefined ? {} : { workflowId }),

@@ -4,6 +4,7 @@ import type { HubState } from './hub-state.js';
 import { Journal } from './journal.js';
 import { recoverWorkflow, type RecoveryReport } from './recovery.js';
 import { isTroupeError } from './errors.js';
+import { HUB_VERSION } from './version.js';
 
 /**
  * Opens the hub's data directory: takes the lock, reads the log back
@@ -81,7 +82,7 @@ export async function openDataDir(state: HubState, dataDir: string, options: { k
             type: 'TASK_REASSIGNED',
             workflowId: id,
             severity: 'warning',
-            data: { task_id: task, reason: 'in flight at the crash with no outcome logged: runs again with the same idempotency key' },
+            data: { task_id: task, old_agent: null, new_agent: null, reason: 'in flight at the crash with no outcome logged: runs again with the same idempotency key' },
           });
         }
       } catch (error) {
@@ -94,7 +95,17 @@ export async function openDataDir(state: HubState, dataDir: string, options: { k
   }
   report.duration_ms = Math.round(performance.now() - started);
   state.recovery = report;
-  state.bus.publish({ type: 'SYSTEM_STARTUP', data: { recovered: report.recovered.length, failed: report.failed.length, duration_ms: report.duration_ms } });
+  state.bus.publish({
+    type: 'SYSTEM_STARTUP',
+    data: {
+      component_name: 'hub',
+      version: HUB_VERSION,
+      capabilities: ['workflows', 'checkpoints', 'recovery', 'events'],
+      recovered: report.recovered.length,
+      failed: report.failed.length,
+      duration_ms: report.duration_ms,
+    },
+  });
   for (const entry of state.workflows.values()) state.scheduler.pump(entry);
 }
 

@@ -101,7 +101,10 @@ export function createHub(options: HubOptions = {}): Hub {
       clock,
       ...(options.maxThreads === undefined ? {} : { maxThreads: options.maxThreads }),
       onPoolError: (error) =>
-        bus.publish({ type: 'SYSTEM_ERROR', data: { component: 'task-pool', message: error instanceof Error ? error.message : String(error) } }),
+        bus.publish({
+          type: 'SYSTEM_ERROR',
+          data: { error_type: 'pool_error', affected_components: ['task-pool'], severity: 'error', message: error instanceof Error ? error.message : String(error) },
+        }),
     });
   const maxAgents = options.maxAgentPoolSize ?? DEFAULTS.max_agent_pool_size;
   const pool = new AgentPool(
@@ -220,7 +223,7 @@ export function createHub(options: HubOptions = {}): Hub {
       // tasks stopped by the shutdown have no outcome, so they run again after the restart
       await Promise.allSettled([...state.workflows.values()].map((e) => e.checkpointChain));
       if (state.journal) {
-        bus.publish({ type: 'SYSTEM_SHUTDOWN', data: { workflows: state.workflows.size } });
+        bus.publish({ type: 'SYSTEM_SHUTDOWN', data: { component_name: 'hub', shutdown_reason: 'close requested', workflows: state.workflows.size } });
         // only what changed since its last checkpoint (lifecycle commands checkpoint themselves): outcomes
         // applied after it, or tasks stopped by this shutdown, which the checkpoint lists as in flight
         const active = [...state.workflows.values()].filter(

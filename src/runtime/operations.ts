@@ -88,7 +88,13 @@ const handlers: Record<string, Handler> = {
     hub.bus.publish({
       type: 'WORKFLOW_CREATED',
       workflowId,
-      data: { name: spec.name, phases: spec.phases.length, tasks: tasks.length },
+      data: {
+        name: spec.name,
+        workflow_definition: { name: spec.name, phases: spec.phases.map((p) => ({ name: p.name, tasks: p.tasks.map((t) => t.id) })) },
+        estimated_duration: formatDuration(criticalPath(tasks).durationMs),
+        phases: spec.phases.length,
+        tasks: tasks.length,
+      },
       source: 'hub',
       correlationId: hub.correlationId,
     });

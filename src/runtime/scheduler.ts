@@ -1,6 +1,8 @@
 import type { Clock } from '../actors/clock.js';
 import type { TaskOutcome, TaskRun, TaskRunner } from '../actors/task-runner.js';
 import type { TaskError, TaskSpec } from '../machines/types.js';
+import { formatDuration } from './durations.js';
+import { boundedResults, phaseEndData, phaseStartData, rolesOf } from './event-data.js';
 import type { Durability } from '../persistence/append-log.js';
 import type { AgentPool } from './agent-pool.js';
 import type { CheckpointTrigger, Journal, OutcomeRecord } from './journal.js';
@@ -136,38 +138,55 @@ export class Scheduler {
     const ctx = snapshot.context;
     const previous = seen.status;
     seen.status = status;
+    const iso = (ms: number | null) => new Date(ms ?? ctx.updatedAt).toISOString();
     if (status !== previous && previous === 'created' && ctx.startedAt !== null) {
       // also when the start ran the whole workflow at once (phases without tasks)
-      this.#publish(entry, 'WORKFLOW_STARTED', undefined, { name: ctx.spec.name });
+      this.#publish(entry, 'WORKFLOW_STARTED', undefined, {
+        name: ctx.spec.name,
+        start_time: iso(ctx.startedAt),
+        resource_allocation: { max_agents: ctx.spec.agentRequirements.maxAgents, roles: rolesOf(ctx.spec.phases.flatMap((p) => p.tasks)) },
+      });
     } else if (status !== previous && status === 'running' && previous === 'paused') {
-      this.#publish(entry, 'WORKFLOW_RESUMED', undefined, { name: ctx.spec.name });
+      this.#publish(entry, 'WORKFLOW_RESUMED', undefined, { name: ctx.spec.name, resume_time: iso(ctx.updatedAt), state_validation: 'ok' });
     }
-    if (status !== previous && status === 'paused') this.#publish(entry, 'WORKFLOW_PAUSED', undefined, {});
+    if (status !== previous && status === 'paused') {
+      const phase = ctx.spec.phases[Math.min(ctx.phaseIndex, ctx.spec.phases.length - 1)]!.name;
+      this.#publish(entry, 'WORKFLOW_PAUSED', undefined, { pause_reason: 'pause requested', current_state: { phase, running_tasks: entry.inFlight.size } });
+    }
     for (; seen.phasesRecorded < ctx.phases.length; seen.phasesRecorded++) {
       const outcome = ctx.phases[seen.phasesRecorded]!;
       if (seen.phaseStarted <= outcome.index) {
-        this.#publish(entry, 'PHASE_STARTED', outcome.name, { phase_index: outcome.index + 1 });
+        this.#publish(entry, 'PHASE_STARTED', outcome.name, phaseStartData(ctx.spec.phases[outcome.index]!, outcome.index));
         seen.phaseStarted = outcome.index + 1;
       }
-      this.#publish(entry, PHASE_EVENT[outcome.status], outcome.name, {
-        phase_index: outcome.index + 1,
-        status: outcome.status,
-        tasks_completed: outcome.tasks.filter((t) => t.status === 'completed').length,
-        tasks_total: outcome.tasks.length,
-      });
+      this.#publish(entry, PHASE_EVENT[outcome.status], outcome.name, phaseEndData(outcome));
     }
     const live = snapshot.children.phase as PhaseRef | undefined;
     if (live && seen.phaseStarted <= ctx.phaseIndex) {
-      this.#publish(entry, 'PHASE_STARTED', ctx.spec.phases[ctx.phaseIndex]!.name, { phase_index: ctx.phaseIndex + 1 });
+      this.#publish(entry, 'PHASE_STARTED', ctx.spec.phases[ctx.phaseIndex]!.name, phaseStartData(ctx.spec.phases[ctx.phaseIndex]!, ctx.phaseIndex));
       seen.phaseStarted = ctx.phaseIndex + 1;
     }
     const ended = WORKFLOW_EVENT[status];
     if (status !== previous && ended && status !== 'paused') {
-      this.#publish(entry, ended, undefined, {
+      const base = {
         status,
         ...(ctx.failure ? { error: ctx.failure } : {}),
         duration_ms: (ctx.finishedAt ?? ctx.updatedAt) - (ctx.startedAt ?? ctx.createdAt),
-      });
+      };
+      const tasks = ctx.phases.flatMap((p) => p.tasks);
+      const count = (s: string) => tasks.filter((t) => t.status === s).length;
+      const byType: Partial<Record<EventType, Record<string, unknown>>> = {
+        WORKFLOW_COMPLETED: {
+          completion_time: iso(ctx.finishedAt),
+          final_metrics: { tasks_completed: count('completed'), tasks_failed: count('failed'), tasks_skipped: count('skipped'), duration: formatDuration(base.duration_ms) },
+        },
+        WORKFLOW_FAILED: {
+          failure_reason: ctx.failure?.message ?? 'failed',
+          recovery_options: [`${entry.id} list-checkpoints`, `${entry.id} rollback`, `${entry.id} restore {"checkpoint_id":"…"}`],
+        },
+        WORKFLOW_CANCELLED: { cancellation_reason: 'cancel requested', cleanup_status: 'running tasks aborted' },
+      };
+      this.#publish(entry, ended, undefined, { ...base, ...byType[ended] });
     }
   }
 
@@ -206,7 +225,7 @@ export class Scheduler {
     phase.send({ type: 'task.assigned', taskId: spec.id, agentId, at: clock.now() });
     pool.assign(agentId, spec.id);
     for (const file of spec.exclusiveFiles) this.#locks.set(file, `${idempotencyKey(entry, spec.id)}#${attempt}`);
-    this.#publish(entry, 'TASK_ASSIGNED', phaseName, { task_id: spec.id, agent_id: agentId, attempt });
+    this.#publish(entry, 'TASK_ASSIGNED', phaseName, { task_id: spec.id, agent_id: agentId, attempt, estimated_duration: formatDuration(spec.estimatedDurationMs) });
     // so a restart can say which tasks it runs again (it runs them either way): batched, not waited for
     journal?.log.append({ kind: 'dispatch', workflow_id: entry.id, epoch: entry.epoch, task_id: spec.id, attempt }, 'batch').durable.catch(() => {});
     if (spec.risky && journal) {
@@ -241,7 +260,7 @@ export class Scheduler {
         onStarted: (at) => {
           if (entry.inFlight.get(spec.id)?.run !== run) return;
           phase.send({ type: 'task.started', taskId: spec.id, at });
-          this.#publish(entry, 'TASK_STARTED', phaseName, { task_id: spec.id, agent_id: agentId, attempt });
+          this.#publish(entry, 'TASK_STARTED', phaseName, { task_id: spec.id, agent_id: agentId, attempt, start_time: new Date(at).toISOString() });
         },
       },
     );
@@ -279,7 +298,13 @@ export class Scheduler {
     const { seq, durable } = journal.appendOutcome(record, mode);
     durable.then(
       () => this.#deliver(entry, flight.phase, record, seq),
-      (error: unknown) => this.#publish(entry, 'SYSTEM_ERROR', undefined, { component: 'log', message: `Could not log the outcome of ${spec.id}: ${String(error)}` }),
+      (error: unknown) =>
+        this.#publish(entry, 'SYSTEM_ERROR', undefined, {
+          error_type: 'log_write_failed',
+          affected_components: ['log'],
+          severity: 'critical',
+          message: `Could not log the outcome of ${spec.id}: ${String(error)}`,
+        }),
     );
   }
 
@@ -289,11 +314,20 @@ export class Scheduler {
     if (seq !== null) entry.appliedSeq = Math.max(entry.appliedSeq, seq);
     if (!applyOutcome(phase, record)) return;
     const base = { task_id: record.task_id, agent_id: record.agent_id, attempt: record.attempt, execution_time_ms: record.duration_ms };
-    if (record.ok) this.#publish(entry, 'TASK_COMPLETED', phaseName, base);
-    else {
+    if (record.ok) {
+      this.#publish(entry, 'TASK_COMPLETED', phaseName, { ...base, duration: formatDuration(record.duration_ms), results: boundedResults(record.output) });
+    } else {
       const willRetry = phase.getSnapshot().context.tasks[record.task_id]?.status === 'ready';
-      const type = record.error!.code === 'TASK_TIMEOUT' ? 'TASK_TIMEOUT' : 'TASK_FAILED';
-      this.#publish(entry, type, phaseName, { ...base, error: record.error, will_retry: willRetry });
+      const timedOut = record.error!.code === 'TASK_TIMEOUT';
+      const spec = phase.getSnapshot().context.specs.find((t) => t.id === record.task_id);
+      this.#publish(entry, timedOut ? 'TASK_TIMEOUT' : 'TASK_FAILED', phaseName, {
+        ...base,
+        error: record.error,
+        will_retry: willRetry,
+        failure_reason: record.error!.message,
+        retry_count: record.attempt - 1,
+        ...(timedOut ? { timeout_duration: formatDuration(spec?.timeoutMs ?? 0) } : {}),
+      });
     }
     this.pump(entry);
     const snapshot = entry.actor.getSnapshot();
@@ -304,7 +338,12 @@ export class Scheduler {
 
   #checkpoint(entry: WorkflowEntry, trigger: CheckpointTrigger): Promise<unknown> {
     return this.#deps.journal!.checkpoint(entry, trigger).catch((error: unknown) =>
-      this.#publish(entry, 'SYSTEM_ERROR', undefined, { component: 'checkpoint', message: `Checkpoint (${trigger}) failed: ${String(error)}` }),
+      this.#publish(entry, 'SYSTEM_ERROR', undefined, {
+        error_type: 'checkpoint_failed',
+        affected_components: ['store'],
+        severity: 'error',
+        message: `Checkpoint (${trigger}) failed: ${String(error)}`,
+      }),
     );
   }
 
@@ -322,3 +361,4 @@ export class Scheduler {
     return n;
   }
 }
+
