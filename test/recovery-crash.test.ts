@@ -22,7 +22,8 @@ const MAX_AGENTS = 4;
 
 /** A workflow of exec tasks that each append their id to `out`; a second phase depends on the first. */
 function workflowYaml(out: string): string {
-  const lines = ['name: crash test', `agent_requirements: {min_agents: 1, max_agents: ${MAX_AGENTS}}`, 'phases:', '  - name: first', '    tasks:'];
+  // a short checkpoint interval: kills also land after checkpoints taken while tasks run
+  const lines = ['name: crash test', 'checkpoint_interval: 150ms', `agent_requirements: {min_agents: 1, max_agents: ${MAX_AGENTS}}`, 'phases:', '  - name: first', '    tasks:'];
   for (let i = 0; i < TASKS / 2; i++) lines.push(`      - {id: a${i}, handler: exec, input: {command: "sleep 0.05; echo a${i} >> ${out}"}}`);
   lines.push('  - name: second', '    tasks:');
   for (let i = 0; i < TASKS / 2; i++) {
