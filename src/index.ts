@@ -1,25 +1,35 @@
-/** troupe's public API: the hub and what its clients need. */
+/**
+ * troupe's public API: the hub and what its clients (the CLI, tests, the
+ * bench, embedding code) need. Values first, then types, by area.
+ */
+
+// the hub and its command boundary
 export { createHub } from './runtime/hub.js';
-export type { Hub, HubOptions } from './runtime/hub.js';
 export { OPERATIONS, OPERATION_NAMES, commandSchema, isOperation } from './runtime/commands.js';
-export type { Command, HubResponse, SuccessResponse, ErrorResponse, OperationName } from './runtime/commands.js';
+export { helpFor } from './runtime/help.js';
 export { ErrorCode, TroupeError } from './runtime/errors.js';
+export { errorResponse } from './runtime/responses.js';
 export { DEFAULTS } from './runtime/defaults.js';
 export { resolveDefinition, workflowDefinitionSchema } from './runtime/definition.js';
-export type { WorkflowDefinition } from './runtime/definition.js';
 export { parseDuration, formatDuration } from './runtime/durations.js';
-export { EVENT_TYPES, topicOf } from './runtime/event-record.js';
-export type { EventRecord, EventType, Severity } from './runtime/event-record.js';
-export { createManualClock, systemClock } from './actors/clock.js';
-export type { Clock, ManualClock, TimerHandle } from './actors/clock.js';
-export { createPiscinaRunner } from './actors/task-runner.js';
-export type { TaskRunner, TaskOutcome } from './actors/task-runner.js';
-export { errorResponse } from './runtime/responses.js';
-export { checkDataDir } from './runtime/check.js';
-export type { CheckpointVerdict } from './runtime/check.js';
+
+// events
+export { EVENT_TYPES, topicOf, formatEventMessage, parseEventMessage } from './runtime/event-record.js';
+
+// the supervisor process: control socket, data directory, upgrade check
 export { ControlSocket, MAX_REQUEST_BYTES } from './runtime/control-socket.js';
+export { checkDataDir } from './runtime/check.js';
 export { dataDirLayout } from './persistence/data-dir.js';
-export { helpFor } from './runtime/help.js';
+
+// time and tasks
+export { createManualClock, systemClock } from './actors/clock.js';
+export { createPiscinaRunner } from './actors/task-runner.js';
+
+export type { Hub, HubOptions } from './runtime/hub.js';
+export type { Command, HubResponse, SuccessResponse, ErrorResponse, OperationName } from './runtime/commands.js';
+export type { WorkflowDefinition } from './runtime/definition.js';
+export type { EventRecord, EventType, Severity, EventMessage } from './runtime/event-record.js';
 export type { Session } from './runtime/subscriptions.js';
-export { formatEventMessage, parseEventMessage } from './runtime/event-record.js';
-export type { EventMessage } from './runtime/event-record.js';
+export type { CheckpointVerdict } from './runtime/check.js';
+export type { Clock, ManualClock, TimerHandle } from './actors/clock.js';
+export type { TaskRunner, TaskOutcome } from './actors/task-runner.js';
