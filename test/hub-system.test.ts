@@ -52,3 +52,22 @@ describe('health and metrics', () => {
     expect(hubHealth.performance_metrics.error_rate).toBe(20);
   });
 });
+
+describe('monitor-pool', () => {
+  it('lists each agent with role, state, load, success rate, average time and breaker, and the pool figures', async () => {
+    const hub = createHub({ maxThreads: 1 });
+    try {
+      ok(await hub.execute({ operation: 'create', workflow_id: 'wf', parameters: { name: 'm', phases: [{ name: 'p', tasks: [{ id: 'a', handler: 'noop', role: 'code' }, { id: 'b', handler: 'fail', role: 'test', input: { retryable: false } }] }], failure_tolerance: 'high' } }));
+      ok(await hub.execute({ operation: 'start', workflow_id: 'wf' }));
+      ok(await hub.execute({ operation: 'wait', workflow_id: 'wf' }));
+      const { agents, pool } = ok(await hub.execute({ operation: 'monitor-pool' }));
+      expect(agents.map((a: { role: string }) => a.role).sort()).toEqual(['code', 'test']);
+      const tester = agents.find((a: { role: string }) => a.role === 'test');
+      expect(tester).toMatchObject({ state: 'idle', breaker: 'closed', load: 0, success_rate: 0, tasks_failed: 1 });
+      expect(agents.find((a: { role: string }) => a.role === 'code')).toMatchObject({ success_rate: 100, tasks_completed: 1 });
+      expect(pool).toMatchObject({ agents: 2, busy: 0, max_threads: 1, queue_depth: 0 });
+    } finally {
+      await hub.close();
+    }
+  });
+});

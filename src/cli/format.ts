@@ -122,6 +122,11 @@ export function formatResponse(p: Palette, response: HubResponse): string {
   else if (response.operation === 'list-workflows') {
     const rows = result.workflows as Record<string, unknown>[];
     body = rows.length === 0 ? p.dim('no workflows') : formatTable(rows, ['workflow_id', 'name', 'status', 'progress_percentage', 'current_phase', 'updated_at']);
+  } else if (response.operation === 'monitor-pool') {
+    const rows = result.agents as Record<string, unknown>[];
+    const pool = result.pool as Record<string, unknown>;
+    body = rows.length === 0 ? p.dim('no agents yet') : formatTable(rows, ['agent_id', 'role', 'state', 'breaker', 'load', 'success_rate', 'average_task_time', 'tasks_completed']);
+    body += p.dim(`\npool: ${String(pool.threads)}/${String(pool.max_threads)} threads, ${String(pool.utilization)}% utilized, queue ${String(pool.queue_depth)}, run time p50 ${String(pool.run_time_p50)} p99 ${String(pool.run_time_p99)}`);
   } else if (response.operation === 'help') body = formatHelp(p, result as unknown as HelpList | HelpOne);
   else if (response.operation === 'get-events') {
     const events = result.events as EventRecord[];

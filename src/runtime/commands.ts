@@ -145,7 +145,13 @@ export const OPERATIONS = {
   }),
   'assign-agents': planned('agents', 'Assign agents to a workflow', 'required'),
   'redistribute-tasks': planned('agents', "Move a failed agent's tasks to others", 'required'),
-  'monitor-pool': planned('agents', 'Per-agent state, load and performance; pool utilization'),
+  'monitor-pool': op({
+    group: 'agents',
+    summary: 'Per agent: role, state, load, success rate, average time, breaker; the pool: utilization and queue depth',
+    workflow: 'none',
+    params: none,
+    example: 'monitor-pool',
+  }),
   'publish-event': op({
     group: 'events',
     summary: 'Publish an event of the registry (optionally about a workflow)',
