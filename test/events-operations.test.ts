@@ -26,7 +26,11 @@ describe('events: subscribe, publish, query', () => {
   it('a session sees only what its patterns and filters match, in order, until it unsubscribes', async () => {
     const hub = await open();
     const seen: [string, EventRecord][] = [];
-    const session: Session = { onEvent: (id, e) => seen.push([id, e]) };
+    const session: Session = {
+      onEvent: (id, e) => {
+        seen.push([id, e]);
+      },
+    };
     const sub = ok(await hub.execute({ operation: 'subscribe-event', parameters: { patterns: ['TASK_FAILED.#', 'workflow.*.phase_completed', 'workflow.*.task_completed'] } }, session));
     ok(await hub.execute({ operation: 'create', workflow_id: 'wf', parameters: hello }));
     ok(await hub.execute({ operation: 'start', workflow_id: 'wf' }));

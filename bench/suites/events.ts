@@ -23,7 +23,7 @@ export const eventsSuite: Suite = {
     );
     let delivered = 0;
     const session = { onEvent: () => void delivered++ };
-    const subscriptions = new Subscriptions();
+    const subscriptions = new Subscriptions(systemClock, () => {});
     for (let i = 0; i < size; i++) subscriptions.add(session, [`*.wf_${i}.#`], {});
     const deliverOnly = await throughput(EVENTS, () => {
       for (const e of events) subscriptions.deliver(e);

@@ -181,8 +181,20 @@ export const OPERATIONS = {
     example: 'wf_1 get-events {"severity":["warning","error"],"limit":20}',
   }),
   'configure-batching': planned('events', 'Configure event batching'),
-  'dead-letters': planned('events', 'List dead-lettered events'),
-  redrive: planned('events', 'Re-deliver dead-lettered events'),
+  'dead-letters': op({
+    group: 'events',
+    summary: 'Events a subscriber could not take (after its retries, or with its queue full)',
+    workflow: 'none',
+    params: eventParams['dead-letters'],
+    example: 'dead-letters {"subscription_id":"sub_1a2b3c4d"}',
+  }),
+  redrive: op({
+    group: 'events',
+    summary: 'Deliver dead letters again to their subscriptions',
+    workflow: 'none',
+    params: eventParams.redrive,
+    example: 'redrive {"dead_letter_ids":["dl_5e6f7a8b"]}',
+  }),
   checkpoint: op({
     group: 'recovery',
     summary: 'Checkpoint a workflow now (atomically written, sha256-checked)',

@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { TroupeError } from './errors.js';
 import { compilePattern } from './event-pattern.js';
 import { EVENT_DATA } from './event-registry.js';
+import { durationSchema } from './definition.js';
+import { DEFAULT_DELIVERY } from './subscriptions.js';
 import { EVENT_TYPES, type EventRecord } from './event-record.js';
 import type { Handler } from './operation-kit.js';
 
@@ -20,6 +22,15 @@ export const eventParams = {
   }),
   'subscribe-event': z.strictObject({
     patterns: z.array(z.string().min(1)).min(1).default(['#']).describe('e.g. "TASK_FAILED.#", "workflow.*.phase_completed"'),
+    retry_policy: z
+      .strictObject({
+        max_retries: z.number().int().min(0).max(100).default(DEFAULT_DELIVERY.maxRetries),
+        backoff_base: durationSchema.prefault('1s'),
+      })
+      .prefault({})
+      .describe('a failed delivery is retried with exponential backoff, then dead-lettered'),
+    max_queue: z.number().int().min(1).max(1_000_000).default(DEFAULT_DELIVERY.maxQueue).describe('events waiting for this subscriber at most'),
+    overflow: z.enum(['drop_oldest', 'dead_letter']).default(DEFAULT_DELIVERY.overflow).describe('what a full queue does with more'),
     filters: z
       .strictObject({
         severity: oneOrMany(z.enum(SEVERITIES)).optional(),
@@ -29,6 +40,11 @@ export const eventParams = {
       .default({}),
   }),
   'unsubscribe-event': z.strictObject({ subscription_id: z.string().min(1) }),
+  'dead-letters': z.strictObject({
+    subscription_id: z.string().min(1).optional(),
+    limit: z.number().int().min(1).max(10_000).default(100),
+  }),
+  redrive: z.strictObject({ dead_letter_ids: z.array(z.string().min(1)).min(1).optional().describe('all dead letters when absent') }),
   'get-events': z.strictObject({
     event_type: oneOrMany(z.enum(EVENT_TYPES)).optional(),
     pattern: z.string().min(1).optional().describe('a subscription pattern'),
@@ -70,7 +86,12 @@ export const eventHandlers: Record<string, Handler> = {
         details: 'Subscribe from the REPL, `troupe attach` or a control-socket connection; in-process code uses hub.subscribe()',
       });
     }
-    const id = hub.subscriptions.add(session, params.patterns, params.filters);
+    const id = hub.subscriptions.add(session, params.patterns, params.filters, {
+      maxRetries: params.retry_policy.max_retries,
+      backoffBaseMs: params.retry_policy.backoff_base,
+      maxQueue: params.max_queue,
+      overflow: params.overflow,
+    });
     return {
       result: { subscription_id: id, patterns: params.patterns, filters: params.filters },
       next_steps: [`Matching events are printed as they happen; stop with 'unsubscribe-event {"subscription_id":"${id}"}'`],
@@ -84,6 +105,18 @@ export const eventHandlers: Record<string, Handler> = {
       });
     }
     return { result: { subscription_id: params.subscription_id, unsubscribed: true }, next_steps: [] };
+  },
+
+  'dead-letters'(hub, _id, params: z.output<(typeof eventParams)['dead-letters']>) {
+    const letters = hub.subscriptions.deadLetters(params.subscription_id);
+    return {
+      result: { dead_letters: letters.slice(-params.limit), total: letters.length },
+      next_steps: letters.length > 0 ? ["Deliver them again with 'redrive' (all) or 'redrive {\"dead_letter_ids\":[…]}'"] : [],
+    };
+  },
+
+  redrive(hub, _id, params: z.output<(typeof eventParams)['redrive']>) {
+    return { result: hub.subscriptions.redrive(params.dead_letter_ids), next_steps: [] };
   },
 
   async 'get-events'(hub, workflowId, params: z.output<(typeof eventParams)['get-events']>) {

@@ -123,7 +123,7 @@ export function createHub(options: HubOptions = {}): Hub {
     durability: options.durability ?? 'sync',
   });
   const shutdownGraceMs = duration(options.shutdownGrace ?? DEFAULTS.shutdown_grace, 'shutdownGrace');
-  const state: HubState = { clock, runner, pool, bus, scheduler, workflows: new Map(), waits: new Set(), journal: null, recovery: null, correlationId: null, subscriptions: new Subscriptions(), stats: { startedAt: clock.now(), commands: 0, errors: 0, totalMs: 0, lastCommandAt: null } };
+  const state: HubState = { clock, runner, pool, bus, scheduler, workflows: new Map(), waits: new Set(), journal: null, recovery: null, correlationId: null, subscriptions: new Subscriptions(clock, (draft) => bus.publish(draft)), stats: { startedAt: clock.now(), commands: 0, errors: 0, totalMs: 0, lastCommandAt: null } };
   let closed = false;
   bus.subscribe((event) => state.subscriptions.deliver(event));
   const ready = options.dataDir === undefined ? Promise.resolve() : openDataDir(state, options.dataDir, options);
@@ -203,6 +203,7 @@ export function createHub(options: HubOptions = {}): Hub {
       if (closed) return;
       closed = true;
       scheduler.halt();
+      state.subscriptions.close();
       for (const reject of [...state.waits]) reject(new TroupeError('HUB_CLOSED', 'The hub shut down while waiting'));
       const running = [...state.workflows.values()].flatMap((e) => [...e.inFlight.values()]);
       const busy = new Set([...state.workflows.values()].filter((e) => e.inFlight.size > 0));
