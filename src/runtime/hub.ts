@@ -220,6 +220,10 @@ export function createHub(options: HubOptions = {}): Hub {
         for (const flight of running) flight.run.abort({ name: 'ShutdownError', code: 'HUB_SHUTDOWN', message: 'The hub shut down', retryable: true });
         await Promise.all(running.map((f) => f.run.result));
       }
+      // outcomes that arrived during the grace period are logged first, then applied (one more
+      // turn of the loop), so the shutdown checkpoints include them
+      await state.journal?.log.flush();
+      await new Promise((resolve) => setImmediate(resolve));
       // every workflow's state now, including what finished during the grace period; the
       // tasks stopped by the shutdown have no outcome, so they run again after the restart
       await Promise.allSettled([...state.workflows.values()].map((e) => e.checkpointChain));
