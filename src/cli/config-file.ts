@@ -18,6 +18,7 @@ export const configSchema = z.strictObject({
   durability: z.enum(['sync', 'batch', 'none']).optional(),
   keep_checkpoints: z.number().int().min(1).max(1000).optional(),
   auto_recovery: z.boolean().optional(),
+  event_retention: duration.optional(),
 });
 
 export type ConfigFile = z.infer<typeof configSchema>;
@@ -47,5 +48,6 @@ export async function loadConfig(path: string | null): Promise<{ config: ConfigF
   if (config.durability !== undefined) hub.durability = config.durability;
   if (config.keep_checkpoints !== undefined) hub.keepCheckpoints = config.keep_checkpoints;
   if (config.auto_recovery !== undefined) hub.autoRecovery = config.auto_recovery;
+  if (config.event_retention !== undefined) hub.eventRetention = config.event_retention;
   return { config, hub };
 }

@@ -1,4 +1,4 @@
-import { mkdir, open, readdir, readFile, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { fsyncDir } from './atomic-file.js';
@@ -58,6 +58,24 @@ export function readFrames(bytes: Buffer): { records: LogRecord[]; goodBytes: nu
   return { records, goodBytes: offset, reason: null };
 }
 
+/** What opening the log learnt about one segment. */
+export interface SegmentInfo {
+  name: string;
+  /** false for the last segment, the one appended to */
+  sealed: boolean;
+  records: number;
+  lastSeq: number;
+  /** the newest time a record of it carries (epoch ms), null when none carries one */
+  newestAt: number | null;
+}
+
+/** The time a record carries: an outcome's `at`, an event's `timestamp`. */
+function recordTime(record: LogRecord): number | null {
+  if (typeof record.at === 'number') return record.at;
+  const event = record.event as { timestamp?: unknown } | undefined;
+  return typeof event?.timestamp === 'string' ? Date.parse(event.timestamp) : null;
+}
+
 interface Pending {
   seq: number;
   bytes: Buffer;
@@ -104,17 +122,31 @@ export class AppendLog {
   }
 
   /** Opens (or creates) the log in `dir`, returning it with every good record and any damage found. */
-  static async open(dir: string, options: AppendLogOptions = {}): Promise<{ log: AppendLog; records: LogRecord[]; damage: LogDamage[] }> {
+  static async open(
+    dir: string,
+    options: AppendLogOptions = {},
+  ): Promise<{ log: AppendLog; records: LogRecord[]; damage: LogDamage[]; segments: SegmentInfo[] }> {
     await mkdir(dir, { recursive: true });
     const segments = (await readdir(dir)).filter((n) => /^\d{12}\.log$/.test(n)).sort();
     const records: LogRecord[] = [];
     const damage: LogDamage[] = [];
+    const infos: SegmentInfo[] = [];
     let lastSize = 0;
     for (const [i, name] of segments.entries()) {
       const bytes = await readFile(join(dir, name));
       const read = readFrames(bytes);
       records.push(...read.records);
       lastSize = read.goodBytes;
+      infos.push({
+        name,
+        sealed: i < segments.length - 1,
+        records: read.records.length,
+        lastSeq: read.records.at(-1)?.seq ?? 0,
+        newestAt: read.records.reduce<number | null>((newest, r) => {
+          const at = recordTime(r);
+          return at === null ? newest : Math.max(newest ?? at, at);
+        }, null),
+      });
       if (read.reason) {
         damage.push({ segment: name, offset: read.goodBytes, droppedBytes: bytes.length - read.goodBytes, reason: read.reason });
         if (i === segments.length - 1) {
@@ -130,7 +162,13 @@ export class AppendLog {
     const name = segments.at(-1) ?? `${String(nextSeq).padStart(12, '0')}.log`;
     const handle = await open(join(dir, name), 'a', 0o600);
     if (segments.length === 0) await fsyncDir(dir);
-    return { log: new AppendLog(dir, handle, segments.length === 0 ? 0 : lastSize, nextSeq, options), records, damage };
+    return { log: new AppendLog(dir, handle, segments.length === 0 ? 0 : lastSize, nextSeq, options), records, damage, segments: infos };
+  }
+
+  /** Removes sealed segments (retention and compaction): the segment being written is never among them. */
+  async dropSegments(names: readonly string[]): Promise<void> {
+    for (const name of names) await rm(join(this.#dir, name), { force: true });
+    if (names.length > 0) await fsyncDir(this.#dir);
   }
 
   /** The seq the next record will get. */

@@ -1,4 +1,5 @@
-import type { LogRecord } from '../persistence/append-log.js';
+import type { LogRecord, SegmentInfo } from '../persistence/append-log.js';
+import { ENDED_STATUSES, statusOf } from './workflow-entry.js';
 import type { EventRecord } from './event-record.js';
 import type { HubState } from './hub-state.js';
 import { Journal } from './journal.js';
@@ -12,9 +13,17 @@ import { HUB_VERSION } from './version.js';
  * `autoRecovery`, rebuilds every active workflow from its newest valid
  * checkpoint plus the outcomes logged after it, then resumes dispatching.
  */
-export async function openDataDir(state: HubState, dataDir: string, options: { keepCheckpoints?: number; autoRecovery?: boolean }): Promise<void> {
+export async function openDataDir(
+  state: HubState,
+  dataDir: string,
+  options: { keepCheckpoints?: number; autoRecovery?: boolean; retentionMs: number; segmentBytes?: number },
+): Promise<void> {
   const started = performance.now();
-  const opened = await Journal.open(dataDir, { clock: state.clock, ...(options.keepCheckpoints === undefined ? {} : { keepCheckpoints: options.keepCheckpoints }) });
+  const opened = await Journal.open(dataDir, {
+    clock: state.clock,
+    ...(options.keepCheckpoints === undefined ? {} : { keepCheckpoints: options.keepCheckpoints }),
+    ...(options.segmentBytes === undefined ? {} : { segmentBytes: options.segmentBytes }),
+  });
   const { journal, records, damage } = opened;
   state.journal = journal;
   state.scheduler.useJournal(journal);
@@ -93,6 +102,7 @@ export async function openDataDir(state: HubState, dataDir: string, options: { k
       }
     }
   }
+  report.compacted = await compact(state, opened.segments, options.retentionMs);
   report.duration_ms = Math.round(performance.now() - started);
   state.recovery = report;
   state.bus.publish({
@@ -123,4 +133,22 @@ function inBatches<T, R>(items: readonly T[], limit: number, fn: (item: T) => Pr
     slots[i % limit] = next.catch(() => {});
   }
   return results;
+}
+
+/**
+ * Retention and compaction, at start: a sealed log segment goes when all it
+ * holds is older than `event_retention` and no workflow still needs it to
+ * recover (every record in it is at or before the checkpoint each unfinished
+ * workflow would recover from).
+ */
+async function compact(state: HubState, segments: readonly SegmentInfo[], retentionMs: number): Promise<{ segments: string[]; records: number }> {
+  const journal = state.journal!;
+  let needed = Infinity;
+  for (const entry of state.workflows.values()) {
+    if (!ENDED_STATUSES.has(statusOf(entry.actor.getSnapshot()))) needed = Math.min(needed, entry.checkpointedAppliedSeq);
+  }
+  const cutoff = state.clock.now() - retentionMs;
+  const old = segments.filter((s) => s.sealed && s.lastSeq <= needed && s.newestAt !== null && s.newestAt < cutoff);
+  await journal.log.dropSegments(old.map((s) => s.name));
+  return { segments: old.map((s) => s.name), records: old.reduce((n, s) => n + s.records, 0) };
 }

@@ -48,6 +48,10 @@ export interface HubOptions {
   keepCheckpoints?: number;
   /** recover the active workflows of the data directory at start; @default true */
   autoRecovery?: boolean;
+  /** events older than this are removed at start (whole log segments no recovery needs); @default "7d" */
+  eventRetention?: string | number;
+  /** a log segment is sealed past this size, bytes; @default 64 MiB (tests use small ones) */
+  logSegmentBytes?: number;
 }
 
 /** A troupe hub: owns the workflows, the agent pool, the scheduler and the task runner. */
@@ -126,7 +130,16 @@ export function createHub(options: HubOptions = {}): Hub {
   const state: HubState = { clock, runner, pool, bus, scheduler, workflows: new Map(), waits: new Set(), journal: null, recovery: null, correlationId: null, subscriptions: new Subscriptions(clock, (draft) => bus.publish(draft)), stats: { startedAt: clock.now(), commands: 0, errors: 0, totalMs: 0, lastCommandAt: null } };
   let closed = false;
   bus.subscribe((event) => state.subscriptions.deliver(event));
-  const ready = options.dataDir === undefined ? Promise.resolve() : openDataDir(state, options.dataDir, options);
+  const retentionMs = duration(options.eventRetention ?? DEFAULTS.event_retention, 'eventRetention');
+  const ready =
+    options.dataDir === undefined
+      ? Promise.resolve()
+      : openDataDir(state, options.dataDir, {
+          ...(options.keepCheckpoints === undefined ? {} : { keepCheckpoints: options.keepCheckpoints }),
+          ...(options.autoRecovery === undefined ? {} : { autoRecovery: options.autoRecovery }),
+          ...(options.logSegmentBytes === undefined ? {} : { segmentBytes: options.logSegmentBytes }),
+          retentionMs,
+        });
   // a failed open is answered to every command and to whoever awaits `ready`
   ready.catch(() => {});
 

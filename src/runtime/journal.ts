@@ -1,4 +1,4 @@
-import { AppendLog, type Durability, type LogDamage, type LogRecord } from '../persistence/append-log.js';
+import { AppendLog, type Durability, type LogDamage, type LogRecord, type SegmentInfo } from '../persistence/append-log.js';
 import { FileCheckpointStore, type CheckpointInfo, type CheckpointStore } from '../persistence/checkpoint-store.js';
 import { acquireLock, dataDirLayout, DataDirLockedError, WorkflowIndex, type WorkflowShelf } from '../persistence/data-dir.js';
 import type { Clock } from '../actors/clock.js';
@@ -60,8 +60,8 @@ export class Journal {
    */
   static async open(
     dataDir: string,
-    options: { clock: Clock; keepCheckpoints?: number },
-  ): Promise<{ journal: Journal; records: LogRecord[]; damage: LogDamage[]; tookOverLockFrom: number | null }> {
+    options: { clock: Clock; keepCheckpoints?: number; segmentBytes?: number },
+  ): Promise<{ journal: Journal; records: LogRecord[]; damage: LogDamage[]; segments: SegmentInfo[]; tookOverLockFrom: number | null }> {
     const layout = dataDirLayout(dataDir);
     let lock;
     try {
@@ -76,10 +76,10 @@ export class Journal {
       throw error;
     }
     try {
-      const { log, records, damage } = await AppendLog.open(layout.events);
+      const { log, records, damage, segments } = await AppendLog.open(layout.events, options.segmentBytes === undefined ? {} : { segmentBytes: options.segmentBytes });
       const store = new FileCheckpointStore(layout.checkpoints, options.keepCheckpoints === undefined ? {} : { keep: options.keepCheckpoints });
       const journal = new Journal(dataDir, log, store, new WorkflowIndex(layout.workflows), lock.release, options.clock);
-      return { journal, records, damage, tookOverLockFrom: lock.tookOverFrom };
+      return { journal, records, damage, segments, tookOverLockFrom: lock.tookOverFrom };
     } catch (error) {
       await lock.release();
       throw error;
@@ -98,10 +98,13 @@ export class Journal {
    */
   checkpoint(entry: WorkflowEntry, trigger: CheckpointTrigger, name: string | null = null): Promise<CheckpointInfo> {
     const snapshot = entry.actor.getSnapshot();
+    // the log position this state covers: everything before it is either in the snapshot or not
+    // this workflow's, except outcomes logged but not applied yet (replay must still see those)
+    const covered = entry.pendingOutcomes.size > 0 ? Math.min(...entry.pendingOutcomes) - 1 : this.log.nextSeq - 1;
     const body: CheckpointBody = {
       workflow_id: entry.id,
       epoch: entry.epoch,
-      applied_seq: entry.appliedSeq,
+      applied_seq: covered,
       snapshot: entry.actor.getPersistedSnapshot(),
       in_flight: [...entry.inFlight].map(([taskId, f]) => ({
         task_id: taskId,
@@ -111,7 +114,7 @@ export class Journal {
       })),
     };
     const seq = ++entry.checkpointSeq;
-    entry.checkpointedAppliedSeq = entry.appliedSeq;
+    entry.checkpointedAppliedSeq = covered;
     const status = statusOf(snapshot);
     const header = {
       machine_id: WORKFLOW_MACHINE.id,

@@ -121,6 +121,8 @@ export interface RecoveryReport {
   lock_taken_over_from: number | null;
   log_damage: LogDamage[];
   recovered: RecoveredWorkflow[];
+  /** sealed log segments removed by retention (older than event_retention, needed by no recovery) */
+  compacted?: { segments: string[]; records: number };
   /** active workflows that could not be recovered; their files are left as they are */
   failed: { workflow_id: string; code: string; message: string }[];
   duration_ms: number;

@@ -296,8 +296,12 @@ export class Scheduler {
     // the outcome is logged before the actor sees it: what the actor acts on survives a crash
     const mode = entry.actor.getSnapshot().context.spec.durability ?? this.#deps.durability;
     const { seq, durable } = journal.appendOutcome(record, mode);
+    entry.pendingOutcomes.add(seq);
     durable.then(
-      () => this.#deliver(entry, flight.phase, record, seq),
+      () => {
+        entry.pendingOutcomes.delete(seq);
+        this.#deliver(entry, flight.phase, record, seq);
+      },
       (error: unknown) =>
         this.#publish(entry, 'SYSTEM_ERROR', undefined, {
           error_type: 'log_write_failed',

@@ -56,6 +56,8 @@ export interface WorkflowEntry {
   /** checkpoint writes of this workflow, one after the other */
   checkpointChain: Promise<unknown>;
   intervalTimer: TimerHandle | null;
+  /** seqs of outcomes logged but not yet applied (waiting for their fsync): a checkpoint must not claim them */
+  pendingOutcomes: Set<number>;
 }
 
 /** A fresh entry for an actor; `restored` carries what a checkpoint knew. */
@@ -83,6 +85,7 @@ export function newEntry(
     checkpointedAppliedSeq: restored.appliedSeq,
     checkpointChain: Promise.resolve(),
     intervalTimer: null,
+    pendingOutcomes: new Set(),
   };
 }
 
