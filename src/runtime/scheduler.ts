@@ -357,12 +357,5 @@ export class Scheduler {
     const exp = Math.min(max, base * 2 ** (attempt - 1));
     return Math.round(exp * (0.5 + random() * 0.5));
   }
-
-  /** Running task attempts across all workflows. */
-  inFlightCount(entries: Iterable<WorkflowEntry>): number {
-    let n = 0;
-    for (const e of entries) n += e.inFlight.size;
-    return n;
-  }
 }
 

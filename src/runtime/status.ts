@@ -1,6 +1,6 @@
 import { computeWaves, criticalPath } from '../machines/task-graph.js';
 import type { TaskRecord, TaskSpec } from '../machines/types.js';
-import { newTaskRecord } from '../machines/phase-records.js';
+import { isTerminal, newTaskRecord } from '../machines/phase-records.js';
 import type { AgentPool, AgentView } from './agent-pool.js';
 import { formatDuration } from './durations.js';
 import { statusOf, type PhaseRef, type WorkflowSnapshot } from './workflow-entry.js';
@@ -50,6 +50,25 @@ function phaseRecords(snapshot: WorkflowSnapshot) {
 }
 
 /**
+ * Share of the work done, 0..100 with one decimal: tasks that will not change
+ * any more, or, for a workflow without tasks, phases that ended.
+ */
+function progressOf(phases: ReturnType<typeof phaseRecords>): number {
+  const tasks = phases.flatMap((p) => p.tasks);
+  const share =
+    tasks.length > 0
+      ? tasks.filter(isTerminal).length / tasks.length
+      : phases.filter((p) => p.status !== 'pending' && p.status !== 'running').length / phases.length;
+  return Math.round(share * 1000) / 10;
+}
+
+/** The name of the phase running now, or of the last one once all ran. */
+const currentPhaseName = (snapshot: WorkflowSnapshot) => {
+  const { spec, phaseIndex } = snapshot.context;
+  return spec.phases[Math.min(phaseIndex, spec.phases.length - 1)]!.name;
+};
+
+/**
  * The spec's workflow state schema for `get-status`: status, current phase,
  * progress, phases with their tasks, agent assignments, critical path,
  * configuration and metrics.
@@ -60,9 +79,6 @@ export function describeWorkflow(snapshot: WorkflowSnapshot, pool: AgentPool, op
   const phases = phaseRecords(snapshot);
   const allTasks = phases.flatMap((p) => p.tasks);
   const count = (s: TaskRecord['status']) => allTasks.filter((t) => t.status === s).length;
-  const terminal = allTasks.filter((t) => ['completed', 'failed', 'skipped', 'cancelled'].includes(t.status)).length;
-  const progress =
-    allTasks.length > 0 ? (terminal / allTasks.length) * 100 : (phases.filter((p) => p.status !== 'pending' && p.status !== 'running').length / phases.length) * 100;
   const specs = ctx.spec.phases.flatMap((p) => p.tasks);
   const waves = computeWaves(specs);
   const critical = criticalPath(specs);
@@ -84,9 +100,9 @@ export function describeWorkflow(snapshot: WorkflowSnapshot, pool: AgentPool, op
       started_at: iso(ctx.startedAt),
       finished_at: iso(ctx.finishedAt),
       current_phase: Math.min(ctx.phaseIndex + 1, phases.length),
-      current_phase_name: ctx.spec.phases[Math.min(ctx.phaseIndex, phases.length - 1)]!.name,
+      current_phase_name: currentPhaseName(snapshot),
       total_phases: phases.length,
-      progress_percentage: Math.round(progress * 10) / 10,
+      progress_percentage: progressOf(phases),
       ...(ctx.failure ? { failure: ctx.failure } : {}),
       phases: phases.map((p, index) => ({
         phase_id: index + 1,
@@ -125,15 +141,13 @@ export function describeWorkflow(snapshot: WorkflowSnapshot, pool: AgentPool, op
 export function summarizeWorkflow(snapshot: WorkflowSnapshot) {
   const ctx = snapshot.context;
   const phases = phaseRecords(snapshot);
-  const tasks = phases.flatMap((p) => p.tasks);
-  const done = tasks.filter((t) => ['completed', 'failed', 'skipped', 'cancelled'].includes(t.status)).length;
   return {
     workflow_id: ctx.id,
     name: ctx.spec.name,
     status: statusOf(snapshot),
     priority: ctx.spec.priority,
-    current_phase: ctx.spec.phases[Math.min(ctx.phaseIndex, phases.length - 1)]!.name,
-    progress_percentage: tasks.length === 0 ? (ctx.phases.length / phases.length) * 100 : Math.round((done / tasks.length) * 1000) / 10,
+    current_phase: currentPhaseName(snapshot),
+    progress_percentage: progressOf(phases),
     created_at: iso(ctx.createdAt),
     updated_at: iso(ctx.updatedAt),
   };
