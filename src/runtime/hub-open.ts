@@ -49,14 +49,20 @@ export async function openDataDir(
   }
   // ended workflows are loaded too (nothing to replay or run), so get-status, list-workflows and
   // `troupe run` on a finished id answer from the data directory after a restart
-  for (const shelf of ['completed', 'failed'] as const) {
-    for (const id of await journal.index.list(shelf)) {
-      try {
-        const { entry } = await recoverWorkflow(journal.checkpoints, [], id, state.clock.now());
-        state.workflows.set(id, entry);
-      } catch (error) {
-        report.failed.push({ workflow_id: id, code: isTroupeError(error) ? error.code : 'INTERNAL_ERROR', message: error instanceof Error ? error.message : String(error) });
-      }
+  const ended = [...(await journal.index.list('completed')), ...(await journal.index.list('failed'))].sort();
+  // their checkpoint reads overlap like the active ones'; results are taken in id order
+  const endedLoads = inBatches(ended, RECOVERY_CONCURRENCY, (id) =>
+    recoverWorkflow(journal.checkpoints, [], id, state.clock.now()).then(
+      (value) => ({ ok: true as const, value }),
+      (error: unknown) => ({ ok: false as const, error }),
+    ),
+  );
+  for (const [i, id] of ended.entries()) {
+    const loaded = await endedLoads[i]!;
+    if (loaded.ok) state.workflows.set(id, loaded.value.entry);
+    else {
+      const error = loaded.error;
+      report.failed.push({ workflow_id: id, code: isTroupeError(error) ? error.code : 'INTERNAL_ERROR', message: error instanceof Error ? error.message : String(error) });
     }
   }
   if (options.autoRecovery !== false) {
