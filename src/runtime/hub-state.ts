@@ -3,6 +3,7 @@ import type { TaskRunner } from '../actors/task-runner.js';
 import type { AgentPool } from './agent-pool.js';
 import type { TroupeError } from './errors.js';
 import type { EventBus } from './event-bus.js';
+import type { FileLocks } from './file-locks.js';
 import type { Scheduler } from './scheduler.js';
 import type { WorkflowEntry } from './workflow-entry.js';
 import type { Journal } from './journal.js';
@@ -16,6 +17,8 @@ export interface HubState {
   pool: AgentPool;
   bus: EventBus;
   scheduler: Scheduler;
+  /** exclusive files held by running tasks and resource allocations */
+  locks: FileLocks;
   workflows: Map<string, WorkflowEntry>;
   /** pending `wait`s, rejected on close */
   waits: Set<(error: TroupeError) => void>;

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { systemClock, type Clock } from '../actors/clock.js';
 import { createPiscinaRunner, type TaskRunner } from '../actors/task-runner.js';
 import { AgentPool } from './agent-pool.js';
+import { FileLocks } from './file-locks.js';
 import { commandSchema, isOperation, OPERATIONS, type HubResponse } from './commands.js';
 import { DEFAULTS } from './defaults.js';
 import { formatDuration, parseDuration } from './durations.js';
@@ -115,6 +116,7 @@ export function createHub(options: HubOptions = {}): Hub {
     { minAgents: 0, maxAgents, maxConcurrentTasks: DEFAULTS.max_concurrent_tasks, breakerThreshold: DEFAULTS.breaker_threshold },
     bus,
   );
+  const locks = new FileLocks();
   const scheduler = new Scheduler({
     clock,
     runner,
@@ -125,9 +127,10 @@ export function createHub(options: HubOptions = {}): Hub {
     retryBackoffMaxMs: duration(options.retryBackoffMax ?? DEFAULTS.retry_backoff_max, 'retryBackoffMax'),
     journal: null,
     durability: options.durability ?? 'sync',
+    locks,
   });
   const shutdownGraceMs = duration(options.shutdownGrace ?? DEFAULTS.shutdown_grace, 'shutdownGrace');
-  const state: HubState = { clock, runner, pool, bus, scheduler, workflows: new Map(), waits: new Set(), journal: null, recovery: null, correlationId: null, subscriptions: new Subscriptions(clock, (draft) => bus.publish(draft)), stats: { startedAt: clock.now(), commands: 0, errors: 0, totalMs: 0, lastCommandAt: null } };
+  const state: HubState = { clock, runner, pool, bus, scheduler, locks, workflows: new Map(), waits: new Set(), journal: null, recovery: null, correlationId: null, subscriptions: new Subscriptions(clock, (draft) => bus.publish(draft)), stats: { startedAt: clock.now(), commands: 0, errors: 0, totalMs: 0, lastCommandAt: null } };
   let closed = false;
   bus.subscribe((event) => state.subscriptions.deliver(event));
   const retentionMs = duration(options.eventRetention ?? DEFAULTS.event_retention, 'eventRetention');

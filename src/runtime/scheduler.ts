@@ -8,6 +8,7 @@ import type { AgentPool } from './agent-pool.js';
 import type { CheckpointTrigger, Journal, OutcomeRecord } from './journal.js';
 import { applyOutcome } from './outcomes.js';
 import type { EventBus } from './event-bus.js';
+import type { FileLocks } from './file-locks.js';
 import type { EventType } from './event-record.js';
 import { ENDED_STATUSES, idempotencyKey, statusOf, type PhaseRef, type WorkflowEntry, type WorkflowSnapshot, type WorkflowStatus } from './workflow-entry.js';
 
@@ -24,6 +25,8 @@ export interface SchedulerDeps {
   journal: Journal | null;
   /** how durable a task outcome is before the actor sees it */
   durability: Durability;
+  /** exclusive files held by running tasks and by resource allocations */
+  locks: FileLocks;
 }
 
 const CANCELLED: TaskError = { name: 'CancelledError', code: 'TASK_CANCELLED', message: 'The workflow ended while the task ran', retryable: false };
@@ -35,6 +38,9 @@ const WORKFLOW_EVENT: Partial<Record<WorkflowStatus, EventType>> = {
   failed: 'WORKFLOW_FAILED',
   cancelled: 'WORKFLOW_CANCELLED',
 };
+
+/** One attempt's key: the runner's handle and the holder of its exclusive files. */
+const runKey = (entry: WorkflowEntry, taskId: string, attempt: number) => `${idempotencyKey(entry, taskId)}#${attempt}`;
 
 const PHASE_EVENT = { completed: 'PHASE_COMPLETED', failed: 'PHASE_FAILED', skipped: 'PHASE_SKIPPED', cancelled: 'PHASE_FAILED' } as const;
 
@@ -48,8 +54,6 @@ const PHASE_EVENT = { completed: 'PHASE_COMPLETED', failed: 'PHASE_FAILED', skip
  */
 export class Scheduler {
   readonly #deps: SchedulerDeps;
-  /** exclusive file -> the task key holding it, across all workflows */
-  readonly #locks = new Map<string, string>();
 
   #halted = false;
 
@@ -204,7 +208,7 @@ export class Scheduler {
         nextDue = Math.min(nextDue, record.notBefore);
         continue;
       }
-      if (spec.exclusiveFiles.some((file) => this.#locks.has(file))) continue;
+      if (this.#deps.locks.conflicts(spec.exclusiveFiles).length > 0) continue;
       const agentId = this.#deps.pool.pick(spec.role);
       if (agentId === null) continue;
       this.#launch(entry, phase, spec, record.attempts + 1, agentId);
@@ -224,7 +228,7 @@ export class Scheduler {
     const phaseName = phase.getSnapshot().context.name;
     phase.send({ type: 'task.assigned', taskId: spec.id, agentId, at: clock.now() });
     pool.assign(agentId, spec.id);
-    for (const file of spec.exclusiveFiles) this.#locks.set(file, `${idempotencyKey(entry, spec.id)}#${attempt}`);
+    this.#deps.locks.tryAcquire(spec.exclusiveFiles, runKey(entry, spec.id, attempt));
     this.#publish(entry, 'TASK_ASSIGNED', phaseName, { task_id: spec.id, agent_id: agentId, attempt, estimated_duration: formatDuration(spec.estimatedDurationMs) });
     // so a restart can say which tasks it runs again (it runs them either way): batched, not waited for
     journal?.log.append({ kind: 'dispatch', workflow_id: entry.id, epoch: entry.epoch, task_id: spec.id, attempt }, 'batch').durable.catch(() => {});
@@ -240,14 +244,14 @@ export class Scheduler {
     const { runner, pool } = this.#deps;
     if (phase.getSnapshot().context.tasks[spec.id]?.status !== 'assigned' || this.#halted) {
       // ended while its risky checkpoint was written
-      for (const file of spec.exclusiveFiles) this.#locks.delete(file);
+      this.#deps.locks.release(spec.exclusiveFiles, runKey(entry, spec.id, attempt));
       pool.done(agentId, spec.id, false, 0);
       return;
     }
     const phaseName = phase.getSnapshot().context.name;
     const run = runner.run(
       {
-        key: `${idempotencyKey(entry, spec.id)}#${attempt}`,
+        key: runKey(entry, spec.id, attempt),
         workflowId: entry.id,
         taskId: spec.id,
         handler: spec.handler,
@@ -273,7 +277,7 @@ export class Scheduler {
     const flight = entry.inFlight.get(spec.id);
     if (!flight || flight.run !== run) return;
     entry.inFlight.delete(spec.id);
-    for (const file of flight.files) this.#locks.delete(file);
+    this.#deps.locks.release(flight.files, runKey(entry, spec.id, attempt));
     pool.done(flight.agentId, spec.id, outcome.ok, outcome.durationMs);
     // a task stopped by shutdown did not fail: nothing is recorded, so after a restart it runs again
     if (this.#halted && !outcome.ok && (outcome.error.code === 'HUB_SHUTDOWN' || outcome.error.code === 'RUNNER_CLOSED')) return;
