@@ -2,6 +2,7 @@ import { BroadcastChannel } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import type { TaskError } from '../machines/types.js';
+import type { HandlerProbe, HandlerRef } from './handler-registry.js';
 import { systemClock, type Clock, type TimerHandle } from './clock.js';
 import {
   CONTROL_CHANNEL,
@@ -36,6 +37,8 @@ export interface TaskRunner {
   run(task: WorkerTask, hooks?: RunHooks): TaskRun;
   /** numbers for `monitor-pool` and `health` */
   stats(): RunnerStats;
+  /** loads every configured user handler in a worker: which can run, and why not */
+  probeHandlers(): Promise<Record<string, HandlerProbe>>;
   close(): Promise<void>;
 }
 
@@ -59,6 +62,8 @@ export interface PiscinaRunnerOptions {
   /** how long an aborted handler gets to clean up before its thread is terminated, ms; @default 1000 */
   abortGraceMs?: number;
   clock?: Clock;
+  /** user handlers the workers may run, besides the built-ins */
+  handlers?: HandlerRef[];
   /** called with a pool-level error (piscina can emit one after an abort; unhandled it would kill the process) */
   onPoolError?(error: unknown): void;
 }
@@ -122,6 +127,7 @@ export function createPiscinaRunner(options: PiscinaRunnerOptions = {}): TaskRun
     idleTimeout: 30_000,
     execArgv: sourceMode ? ['--import', 'tsx'] : [],
     resourceLimits: { maxOldGenerationSizeMb: options.maxOldGenerationSizeMb ?? 512 },
+    workerData: { handlers: options.handlers ?? [] },
   });
   pool.on('error', (error: unknown) => options.onPoolError?.(error));
 
@@ -227,6 +233,16 @@ export function createPiscinaRunner(options: PiscinaRunnerOptions = {}): TaskRun
         runTimeP50Ms: runTime.p50,
         runTimeP99Ms: runTime.p99,
       };
+    },
+
+    async probeHandlers() {
+      if (!options.handlers?.length) return {};
+      // in a worker, so a module whose top level misbehaves (exits, loops, throws) cannot touch the supervisor
+      // a module whose top level never returns would hold the start forever: 10 s of real time, then it is reported
+      return (pool.run(null, { name: 'probeHandlers', signal: AbortSignal.timeout(10_000) }) as Promise<Record<string, HandlerProbe>>).catch((error: unknown) => {
+        const reason = `the worker loading the handler modules stopped: ${error instanceof Error ? error.message : String(error)}`;
+        return Object.fromEntries(options.handlers!.map((ref) => [ref.name, { ok: false, reason }]));
+      });
     },
 
     async close() {

@@ -18,6 +18,8 @@ export interface WorkerTask {
   idempotencyKey: string;
   /** the task's run-time limit, so handlers that spawn processes can bound them too */
   timeoutMs: number;
+  /** how often the worker thread says it is alive while the task runs; @default 30 s */
+  heartbeatIntervalMs?: number;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { access, readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import type { HubOptions } from '../index.js';
@@ -19,6 +19,8 @@ export const configSchema = z.strictObject({
   keep_checkpoints: z.number().int().min(1).max(1000).optional(),
   auto_recovery: z.boolean().optional(),
   event_retention: duration.optional(),
+  /** user handlers: name -> "path/to/module.js#export", paths relative to this file */
+  handlers: z.record(z.string(), z.string().min(1)).optional(),
 });
 
 export type ConfigFile = z.infer<typeof configSchema>;
@@ -49,5 +51,9 @@ export async function loadConfig(path: string | null): Promise<{ config: ConfigF
   if (config.keep_checkpoints !== undefined) hub.keepCheckpoints = config.keep_checkpoints;
   if (config.auto_recovery !== undefined) hub.autoRecovery = config.auto_recovery;
   if (config.event_retention !== undefined) hub.eventRetention = config.event_retention;
+  if (config.handlers !== undefined) {
+    hub.handlers = config.handlers;
+    hub.handlersBaseDir = dirname(path);
+  }
   return { config, hub };
 }

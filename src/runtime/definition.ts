@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { builtinInputs, BUILTIN_HANDLERS, isBuiltinHandler } from '../actors/handler-inputs.js';
+import type { HandlerProbe } from '../actors/handler-registry.js';
 import { findCycle } from '../machines/task-graph.js';
 import type { PhaseSpec, TaskSpec, WorkflowSpec } from '../machines/types.js';
 import { DEFAULTS } from './defaults.js';
@@ -83,8 +84,34 @@ export type WorkflowDefinition = z.input<typeof workflowDefinitionSchema>;
 
 const at = (phase: number, task: number) => `phases[${phase}].tasks[${task}]`;
 
+/** The user handlers a hub has, by name, with whether each can run (see `runner.probeHandlers`). */
+export type UserHandlers = ReadonlyMap<string, HandlerProbe>;
+
+/** A task's handler exists and can run; a built-in's input fits its schema. */
+function checkHandler(task: TaskSpec, where: string, userHandlers: UserHandlers): void {
+  if (isBuiltinHandler(task.handler)) {
+    const input = builtinInputs[task.handler].safeParse(task.input ?? {});
+    if (!input.success) {
+      throw new TroupeError('VALIDATION_FAILED', `Task ${task.id} (${where}) has an invalid input for handler ${task.handler}`, {
+        details: z.prettifyError(input.error),
+      });
+    }
+    return;
+  }
+  const probe = userHandlers.get(task.handler);
+  if (probe?.ok) return;
+  if (probe) {
+    throw new TroupeError('HANDLER_NOT_FOUND', `Task ${task.id} (${where}) uses handler ${task.handler}, which is configured but cannot run`, {
+      details: `${probe.reason}. Fix the module or the 'handlers' entry of the config, then restart the supervisor`,
+    });
+  }
+  throw new TroupeError('HANDLER_NOT_FOUND', `Task ${task.id} (${where}) uses handler ${task.handler}, which does not exist`, {
+    details: `Available handlers: ${[...BUILTIN_HANDLERS, ...[...userHandlers.keys()]].join(', ')}. User handlers are named in the config's 'handlers'`,
+  });
+}
+
 /** Checks what a schema cannot: ids, dependencies, cycles, handlers and their inputs. */
-function checkGraph(phases: PhaseSpec[]): void {
+function checkGraph(phases: PhaseSpec[], userHandlers: UserHandlers): void {
   const seen = new Map<string, { phase: number; task: number }>();
   phases.forEach((phase, p) =>
     phase.tasks.forEach((task, t) => {
@@ -112,17 +139,7 @@ function checkGraph(phases: PhaseSpec[]): void {
           });
         }
       }
-      if (!isBuiltinHandler(task.handler)) {
-        throw new TroupeError('HANDLER_NOT_FOUND', `Task ${task.id} (${at(p, t)}) uses handler ${task.handler}, which does not exist`, {
-          details: `Available handlers: ${BUILTIN_HANDLERS.join(', ')}`,
-        });
-      }
-      const input = builtinInputs[task.handler].safeParse(task.input ?? {});
-      if (!input.success) {
-        throw new TroupeError('VALIDATION_FAILED', `Task ${task.id} (${at(p, t)}) has an invalid input for handler ${task.handler}`, {
-          details: z.prettifyError(input.error),
-        });
-      }
+      checkHandler(task, at(p, t), userHandlers);
     }),
   );
   const cycle = findCycle(phases.flatMap((p) => p.tasks));
@@ -142,7 +159,7 @@ function checkGraph(phases: PhaseSpec[]): void {
  * @example
  * resolveDefinition({ name: 'hello', phases: [{ name: 'greet', tasks: [{ id: 'hi', handler: 'echo', input: { value: 'hi' } }] }] })
  */
-export function resolveDefinition(raw: unknown): WorkflowSpec {
+export function resolveDefinition(raw: unknown, userHandlers: UserHandlers = new Map()): WorkflowSpec {
   const parsed = workflowDefinitionSchema.safeParse(raw);
   if (!parsed.success) {
     throw new TroupeError('VALIDATION_FAILED', 'The workflow definition is invalid', { details: z.prettifyError(parsed.error) });
@@ -168,7 +185,7 @@ export function resolveDefinition(raw: unknown): WorkflowSpec {
       ),
     };
   });
-  checkGraph(phases);
+  checkGraph(phases, userHandlers);
   return {
     name: def.name,
     description: def.description ?? null,

@@ -48,7 +48,7 @@ export const recoverySuggestions: Readonly<Partial<Record<ErrorCode, readonly st
   DEPENDENCY_CYCLE: ['Remove one of the depends_on edges named in the cycle'],
   UNKNOWN_DEPENDENCY: ['depends_on names task ids of the same or an earlier phase'],
   DUPLICATE_TASK: ['Give every task in the workflow its own id'],
-  HANDLER_NOT_FOUND: ['Built-in handlers: noop, echo, sleep, cpu, fail, exec'],
+  HANDLER_NOT_FOUND: ['Built-in handlers: noop, echo, sleep, cpu, fail, exec', "Name your own in the config: handlers: {name: './path/to/module.js#export'}"],
   WAIT_TIMEOUT: ["Wait again with a longer 'timeout', or inspect with 'get-status'"],
   CHECKPOINT_NOT_FOUND: ["List the workflow's checkpoints with 'list-checkpoints'"],
   CHECKPOINT_CORRUPT: ["Restore an older checkpoint (see 'list-checkpoints'), or run 'troupe check' for a full report"],

@@ -1,4 +1,5 @@
 import type { Clock } from '../actors/clock.js';
+import type { HandlerProbe } from '../actors/handler-registry.js';
 import type { TaskRunner } from '../actors/task-runner.js';
 import type { AgentPool } from './agent-pool.js';
 import type { TroupeError } from './errors.js';
@@ -17,6 +18,8 @@ export interface HubState {
   pool: AgentPool;
   bus: EventBus;
   scheduler: Scheduler;
+  /** configured user handlers and whether each can run (probed in a worker at start) */
+  handlers: Map<string, HandlerProbe>;
   /** exclusive files held by running tasks and resource allocations */
   locks: FileLocks;
   workflows: Map<string, WorkflowEntry>;

@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import { systemClock, type Clock } from '../actors/clock.js';
 import { createPiscinaRunner, type TaskRunner } from '../actors/task-runner.js';
+import { resolveHandlerRefs, type HandlerRef } from '../actors/handler-registry.js';
 import { AgentPool } from './agent-pool.js';
 import { FileLocks } from './file-locks.js';
 import { commandSchema, isOperation, OPERATIONS, type HubResponse } from './commands.js';
@@ -51,6 +52,14 @@ export interface HubOptions {
   autoRecovery?: boolean;
   /** events older than this are removed at start (whole log segments no recovery needs); @default "7d" */
   eventRetention?: string | number;
+  /**
+   * User handlers: name -> "path/to/module.js#export" (relative paths from
+   * `handlersBaseDir`). Each module is loaded in a worker at start; a task
+   * naming one that cannot load is refused at create with HANDLER_NOT_FOUND.
+   */
+  handlers?: Record<string, string>;
+  /** where relative handler paths start; @default the current directory */
+  handlersBaseDir?: string;
   /** a log segment is sealed past this size, bytes; @default 64 MiB (tests use small ones) */
   logSegmentBytes?: number;
 }
@@ -81,6 +90,16 @@ export interface Hub {
 /** Operations that change a workflow: the events they cause carry their correlation id. */
 const MUTATING: ReadonlySet<string> = new Set(['start', 'pause', 'resume', 'cancel', 'complete', 'cleanup', 'restore', 'rollback', 'checkpoint']);
 
+function userHandlerRefs(options: HubOptions): HandlerRef[] {
+  try {
+    return resolveHandlerRefs(options.handlers ?? {}, options.handlersBaseDir ?? process.cwd());
+  } catch (error) {
+    throw new TroupeError('VALIDATION_FAILED', `Option handlers is invalid: ${(error as Error).message}`, {
+      details: 'handlers maps a name to "path/to/module.js#export"',
+    });
+  }
+}
+
 const duration = (value: string | number, name: string): number => {
   const ms = parseDuration(value);
   if (ms === undefined) throw new TroupeError('VALIDATION_FAILED', `Option ${name} is not a duration: ${JSON.stringify(value)}`);
@@ -100,10 +119,12 @@ const duration = (value: string | number, name: string): number => {
 export function createHub(options: HubOptions = {}): Hub {
   const clock = options.clock ?? systemClock;
   const bus = new EventBus(clock);
+  const handlerRefs = userHandlerRefs(options);
   const runner =
     options.runner ??
     createPiscinaRunner({
       clock,
+      handlers: handlerRefs,
       ...(options.maxThreads === undefined ? {} : { maxThreads: options.maxThreads }),
       onPoolError: (error) =>
         bus.publish({
@@ -130,11 +151,15 @@ export function createHub(options: HubOptions = {}): Hub {
     locks,
   });
   const shutdownGraceMs = duration(options.shutdownGrace ?? DEFAULTS.shutdown_grace, 'shutdownGrace');
-  const state: HubState = { clock, runner, pool, bus, scheduler, locks, workflows: new Map(), waits: new Set(), journal: null, recovery: null, correlationId: null, subscriptions: new Subscriptions(clock, (draft) => bus.publish(draft)), stats: { startedAt: clock.now(), commands: 0, errors: 0, totalMs: 0, lastCommandAt: null } };
+  const state: HubState = { clock, runner, pool, bus, scheduler, locks, handlers: new Map(), workflows: new Map(), waits: new Set(), journal: null, recovery: null, correlationId: null, subscriptions: new Subscriptions(clock, (draft) => bus.publish(draft)), stats: { startedAt: clock.now(), commands: 0, errors: 0, totalMs: 0, lastCommandAt: null } };
   let closed = false;
   bus.subscribe((event) => state.subscriptions.deliver(event));
   const retentionMs = duration(options.eventRetention ?? DEFAULTS.event_retention, 'eventRetention');
-  const ready =
+  // probed in a worker while the data directory opens: a broken module is reported at create, never a crash
+  const probed = runner.probeHandlers().then((probes) => {
+    for (const [name, probe] of Object.entries(probes)) state.handlers.set(name, probe);
+  });
+  const opened =
     options.dataDir === undefined
       ? Promise.resolve()
       : openDataDir(state, options.dataDir, {
@@ -143,6 +168,7 @@ export function createHub(options: HubOptions = {}): Hub {
           ...(options.logSegmentBytes === undefined ? {} : { segmentBytes: options.logSegmentBytes }),
           retentionMs,
         });
+  const ready = Promise.all([probed, opened]).then(() => {});
   // a failed open is answered to every command and to whoever awaits `ready`
   ready.catch(() => {});
 

@@ -66,7 +66,7 @@ const handlers: Record<string, Handler> = {
         details: `It is ${statusOf(hub.workflows.get(workflowId)!.actor.getSnapshot())}`,
       });
     }
-    const spec = resolveDefinition(raw);
+    const spec = resolveDefinition(raw, hub.handlers);
     if (hub.journal && (await hub.journal.checkpoints.list(workflowId)).length > 0) {
       throw new TroupeError('WORKFLOW_EXISTS', `Workflow ${workflowId} already exists in the data directory ${hub.journal.dataDir}`, {
         details: 'Its checkpoints are there but it was not loaded (see health for recovery failures)',

@@ -10,6 +10,7 @@ import { CONTROL_CHANNEL, type ControlMessage, type WorkerMessage, type WorkerOu
 import { isBuiltinHandler } from '../actors/handler-inputs.js';
 import { builtinHandlers } from './builtin-handlers.js';
 import { HandlerError, type HandlerContext } from './handler-context.js';
+import { probeAll, userHandler } from './user-handlers.js';
 
 const running = new Map<string, AbortController>();
 /** aborts that arrived before their task started here (it was queued, or in transit) */
@@ -67,11 +68,16 @@ export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
   return { ...result, runMs: performance.now() - began };
 }
 
+/** Piscina's named task (`run(…, {name: 'probeHandlers'})`): loads every configured user handler. */
+export const probeHandlers = probeAll;
+
 async function attempt(task: WorkerTask, controller: AbortController): Promise<WorkerOutcome> {
+  // the thread's own heartbeat: it stops when the handler blocks the event loop, which is what liveness is about
+  const beat = setInterval(() => post({ troupe: 'heartbeat', key: task.key, progress: null }), task.heartbeatIntervalMs ?? 30_000);
   try {
-    if (!isBuiltinHandler(task.handler)) {
-      const message = `No handler named ${task.handler} in this worker`;
-      return { ok: false, error: { name: 'HandlerNotFound', code: 'HANDLER_NOT_FOUND', message, retryable: false } };
+    const handler = isBuiltinHandler(task.handler) ? builtinHandlers[task.handler] : await userHandler(task.handler);
+    if (typeof handler === 'string') {
+      return { ok: false, error: { name: 'HandlerNotFound', code: 'HANDLER_NOT_FOUND', message: handler, retryable: false } };
     }
     const ctx: HandlerContext = {
       signal: controller.signal,
@@ -82,13 +88,14 @@ async function attempt(task: WorkerTask, controller: AbortController): Promise<W
       attempt: task.attempt,
       idempotencyKey: task.idempotencyKey,
     };
-    const output = await builtinHandlers[task.handler](task.input ?? {}, ctx);
+    const output = await handler(task.input ?? {}, ctx);
     if (controller.signal.aborted) return { ok: false, error: controller.signal.reason as TaskError };
     return { ok: true, output: output ?? null };
   } catch (error) {
     if (controller.signal.aborted) return { ok: false, error: controller.signal.reason as TaskError };
     return { ok: false, error: toTaskError(error) };
   } finally {
+    clearInterval(beat);
     running.delete(task.key);
   }
 }
