@@ -12,6 +12,11 @@ export const configSchema = z.strictObject({
   data_dir: z.string().min(1).optional(),
   max_threads: z.number().int().min(1).max(256).optional(),
   max_agent_pool_size: z.number().int().min(1).max(1000).optional(),
+  heartbeat_interval: duration.optional(),
+  missed_heartbeats: z.number().int().min(1).max(100).optional(),
+  breaker_threshold: z.number().int().min(1).max(1000).optional(),
+  breaker_cooldown: duration.optional(),
+  agent_idle_timeout: duration.optional(),
   retry_backoff_base: duration.optional(),
   retry_backoff_max: duration.optional(),
   shutdown_grace: duration.optional(),
@@ -44,6 +49,11 @@ export async function loadConfig(path: string | null): Promise<{ config: ConfigF
   const hub: HubOptions = {};
   if (config.max_threads !== undefined) hub.maxThreads = config.max_threads;
   if (config.max_agent_pool_size !== undefined) hub.maxAgentPoolSize = config.max_agent_pool_size;
+  if (config.heartbeat_interval !== undefined) hub.heartbeatInterval = config.heartbeat_interval;
+  if (config.missed_heartbeats !== undefined) hub.missedHeartbeats = config.missed_heartbeats;
+  if (config.breaker_threshold !== undefined) hub.breakerThreshold = config.breaker_threshold;
+  if (config.breaker_cooldown !== undefined) hub.breakerCooldown = config.breaker_cooldown;
+  if (config.agent_idle_timeout !== undefined) hub.agentIdleTimeout = config.agent_idle_timeout;
   if (config.retry_backoff_base !== undefined) hub.retryBackoffBase = config.retry_backoff_base;
   if (config.retry_backoff_max !== undefined) hub.retryBackoffMax = config.retry_backoff_max;
   if (config.shutdown_grace !== undefined) hub.shutdownGrace = config.shutdown_grace;

@@ -134,8 +134,10 @@ export const agentMachine = setup({
             'task.done': { guard: 'isRunning', actions: 'settle' },
           },
         },
-        /** Failed for good; never gets work again. */
-        failed: {},
+        /** Failed for good; never gets work again. Its running tasks still report how they ended. */
+        failed: {
+          on: { 'task.done': { guard: 'isRunning', actions: 'settle' } },
+        },
         /** Taken out of the pool on purpose. */
         retired: { type: 'final' },
       },

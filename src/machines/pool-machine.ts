@@ -28,6 +28,8 @@ export interface PoolContext extends PoolInput {
 export type PoolEvent =
   | { type: 'agent.add'; role: string }
   | { type: 'agent.remove'; agentId: string }
+  /** a failed or unresponsive agent leaves, whatever the minimum: it holds no capacity */
+  | { type: 'agent.discard'; agentId: string }
   | { type: 'pool.drain' };
 
 /** The id of the `n`th agent a pool spawns. */
@@ -44,6 +46,7 @@ export const poolMachine = setup({
   actors: { agent: agentMachine },
   guards: {
     belowMax: ({ context }) => context.members.length < context.maxAgents,
+    isMember: ({ context, event }) => event.type === 'agent.discard' && context.members.some((m) => m.id === event.agentId),
     aboveMin: ({ context, event }) =>
       event.type === 'agent.remove' &&
       context.members.length > context.minAgents &&
@@ -70,6 +73,11 @@ export const poolMachine = setup({
       enqueue.stopChild(event.agentId);
       enqueue.assign({ members: context.members.filter((m) => m.id !== event.agentId) });
     }),
+    discardAgent: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'agent.discard') return;
+      enqueue.stopChild(event.agentId);
+      enqueue.assign({ members: context.members.filter((m) => m.id !== event.agentId) });
+    }),
   },
 }).createMachine({
   id: 'pool',
@@ -81,6 +89,7 @@ export const poolMachine = setup({
       on: {
         'agent.add': { guard: 'belowMax', actions: 'spawnAgent' },
         'agent.remove': { guard: 'aboveMin', actions: 'retireAgent' },
+        'agent.discard': { guard: 'isMember', actions: 'discardAgent' },
         'pool.drain': 'draining',
       },
     },

@@ -1,9 +1,13 @@
 import { createActor, type ActorRefFrom, type SnapshotFrom } from 'xstate';
+import type { Clock, TimerHandle } from '../actors/clock.js';
 import { agentMachine } from '../machines/agent-machine.js';
 import { poolMachine, type PoolInput } from '../machines/pool-machine.js';
+import { performanceScore, rank, type AssignmentStrategy, type Candidate } from './agent-ranking.js';
+import { formatDuration } from './durations.js';
 import type { EventBus } from './event-bus.js';
 
 type AgentSnapshot = SnapshotFrom<typeof agentMachine>;
+type AgentRef = ActorRefFrom<typeof agentMachine>;
 
 /** What `get-status` and `monitor-pool` show of an agent. */
 export interface AgentView {
@@ -12,30 +16,62 @@ export interface AgentView {
   state: string;
   breaker: string;
   current_tasks: string[];
+  max_concurrent_tasks: number;
   tasks_completed: number;
   tasks_failed: number;
   /** mean of the recent scores, 0..100 (100 before any task) */
   performance_score: number;
+  recent_performance: number[];
   average_task_ms: number;
 }
 
+/** The pool's timings and thresholds, from the hub's options. */
+export interface PoolSettings {
+  /** how long an open breaker waits before it lets one trial task through */
+  breakerCooldownMs: number;
+  /** an idle agent beyond the first of its role is retired after this long */
+  idleTimeoutMs: number;
+  /** AGENT_PERFORMANCE_ALERT when an agent's score falls below this (0..100) */
+  alertThreshold: number;
+}
+
+/** How to pick: `avoid` is tried last (the agent a task just failed on), `threshold` is the lowest score preferred. */
+export interface PickOptions {
+  avoid?: string | null;
+  threshold?: number | null;
+  strategy?: AssignmentStrategy;
+}
+
+/** Agents kept for views after they left the pool (failed or retired), so a task's agent stays visible. */
+const DEPARTED_LIMIT = 1_000;
+
 /**
- * The hub's side of the agent pool actor: finds an agent for a task by role
- * (round robin among the agents of the role that can take it), grows the
- * pool on demand up to its maximum, and reports agents' state.
+ * The hub's side of the agent pool actor. Picks an agent for a task by role
+ * match, then load, then performance score (see agent-ranking.ts), growing
+ * the pool on demand up to its maximum; runs the agents' clocks (breaker
+ * cool-down, idle retirement) on the injected clock; publishes the agent
+ * events; and tells listeners when capacity may have freed up.
  */
 export class AgentPool {
   readonly #actor;
   readonly #bus: EventBus;
-  readonly #turn = new Map<string, number>();
+  readonly #clock: Clock;
+  readonly #settings: PoolSettings;
+  readonly #lastPicked = new Map<string, number>();
+  readonly #timers = new Map<string, TimerHandle>();
+  readonly #departed = new Map<string, AgentView>();
+  readonly #listeners = new Set<() => void>();
+  #picks = 0;
 
-  constructor(input: PoolInput, bus: EventBus) {
+  constructor(input: PoolInput, bus: EventBus, clock: Clock, settings: PoolSettings) {
     this.#actor = createActor(poolMachine, { input }).start();
     this.#bus = bus;
+    this.#clock = clock;
+    this.#settings = settings;
   }
 
-  #agent(id: string): ActorRefFrom<typeof agentMachine> | undefined {
-    return this.#actor.getSnapshot().children[id] as ActorRefFrom<typeof agentMachine> | undefined;
+  #agent(id: string): AgentRef | undefined {
+    return this.#actor.getSnapshot().children[id] as AgentRef | undefined;
   }
 
   #members(role?: string) {
@@ -43,50 +79,161 @@ export class AgentPool {
     return role === undefined ? members : members.filter((m) => m.role === role);
   }
 
+  #state(id: string): { lifecycle: string; breaker: string } | null {
+    return (this.#agent(id)?.getSnapshot().value as { lifecycle: string; breaker: string } | undefined) ?? null;
+  }
+
+  /** Called when an agent may take work again (a task ended, a breaker half-opened, an agent joined). */
+  onCapacity(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #capacity(): void {
+    for (const listener of [...this.#listeners]) listener();
+  }
+
   /** Adds an agent of `role`; false when the pool is full or draining. */
-  add(role: string): boolean {
+  add(role: string, workflowId = 'global'): string | null {
     const before = this.#members().length;
     this.#actor.send({ type: 'agent.add', role });
     const added = this.#members().at(-1);
-    if (this.#members().length === before || !added) return false;
-    // agents serve the whole hub, not one workflow: `workflow_id` is global
-    this.#bus.publish({ type: 'AGENT_ALLOCATED', data: { agent_id: added.id, workflow_id: 'global', role, capabilities: [role] } });
-    return true;
+    if (this.#members().length === before || !added) return null;
+    this.#bus.publish({ type: 'AGENT_ALLOCATED', data: { agent_id: added.id, workflow_id: workflowId, role, capabilities: [role] } });
+    this.#armIdle(added.id);
+    return added.id;
   }
 
   /** Makes sure at least `count` agents of `role` exist (as far as the pool's maximum allows). */
-  ensure(role: string, count = 1): void {
-    while (this.#members(role).length < count && this.add(role)) {
+  ensure(role: string, count = 1, workflowId?: string): void {
+    while (this.#members(role).length < count && this.add(role, workflowId) !== null) {
       // add() publishes each new agent
     }
   }
 
-  /** An agent of `role` that can take a task now, adding one if all are busy; null when none can. */
-  pick(role: string): string | null {
-    const free = this.#members(role).filter((m) => {
+  /** The agents of `role`, as views. */
+  ofRole(role: string): AgentView[] {
+    return this.#members(role).flatMap((m) => this.view(m.id) ?? []);
+  }
+
+  /**
+   * An agent of `role` that can take a task now, or null. Among those that
+   * can, the ranking decides; `avoid` only when no other can; agents below
+   * `threshold` only when no other can and the pool cannot grow (a new agent
+   * starts at 100).
+   */
+  pick(role: string, options: PickOptions = {}): string | null {
+    const free: Candidate[] = this.#members(role).flatMap((m) => {
       const snapshot = this.#agent(m.id)?.getSnapshot();
-      return snapshot?.can({ type: 'task.assign', taskId: '' }) ?? false;
+      if (!snapshot?.can({ type: 'task.assign', taskId: '' })) return [];
+      const c = snapshot.context;
+      return [{ id: m.id, load: c.running.length / c.maxConcurrentTasks, score: performanceScore(c.performance.recentScores), lastPicked: this.#lastPicked.get(m.id) ?? 0 }];
     });
-    if (free.length === 0) return this.add(role) ? this.pick(role) : null;
-    const turn = this.#turn.get(role) ?? 0;
-    this.#turn.set(role, turn + 1);
-    return free[turn % free.length]!.id;
+    const good = free.filter((c) => options.threshold == null || c.score >= options.threshold);
+    // another agent first; the avoided one before growing the pool (a retry does not add agents);
+    // a new agent (score 100) before one below the threshold
+    const choice =
+      rank(good.filter((c) => c.id !== options.avoid), options.strategy)[0]?.id ??
+      good.find((c) => c.id === options.avoid)?.id ??
+      this.add(role) ??
+      rank(free, options.strategy)[0]?.id ??
+      null;
+    if (choice !== null) this.#lastPicked.set(choice, ++this.#picks);
+    return choice;
   }
 
   assign(agentId: string, taskId: string): void {
+    this.#timers.get(`idle:${agentId}`)?.cancel();
     this.#agent(agentId)?.send({ type: 'task.assign', taskId });
   }
 
-  done(agentId: string, taskId: string, ok: boolean, durationMs: number): void {
-    this.#agent(agentId)?.send({ type: 'task.done', taskId, ok, durationMs });
+  /** Records how a task of the agent ended; opens its breaker and alerts as the record says. */
+  done(agentId: string, taskId: string, ok: boolean, durationMs: number, error?: { code: string; message: string }): void {
+    const agent = this.#agent(agentId);
+    if (!agent) return;
+    const before = this.view(agentId)!;
+    agent.send({ type: 'task.done', taskId, ok, durationMs });
+    const after = this.view(agentId)!;
+    if (before.breaker !== 'open' && after.breaker === 'open') {
+      this.#bus.publish({
+        type: 'AGENT_ERROR',
+        data: { agent_id: agentId, error_type: 'circuit_open', error_details: { consecutive_failures: agent.getSnapshot().context.consecutiveFailures, cooldown: formatDuration(this.#settings.breakerCooldownMs), last_error: error ?? null } },
+      });
+      this.#timers.set(
+        `breaker:${agentId}`,
+        this.#clock.setTimer(this.#settings.breakerCooldownMs, () => {
+          this.#timers.delete(`breaker:${agentId}`);
+          this.#agent(agentId)?.send({ type: 'breaker.cooldown' });
+          this.#capacity();
+        }),
+      );
+    }
+    const threshold = this.#settings.alertThreshold;
+    if (before.performance_score >= threshold && after.performance_score < threshold) {
+      this.#bus.publish({
+        type: 'AGENT_PERFORMANCE_ALERT',
+        data: { agent_id: agentId, performance_metric: 'performance_score', threshold, current_value: after.performance_score, recent_performance: after.recent_performance },
+      });
+    }
+    if (after.state === 'idle') this.#armIdle(agentId);
+    if (after.current_tasks.length === 0 && after.state === 'unresponsive') this.#remove(agentId, 'failed', 'unresponsive: its tasks were reassigned');
+    if (after.current_tasks.length === 0 && after.state === 'failed') this.#remove(agentId, 'failed', 'failed: its tasks were reassigned');
+    this.#capacity();
+  }
+
+  /** The agent missed its heartbeats: it gets no more work (AGENT_TIMEOUT). False when it was already out. */
+  unresponsive(agentId: string, silentForMs: number, lastResponse: number | null): boolean {
+    const lifecycle = this.#state(agentId)?.lifecycle;
+    if (lifecycle !== 'idle' && lifecycle !== 'busy') return false;
+    this.#agent(agentId)!.send({ type: 'heartbeat.missed' });
+    this.#bus.publish({
+      type: 'AGENT_TIMEOUT',
+      data: { agent_id: agentId, timeout_duration: formatDuration(silentForMs), last_response: lastResponse === null ? null : new Date(lastResponse).toISOString() },
+    });
+    return true;
+  }
+
+  /** Takes the agent out for good (`redistribute-tasks`); its running tasks finish or are aborted by the caller. */
+  fail(agentId: string, reason: string): boolean {
+    if (!this.#agent(agentId) || this.#state(agentId)?.lifecycle === 'failed') return false;
+    this.#agent(agentId)!.send({ type: 'agent.fail' });
+    this.#bus.publish({ type: 'AGENT_ERROR', data: { agent_id: agentId, error_type: 'agent_failed', error_details: { reason } } });
+    if (this.view(agentId)!.current_tasks.length === 0) this.#remove(agentId, 'failed', reason);
+    return true;
+  }
+
+  /** An idle agent beyond the first of its role leaves after the idle timeout: the pool shrinks back. */
+  #armIdle(agentId: string): void {
+    this.#timers.get(`idle:${agentId}`)?.cancel();
+    const role = this.view(agentId)?.role;
+    // the last agent of a role stays: no timer for it
+    if (role === undefined || this.#members(role).length <= 1) return;
+    this.#timers.set(
+      `idle:${agentId}`,
+      this.#clock.setTimer(this.#settings.idleTimeoutMs, () => {
+        this.#timers.delete(`idle:${agentId}`);
+        const view = this.view(agentId);
+        if (view?.state === 'idle' && this.#members(view.role).length > 1) this.#remove(agentId, 'retired', 'idle');
+      }),
+    );
+  }
+
+  #remove(agentId: string, state: 'failed' | 'retired', reason: string): void {
+    const view = this.view(agentId);
+    if (!view) return;
+    for (const kind of ['idle', 'breaker']) this.#timers.get(`${kind}:${agentId}`)?.cancel();
+    this.#departed.set(agentId, { ...view, state, current_tasks: [] });
+    if (this.#departed.size > DEPARTED_LIMIT) this.#departed.delete(this.#departed.keys().next().value!);
+    // removal ignores min_agents: a failed agent holds no capacity; ensure() adds a fresh one on demand
+    this.#actor.send({ type: 'agent.discard', agentId });
+    this.#bus.publish({ type: 'AGENT_DEALLOCATED', data: { agent_id: agentId, workflow_id: 'global', reason } });
   }
 
   view(agentId: string): AgentView | null {
     const snapshot: AgentSnapshot | undefined = this.#agent(agentId)?.getSnapshot();
-    if (!snapshot) return null;
+    if (!snapshot) return this.#departed.get(agentId) ?? null;
     const { context: c } = snapshot;
     const finished = c.performance.tasksCompleted + c.performance.tasksFailed;
-    const scores = c.performance.recentScores;
     const value = snapshot.value as { lifecycle: string; breaker: string };
     return {
       agent_id: c.id,
@@ -94,18 +241,28 @@ export class AgentPool {
       state: value.lifecycle,
       breaker: value.breaker,
       current_tasks: c.running,
+      max_concurrent_tasks: c.maxConcurrentTasks,
       tasks_completed: c.performance.tasksCompleted,
       tasks_failed: c.performance.tasksFailed,
-      performance_score: scores.length === 0 ? 100 : Math.round((scores.reduce((a, b) => a + b, 0) / scores.length) * 10) / 10,
+      performance_score: performanceScore(c.performance.recentScores),
+      recent_performance: c.performance.recentScores.slice(-5),
       average_task_ms: finished === 0 ? 0 : Math.round(c.performance.totalTaskMs / finished),
     };
   }
 
+  /** The agents in the pool now. */
   views(): AgentView[] {
     return this.#members().flatMap((m) => this.view(m.id) ?? []);
   }
 
+  /** Agents that left the pool, newest last. */
+  departed(): AgentView[] {
+    return [...this.#departed.values()];
+  }
+
   stop(): void {
+    for (const timer of this.#timers.values()) timer.cancel();
+    this.#timers.clear();
     this.#actor.send({ type: 'pool.drain' });
     this.#actor.stop();
   }

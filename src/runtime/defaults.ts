@@ -11,8 +11,10 @@ export const DEFAULTS = {
   workflow_timeout: '4h',
   /** how long events are kept */
   event_retention: '7d',
-  /** how often agents are expected to report */
+  /** how often a running task's worker reports that it is alive */
   heartbeat_interval: '30s',
+  /** heartbeats a running task may miss before its agent is unresponsive and the task moves */
+  missed_heartbeats: 3,
   /** recover active workflows at start */
   auto_recovery: true,
   /** a task's run-time limit when it sets none */
@@ -35,6 +37,12 @@ export const DEFAULTS = {
   max_concurrent_tasks: 1,
   /** consecutive failures that open an agent's circuit breaker */
   breaker_threshold: 5,
+  /** how long an open breaker waits before one trial task */
+  breaker_cooldown: '30s',
+  /** an idle agent beyond the first of its role leaves the pool after this long */
+  agent_idle_timeout: '5m',
+  /** AGENT_PERFORMANCE_ALERT when an agent's score (mean of its last 20 results, 0..100) falls below this */
+  performance_alert_threshold: 50,
   /** `wait` gives up after this long */
   wait_timeout: '60s',
   /** how long shutdown lets running tasks finish */

@@ -31,6 +31,16 @@ export interface HubOptions {
   maxThreads?: number;
   /** agents at most in the pool; @default 20 */
   maxAgentPoolSize?: number;
+  /** how often a running task's worker says it is alive; @default "30s" */
+  heartbeatInterval?: string | number;
+  /** heartbeats a run may miss before its agent is unresponsive and the task moves to another; @default 3 */
+  missedHeartbeats?: number;
+  /** consecutive failures that open an agent's circuit breaker; @default 5 */
+  breakerThreshold?: number;
+  /** how long an open breaker waits before one trial task; @default "30s" */
+  breakerCooldown?: string | number;
+  /** an idle agent beyond the first of its role leaves after this long; @default "5m" */
+  agentIdleTimeout?: string | number;
   /** 0..1 random source for retry jitter; @default Math.random */
   random?: () => number;
   /** first retry delay; doubles per attempt; @default "1s" */
@@ -134,8 +144,14 @@ export function createHub(options: HubOptions = {}): Hub {
     });
   const maxAgents = options.maxAgentPoolSize ?? DEFAULTS.max_agent_pool_size;
   const pool = new AgentPool(
-    { minAgents: 0, maxAgents, maxConcurrentTasks: DEFAULTS.max_concurrent_tasks, breakerThreshold: DEFAULTS.breaker_threshold },
+    { minAgents: 0, maxAgents, maxConcurrentTasks: DEFAULTS.max_concurrent_tasks, breakerThreshold: options.breakerThreshold ?? DEFAULTS.breaker_threshold },
     bus,
+    clock,
+    {
+      breakerCooldownMs: duration(options.breakerCooldown ?? DEFAULTS.breaker_cooldown, 'breakerCooldown'),
+      idleTimeoutMs: duration(options.agentIdleTimeout ?? DEFAULTS.agent_idle_timeout, 'agentIdleTimeout'),
+      alertThreshold: DEFAULTS.performance_alert_threshold,
+    },
   );
   const locks = new FileLocks();
   const scheduler = new Scheduler({
@@ -149,6 +165,8 @@ export function createHub(options: HubOptions = {}): Hub {
     journal: null,
     durability: options.durability ?? 'sync',
     locks,
+    heartbeatIntervalMs: duration(options.heartbeatInterval ?? DEFAULTS.heartbeat_interval, 'heartbeatInterval'),
+    missedHeartbeats: options.missedHeartbeats ?? DEFAULTS.missed_heartbeats,
   });
   const shutdownGraceMs = duration(options.shutdownGrace ?? DEFAULTS.shutdown_grace, 'shutdownGrace');
   const state: HubState = { clock, runner, pool, bus, scheduler, locks, handlers: new Map(), workflows: new Map(), waits: new Set(), journal: null, recovery: null, correlationId: null, subscriptions: new Subscriptions(clock, (draft) => bus.publish(draft)), stats: { startedAt: clock.now(), commands: 0, errors: 0, totalMs: 0, lastCommandAt: null } };

@@ -10,7 +10,8 @@ import { applyOutcome } from './outcomes.js';
 import type { EventBus } from './event-bus.js';
 import type { FileLocks } from './file-locks.js';
 import type { EventType } from './event-record.js';
-import { ENDED_STATUSES, idempotencyKey, statusOf, type PhaseRef, type WorkflowEntry, type WorkflowSnapshot, type WorkflowStatus } from './workflow-entry.js';
+import { ENDED_STATUSES, idempotencyKey, statusOf, type InFlight, type PhaseRef, type WorkflowEntry, type WorkflowSnapshot, type WorkflowStatus } from './workflow-entry.js';
+import type { AssignmentStrategy } from './agent-ranking.js';
 
 export interface SchedulerDeps {
   clock: Clock;
@@ -27,6 +28,20 @@ export interface SchedulerDeps {
   durability: Durability;
   /** exclusive files held by running tasks and by resource allocations */
   locks: FileLocks;
+  /** how often a running task's worker says it is alive */
+  heartbeatIntervalMs: number;
+  /** heartbeats a run may miss before its agent is declared unresponsive */
+  missedHeartbeats: number;
+}
+
+/** Times one task is moved off a silent or failed agent; after that the silence is a failed attempt (retries apply). */
+export const MAX_REASSIGNMENTS = 2;
+
+/** A task moved by `redistribute-tasks`: where its run stood, and a promise of its end. */
+export interface MovedTask {
+  workflow_id: string;
+  task_id: string;
+  ended: Promise<unknown>;
 }
 
 const CANCELLED: TaskError = { name: 'CancelledError', code: 'TASK_CANCELLED', message: 'The workflow ended while the task ran', retryable: false };
@@ -54,11 +69,24 @@ const PHASE_EVENT = { completed: 'PHASE_COMPLETED', failed: 'PHASE_FAILED', skip
  */
 export class Scheduler {
   readonly #deps: SchedulerDeps;
+  /** running attempts by agent, across workflows: what to move when an agent fails */
+  readonly #byAgent = new Map<string, Map<InFlight, WorkflowEntry>>();
+  /** workflows with a ready task that found no agent or a held file: pumped when capacity frees up */
+  readonly #starved = new Set<WorkflowEntry>();
 
   #halted = false;
 
   constructor(deps: SchedulerDeps) {
     this.#deps = deps;
+    deps.pool.onCapacity(() => this.#wake());
+    deps.locks.onRelease(() => this.#wake());
+  }
+
+  #wake(): void {
+    if (this.#halted || this.#starved.size === 0) return;
+    const waiting = [...this.#starved];
+    this.#starved.clear();
+    for (const entry of waiting) this.pump(entry);
   }
 
   /** From now on, outcomes are logged before the actor sees them. */
@@ -97,7 +125,11 @@ export class Scheduler {
 
   /** Aborts every running task of the workflow and cancels its timers. */
   #stopAll(entry: WorkflowEntry, abort = true): void {
-    if (abort) for (const flight of entry.inFlight.values()) flight.run.abort(CANCELLED);
+    for (const flight of entry.inFlight.values()) {
+      flight.liveness?.cancel();
+      flight.liveness = null;
+      if (abort) flight.run.abort(CANCELLED);
+    }
     entry.retryTimer?.handle.cancel();
     entry.retryTimer = null;
     entry.deadlineTimer?.cancel();
@@ -208,9 +240,15 @@ export class Scheduler {
         nextDue = Math.min(nextDue, record.notBefore);
         continue;
       }
-      if (this.#deps.locks.conflicts(spec.exclusiveFiles).length > 0) continue;
-      const agentId = this.#deps.pool.pick(spec.role);
-      if (agentId === null) continue;
+      const move = entry.moves.get(spec.id);
+      const agentId =
+        this.#deps.locks.conflicts(spec.exclusiveFiles).length > 0
+          ? null
+          : this.#deps.pool.pick(spec.role, { avoid: move?.from ?? null, threshold: entry.performanceThreshold, ...(move?.strategy ? { strategy: move.strategy } : {}) });
+      if (agentId === null) {
+        this.#starved.add(entry);
+        continue;
+      }
       this.#launch(entry, phase, spec, record.attempts + 1, agentId);
     }
     if (nextDue < Infinity && (!entry.retryTimer || entry.retryTimer.due > nextDue)) {
@@ -230,6 +268,11 @@ export class Scheduler {
     pool.assign(agentId, spec.id);
     this.#deps.locks.tryAcquire(spec.exclusiveFiles, runKey(entry, spec.id, attempt));
     this.#publish(entry, 'TASK_ASSIGNED', phaseName, { task_id: spec.id, agent_id: agentId, attempt, estimated_duration: formatDuration(spec.estimatedDurationMs) });
+    const move = entry.moves.get(spec.id);
+    entry.moves.delete(spec.id);
+    if (move && move.from !== agentId) {
+      this.#publish(entry, 'TASK_REASSIGNED', phaseName, { task_id: spec.id, old_agent: move.from, new_agent: agentId, reason: move.reason, attempt });
+    }
     // so a restart can say which tasks it runs again (it runs them either way): batched, not waited for
     journal?.log.append({ kind: 'dispatch', workflow_id: entry.id, epoch: entry.epoch, task_id: spec.id, attempt }, 'batch').durable.catch(() => {});
     if (spec.risky && journal) {
@@ -259,17 +302,71 @@ export class Scheduler {
         attempt,
         idempotencyKey: idempotencyKey(entry, spec.id),
         timeoutMs: spec.timeoutMs,
+        heartbeatIntervalMs: this.#deps.heartbeatIntervalMs,
       },
       {
         onStarted: (at) => {
           if (entry.inFlight.get(spec.id)?.run !== run) return;
           phase.send({ type: 'task.started', taskId: spec.id, at });
           this.#publish(entry, 'TASK_STARTED', phaseName, { task_id: spec.id, agent_id: agentId, attempt, start_time: new Date(at).toISOString() });
+          this.#watch(entry, spec.id, flight, at);
+        },
+        onHeartbeat: (_progress, at) => {
+          if (entry.inFlight.get(spec.id) === flight) this.#watch(entry, spec.id, flight, at);
         },
       },
     );
-    entry.inFlight.set(spec.id, { run, attempt, agentId, phase, files: spec.exclusiveFiles });
+    const flight: InFlight = { run, attempt, agentId, phase, files: spec.exclusiveFiles, liveness: null, lastBeatAt: null, moving: null };
+    entry.inFlight.set(spec.id, flight);
+    this.#flightsOf(agentId).set(flight, entry);
     void run.result.then((outcome) => this.#finish(entry, spec, attempt, run, outcome));
+  }
+
+  #flightsOf(agentId: string): Map<InFlight, WorkflowEntry> {
+    let flights = this.#byAgent.get(agentId);
+    if (!flights) this.#byAgent.set(agentId, (flights = new Map()));
+    return flights;
+  }
+
+  /** (Re)arms the run's liveness timer: silence for the missed-heartbeat limit makes its agent unresponsive. */
+  #watch(entry: WorkflowEntry, taskId: string, flight: InFlight, at: number): void {
+    const { clock, heartbeatIntervalMs, missedHeartbeats } = this.#deps;
+    flight.lastBeatAt = at;
+    flight.liveness?.cancel();
+    const limit = heartbeatIntervalMs * missedHeartbeats;
+    flight.liveness = clock.setTimer(limit, () => {
+      flight.liveness = null;
+      if (entry.inFlight.get(taskId) !== flight) return;
+      this.#deps.pool.unresponsive(flight.agentId, limit, flight.lastBeatAt);
+      this.#move(entry, taskId, flight, `agent ${flight.agentId} missed ${missedHeartbeats} heartbeats (${formatDuration(limit)} without a sign of life)`);
+    });
+  }
+
+  /**
+   * Aborts a run so its task goes to another agent once the run has really
+   * ended (the thread may hold files and the run key until then). Bounded by
+   * MAX_REASSIGNMENTS per task: beyond it the abort is a failed attempt.
+   */
+  #move(entry: WorkflowEntry, taskId: string, flight: InFlight, reason: string, strategy?: AssignmentStrategy): void {
+    const moved = entry.reassignments.get(taskId) ?? 0;
+    if (moved < MAX_REASSIGNMENTS) {
+      entry.reassignments.set(taskId, moved + 1);
+      flight.moving = strategy ? { reason, strategy } : { reason };
+    }
+    flight.run.abort({ name: 'AgentUnavailableError', code: 'AGENT_UNAVAILABLE', message: reason, retryable: true });
+  }
+
+  /**
+   * `redistribute-tasks`: the agent is failed for good and each task it runs
+   * is moved to another agent chosen by `strategy`, in dispatch order.
+   */
+  redistribute(agentId: string, reason: string, strategy: AssignmentStrategy): MovedTask[] {
+    this.#deps.pool.fail(agentId, reason);
+    return [...(this.#byAgent.get(agentId) ?? [])].map(([flight, entry]) => {
+      const taskId = [...entry.inFlight].find(([, f]) => f === flight)![0];
+      this.#move(entry, taskId, flight, reason, strategy);
+      return { workflow_id: entry.id, task_id: taskId, ended: flight.run.result };
+    });
   }
 
   #finish(entry: WorkflowEntry, spec: TaskSpec, attempt: number, run: TaskRun, outcome: TaskOutcome): void {
@@ -277,10 +374,23 @@ export class Scheduler {
     const flight = entry.inFlight.get(spec.id);
     if (!flight || flight.run !== run) return;
     entry.inFlight.delete(spec.id);
-    this.#deps.locks.release(flight.files, runKey(entry, spec.id, attempt));
-    pool.done(flight.agentId, spec.id, outcome.ok, outcome.durationMs);
+    flight.liveness?.cancel();
+    this.#byAgent.get(flight.agentId)?.delete(flight);
+    if (this.#byAgent.get(flight.agentId)?.size === 0) this.#byAgent.delete(flight.agentId);
+    // the files are held until the outcome is applied, so no task holding them starts before this one is seen to end
+    const releaseFiles = () => this.#deps.locks.release(flight.files, runKey(entry, spec.id, attempt));
+    pool.done(flight.agentId, spec.id, outcome.ok, outcome.durationMs, outcome.ok ? undefined : outcome.error);
+    if (flight.moving && !this.#halted) {
+      // not a failure of the task: it goes back to ready, to another agent, under the same attempt number
+      releaseFiles();
+      entry.moves.set(spec.id, { from: flight.agentId, ...flight.moving });
+      flight.phase.send({ type: 'task.released', taskId: spec.id, at: clock.now() });
+      this.pump(entry);
+      if (this.#deps.journal) void this.#checkpoint(entry, 'agent_failure');
+      return;
+    }
     // a task stopped by shutdown did not fail: nothing is recorded, so after a restart it runs again
-    if (this.#halted && !outcome.ok && (outcome.error.code === 'HUB_SHUTDOWN' || outcome.error.code === 'RUNNER_CLOSED')) return;
+    if (this.#halted && !outcome.ok && (outcome.error.code === 'HUB_SHUTDOWN' || outcome.error.code === 'RUNNER_CLOSED')) return releaseFiles();
     const at = clock.now();
     const record: OutcomeRecord = {
       kind: 'outcome',
@@ -296,7 +406,10 @@ export class Scheduler {
       at,
       retry_at: at + this.#backoff(attempt),
     };
-    if (!journal) return this.#deliver(entry, flight.phase, record, null);
+    if (!journal) {
+      this.#deliver(entry, flight.phase, record, null);
+      return releaseFiles();
+    }
     // the outcome is logged before the actor sees it: what the actor acts on survives a crash
     const mode = entry.actor.getSnapshot().context.spec.durability ?? this.#deps.durability;
     const { seq, durable } = journal.appendOutcome(record, mode);
@@ -305,14 +418,17 @@ export class Scheduler {
       () => {
         entry.pendingOutcomes.delete(seq);
         this.#deliver(entry, flight.phase, record, seq);
+        releaseFiles();
       },
-      (error: unknown) =>
+      (error: unknown) => {
+        releaseFiles();
         this.#publish(entry, 'SYSTEM_ERROR', undefined, {
           error_type: 'log_write_failed',
           affected_components: ['log'],
           severity: 'critical',
           message: `Could not log the outcome of ${spec.id}: ${String(error)}`,
-        }),
+        });
+      },
     );
   }
 
@@ -326,6 +442,8 @@ export class Scheduler {
       this.#publish(entry, 'TASK_COMPLETED', phaseName, { ...base, duration: formatDuration(record.duration_ms), results: boundedResults(record.output) });
     } else {
       const willRetry = phase.getSnapshot().context.tasks[record.task_id]?.status === 'ready';
+      // a retry goes to another agent when one can take it
+      if (willRetry) entry.moves.set(record.task_id, { from: record.agent_id, reason: `retry after ${record.error!.code}` });
       const timedOut = record.error!.code === 'TASK_TIMEOUT';
       const spec = phase.getSnapshot().context.specs.find((t) => t.id === record.task_id);
       this.#publish(entry, timedOut ? 'TASK_TIMEOUT' : 'TASK_FAILED', phaseName, {

@@ -3,6 +3,7 @@ import type { TimerHandle } from '../actors/clock.js';
 import type { TaskRun } from '../actors/task-runner.js';
 import type { phaseMachine } from '../machines/phase-machine.js';
 import type { workflowMachine } from '../machines/workflow-machine.js';
+import type { AssignmentStrategy } from './agent-ranking.js';
 
 export type WorkflowActor = Actor<typeof workflowMachine>;
 export type WorkflowSnapshot = SnapshotFrom<typeof workflowMachine>;
@@ -29,6 +30,19 @@ export interface InFlight {
   agentId: string;
   phase: PhaseRef;
   files: string[];
+  /** fires when the run has been silent for the missed-heartbeat limit */
+  liveness: TimerHandle | null;
+  /** the last sign of life (start or heartbeat), clock ms */
+  lastBeatAt: number | null;
+  /** set when the run was aborted to move the task to another agent */
+  moving: { reason: string; strategy?: AssignmentStrategy } | null;
+}
+
+/** A task leaving an agent: announced as TASK_REASSIGNED when it lands on another. */
+export interface TaskMove {
+  from: string;
+  reason: string;
+  strategy?: AssignmentStrategy;
 }
 
 /** What the hub keeps per workflow beside its actor. */
@@ -58,6 +72,12 @@ export interface WorkflowEntry {
   intervalTimer: TimerHandle | null;
   /** seqs of outcomes logged but not yet applied (waiting for their fsync): a checkpoint must not claim them */
   pendingOutcomes: Set<number>;
+  /** tasks whose next attempt should go to another agent, by task id */
+  moves: Map<string, TaskMove>;
+  /** how often each task was moved off a silent or failed agent (bounded: a task that hangs every agent fails) */
+  reassignments: Map<string, number>;
+  /** `assign-agents`' performance_threshold: agents scoring below it get this workflow's tasks only when no other can */
+  performanceThreshold: number | null;
 }
 
 /** A fresh entry for an actor; `restored` carries what a checkpoint knew. */
@@ -86,6 +106,9 @@ export function newEntry(
     checkpointChain: Promise.resolve(),
     intervalTimer: null,
     pendingOutcomes: new Set(),
+    moves: new Map(),
+    reassignments: new Map(),
+    performanceThreshold: null,
   };
 }
 
