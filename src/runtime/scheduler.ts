@@ -7,6 +7,7 @@ import type { Durability } from '../persistence/append-log.js';
 import type { AgentPool } from './agent-pool.js';
 import type { CheckpointTrigger, Journal, OutcomeRecord } from './journal.js';
 import { applyOutcome } from './outcomes.js';
+import { isTerminal } from '../machines/phase-records.js';
 import type { EventBus } from './event-bus.js';
 import type { FileLocks } from './file-locks.js';
 import type { EventType } from './event-record.js';
@@ -34,6 +35,9 @@ export interface SchedulerDeps {
   missedHeartbeats: number;
 }
 
+/** A handler's progress heartbeats become PHASE_PROGRESS events at most this often per task. */
+const PROGRESS_EVERY_MS = 1_000;
+
 /** Times one task is moved off a silent or failed agent; after that the silence is a failed attempt (retries apply). */
 export const MAX_REASSIGNMENTS = 2;
 
@@ -54,8 +58,14 @@ const WORKFLOW_EVENT: Partial<Record<WorkflowStatus, EventType>> = {
   cancelled: 'WORKFLOW_CANCELLED',
 };
 
-/** One attempt's key: the runner's handle and the holder of its exclusive files. */
-const runKey = (entry: WorkflowEntry, taskId: string, attempt: number) => `${idempotencyKey(entry, taskId)}#${attempt}`;
+/**
+ * One run's key: the runner's handle and the holder of its exclusive files.
+ * Unique per run, not per attempt: a task moved to another agent runs the
+ * same attempt again, and an abort broadcast for the first run must never
+ * reach the second.
+ */
+let runs = 0;
+const runKey = (entry: WorkflowEntry, taskId: string, attempt: number) => `${idempotencyKey(entry, taskId)}#${attempt}.${++runs}`;
 
 const PHASE_EVENT = { completed: 'PHASE_COMPLETED', failed: 'PHASE_FAILED', skipped: 'PHASE_SKIPPED', cancelled: 'PHASE_FAILED' } as const;
 
@@ -266,7 +276,8 @@ export class Scheduler {
     const phaseName = phase.getSnapshot().context.name;
     phase.send({ type: 'task.assigned', taskId: spec.id, agentId, at: clock.now() });
     pool.assign(agentId, spec.id);
-    this.#deps.locks.tryAcquire(spec.exclusiveFiles, runKey(entry, spec.id, attempt));
+    const key = runKey(entry, spec.id, attempt);
+    this.#deps.locks.tryAcquire(spec.exclusiveFiles, key);
     this.#publish(entry, 'TASK_ASSIGNED', phaseName, { task_id: spec.id, agent_id: agentId, attempt, estimated_duration: formatDuration(spec.estimatedDurationMs) });
     const move = entry.moves.get(spec.id);
     entry.moves.delete(spec.id);
@@ -277,24 +288,24 @@ export class Scheduler {
     journal?.log.append({ kind: 'dispatch', workflow_id: entry.id, epoch: entry.epoch, task_id: spec.id, attempt }, 'batch').durable.catch(() => {});
     if (spec.risky && journal) {
       // the state before a risky task is made durable first
-      void this.#checkpoint(entry, 'risky').then(() => this.#run(entry, phase, spec, attempt, agentId));
+      void this.#checkpoint(entry, 'risky').then(() => this.#run(entry, phase, spec, attempt, agentId, key));
     } else {
-      this.#run(entry, phase, spec, attempt, agentId);
+      this.#run(entry, phase, spec, attempt, agentId, key);
     }
   }
 
-  #run(entry: WorkflowEntry, phase: PhaseRef, spec: TaskSpec, attempt: number, agentId: string): void {
+  #run(entry: WorkflowEntry, phase: PhaseRef, spec: TaskSpec, attempt: number, agentId: string, key: string): void {
     const { runner, pool } = this.#deps;
     if (phase.getSnapshot().context.tasks[spec.id]?.status !== 'assigned' || this.#halted) {
       // ended while its risky checkpoint was written
-      this.#deps.locks.release(spec.exclusiveFiles, runKey(entry, spec.id, attempt));
+      this.#deps.locks.release(spec.exclusiveFiles, key);
       pool.done(agentId, spec.id, false, 0);
       return;
     }
     const phaseName = phase.getSnapshot().context.name;
     const run = runner.run(
       {
-        key: runKey(entry, spec.id, attempt),
+        key,
         workflowId: entry.id,
         taskId: spec.id,
         handler: spec.handler,
@@ -311,12 +322,25 @@ export class Scheduler {
           this.#publish(entry, 'TASK_STARTED', phaseName, { task_id: spec.id, agent_id: agentId, attempt, start_time: new Date(at).toISOString() });
           this.#watch(entry, spec.id, flight, at);
         },
-        onHeartbeat: (_progress, at) => {
-          if (entry.inFlight.get(spec.id) === flight) this.#watch(entry, spec.id, flight, at);
+        onHeartbeat: (progress, at) => {
+          if (entry.inFlight.get(spec.id) !== flight) return;
+          this.#watch(entry, spec.id, flight, at);
+          // a handler's own progress is news; the thread's bare beats are not (at most one a second per task)
+          if (progress === null || (flight.progressAt !== null && at - flight.progressAt < PROGRESS_EVERY_MS)) return;
+          flight.progressAt = at;
+          const tasks = Object.values(phase.getSnapshot().context.tasks);
+          this.#publish(entry, 'PHASE_PROGRESS', phaseName, {
+            phase_id: phase.getSnapshot().context.index + 1,
+            progress_percentage: Math.round((tasks.filter(isTerminal).length / Math.max(1, tasks.length)) * 1000) / 10,
+            eta_update: null,
+            task_id: spec.id,
+            agent_id: agentId,
+            task_progress: progress,
+          });
         },
       },
     );
-    const flight: InFlight = { run, attempt, agentId, phase, files: spec.exclusiveFiles, liveness: null, lastBeatAt: null, moving: null };
+    const flight: InFlight = { key, run, attempt, agentId, phase, files: spec.exclusiveFiles, liveness: null, lastBeatAt: null, moving: null, progressAt: null };
     entry.inFlight.set(spec.id, flight);
     this.#flightsOf(agentId).set(flight, entry);
     void run.result.then((outcome) => this.#finish(entry, spec, attempt, run, outcome));
@@ -378,7 +402,7 @@ export class Scheduler {
     this.#byAgent.get(flight.agentId)?.delete(flight);
     if (this.#byAgent.get(flight.agentId)?.size === 0) this.#byAgent.delete(flight.agentId);
     // the files are held until the outcome is applied, so no task holding them starts before this one is seen to end
-    const releaseFiles = () => this.#deps.locks.release(flight.files, runKey(entry, spec.id, attempt));
+    const releaseFiles = () => this.#deps.locks.release(flight.files, flight.key);
     pool.done(flight.agentId, spec.id, outcome.ok, outcome.durationMs, outcome.ok ? undefined : outcome.error);
     if (flight.moving && !this.#halted) {
       // not a failure of the task: it goes back to ready, to another agent, under the same attempt number

@@ -25,6 +25,8 @@ export function statusOf(snapshot: WorkflowSnapshot): WorkflowStatus {
 
 /** A task attempt running on the pool. */
 export interface InFlight {
+  /** the run's key: the runner's handle and the holder of its files */
+  key: string;
   run: TaskRun;
   attempt: number;
   agentId: string;
@@ -34,6 +36,8 @@ export interface InFlight {
   liveness: TimerHandle | null;
   /** the last sign of life (start or heartbeat), clock ms */
   lastBeatAt: number | null;
+  /** when this run's last PHASE_PROGRESS was published */
+  progressAt: number | null;
   /** set when the run was aborted to move the task to another agent */
   moving: { reason: string; strategy?: AssignmentStrategy } | null;
 }
