@@ -26,6 +26,7 @@ export { createManualClock, systemClock } from './actors/clock.js';
 export { createPiscinaRunner } from './actors/task-runner.js';
 
 export type { Hub, HubOptions } from './runtime/hub.js';
+export type { ResourceCapacity } from './runtime/resource-manager.js';
 export type { Command, HubResponse, SuccessResponse, ErrorResponse, OperationName } from './runtime/commands.js';
 export type { WorkflowDefinition } from './runtime/definition.js';
 export type { EventRecord, EventType, Severity, EventMessage } from './runtime/event-record.js';

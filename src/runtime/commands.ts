@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { DEFAULTS } from './defaults.js';
 import { durationSchema, workflowDefinitionSchema } from './definition.js';
 import { eventParams } from './event-operations.js';
+import { resourceParams } from './resource-params.js';
 
 /** Workflow ids: what a file name and a REPL word can hold safely. */
 export const WORKFLOW_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
@@ -247,8 +248,20 @@ export const OPERATIONS = {
     params: none,
     example: 'metrics',
   }),
-  'request-resources': planned('system', 'Request resources for a workflow', 'required'),
-  'release-resources': planned('system', 'Release allocated resources', 'required'),
+  'request-resources': op({
+    group: 'system',
+    summary: 'Ask for agents, memory, cores, exclusive files and tool instances for a workflow: answered approved, partial, queued or denied',
+    workflow: 'required',
+    params: resourceParams['request-resources'],
+    example: 'wf_1 request-resources {"priority":"high","resources":{"agents":2,"memory_gb":4,"exclusive_files":["package.json"]}}',
+  }),
+  'release-resources': op({
+    group: 'system',
+    summary: 'Give an allocation back (or cancel a queued request); queued requests are then granted in priority order',
+    workflow: 'required',
+    params: resourceParams['release-resources'],
+    example: 'wf_1 release-resources {"allocation_id":"alloc_1a2b3c4d5e6f"}',
+  }),
 } satisfies Record<string, OperationSpec>;
 
 export type OperationName = keyof typeof OPERATIONS;

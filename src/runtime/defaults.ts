@@ -47,4 +47,10 @@ export const DEFAULTS = {
   wait_timeout: '60s',
   /** how long shutdown lets running tasks finish */
   shutdown_grace: '10s',
+  /** a resource allocation's auto-release timeout when its request sets no duration_hours */
+  resource_duration: '1h',
+  /** how long a queued resource request waits when its request sets no max_wait_time */
+  resource_max_wait: '10m',
+  /** percent of a resource's capacity in use at which RESOURCE_THRESHOLD is published */
+  resource_usage_threshold: 80,
 } as const;

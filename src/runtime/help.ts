@@ -30,7 +30,9 @@ function editDistance(a: string, b: string): number {
 
 /** The parameters of an operation, from its zod schema's JSON Schema. */
 function describeParams(schema: z.ZodType) {
-  const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as {
+  // a preprocessed schema (request-resources unwraps `allocation_request`) is described by what it validates
+  const described = schema instanceof z.ZodPipe && schema.in instanceof z.ZodTransform ? (schema.out as z.ZodType) : schema;
+  const json = z.toJSONSchema(described, { io: 'input', unrepresentable: 'any' }) as {
     properties?: Record<string, { type?: unknown; description?: string; default?: unknown; enum?: unknown[] }>;
     required?: string[];
   };

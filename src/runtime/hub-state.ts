@@ -10,6 +10,7 @@ import type { WorkflowEntry } from './workflow-entry.js';
 import type { Journal } from './journal.js';
 import type { Subscriptions } from './subscriptions.js';
 import type { RecoveryReport } from './recovery.js';
+import type { ResourceManager } from './resource-manager.js';
 
 /** The parts of a hub its operations work on. @internal */
 export interface HubState {
@@ -22,6 +23,8 @@ export interface HubState {
   handlers: Map<string, HandlerProbe>;
   /** exclusive files held by running tasks and resource allocations */
   locks: FileLocks;
+  /** resource allocations and their queue (in memory) */
+  resources: ResourceManager;
   workflows: Map<string, WorkflowEntry>;
   /** pending `wait`s, rejected on close */
   waits: Set<(error: TroupeError) => void>;

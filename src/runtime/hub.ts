@@ -19,6 +19,7 @@ import { Scheduler } from './scheduler.js';
 import { Subscriptions, type Session } from './subscriptions.js';
 import type { Durability } from '../persistence/append-log.js';
 import { openDataDir } from './hub-open.js';
+import { ResourceManager, resolveCapacity, type ResourceCapacity } from './resource-manager.js';
 import { ENDED_STATUSES, statusOf } from './workflow-entry.js';
 
 /** Options of {@link createHub}; every one has a default. */
@@ -72,6 +73,8 @@ export interface HubOptions {
   handlersBaseDir?: string;
   /** a log segment is sealed past this size, bytes; @default 64 MiB (tests use small ones) */
   logSegmentBytes?: number;
+  /** what `request-resources` can hand out; @default agents: maxAgentPoolSize, cores and memory of the machine, tools {bash 8, file_ops 16, search 8, web 4} */
+  resources?: ResourceCapacity;
 }
 
 /** A troupe hub: owns the workflows, the agent pool, the scheduler and the task runner. */
@@ -169,7 +172,8 @@ export function createHub(options: HubOptions = {}): Hub {
     missedHeartbeats: options.missedHeartbeats ?? DEFAULTS.missed_heartbeats,
   });
   const shutdownGraceMs = duration(options.shutdownGrace ?? DEFAULTS.shutdown_grace, 'shutdownGrace');
-  const state: HubState = { clock, runner, pool, bus, scheduler, locks, handlers: new Map(), workflows: new Map(), waits: new Set(), journal: null, recovery: null, correlationId: null, subscriptions: new Subscriptions(clock, (draft) => bus.publish(draft)), stats: { startedAt: clock.now(), commands: 0, errors: 0, totalMs: 0, lastCommandAt: null } };
+  const resources = new ResourceManager({ clock, bus, locks, capacity: resolveCapacity(options.resources ?? {}, maxAgents), thresholdPercent: DEFAULTS.resource_usage_threshold });
+  const state: HubState = { clock, runner, pool, bus, scheduler, locks, resources, handlers: new Map(), workflows: new Map(), waits: new Set(), journal: null, recovery: null, correlationId: null, subscriptions: new Subscriptions(clock, (draft) => bus.publish(draft)), stats: { startedAt: clock.now(), commands: 0, errors: 0, totalMs: 0, lastCommandAt: null } };
   let closed = false;
   bus.subscribe((event) => state.subscriptions.deliver(event));
   const retentionMs = duration(options.eventRetention ?? DEFAULTS.event_retention, 'eventRetention');
@@ -263,6 +267,7 @@ export function createHub(options: HubOptions = {}): Hub {
       if (closed) return;
       closed = true;
       scheduler.halt();
+      resources.close();
       state.subscriptions.close();
       for (const reject of [...state.waits]) reject(new TroupeError('HUB_CLOSED', 'The hub shut down while waiting'));
       const running = [...state.workflows.values()].flatMap((e) => [...e.inFlight.values()]);

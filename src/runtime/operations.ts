@@ -11,6 +11,7 @@ import { recoveryHandlers } from './recovery-operations.js';
 import { bundleHandlers } from './state-bundle.js';
 import { systemHandlers } from './system-operations.js';
 import { eventHandlers } from './event-operations.js';
+import { resourceHandlers } from './resource-operations.js';
 import { describeWorkflow, summarizeWorkflow } from './status.js';
 import { ENDED_STATUSES, newEntry, statusOf, type WorkflowEntry, type WorkflowStatus } from './workflow-entry.js';
 
@@ -59,6 +60,7 @@ const handlers: Record<string, Handler> = {
   ...bundleHandlers,
   ...systemHandlers,
   ...eventHandlers,
+  ...resourceHandlers,
   async create(hub, id, _params, raw) {
     const workflowId = id!;
     if (hub.workflows.has(workflowId)) {

@@ -79,6 +79,8 @@ export const systemHandlers: Record<string, Handler> = {
         persistence: hub.journal ? { data_dir: hub.journal.dataDir, log_next_seq: hub.journal.log.nextSeq } : null,
         task_pool: pool,
         agents: hub.pool.views().length,
+        // capacity, use, allocations and the queue of the resource manager
+        resources: hub.resources.view(),
       },
       next_steps: worst === 'degraded' ? ['See recovery.failed, recovery.log_damage and skipped_checkpoints for what was found and survived'] : [],
     };
