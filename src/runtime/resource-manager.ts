@@ -52,8 +52,8 @@ export interface RequestInput extends Omit<ResourceRequest, 'request_id' | 'allo
 const shortId = () => randomUUID().replaceAll('-', '').slice(0, 12);
 const iso = (ms: number) => new Date(ms).toISOString();
 const hhmm = (ms: number) => iso(ms).slice(11, 16);
-/** A task's run key in FileLocks is `workflow/epoch/task#attempt`. */
-const RUN_KEY = /^(.*)\/(\d+)\/(.*)#(\d+)$/;
+/** A task's run key in FileLocks is `workflow/epoch/task#attempt.run` (see scheduler.ts). */
+const RUN_KEY = /^(.*)\/(\d+)\/(.*)#(\d+)\.\d+$/;
 
 export class ResourceManager {
   readonly ledger: Ledger;
