@@ -83,6 +83,11 @@ export class AgentPool {
     return (this.#agent(id)?.getSnapshot().value as { lifecycle: string; breaker: string } | undefined) ?? null;
   }
 
+  /** Agents the pool holds at most (`max_agent_pool_size`). */
+  get maxAgents(): number {
+    return this.#actor.getSnapshot().context.maxAgents;
+  }
+
   /** Called when an agent may take work again (a task ended, a breaker half-opened, an agent joined). */
   onCapacity(listener: () => void): () => void {
     this.#listeners.add(listener);

@@ -3,6 +3,7 @@ import { DEFAULTS } from './defaults.js';
 import { durationSchema, workflowDefinitionSchema } from './definition.js';
 import { eventParams } from './event-operations.js';
 import { resourceParams } from './resource-params.js';
+import { agentParams } from './agent-operations.js';
 
 /** Workflow ids: what a file name and a REPL word can hold safely. */
 export const WORKFLOW_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
@@ -144,11 +145,23 @@ export const OPERATIONS = {
     }),
     example: 'load-state {"path":"wf_1.troupe"}',
   }),
-  'assign-agents': planned('agents', 'Assign agents to a workflow', 'required'),
-  'redistribute-tasks': planned('agents', "Move a failed agent's tasks to others", 'required'),
+  'assign-agents': op({
+    group: 'agents',
+    summary: "Make sure the workflow has agent_count agents over its roles; set the performance threshold for its tasks",
+    workflow: 'required',
+    params: agentParams['assign-agents'],
+    example: 'wf_1 assign-agents {"agent_count":5,"specializations":["code","test","docs"],"performance_threshold":80}',
+  }),
+  'redistribute-tasks': op({
+    group: 'agents',
+    summary: "Take an agent out of the pool and move its running tasks to others (TASK_REASSIGNED)",
+    workflow: 'required',
+    params: agentParams['redistribute-tasks'],
+    example: 'wf_1 redistribute-tasks {"failed_agent":"agent_003","strategy":"performance_based","preserve_order":true}',
+  }),
   'monitor-pool': op({
     group: 'agents',
-    summary: 'Per agent: role, state, load, success rate, average time, breaker; the pool: utilization and queue depth',
+    summary: 'Per agent: role, state, load, success rate, average time, breaker; the pool: utilization and queue depth; agents that left',
     workflow: 'none',
     params: none,
     example: 'monitor-pool',

@@ -10,6 +10,7 @@ import { entryOf, type Handler } from './operation-kit.js';
 import { recoveryHandlers } from './recovery-operations.js';
 import { bundleHandlers } from './state-bundle.js';
 import { systemHandlers } from './system-operations.js';
+import { agentHandlers } from './agent-operations.js';
 import { eventHandlers } from './event-operations.js';
 import { resourceHandlers } from './resource-operations.js';
 import { describeWorkflow, summarizeWorkflow } from './status.js';
@@ -59,6 +60,7 @@ const handlers: Record<string, Handler> = {
   ...recoveryHandlers,
   ...bundleHandlers,
   ...systemHandlers,
+  ...agentHandlers,
   ...eventHandlers,
   ...resourceHandlers,
   async create(hub, id, _params, raw) {

@@ -86,39 +86,6 @@ export const systemHandlers: Record<string, Handler> = {
     };
   },
 
-  'monitor-pool'(hub) {
-    const agents = hub.pool.views();
-    const pool = hub.runner.stats();
-    return {
-      result: {
-        agents: agents.map((a) => ({
-          agent_id: a.agent_id,
-          role: a.role,
-          state: a.state,
-          breaker: a.breaker,
-          load: a.current_tasks.length,
-          current_tasks: a.current_tasks,
-          success_rate: a.tasks_completed + a.tasks_failed === 0 ? 100 : Math.round((a.tasks_completed / (a.tasks_completed + a.tasks_failed)) * 1000) / 10,
-          average_task_time: formatDuration(a.average_task_ms),
-          performance_score: a.performance_score,
-          tasks_completed: a.tasks_completed,
-          tasks_failed: a.tasks_failed,
-        })),
-        pool: {
-          agents: agents.length,
-          busy: agents.filter((a) => a.state === 'busy').length,
-          threads: pool.threads,
-          max_threads: pool.maxThreads,
-          utilization: Math.round(pool.utilization * 1000) / 10,
-          queue_depth: pool.queueSize,
-          run_time_p50: formatDuration(pool.runTimeP50Ms),
-          run_time_p99: formatDuration(pool.runTimeP99Ms),
-        },
-      },
-      next_steps: [],
-    };
-  },
-
   metrics(hub) {
     const snapshots = [...hub.workflows.values()].map((e) => e.actor.getSnapshot());
     const ended = snapshots.filter((s) => s.context.finishedAt !== null && s.context.startedAt !== null);
