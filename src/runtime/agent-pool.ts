@@ -40,6 +40,8 @@ export interface PickOptions {
   avoid?: string | null;
   threshold?: number | null;
   strategy?: AssignmentStrategy;
+  /** who the task is for: named in AGENT_ALLOCATED when the pool grows for it */
+  workflowId?: string;
 }
 
 /** Agents kept for views after they left the pool (failed or retired), so a task's agent stays visible. */
@@ -140,7 +142,7 @@ export class AgentPool {
     const choice =
       rank(good.filter((c) => c.id !== options.avoid), options.strategy)[0]?.id ??
       good.find((c) => c.id === options.avoid)?.id ??
-      this.add(role) ??
+      this.add(role, options.workflowId) ??
       rank(free, options.strategy)[0]?.id ??
       null;
     if (choice !== null) this.#lastPicked.set(choice, ++this.#picks);

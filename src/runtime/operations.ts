@@ -124,7 +124,7 @@ const handlers: Record<string, Handler> = {
     // the pool always has an agent for each role the workflow needs, and min_agents in all
     const wanted = Math.max(params.agent_pool_size ?? spec.agentRequirements.minAgents, roles.length);
     if (entry.actor.getSnapshot().can({ type: 'start', at: 0 })) {
-      roles.forEach((role, i) => hub.pool.ensure(role, Math.floor(wanted / roles.length) + (i < wanted % roles.length ? 1 : 0)));
+      roles.forEach((role, i) => hub.pool.ensure(role, Math.floor(wanted / roles.length) + (i < wanted % roles.length ? 1 : 0), entry.id));
     }
     const event: WorkflowEvent = params.failure_tolerance
       ? { type: 'start', at: hub.clock.now(), failureTolerance: params.failure_tolerance }

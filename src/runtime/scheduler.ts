@@ -254,7 +254,7 @@ export class Scheduler {
       const agentId =
         this.#deps.locks.conflicts(spec.exclusiveFiles).length > 0
           ? null
-          : this.#deps.pool.pick(spec.role, { avoid: move?.from ?? null, threshold: entry.performanceThreshold, ...(move?.strategy ? { strategy: move.strategy } : {}) });
+          : this.#deps.pool.pick(spec.role, { avoid: move?.from ?? null, threshold: entry.performanceThreshold, workflowId: entry.id, ...(move?.strategy ? { strategy: move.strategy } : {}) });
       if (agentId === null) {
         this.#starved.add(entry);
         continue;
