@@ -41,6 +41,8 @@ export interface EventRecord {
 /** What a publisher says; the rest of the record is derived. */
 export interface EventDraft {
   type: EventType;
+  /** the producer's id for the event (a retried publish keeps it, so batch subscriptions can deduplicate); @default a new uuid */
+  eventId?: string;
   workflowId?: string;
   phase?: string;
   data?: Record<string, unknown>;
@@ -70,7 +72,7 @@ export function createEventRecord(draft: EventDraft, seq: number, at: number): E
   const phase = draft.phase ?? 'global';
   const data = draft.data ?? {};
   return {
-    event_id: randomUUID(),
+    event_id: draft.eventId ?? randomUUID(),
     seq,
     event_type: draft.type,
     workflow_id: workflowId,
