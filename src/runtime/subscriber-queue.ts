@@ -177,7 +177,8 @@ export class SubscriberQueue {
     while (this.#queue.length > 0 && !this.#closed) {
       const unit = this.#nextUnit();
       if (!unit) break;
-      const started = this.#ctx.clock.now();
+      // only a batch's delivery time is used (adaptive size): a realtime event skips the clock read
+      const started = unit.batched ? this.#ctx.clock.now() : 0;
       let result: void | Promise<void>;
       try {
         result = this.#deliver(unit);
@@ -204,6 +205,7 @@ export class SubscriberQueue {
   #deliver(unit: Unit): void | Promise<void> {
     const { session, id } = this;
     if (session.onBatch && (unit.batched || !session.onEvent)) return session.onBatch(id, unit.events);
+    if (unit.events.length === 1) return session.onEvent?.(id, unit.events[0]!);
     const from = (i: number): void | Promise<void> => {
       for (; i < unit.events.length; i++) {
         const result = session.onEvent?.(id, unit.events[i]!);
