@@ -80,7 +80,10 @@ export const eventParams = {
     subscription_id: z.string().min(1).optional(),
     limit: z.number().int().min(1).max(10_000).default(100),
   }),
-  redrive: z.strictObject({ dead_letter_ids: z.array(z.string().min(1)).min(1).optional().describe('all dead letters when absent') }),
+  redrive: z.strictObject({
+    dead_letter_ids: z.array(z.string().min(1)).min(1).optional().describe('all dead letters when absent'),
+    to_subscription_id: z.string().min(1).optional().describe("a live subscription to take them instead of their own (which ends with its session, e.g. at a restart)"),
+  }),
   'get-events': z.strictObject({
     event_type: oneOrMany(z.enum(EVENT_TYPES)).optional(),
     pattern: z.string().min(1).optional().describe('a subscription pattern'),
@@ -171,8 +174,8 @@ export const eventHandlers: Record<string, Handler> = {
     };
   },
 
-  redrive(hub, _id, params: z.output<(typeof eventParams)['redrive']>) {
-    return { result: hub.subscriptions.redrive(params.dead_letter_ids), next_steps: [] };
+  async redrive(hub, _id, params: z.output<(typeof eventParams)['redrive']>) {
+    return { result: await hub.subscriptions.redrive(params.dead_letter_ids, params.to_subscription_id), next_steps: [] };
   },
 
   async 'get-events'(hub, workflowId, params: z.output<(typeof eventParams)['get-events']>) {

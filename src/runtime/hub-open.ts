@@ -30,6 +30,8 @@ export async function openDataDir(
   state.bus.restore(records.filter((r) => r.kind === 'event').map((r) => ({ ...(r.event as Omit<EventRecord, 'seq'>), seq: r.seq })));
   // events from now on go to the log too; they are history, not the durable truth, so batched
   state.bus.persistWith((event) => journal.log.append({ kind: 'event', event }, 'batch').seq);
+  state.subscriptions.deadLetterStore.restore(records);
+  state.subscriptions.deadLetterStore.persistWith((body, durability) => journal.log.append(body, durability), () => state.clock.now());
 
   // replay looks only at a workflow's own task records: index them once instead of scanning the log per workflow
   const outcomesByWorkflow = new Map<string, LogRecord[]>();
@@ -143,13 +145,14 @@ function inBatches<T, R>(items: readonly T[], limit: number, fn: (item: T) => Pr
 
 /**
  * Retention and compaction, at start: a sealed log segment goes when all it
- * holds is older than `event_retention` and no workflow still needs it to
+ * holds is older than `event_retention`, no workflow still needs it to
  * recover (every record in it is at or before the checkpoint each unfinished
- * workflow would recover from).
+ * workflow would recover from), and it holds no dead letter still listed.
  */
 async function compact(state: HubState, segments: readonly SegmentInfo[], retentionMs: number): Promise<{ segments: string[]; records: number }> {
   const journal = state.journal!;
-  let needed = Infinity;
+  // a listed dead letter lives in the log: its segment stays (and every later one, which holds its removal)
+  let needed = state.subscriptions.deadLetterStore.oldestSeq() - 1;
   for (const entry of state.workflows.values()) {
     if (!ENDED_STATUSES.has(statusOf(entry.actor.getSnapshot()))) needed = Math.min(needed, entry.checkpointedAppliedSeq);
   }

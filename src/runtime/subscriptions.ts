@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Clock } from '../actors/clock.js';
 import { BatchingRules, DEFAULT_BATCHING, type BatchingConfig } from './event-batching.js';
 import { DeadLetterStore, type DeadLetter } from './dead-letters.js';
+import { TroupeError } from './errors.js';
 import { topicOf, type EventDraft, type EventRecord, type Severity } from './event-record.js';
 import { PatternTrie } from './pattern-trie.js';
 import { DEFAULT_DELIVERY, SubscriberQueue, type DeliveryPolicy, type Session } from './subscriber-queue.js';
@@ -105,21 +106,35 @@ export class Subscriptions {
     return this.deadLetterStore.list(subscriptionId);
   }
 
-  /** Delivers dead letters again to their (live) subscriptions; returns what was redriven and what was not. */
-  redrive(ids?: string[]): { redriven: string[]; skipped: { dead_letter_id: string; reason: string }[] } {
+  /**
+   * Delivers dead letters again: to the live subscription `to`, or to each
+   * letter's own subscription while it lives (subscriptions end with their
+   * session, so after a restart only `to` can take them). Resolves, with what
+   * was redriven and what was not, once their removal is durable: a crash
+   * before that lists them again (delivered at least once, never lost).
+   */
+  async redrive(ids?: string[], to?: string): Promise<{ redriven: string[]; skipped: { dead_letter_id: string; reason: string }[] }> {
+    const target = to === undefined ? undefined : this.#all.get(to);
+    if (to !== undefined && !target) {
+      throw new TroupeError('VALIDATION_FAILED', `No live subscription ${to} to redrive to`, {
+        details: `Live subscriptions: ${[...this.#all.keys()].join(', ') || 'none'}; subscribe first with 'subscribe-event'`,
+      });
+    }
     const chosen = this.deadLetterStore.find(ids);
-    const redriven: DeadLetter[] = [];
+    const redriven: { letter: DeadLetter; queue: SubscriberQueue }[] = [];
     const skipped: { dead_letter_id: string; reason: string }[] = [];
     for (const letter of chosen) {
-      if (this.#all.has(letter.subscription_id)) redriven.push(letter);
-      else skipped.push({ dead_letter_id: letter.dead_letter_id, reason: `subscription ${letter.subscription_id} has ended` });
+      const queue = (target ?? this.#all.get(letter.subscription_id))?.queue;
+      if (queue) redriven.push({ letter, queue });
+      else skipped.push({ dead_letter_id: letter.dead_letter_id, reason: `subscription ${letter.subscription_id} has ended: redrive to a live one with to_subscription_id` });
     }
-    this.deadLetterStore.remove(redriven);
-    for (const letter of redriven) this.#all.get(letter.subscription_id)!.queue.push(letter.event, false);
+    const removed = this.deadLetterStore.remove(redriven.map((r) => r.letter), 'redriven');
+    for (const { letter, queue } of redriven) queue.push(letter.event, false);
     for (const id of ids ?? []) {
       if (!chosen.some((d) => d.dead_letter_id === id)) skipped.push({ dead_letter_id: id, reason: 'no such dead letter' });
     }
-    return { redriven: redriven.map((d) => d.dead_letter_id), skipped };
+    await removed;
+    return { redriven: redriven.map((r) => r.letter.dead_letter_id), skipped };
   }
 
   deliver(event: EventRecord): void {
