@@ -19,6 +19,7 @@ export const configSchema = z.strictObject({
   keep_checkpoints: z.number().int().min(1).max(1000).optional(),
   auto_recovery: z.boolean().optional(),
   event_retention: duration.optional(),
+  compaction_interval: duration.optional(),
 });
 
 export type ConfigFile = z.infer<typeof configSchema>;
@@ -49,5 +50,6 @@ export async function loadConfig(path: string | null): Promise<{ config: ConfigF
   if (config.keep_checkpoints !== undefined) hub.keepCheckpoints = config.keep_checkpoints;
   if (config.auto_recovery !== undefined) hub.autoRecovery = config.auto_recovery;
   if (config.event_retention !== undefined) hub.eventRetention = config.event_retention;
+  if (config.compaction_interval !== undefined) hub.compactionInterval = config.compaction_interval;
   return { config, hub };
 }

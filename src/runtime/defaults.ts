@@ -11,6 +11,8 @@ export const DEFAULTS = {
   workflow_timeout: '4h',
   /** how long events are kept */
   event_retention: '7d',
+  /** how often retention drops old log segments while the hub runs */
+  compaction_interval: '1h',
   /** how often agents are expected to report */
   heartbeat_interval: '30s',
   /** recover active workflows at start */

@@ -1,5 +1,5 @@
-import type { LogRecord, SegmentInfo } from '../persistence/append-log.js';
-import { ENDED_STATUSES, statusOf } from './workflow-entry.js';
+import type { LogRecord } from '../persistence/append-log.js';
+import { compact, scheduleCompaction } from './retention.js';
 import type { EventRecord } from './event-record.js';
 import type { HubState } from './hub-state.js';
 import { Journal } from './journal.js';
@@ -16,7 +16,7 @@ import { HUB_VERSION } from './version.js';
 export async function openDataDir(
   state: HubState,
   dataDir: string,
-  options: { keepCheckpoints?: number; autoRecovery?: boolean; retentionMs: number; segmentBytes?: number },
+  options: { keepCheckpoints?: number; autoRecovery?: boolean; retentionMs: number; compactionIntervalMs: number; segmentBytes?: number },
 ): Promise<void> {
   const started = performance.now();
   const opened = await Journal.open(dataDir, {
@@ -110,7 +110,7 @@ export async function openDataDir(
       }
     }
   }
-  report.compacted = await compact(state, opened.segments, options.retentionMs);
+  report.compacted = await compact(state, options.retentionMs);
   report.duration_ms = Math.round(performance.now() - started);
   state.recovery = report;
   state.bus.publish({
@@ -125,6 +125,7 @@ export async function openDataDir(
     },
   });
   for (const entry of state.workflows.values()) state.scheduler.pump(entry);
+  if (!state.maintenance.closed) scheduleCompaction(state, options.compactionIntervalMs, options.retentionMs);
 }
 
 /** Workflows whose checkpoint files are read at the same time during recovery. */
@@ -141,23 +142,4 @@ function inBatches<T, R>(items: readonly T[], limit: number, fn: (item: T) => Pr
     slots[i % limit] = next.catch(() => {});
   }
   return results;
-}
-
-/**
- * Retention and compaction, at start: a sealed log segment goes when all it
- * holds is older than `event_retention`, no workflow still needs it to
- * recover (every record in it is at or before the checkpoint each unfinished
- * workflow would recover from), and it holds no dead letter still listed.
- */
-async function compact(state: HubState, segments: readonly SegmentInfo[], retentionMs: number): Promise<{ segments: string[]; records: number }> {
-  const journal = state.journal!;
-  // a listed dead letter lives in the log: its segment stays (and every later one, which holds its removal)
-  let needed = state.subscriptions.deadLetterStore.oldestSeq() - 1;
-  for (const entry of state.workflows.values()) {
-    if (!ENDED_STATUSES.has(statusOf(entry.actor.getSnapshot()))) needed = Math.min(needed, entry.checkpointedAppliedSeq);
-  }
-  const cutoff = state.clock.now() - retentionMs;
-  const old = segments.filter((s) => s.sealed && s.lastSeq <= needed && s.newestAt !== null && s.newestAt < cutoff);
-  await journal.log.dropSegments(old.map((s) => s.name));
-  return { segments: old.map((s) => s.name), records: old.reduce((n, s) => n + s.records, 0) };
 }

@@ -1,4 +1,4 @@
-import type { Clock } from '../actors/clock.js';
+import type { Clock, TimerHandle } from '../actors/clock.js';
 import type { TaskRunner } from '../actors/task-runner.js';
 import type { AgentPool } from './agent-pool.js';
 import type { TroupeError } from './errors.js';
@@ -29,4 +29,6 @@ export interface HubState {
   stats: { startedAt: number; commands: number; errors: number; totalMs: number; lastCommandAt: number | null };
   /** what the last start recovered, for `health` */
   recovery: RecoveryReport | null;
+  /** periodic log compaction: its timer, the run under way, what the last run dropped, and whether the hub is closing */
+  maintenance: { timer: TimerHandle | null; running: Promise<void> | null; last: { at: string; segments: string[]; records: number } | null; closed: boolean };
 }

@@ -48,8 +48,10 @@ export interface HubOptions {
   keepCheckpoints?: number;
   /** recover the active workflows of the data directory at start; @default true */
   autoRecovery?: boolean;
-  /** events older than this are removed at start (whole log segments no recovery needs); @default "7d" */
+  /** events older than this are removed, at start and every `compactionInterval` (whole log segments no recovery needs); @default "7d" */
   eventRetention?: string | number;
+  /** how often retention runs while the hub runs; @default "1h" */
+  compactionInterval?: string | number;
   /** a log segment is sealed past this size, bytes; @default 64 MiB (tests use small ones) */
   logSegmentBytes?: number;
 }
@@ -98,6 +100,10 @@ const duration = (value: string | number, name: string): number => {
  */
 export function createHub(options: HubOptions = {}): Hub {
   const clock = options.clock ?? systemClock;
+  // options checked before anything is started (a thrown option must not leave a worker pool behind)
+  const retentionMs = duration(options.eventRetention ?? DEFAULTS.event_retention, 'eventRetention');
+  const compactionIntervalMs = duration(options.compactionInterval ?? DEFAULTS.compaction_interval, 'compactionInterval');
+  if (compactionIntervalMs <= 0) throw new TroupeError('VALIDATION_FAILED', 'Option compactionInterval must be longer than 0', { details: 'e.g. "1h"' });
   const bus = new EventBus(clock);
   const runner =
     options.runner ??
@@ -127,10 +133,9 @@ export function createHub(options: HubOptions = {}): Hub {
     durability: options.durability ?? 'sync',
   });
   const shutdownGraceMs = duration(options.shutdownGrace ?? DEFAULTS.shutdown_grace, 'shutdownGrace');
-  const state: HubState = { clock, runner, pool, bus, scheduler, workflows: new Map(), waits: new Set(), journal: null, recovery: null, correlationId: null, subscriptions: new Subscriptions(clock, (draft) => bus.publish(draft)), stats: { startedAt: clock.now(), commands: 0, errors: 0, totalMs: 0, lastCommandAt: null } };
+  const state: HubState = { clock, runner, pool, bus, scheduler, workflows: new Map(), waits: new Set(), journal: null, recovery: null, correlationId: null, subscriptions: new Subscriptions(clock, (draft) => bus.publish(draft)), maintenance: { timer: null, running: null, last: null, closed: false }, stats: { startedAt: clock.now(), commands: 0, errors: 0, totalMs: 0, lastCommandAt: null } };
   let closed = false;
   bus.subscribe((event) => state.subscriptions.deliver(event));
-  const retentionMs = duration(options.eventRetention ?? DEFAULTS.event_retention, 'eventRetention');
   const ready =
     options.dataDir === undefined
       ? Promise.resolve()
@@ -139,6 +144,7 @@ export function createHub(options: HubOptions = {}): Hub {
           ...(options.autoRecovery === undefined ? {} : { autoRecovery: options.autoRecovery }),
           ...(options.logSegmentBytes === undefined ? {} : { segmentBytes: options.logSegmentBytes }),
           retentionMs,
+          compactionIntervalMs,
         });
   // a failed open is answered to every command and to whoever awaits `ready`
   ready.catch(() => {});
@@ -217,6 +223,8 @@ export function createHub(options: HubOptions = {}): Hub {
       closed = true;
       scheduler.halt();
       state.subscriptions.close();
+      state.maintenance.closed = true;
+      state.maintenance.timer?.cancel();
       for (const reject of [...state.waits]) reject(new TroupeError('HUB_CLOSED', 'The hub shut down while waiting'));
       const running = [...state.workflows.values()].flatMap((e) => [...e.inFlight.values()]);
       const busy = new Set([...state.workflows.values()].filter((e) => e.inFlight.size > 0));
@@ -250,6 +258,7 @@ export function createHub(options: HubOptions = {}): Hub {
         await Promise.allSettled(active.map((e) => state.journal!.checkpoint(e, 'shutdown')));
       }
       for (const entry of state.workflows.values()) entry.actor.stop();
+      await state.maintenance.running;
       pool.stop();
       await runner.close();
       await state.journal?.close();
