@@ -20,6 +20,8 @@ export const configSchema = z.strictObject({
   auto_recovery: z.boolean().optional(),
   event_retention: duration.optional(),
   compaction_interval: duration.optional(),
+  /** record what the actors do as ACTOR_TRACE debug events */
+  trace: z.boolean().optional(),
 });
 
 export type ConfigFile = z.infer<typeof configSchema>;
@@ -51,5 +53,6 @@ export async function loadConfig(path: string | null): Promise<{ config: ConfigF
   if (config.auto_recovery !== undefined) hub.autoRecovery = config.auto_recovery;
   if (config.event_retention !== undefined) hub.eventRetention = config.event_retention;
   if (config.compaction_interval !== undefined) hub.compactionInterval = config.compaction_interval;
+  if (config.trace !== undefined) hub.trace = config.trace;
   return { config, hub };
 }

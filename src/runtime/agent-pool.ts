@@ -2,6 +2,7 @@ import { createActor, type ActorRefFrom, type SnapshotFrom } from 'xstate';
 import { agentMachine } from '../machines/agent-machine.js';
 import { poolMachine, type PoolInput } from '../machines/pool-machine.js';
 import type { EventBus } from './event-bus.js';
+import type { Inspector } from './actor-trace.js';
 
 type AgentSnapshot = SnapshotFrom<typeof agentMachine>;
 
@@ -29,8 +30,9 @@ export class AgentPool {
   readonly #bus: EventBus;
   readonly #turn = new Map<string, number>();
 
-  constructor(input: PoolInput, bus: EventBus) {
-    this.#actor = createActor(poolMachine, { input }).start();
+  /** `inspect`: the actor trace's, when it is on */
+  constructor(input: PoolInput, bus: EventBus, inspect?: Inspector) {
+    this.#actor = createActor(poolMachine, inspect ? { input, inspect } : { input }).start();
     this.#bus = bus;
   }
 

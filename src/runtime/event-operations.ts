@@ -9,7 +9,7 @@ import { formatDuration } from './durations.js';
 import { EVENT_TYPES, type EventRecord } from './event-record.js';
 import type { Handler } from './operation-kit.js';
 
-const SEVERITIES = ['info', 'warning', 'error', 'critical'] as const;
+const SEVERITIES = ['debug', 'info', 'warning', 'error', 'critical'] as const;
 
 /**
  * `block` is refused on purpose: publishing is synchronous (every command and

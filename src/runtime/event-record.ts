@@ -10,10 +10,12 @@ export const EVENT_TYPES = [
   'RESOURCE_ALLOCATED', 'RESOURCE_DEALLOCATED', 'RESOURCE_CONFLICT', 'RESOURCE_THRESHOLD', 'RESOURCE_OPTIMIZED',
   'SYSTEM_STARTUP', 'SYSTEM_SHUTDOWN', 'SYSTEM_THRESHOLD', 'SYSTEM_ERROR', 'SYSTEM_MAINTENANCE',
   'CHECKPOINT_CREATED', 'CHECKPOINT_RESTORED', 'ERROR_ENCOUNTERED', 'EVENT_DEAD_LETTERED',
+  'ACTOR_TRACE',
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];
-export type Severity = 'info' | 'warning' | 'error' | 'critical';
+/** `debug` is only the actor trace's (off by default). */
+export type Severity = 'debug' | 'info' | 'warning' | 'error' | 'critical';
 
 /** An event as it is stored, delivered and printed (DESIGN §6). */
 export interface EventRecord {
@@ -64,6 +66,7 @@ const DEFAULT_SEVERITY: Partial<Record<EventType, Severity>> = {
   ERROR_ENCOUNTERED: 'error',
   RESOURCE_CONFLICT: 'warning',
   EVENT_DEAD_LETTERED: 'warning',
+  ACTOR_TRACE: 'debug',
 };
 
 /** Builds the full record of an event numbered `seq`, happening at `at` (epoch ms). */

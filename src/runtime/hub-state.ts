@@ -7,6 +7,7 @@ import type { Scheduler } from './scheduler.js';
 import type { WorkflowEntry } from './workflow-entry.js';
 import type { Journal } from './journal.js';
 import type { Subscriptions } from './subscriptions.js';
+import type { ActorTrace } from './actor-trace.js';
 import type { RecoveryReport } from './recovery.js';
 
 /** The parts of a hub its operations work on. @internal */
@@ -27,6 +28,8 @@ export interface HubState {
   correlationId: string | null;
   /** command counts and timings for `health` and `metrics` */
   stats: { startedAt: number; commands: number; errors: number; totalMs: number; lastCommandAt: number | null };
+  /** the actor trace when the hub's `trace` option is on; null (nothing attached, nothing spent) when off */
+  trace: ActorTrace | null;
   /** what the last start recovered, for `health` */
   recovery: RecoveryReport | null;
   /** periodic log compaction: its timer, the run under way, what the last run dropped, and whether the hub is closing */

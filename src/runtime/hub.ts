@@ -9,6 +9,7 @@ import { formatDuration, parseDuration } from './durations.js';
 import { TroupeError } from './errors.js';
 import { errorResponse } from './responses.js';
 import { EventBus, type EventListener } from './event-bus.js';
+import { ActorTrace } from './actor-trace.js';
 import type { EventRecord } from './event-record.js';
 import type { HubState } from './hub-state.js';
 import { suggestOperation } from './help.js';
@@ -52,6 +53,12 @@ export interface HubOptions {
   eventRetention?: string | number;
   /** how often retention runs while the hub runs; @default "1h" */
   compactionInterval?: string | number;
+  /**
+   * Record what the actors do: XState's inspection events (`@xstate.event`,
+   * `@xstate.snapshot`) of workflows, phases, the pool and agents become
+   * ACTOR_TRACE events of severity `debug`, named by troupe's ids. Costs nothing when off; @default false
+   */
+  trace?: boolean;
   /** a log segment is sealed past this size, bytes; @default 64 MiB (tests use small ones) */
   logSegmentBytes?: number;
 }
@@ -105,6 +112,7 @@ export function createHub(options: HubOptions = {}): Hub {
   const compactionIntervalMs = duration(options.compactionInterval ?? DEFAULTS.compaction_interval, 'compactionInterval');
   if (compactionIntervalMs <= 0) throw new TroupeError('VALIDATION_FAILED', 'Option compactionInterval must be longer than 0', { details: 'e.g. "1h"' });
   const bus = new EventBus(clock);
+  const trace = options.trace ? new ActorTrace((draft) => bus.publish(draft)) : null;
   const runner =
     options.runner ??
     createPiscinaRunner({
@@ -120,6 +128,7 @@ export function createHub(options: HubOptions = {}): Hub {
   const pool = new AgentPool(
     { minAgents: 0, maxAgents, maxConcurrentTasks: DEFAULTS.max_concurrent_tasks, breakerThreshold: DEFAULTS.breaker_threshold },
     bus,
+    trace?.forPool(),
   );
   const scheduler = new Scheduler({
     clock,
@@ -133,7 +142,7 @@ export function createHub(options: HubOptions = {}): Hub {
     durability: options.durability ?? 'sync',
   });
   const shutdownGraceMs = duration(options.shutdownGrace ?? DEFAULTS.shutdown_grace, 'shutdownGrace');
-  const state: HubState = { clock, runner, pool, bus, scheduler, workflows: new Map(), waits: new Set(), journal: null, recovery: null, correlationId: null, subscriptions: new Subscriptions(clock, (draft) => bus.publish(draft)), maintenance: { timer: null, running: null, last: null, closed: false }, stats: { startedAt: clock.now(), commands: 0, errors: 0, totalMs: 0, lastCommandAt: null } };
+  const state: HubState = { clock, runner, pool, bus, scheduler, workflows: new Map(), waits: new Set(), journal: null, recovery: null, correlationId: null, trace, subscriptions: new Subscriptions(clock, (draft) => bus.publish(draft)), maintenance: { timer: null, running: null, last: null, closed: false }, stats: { startedAt: clock.now(), commands: 0, errors: 0, totalMs: 0, lastCommandAt: null } };
   let closed = false;
   bus.subscribe((event) => state.subscriptions.deliver(event));
   const ready =
