@@ -183,8 +183,8 @@ describe('bad commands get the exact code, message and details', () => {
     });
   });
 
-  it('a planned operation (configure-batching) is NOT_IMPLEMENTED even without a workflow id', async () => {
-    expect((await errorOf({ operation: 'configure-batching' })).error.code).toBe('NOT_IMPLEMENTED');
+  it('a planned operation (request-resources) is NOT_IMPLEMENTED even without its workflow id', async () => {
+    expect((await errorOf({ operation: 'request-resources' })).error.code).toBe('NOT_IMPLEMENTED');
   });
 
   it('every error response carries exactly the envelope fields, and a failed command changes nothing', async () => {

@@ -89,4 +89,17 @@ describe('delivery to subscribers: retries, dead letters, bounded queues', () =>
     expect(ops(got)).toEqual(delivered);
     expect(ok(await hub.execute({ operation: 'dead-letters' })).total).toBe(deadLetters);
   });
+
+  it('refuses overflow "block" with VALIDATION_FAILED that says why and what to use instead', async () => {
+    const session: Session = { onEvent: () => {} };
+    const block = await hub.execute({ operation: 'subscribe-event', parameters: { overflow: 'block' } }, session);
+    expect(block.status).toBe('error');
+    if (block.status !== 'error') return;
+    expect(block.error.code).toBe('VALIDATION_FAILED');
+    expect(block.error.details).toContain('overflow "block" is not offered: publishing never waits for a subscriber');
+    expect(block.error.details).toContain('Use "drop_oldest"');
+    expect(block.error.details).toContain('"dead_letter"');
+    const other = await hub.execute({ operation: 'subscribe-event', parameters: { overflow: 'newest' } }, session);
+    expect(other.status === 'error' && other.error.details).toContain('overflow is "drop_oldest" or "dead_letter"');
+  });
 });

@@ -345,6 +345,27 @@ describe('append log: damage at open', () => {
 });
 
 describe('append log: segments', () => {
+  it('keeps what it knows of every segment up to date while open (what retention reads), the same as a fresh open reads', async () => {
+    const dir = await tempDir();
+    const { log } = await AppendLog.open(dir, { segmentBytes: 200 });
+    for (let i = 0; i < 12; i++) await log.append(outcome(i), 'sync').durable;
+    const live = log.segments();
+    expect(live.length).toBeGreaterThanOrEqual(3);
+    expect(live.map((s) => s.name)).toEqual(await segments(dir));
+    expect(live.map((s) => s.sealed)).toEqual(live.map((_, i) => i < live.length - 1));
+    expect(live.reduce((n, s) => n + s.records, 0)).toBe(12);
+    expect(live.at(-1)!.lastSeq).toBe(12);
+    expect(live.every((s) => s.newestAt !== null && s.newestAt >= 1_700_000_000_000)).toBe(true);
+    await log.dropSegments([live[0]!.name, live.at(-1)!.name]);
+    // the segment being written is never dropped, even when asked
+    expect(log.segments().map((s) => s.name)).toEqual(live.slice(1).map((s) => s.name));
+    expect(await segments(dir)).toEqual(live.slice(1).map((s) => s.name));
+    await log.close();
+    const again = await AppendLog.open(dir, { segmentBytes: 200 });
+    expect(again.segments).toEqual(live.slice(1));
+    await again.log.close();
+  });
+
   it('rotates past segmentBytes into segments named by their first seq, and reads them all back in order', async () => {
     const dir = await tempDir();
     const bodies = Array.from({ length: 20 }, (_, i) => ({ text: 'x'.repeat(30), i }));

@@ -5,6 +5,15 @@ import { createHub, createManualClock, type EventRecord, type Hub } from '../src
 import { scratchDir } from './helpers/cli.js';
 import { ok } from './helpers/responses.js';
 
+/** Turns of the event loop until `predicate` holds (no fixed delay); fails after 5 s of real time. */
+async function until(predicate: () => Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
 describe('event retention and log compaction', () => {
   let dir: string;
   let cleanup: () => Promise<void>;
@@ -67,5 +76,43 @@ describe('event retention and log compaction', () => {
     const b = await open();
     expect(ok(await b.execute({ operation: 'health' })).recovery.compacted).toEqual({ segments: [], records: 0 });
     expect(await segments()).toEqual(before);
+  });
+
+  it('runs again every compaction_interval while the hub runs: a checkpoint that still needs old segments keeps them until its workflow ends', async () => {
+    const a = await open();
+    const lastCompaction = async () => ok(await a.execute({ operation: 'health' })).components.find((c: { component_id: string }) => c.component_id === 'log').details.last_compaction;
+    // created first and never started: recovering it needs everything logged after its checkpoint
+    ok(await a.execute({ operation: 'create', workflow_id: 'keep', parameters: { name: 'keep', phases: [{ name: 'p', tasks: [{ id: 'x', handler: 'noop' }] }] } }));
+    const tasks = Array.from({ length: 8 }, (_, i) => ({ id: `t${i}`, handler: 'noop' }));
+    for (const id of ['old_1', 'old_2']) {
+      ok(await a.execute({ operation: 'create', workflow_id: id, parameters: { name: id, phases: [{ name: 'p', tasks }] } }));
+      ok(await a.execute({ operation: 'start', workflow_id: id }));
+      ok(await a.execute({ operation: 'wait', workflow_id: id }));
+    }
+    ok(await a.execute({ operation: 'get-events', parameters: { limit: 1 } })); // everything appended is written
+    const before = await segments();
+    expect(before.length).toBeGreaterThan(2);
+    expect(await lastCompaction()).toBeNull();
+
+    clock.advance(8 * 86_400_000);
+    await until(async () => (await lastCompaction()) !== null, 'the first periodic compaction');
+    expect(await lastCompaction()).toMatchObject({ segments: [], records: 0 });
+    expect(await segments()).toEqual(before);
+
+    ok(await a.execute({ operation: 'start', workflow_id: 'keep' }));
+    expect(ok(await a.execute({ operation: 'wait', workflow_id: 'keep' })).status).toBe('completed');
+    const ranAt = (await lastCompaction()).at;
+    clock.advance(3_600_000);
+    await until(async () => (await lastCompaction()).at !== ranAt, 'the next periodic compaction');
+    const { segments: dropped, records } = await lastCompaction();
+    expect(dropped.length).toBeGreaterThan(0);
+    expect(records).toBeGreaterThan(0);
+    const after = await segments();
+    expect(dropped.every((s: string) => before.includes(s))).toBe(true);
+    expect(after.filter((s) => dropped.includes(s))).toEqual([]);
+    // the segment being written is never dropped
+    expect(after.length).toBeGreaterThan(0);
+    const maintenance = ok(await a.execute({ operation: 'get-events', parameters: { event_type: 'SYSTEM_MAINTENANCE' } })).events as EventRecord[];
+    expect(maintenance.map((e) => e.data)).toEqual([expect.objectContaining({ operation_type: 'log compaction', impact: expect.objectContaining({ segments_dropped: dropped }) })]);
   });
 });

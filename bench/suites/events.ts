@@ -2,8 +2,9 @@ import { EventEmitter } from 'node:events';
 import { systemClock } from '../../src/index.js';
 import { EventBus } from '../../src/runtime/event-bus.js';
 import { createEventRecord, type EventRecord } from '../../src/runtime/event-record.js';
-import { Subscriptions } from '../../src/runtime/subscriptions.js';
-import { row, throughput, type Suite } from '../measure.js';
+import type { BatchingConfig } from '../../src/runtime/event-batching.js';
+import { Subscriptions, type Session } from '../../src/runtime/subscriptions.js';
+import { row, throughput, type BenchRow, type Suite } from '../measure.js';
 
 const EVENTS = 5_000;
 
@@ -48,6 +49,48 @@ export const eventsSuite: Suite = {
     return [
       row('events', `deliver, ${size} subscription(s)`, size, 'EventEmitter, filter per listener', deliverOnly, bare, 'events/s'),
       row('events', `publish, ${size} subscription(s)`, size, 'EventEmitter, filter per listener', publish, bare, 'events/s'),
+      ...(size <= 100 ? await batchRows(events, size) : []),
     ];
   },
 };
+
+/**
+ * Batched against per-event delivery to `size` async subscribers (each call
+ * returns a promise, as a socket write or a database insert would): the
+ * time from publishing EVENTS events until every subscriber has taken all
+ * of them, once in batches of 100, once with the adaptive size, beside the
+ * same subscribers taking them one call per event.
+ */
+async function batchRows(events: EventRecord[], size: number): Promise<BenchRow[]> {
+  const perEvent = await asyncDelivery(events, size, null);
+  const fixed = await asyncDelivery(events, size, { enabled: true, eventTypes: ['#'], batchSize: 100, timeoutMs: 1, dedupWindowMs: 0 });
+  const adaptive = await asyncDelivery(events, size, { enabled: true, eventTypes: ['#'], batchSize: 'adaptive', timeoutMs: 1, dedupWindowMs: 0 });
+  const baseline = 'per-event delivery, async subscriber';
+  return [
+    row('events', `batches of 100, ${size} async subscriber(s)`, size, baseline, fixed, perEvent, 'events/s'),
+    row('events', `adaptive batches, ${size} async subscriber(s)`, size, baseline, adaptive, perEvent, 'events/s'),
+  ];
+}
+
+/** Events per second through `size` async subscribers, batched under `batching`, or one call per event when null. */
+async function asyncDelivery(events: EventRecord[], size: number, batching: BatchingConfig | null): Promise<number> {
+  let left = 0;
+  let finished: () => void = () => {};
+  const took = (n: number) => {
+    left -= n;
+    if (left === 0) finished();
+    return Promise.resolve();
+  };
+  const session: Session = batching ? { onBatch: (_id, batch) => took(batch.length) } : { onEvent: () => took(1) };
+  const subscriptions = new Subscriptions(systemClock, () => {});
+  if (batching) subscriptions.configureBatching(batching);
+  for (let i = 0; i < size; i++) subscriptions.add(session, ['#'], {}, { delivery: batching ? 'batch' : 'realtime', maxQueue: 2 * events.length });
+  const value = await throughput(events.length * size, async () => {
+    left = events.length * size;
+    const done = new Promise<void>((resolve) => (finished = resolve));
+    for (const e of events) subscriptions.deliver(e);
+    await done;
+  });
+  subscriptions.close();
+  return value;
+}

@@ -26,6 +26,9 @@ export const configSchema = z.strictObject({
   event_retention: duration.optional(),
   /** user handlers: name -> "path/to/module.js#export", paths relative to this file */
   handlers: z.record(z.string(), z.string().min(1)).optional(),
+  compaction_interval: duration.optional(),
+  /** record what the actors do as ACTOR_TRACE debug events */
+  trace: z.boolean().optional(),
 });
 
 export type ConfigFile = z.infer<typeof configSchema>;
@@ -65,5 +68,7 @@ export async function loadConfig(path: string | null): Promise<{ config: ConfigF
     hub.handlers = config.handlers;
     hub.handlersBaseDir = dirname(path);
   }
+  if (config.compaction_interval !== undefined) hub.compactionInterval = config.compaction_interval;
+  if (config.trace !== undefined) hub.trace = config.trace;
   return { config, hub };
 }

@@ -78,6 +78,8 @@ function recordTime(record: LogRecord): number | null {
 
 interface Pending {
   seq: number;
+  /** the time the record carries, for its segment's `newestAt` */
+  at: number | null;
   bytes: Buffer;
   durability: Durability;
   resolve: () => void;
@@ -111,12 +113,17 @@ export class AppendLog {
   #syncTimer: NodeJS.Timeout | null = null;
   #closed = false;
   #closing: Promise<void> | null = null;
+  /** what is known of every segment, kept up to date as records are written (retention runs while the log is open) */
+  #sealed: SegmentInfo[];
+  #current: SegmentInfo;
 
-  private constructor(dir: string, handle: FileHandle, size: number, nextSeq: number, options: AppendLogOptions) {
+  private constructor(dir: string, handle: FileHandle, size: number, nextSeq: number, segments: SegmentInfo[], options: AppendLogOptions) {
     this.#dir = dir;
     this.#handle = handle;
     this.#segmentSize = size;
     this.#nextSeq = nextSeq;
+    this.#sealed = segments.slice(0, -1);
+    this.#current = segments.at(-1) ?? { name: `${String(nextSeq).padStart(12, '0')}.log`, sealed: false, records: 0, lastSeq: 0, newestAt: null };
     this.#segmentBytes = options.segmentBytes ?? 64 * 1024 * 1024;
     this.#batchSyncMs = options.batchSyncMs ?? 50;
   }
@@ -162,13 +169,20 @@ export class AppendLog {
     const name = segments.at(-1) ?? `${String(nextSeq).padStart(12, '0')}.log`;
     const handle = await open(join(dir, name), 'a', 0o600);
     if (segments.length === 0) await fsyncDir(dir);
-    return { log: new AppendLog(dir, handle, segments.length === 0 ? 0 : lastSize, nextSeq, options), records, damage, segments: infos };
+    return { log: new AppendLog(dir, handle, segments.length === 0 ? 0 : lastSize, nextSeq, infos.map((i) => ({ ...i })), options), records, damage, segments: infos };
+  }
+
+  /** Every segment as it stands now, oldest first; the last is the one being written. */
+  segments(): SegmentInfo[] {
+    return [...this.#sealed.map((i) => ({ ...i })), { ...this.#current }];
   }
 
   /** Removes sealed segments (retention and compaction): the segment being written is never among them. */
   async dropSegments(names: readonly string[]): Promise<void> {
-    for (const name of names) await rm(join(this.#dir, name), { force: true });
-    if (names.length > 0) await fsyncDir(this.#dir);
+    const dropping = new Set(names.filter((name) => name !== this.#current.name));
+    this.#sealed = this.#sealed.filter((i) => !dropping.has(i.name));
+    for (const name of dropping) await rm(join(this.#dir, name), { force: true });
+    if (dropping.size > 0) await fsyncDir(this.#dir);
   }
 
   /** The seq the next record will get. */
@@ -183,8 +197,10 @@ export class AppendLog {
   append(body: Record<string, unknown>, durability: Durability): { seq: number; durable: Promise<void> } {
     if (this.#closed) throw new Error('the log is closed');
     const seq = this.#nextSeq++;
-    const bytes = frame({ ...body, seq });
-    const durable = new Promise<void>((resolve, reject) => this.#pending.push({ seq, bytes, durability, resolve, reject }));
+    const record = { ...body, seq };
+    const bytes = frame(record);
+    const at = recordTime(record);
+    const durable = new Promise<void>((resolve, reject) => this.#pending.push({ seq, at, bytes, durability, resolve, reject }));
     this.#schedule();
     return { seq, durable };
   }
@@ -203,6 +219,11 @@ export class AppendLog {
         const bytes = Buffer.concat(batch.map((p) => p.bytes));
         await this.#handle.write(bytes);
         this.#segmentSize += bytes.length;
+        for (const p of batch) {
+          this.#current.records++;
+          this.#current.lastSeq = p.seq;
+          if (p.at !== null) this.#current.newestAt = Math.max(this.#current.newestAt ?? p.at, p.at);
+        }
         this.#unsynced = true;
         if (batch.some((p) => p.durability === 'sync')) await this.#sync();
         else if (batch.some((p) => p.durability === 'batch')) this.#armSync();
@@ -233,8 +254,11 @@ export class AppendLog {
   async #rotate(firstSeq: number): Promise<void> {
     await this.#sync();
     await this.#handle.close();
-    this.#handle = await open(join(this.#dir, `${String(firstSeq).padStart(12, '0')}.log`), 'a', 0o600);
+    const name = `${String(firstSeq).padStart(12, '0')}.log`;
+    this.#handle = await open(join(this.#dir, name), 'a', 0o600);
     this.#segmentSize = 0;
+    this.#sealed.push({ ...this.#current, sealed: true });
+    this.#current = { name, sealed: false, records: 0, lastSeq: 0, newestAt: null };
     await fsyncDir(this.#dir);
   }
 
@@ -243,7 +267,14 @@ export class AppendLog {
     await this.flush();
     const segments = (await readdir(this.#dir)).filter((n) => /^\d{12}\.log$/.test(n)).sort();
     const records: LogRecord[] = [];
-    for (const name of segments) records.push(...readFrames(await readFile(join(this.#dir, name))).records);
+    for (const name of segments) {
+      // retention may drop a sealed segment between the listing and the read: it is simply gone
+      const bytes = await readFile(join(this.#dir, name)).catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') return null;
+        throw error;
+      });
+      if (bytes) records.push(...readFrames(bytes).records);
+    }
     return records;
   }
 

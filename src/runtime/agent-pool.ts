@@ -5,6 +5,7 @@ import { poolMachine, type PoolInput } from '../machines/pool-machine.js';
 import { performanceScore, rank, type AssignmentStrategy, type Candidate } from './agent-ranking.js';
 import { formatDuration } from './durations.js';
 import type { EventBus } from './event-bus.js';
+import type { Inspector } from './actor-trace.js';
 
 type AgentSnapshot = SnapshotFrom<typeof agentMachine>;
 type AgentRef = ActorRefFrom<typeof agentMachine>;
@@ -65,8 +66,9 @@ export class AgentPool {
   readonly #listeners = new Set<() => void>();
   #picks = 0;
 
-  constructor(input: PoolInput, bus: EventBus, clock: Clock, settings: PoolSettings) {
-    this.#actor = createActor(poolMachine, { input }).start();
+  /** `inspect`: the actor trace's, when it is on */
+  constructor(input: PoolInput, bus: EventBus, clock: Clock, settings: PoolSettings, inspect?: Inspector) {
+    this.#actor = createActor(poolMachine, inspect ? { input, inspect } : { input }).start();
     this.#bus = bus;
     this.#clock = clock;
     this.#settings = settings;

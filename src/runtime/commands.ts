@@ -194,7 +194,13 @@ export const OPERATIONS = {
     params: eventParams['get-events'],
     example: 'wf_1 get-events {"severity":["warning","error"],"limit":20}',
   }),
-  'configure-batching': planned('events', 'Configure event batching'),
+  'configure-batching': op({
+    group: 'events',
+    summary: 'Deliver events to batch subscriptions in batches: which events, batch size (or adaptive), timeout, dedup by event_id',
+    workflow: 'none',
+    params: eventParams['configure-batching'],
+    example: 'configure-batching {"event_types":["TASK_COMPLETED.#"],"batch_size":"adaptive","timeout":"100ms","dedup_window":"1m"}',
+  }),
   'dead-letters': op({
     group: 'events',
     summary: 'Events a subscriber could not take (after its retries, or with its queue full)',

@@ -11,6 +11,8 @@ export const DEFAULTS = {
   workflow_timeout: '4h',
   /** how long events are kept */
   event_retention: '7d',
+  /** how often retention drops old log segments while the hub runs */
+  compaction_interval: '1h',
   /** how often a running task's worker reports that it is alive */
   heartbeat_interval: '30s',
   /** heartbeats a running task may miss before its agent is unresponsive and the task moves */

@@ -4,10 +4,28 @@ import { compilePattern } from './event-pattern.js';
 import { EVENT_DATA } from './event-registry.js';
 import { durationSchema } from './definition.js';
 import { DEFAULT_DELIVERY } from './subscriptions.js';
+import { ADAPTIVE_BATCH, DEFAULT_BATCHING } from './event-batching.js';
+import { formatDuration } from './durations.js';
 import { EVENT_TYPES, type EventRecord } from './event-record.js';
 import type { Handler } from './operation-kit.js';
 
-const SEVERITIES = ['info', 'warning', 'error', 'critical'] as const;
+const SEVERITIES = ['debug', 'info', 'warning', 'error', 'critical'] as const;
+
+/**
+ * `block` is refused on purpose: publishing is synchronous (every command and
+ * every actor transition publishes), so a publisher that waited for room in
+ * a slow subscriber's queue would stall the whole hub on that subscriber.
+ */
+const BLOCK_REFUSED =
+  'overflow "block" is not offered: publishing never waits for a subscriber (it would stall the hub). Use "drop_oldest" (keep the newest) or "dead_letter" (keep every event, redrive later), with a larger max_queue if the subscriber is only bursty';
+const overflowSchema = z.enum(['drop_oldest', 'dead_letter'], {
+  error: (issue) => (issue.input === 'block' ? BLOCK_REFUSED : 'overflow is "drop_oldest" or "dead_letter"'),
+});
+const BATCH_SIZE = `batch_size is a whole number from 1 to ${ADAPTIVE_BATCH.max}, or "adaptive"`;
+const patternSchema = z
+  .string()
+  .min(1)
+  .refine((p) => p.split('.').every((segment) => segment.length > 0), 'a pattern is dot-separated segments, none empty, e.g. "TASK_FAILED.#" or "workflow.*.phase_completed"');
 const oneOrMany = <T extends z.ZodType>(schema: T) => z.union([schema, z.array(schema)]).transform((v) => (Array.isArray(v) ? v : [v]) as z.output<T>[]);
 
 export const eventParams = {
@@ -19,6 +37,7 @@ export const eventParams = {
     tags: z.array(z.string()).default([]),
     source: z.string().min(1).default('user'),
     causation_id: z.string().optional(),
+    event_id: z.string().min(1).max(128).optional().describe('your id for the event; publishing again with the same id lets batch subscriptions skip the repeat (dedup_window)'),
   }),
   'subscribe-event': z.strictObject({
     patterns: z.array(z.string().min(1)).min(1).default(['#']).describe('e.g. "TASK_FAILED.#", "workflow.*.phase_completed"'),
@@ -30,7 +49,8 @@ export const eventParams = {
       .prefault({})
       .describe('a failed delivery is retried with exponential backoff, then dead-lettered'),
     max_queue: z.number().int().min(1).max(1_000_000).default(DEFAULT_DELIVERY.maxQueue).describe('events waiting for this subscriber at most'),
-    overflow: z.enum(['drop_oldest', 'dead_letter']).default(DEFAULT_DELIVERY.overflow).describe('what a full queue does with more'),
+    overflow: overflowSchema.default(DEFAULT_DELIVERY.overflow).describe('what a full queue does with more'),
+    delivery: z.enum(['realtime', 'batch']).default('realtime').describe("batch: the events 'configure-batching' covers come in batches"),
     filters: z
       .strictObject({
         severity: oneOrMany(z.enum(SEVERITIES)).optional(),
@@ -39,12 +59,31 @@ export const eventParams = {
       })
       .default({}),
   }),
+  'configure-batching': z.strictObject({
+    event_types: z.array(patternSchema).min(1).default(['#']).describe('patterns (as in subscribe-event) of the events delivered in batches'),
+    batch_size: z
+      .union([z.number().int(BATCH_SIZE).min(1, BATCH_SIZE).max(ADAPTIVE_BATCH.max, BATCH_SIZE), z.literal('adaptive')], { error: BATCH_SIZE })
+      .default(DEFAULT_BATCHING.batchSize)
+      .describe('events per batch, or "adaptive": grows while the subscriber falls behind, shrinks when a delivery takes longer than timeout'),
+    timeout: durationSchema
+      .refine((ms) => ms > 0 && ms <= 3_600_000, 'timeout is longer than 0 and at most 1h')
+      .prefault(formatDuration(DEFAULT_BATCHING.timeoutMs))
+      .describe('a batch that has not filled up goes out this long after it started collecting'),
+    dedup_window: durationSchema
+      .refine((ms) => ms <= 86_400_000, 'dedup_window is at most 1d')
+      .prefault('0ms')
+      .describe('skip an event whose event_id the subscription took within this window; 0: off'),
+    enabled: z.boolean().default(true).describe('false: batch subscriptions get every event on its own'),
+  }),
   'unsubscribe-event': z.strictObject({ subscription_id: z.string().min(1) }),
   'dead-letters': z.strictObject({
     subscription_id: z.string().min(1).optional(),
     limit: z.number().int().min(1).max(10_000).default(100),
   }),
-  redrive: z.strictObject({ dead_letter_ids: z.array(z.string().min(1)).min(1).optional().describe('all dead letters when absent') }),
+  redrive: z.strictObject({
+    dead_letter_ids: z.array(z.string().min(1)).min(1).optional().describe('all dead letters when absent'),
+    to_subscription_id: z.string().min(1).optional().describe("a live subscription to take them instead of their own (which ends with its session, e.g. at a restart)"),
+  }),
   'get-events': z.strictObject({
     event_type: oneOrMany(z.enum(EVENT_TYPES)).optional(),
     pattern: z.string().min(1).optional().describe('a subscription pattern'),
@@ -76,12 +115,13 @@ export const eventHandlers: Record<string, Handler> = {
       source: params.source,
       correlationId: hub.correlationId,
       causationId: params.causation_id ?? null,
+      ...(params.event_id === undefined ? {} : { eventId: params.event_id }),
     });
     return { result: { event: record }, next_steps: [] };
   },
 
   'subscribe-event'(hub, _id, params: z.output<(typeof eventParams)['subscribe-event']>, _raw, session) {
-    if (!session?.onEvent) {
+    if (!session?.onEvent && !session?.onBatch) {
       throw new TroupeError('VALIDATION_FAILED', 'subscribe-event needs a live session to deliver to', {
         details: 'Subscribe from the REPL, `troupe attach` or a control-socket connection; in-process code uses hub.subscribe()',
       });
@@ -91,10 +131,29 @@ export const eventHandlers: Record<string, Handler> = {
       backoffBaseMs: params.retry_policy.backoff_base,
       maxQueue: params.max_queue,
       overflow: params.overflow,
+      delivery: params.delivery,
     });
     return {
-      result: { subscription_id: id, patterns: params.patterns, filters: params.filters },
+      result: { subscription_id: id, patterns: params.patterns, filters: params.filters, delivery: params.delivery },
       next_steps: [`Matching events are printed as they happen; stop with 'unsubscribe-event {"subscription_id":"${id}"}'`],
+    };
+  },
+
+  'configure-batching'(hub, _id, params: z.output<(typeof eventParams)['configure-batching']>) {
+    hub.subscriptions.configureBatching({
+      enabled: params.enabled,
+      eventTypes: params.event_types,
+      batchSize: params.batch_size,
+      timeoutMs: params.timeout,
+      dedupWindowMs: params.dedup_window,
+    });
+    const batched = hub.subscriptions.list().filter((s) => s.delivery === 'batch').length;
+    return {
+      result: {
+        batching: { enabled: params.enabled, event_types: params.event_types, batch_size: params.batch_size, timeout: formatDuration(params.timeout), dedup_window: formatDuration(params.dedup_window) },
+        batch_subscriptions: batched,
+      },
+      next_steps: batched === 0 ? ['Subscriptions opened with \'subscribe-event {"delivery":"batch"}\' get these events in batches'] : [],
     };
   },
 
@@ -115,8 +174,8 @@ export const eventHandlers: Record<string, Handler> = {
     };
   },
 
-  redrive(hub, _id, params: z.output<(typeof eventParams)['redrive']>) {
-    return { result: hub.subscriptions.redrive(params.dead_letter_ids), next_steps: [] };
+  async redrive(hub, _id, params: z.output<(typeof eventParams)['redrive']>) {
+    return { result: await hub.subscriptions.redrive(params.dead_letter_ids, params.to_subscription_id), next_steps: [] };
   },
 
   async 'get-events'(hub, workflowId, params: z.output<(typeof eventParams)['get-events']>) {

@@ -10,10 +10,12 @@ export const EVENT_TYPES = [
   'RESOURCE_ALLOCATED', 'RESOURCE_DEALLOCATED', 'RESOURCE_CONFLICT', 'RESOURCE_THRESHOLD', 'RESOURCE_OPTIMIZED',
   'SYSTEM_STARTUP', 'SYSTEM_SHUTDOWN', 'SYSTEM_THRESHOLD', 'SYSTEM_ERROR', 'SYSTEM_MAINTENANCE',
   'CHECKPOINT_CREATED', 'CHECKPOINT_RESTORED', 'ERROR_ENCOUNTERED', 'EVENT_DEAD_LETTERED',
+  'ACTOR_TRACE',
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];
-export type Severity = 'info' | 'warning' | 'error' | 'critical';
+/** `debug` is only the actor trace's (off by default). */
+export type Severity = 'debug' | 'info' | 'warning' | 'error' | 'critical';
 
 /** An event as it is stored, delivered and printed (DESIGN §6). */
 export interface EventRecord {
@@ -41,6 +43,8 @@ export interface EventRecord {
 /** What a publisher says; the rest of the record is derived. */
 export interface EventDraft {
   type: EventType;
+  /** the producer's id for the event (a retried publish keeps it, so batch subscriptions can deduplicate); @default a new uuid */
+  eventId?: string;
   workflowId?: string;
   phase?: string;
   data?: Record<string, unknown>;
@@ -62,6 +66,7 @@ const DEFAULT_SEVERITY: Partial<Record<EventType, Severity>> = {
   ERROR_ENCOUNTERED: 'error',
   RESOURCE_CONFLICT: 'warning',
   EVENT_DEAD_LETTERED: 'warning',
+  ACTOR_TRACE: 'debug',
 };
 
 /** Builds the full record of an event numbered `seq`, happening at `at` (epoch ms). */
@@ -70,7 +75,7 @@ export function createEventRecord(draft: EventDraft, seq: number, at: number): E
   const phase = draft.phase ?? 'global';
   const data = draft.data ?? {};
   return {
-    event_id: randomUUID(),
+    event_id: draft.eventId ?? randomUUID(),
     seq,
     event_type: draft.type,
     workflow_id: workflowId,

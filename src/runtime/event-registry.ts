@@ -51,4 +51,10 @@ export const EVENT_DATA: Readonly<Record<EventType, z.ZodType>> = {
   CHECKPOINT_RESTORED: needs({ checkpoint: id }),
   ERROR_ENCOUNTERED: needs({ component: z.string() }),
   EVENT_DEAD_LETTERED: needs({ original_event_id: id, subscription_id: id, reason: z.string() }),
+  ACTOR_TRACE: needs({
+    inspection: z.enum(['@xstate.event', '@xstate.snapshot']),
+    actor_kind: z.enum(['workflow', 'phase', 'agent', 'pool']),
+    actor_id: id,
+    event_type: z.string(),
+  }),
 };

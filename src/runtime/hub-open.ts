@@ -1,5 +1,5 @@
-import type { LogRecord, SegmentInfo } from '../persistence/append-log.js';
-import { ENDED_STATUSES, statusOf } from './workflow-entry.js';
+import type { LogRecord } from '../persistence/append-log.js';
+import { compact, scheduleCompaction } from './retention.js';
 import type { EventRecord } from './event-record.js';
 import type { HubState } from './hub-state.js';
 import { Journal } from './journal.js';
@@ -16,7 +16,7 @@ import { HUB_VERSION } from './version.js';
 export async function openDataDir(
   state: HubState,
   dataDir: string,
-  options: { keepCheckpoints?: number; autoRecovery?: boolean; retentionMs: number; segmentBytes?: number },
+  options: { keepCheckpoints?: number; autoRecovery?: boolean; retentionMs: number; compactionIntervalMs: number; segmentBytes?: number },
 ): Promise<void> {
   const started = performance.now();
   const opened = await Journal.open(dataDir, {
@@ -30,6 +30,8 @@ export async function openDataDir(
   state.bus.restore(records.filter((r) => r.kind === 'event').map((r) => ({ ...(r.event as Omit<EventRecord, 'seq'>), seq: r.seq })));
   // events from now on go to the log too; they are history, not the durable truth, so batched
   state.bus.persistWith((event) => journal.log.append({ kind: 'event', event }, 'batch').seq);
+  state.subscriptions.deadLetterStore.restore(records);
+  state.subscriptions.deadLetterStore.persistWith((body, durability) => journal.log.append(body, durability), () => state.clock.now());
 
   // replay looks only at a workflow's own task records: index them once instead of scanning the log per workflow
   const outcomesByWorkflow = new Map<string, LogRecord[]>();
@@ -52,7 +54,7 @@ export async function openDataDir(
   const ended = [...(await journal.index.list('completed')), ...(await journal.index.list('failed'))].sort();
   // their checkpoint reads overlap like the active ones'; results are taken in id order
   const endedLoads = inBatches(ended, RECOVERY_CONCURRENCY, (id) =>
-    recoverWorkflow(journal.checkpoints, [], id, state.clock.now()).then(
+    recoverWorkflow(journal.checkpoints, [], id, state.clock.now(), state.trace?.forWorkflow(id)).then(
       (value) => ({ ok: true as const, value }),
       (error: unknown) => ({ ok: false as const, error }),
     ),
@@ -69,7 +71,7 @@ export async function openDataDir(
     const active = await journal.index.list('active');
     // file reads overlap (bounded), the rest runs in order: events and reports stay in id order
     const loads = inBatches(active, RECOVERY_CONCURRENCY, (id) =>
-      recoverWorkflow(journal.checkpoints, outcomesByWorkflow.get(id) ?? [], id, state.clock.now()).then(
+      recoverWorkflow(journal.checkpoints, outcomesByWorkflow.get(id) ?? [], id, state.clock.now(), state.trace?.forWorkflow(id)).then(
         (value) => ({ ok: true as const, value }),
         (error: unknown) => ({ ok: false as const, error }),
       ),
@@ -108,7 +110,7 @@ export async function openDataDir(
       }
     }
   }
-  report.compacted = await compact(state, opened.segments, options.retentionMs);
+  report.compacted = await compact(state, options.retentionMs);
   report.duration_ms = Math.round(performance.now() - started);
   state.recovery = report;
   state.bus.publish({
@@ -123,6 +125,7 @@ export async function openDataDir(
     },
   });
   for (const entry of state.workflows.values()) state.scheduler.pump(entry);
+  if (!state.maintenance.closed) scheduleCompaction(state, options.compactionIntervalMs, options.retentionMs);
 }
 
 /** Workflows whose checkpoint files are read at the same time during recovery. */
@@ -139,22 +142,4 @@ function inBatches<T, R>(items: readonly T[], limit: number, fn: (item: T) => Pr
     slots[i % limit] = next.catch(() => {});
   }
   return results;
-}
-
-/**
- * Retention and compaction, at start: a sealed log segment goes when all it
- * holds is older than `event_retention` and no workflow still needs it to
- * recover (every record in it is at or before the checkpoint each unfinished
- * workflow would recover from).
- */
-async function compact(state: HubState, segments: readonly SegmentInfo[], retentionMs: number): Promise<{ segments: string[]; records: number }> {
-  const journal = state.journal!;
-  let needed = Infinity;
-  for (const entry of state.workflows.values()) {
-    if (!ENDED_STATUSES.has(statusOf(entry.actor.getSnapshot()))) needed = Math.min(needed, entry.checkpointedAppliedSeq);
-  }
-  const cutoff = state.clock.now() - retentionMs;
-  const old = segments.filter((s) => s.sealed && s.lastSeq <= needed && s.newestAt !== null && s.newestAt < cutoff);
-  await journal.log.dropSegments(old.map((s) => s.name));
-  return { segments: old.map((s) => s.name), records: old.reduce((n, s) => n + s.records, 0) };
 }

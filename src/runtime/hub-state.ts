@@ -1,4 +1,4 @@
-import type { Clock } from '../actors/clock.js';
+import type { Clock, TimerHandle } from '../actors/clock.js';
 import type { HandlerProbe } from '../actors/handler-registry.js';
 import type { TaskRunner } from '../actors/task-runner.js';
 import type { AgentPool } from './agent-pool.js';
@@ -9,6 +9,7 @@ import type { Scheduler } from './scheduler.js';
 import type { WorkflowEntry } from './workflow-entry.js';
 import type { Journal } from './journal.js';
 import type { Subscriptions } from './subscriptions.js';
+import type { ActorTrace } from './actor-trace.js';
 import type { RecoveryReport } from './recovery.js';
 import type { ResourceManager } from './resource-manager.js';
 
@@ -36,6 +37,10 @@ export interface HubState {
   correlationId: string | null;
   /** command counts and timings for `health` and `metrics` */
   stats: { startedAt: number; commands: number; errors: number; totalMs: number; lastCommandAt: number | null };
+  /** the actor trace when the hub's `trace` option is on; null (nothing attached, nothing spent) when off */
+  trace: ActorTrace | null;
   /** what the last start recovered, for `health` */
   recovery: RecoveryReport | null;
+  /** periodic log compaction: its timer, the run under way, what the last run dropped, and whether the hub is closing */
+  maintenance: { timer: TimerHandle | null; running: Promise<void> | null; last: { at: string; segments: string[]; records: number } | null; closed: boolean };
 }

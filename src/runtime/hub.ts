@@ -11,6 +11,7 @@ import { formatDuration, parseDuration } from './durations.js';
 import { TroupeError } from './errors.js';
 import { errorResponse } from './responses.js';
 import { EventBus, type EventListener } from './event-bus.js';
+import { ActorTrace } from './actor-trace.js';
 import type { EventRecord } from './event-record.js';
 import type { HubState } from './hub-state.js';
 import { suggestOperation } from './help.js';
@@ -61,7 +62,7 @@ export interface HubOptions {
   keepCheckpoints?: number;
   /** recover the active workflows of the data directory at start; @default true */
   autoRecovery?: boolean;
-  /** events older than this are removed at start (whole log segments no recovery needs); @default "7d" */
+  /** events older than this are removed, at start and every `compactionInterval` (whole log segments no recovery needs); @default "7d" */
   eventRetention?: string | number;
   /**
    * User handlers: name -> "path/to/module.js#export" (relative paths from
@@ -71,6 +72,14 @@ export interface HubOptions {
   handlers?: Record<string, string>;
   /** where relative handler paths start; @default the current directory */
   handlersBaseDir?: string;
+  /** how often retention runs while the hub runs; @default "1h" */
+  compactionInterval?: string | number;
+  /**
+   * Record what the actors do: XState's inspection events (`@xstate.event`,
+   * `@xstate.snapshot`) of workflows, phases, the pool and agents become
+   * ACTOR_TRACE events of severity `debug`, named by troupe's ids. Costs nothing when off; @default false
+   */
+  trace?: boolean;
   /** a log segment is sealed past this size, bytes; @default 64 MiB (tests use small ones) */
   logSegmentBytes?: number;
   /** what `request-resources` can hand out; @default agents: maxAgentPoolSize, cores and memory of the machine, tools {bash 8, file_ops 16, search 8, web 4} */
@@ -131,8 +140,22 @@ const duration = (value: string | number, name: string): number => {
  */
 export function createHub(options: HubOptions = {}): Hub {
   const clock = options.clock ?? systemClock;
-  const bus = new EventBus(clock);
+  // options checked before anything is started (a thrown option must not leave a worker pool behind)
+  const ms = (name: keyof HubOptions & string, fallback: string) => duration((options[name] as string | number | undefined) ?? fallback, name);
+  const retentionMs = ms('eventRetention', DEFAULTS.event_retention);
+  const compactionIntervalMs = ms('compactionInterval', DEFAULTS.compaction_interval);
+  if (compactionIntervalMs <= 0) throw new TroupeError('VALIDATION_FAILED', 'Option compactionInterval must be longer than 0', { details: 'e.g. "1h"' });
+  const shutdownGraceMs = ms('shutdownGrace', DEFAULTS.shutdown_grace);
+  const timings = {
+    retryBackoffBaseMs: ms('retryBackoffBase', DEFAULTS.retry_backoff_base),
+    retryBackoffMaxMs: ms('retryBackoffMax', DEFAULTS.retry_backoff_max),
+    heartbeatIntervalMs: ms('heartbeatInterval', DEFAULTS.heartbeat_interval),
+    breakerCooldownMs: ms('breakerCooldown', DEFAULTS.breaker_cooldown),
+    idleTimeoutMs: ms('agentIdleTimeout', DEFAULTS.agent_idle_timeout),
+  };
   const handlerRefs = userHandlerRefs(options);
+  const bus = new EventBus(clock);
+  const trace = options.trace ? new ActorTrace((draft) => bus.publish(draft)) : null;
   const runner =
     options.runner ??
     createPiscinaRunner({
@@ -150,11 +173,8 @@ export function createHub(options: HubOptions = {}): Hub {
     { minAgents: 0, maxAgents, maxConcurrentTasks: DEFAULTS.max_concurrent_tasks, breakerThreshold: options.breakerThreshold ?? DEFAULTS.breaker_threshold },
     bus,
     clock,
-    {
-      breakerCooldownMs: duration(options.breakerCooldown ?? DEFAULTS.breaker_cooldown, 'breakerCooldown'),
-      idleTimeoutMs: duration(options.agentIdleTimeout ?? DEFAULTS.agent_idle_timeout, 'agentIdleTimeout'),
-      alertThreshold: DEFAULTS.performance_alert_threshold,
-    },
+    { breakerCooldownMs: timings.breakerCooldownMs, idleTimeoutMs: timings.idleTimeoutMs, alertThreshold: DEFAULTS.performance_alert_threshold },
+    trace?.forPool(),
   );
   const locks = new FileLocks();
   const scheduler = new Scheduler({
@@ -163,20 +183,18 @@ export function createHub(options: HubOptions = {}): Hub {
     pool,
     bus,
     random: options.random ?? Math.random,
-    retryBackoffBaseMs: duration(options.retryBackoffBase ?? DEFAULTS.retry_backoff_base, 'retryBackoffBase'),
-    retryBackoffMaxMs: duration(options.retryBackoffMax ?? DEFAULTS.retry_backoff_max, 'retryBackoffMax'),
+    retryBackoffBaseMs: timings.retryBackoffBaseMs,
+    retryBackoffMaxMs: timings.retryBackoffMaxMs,
     journal: null,
     durability: options.durability ?? 'sync',
     locks,
-    heartbeatIntervalMs: duration(options.heartbeatInterval ?? DEFAULTS.heartbeat_interval, 'heartbeatInterval'),
+    heartbeatIntervalMs: timings.heartbeatIntervalMs,
     missedHeartbeats: options.missedHeartbeats ?? DEFAULTS.missed_heartbeats,
   });
-  const shutdownGraceMs = duration(options.shutdownGrace ?? DEFAULTS.shutdown_grace, 'shutdownGrace');
   const resources = new ResourceManager({ clock, bus, locks, capacity: resolveCapacity(options.resources ?? {}, maxAgents), thresholdPercent: DEFAULTS.resource_usage_threshold });
-  const state: HubState = { clock, runner, pool, bus, scheduler, locks, resources, handlers: new Map(), workflows: new Map(), waits: new Set(), journal: null, recovery: null, correlationId: null, subscriptions: new Subscriptions(clock, (draft) => bus.publish(draft)), stats: { startedAt: clock.now(), commands: 0, errors: 0, totalMs: 0, lastCommandAt: null } };
+  const state: HubState = { clock, runner, pool, bus, scheduler, locks, resources, handlers: new Map(), workflows: new Map(), waits: new Set(), journal: null, recovery: null, correlationId: null, trace, subscriptions: new Subscriptions(clock, (draft) => bus.publish(draft)), maintenance: { timer: null, running: null, last: null, closed: false }, stats: { startedAt: clock.now(), commands: 0, errors: 0, totalMs: 0, lastCommandAt: null } };
   let closed = false;
   bus.subscribe((event) => state.subscriptions.deliver(event));
-  const retentionMs = duration(options.eventRetention ?? DEFAULTS.event_retention, 'eventRetention');
   // probed in a worker while the data directory opens: a broken module is reported at create, never a crash
   const probed = runner.probeHandlers().then((probes) => {
     for (const [name, probe] of Object.entries(probes)) state.handlers.set(name, probe);
@@ -189,6 +207,7 @@ export function createHub(options: HubOptions = {}): Hub {
           ...(options.autoRecovery === undefined ? {} : { autoRecovery: options.autoRecovery }),
           ...(options.logSegmentBytes === undefined ? {} : { segmentBytes: options.logSegmentBytes }),
           retentionMs,
+          compactionIntervalMs,
         });
   const ready = Promise.all([probed, opened]).then(() => {});
   // a failed open is answered to every command and to whoever awaits `ready`
@@ -269,6 +288,8 @@ export function createHub(options: HubOptions = {}): Hub {
       scheduler.halt();
       resources.close();
       state.subscriptions.close();
+      state.maintenance.closed = true;
+      state.maintenance.timer?.cancel();
       for (const reject of [...state.waits]) reject(new TroupeError('HUB_CLOSED', 'The hub shut down while waiting'));
       const running = [...state.workflows.values()].flatMap((e) => [...e.inFlight.values()]);
       const busy = new Set([...state.workflows.values()].filter((e) => e.inFlight.size > 0));
@@ -302,6 +323,7 @@ export function createHub(options: HubOptions = {}): Hub {
         await Promise.allSettled(active.map((e) => state.journal!.checkpoint(e, 'shutdown')));
       }
       for (const entry of state.workflows.values()) entry.actor.stop();
+      await state.maintenance.running;
       pool.stop();
       await runner.close();
       await state.journal?.close();

@@ -76,7 +76,8 @@ const handlers: Record<string, Handler> = {
         details: 'Its checkpoints are there but it was not loaded (see health for recovery failures)',
       });
     }
-    const actor = createActor(workflowMachine, { input: { id: workflowId, spec, at: hub.clock.now() } });
+    const input = { id: workflowId, spec, at: hub.clock.now() };
+    const actor = createActor(workflowMachine, hub.trace ? { input, inspect: hub.trace.forWorkflow(workflowId) } : { input });
     actor.start();
     const entry = newEntry(workflowId, actor);
     entry.correlationId = hub.correlationId;

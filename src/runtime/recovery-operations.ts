@@ -46,7 +46,7 @@ async function describeCheckpoints(hub: HubState, entry: WorkflowEntry, operatio
 async function restoreTo(hub: HubState, entry: WorkflowEntry, info: CheckpointInfo, trigger: 'restore' | 'rollback', keepSuccesses: boolean) {
   const journal = journalOf(hub, trigger);
   const loaded = await load(hub, info);
-  const { actor, body } = rehydrate(loaded);
+  const { actor, body } = rehydrate(loaded, hub.trace?.forWorkflow(entry.id));
   for (const flight of entry.inFlight.values()) flight.run.abort(STOPPED);
   hub.scheduler.detach(entry);
   entry.actor.stop();

@@ -4,6 +4,7 @@ import type { CheckpointStore, LoadedCheckpoint } from '../persistence/checkpoin
 import { workflowMachine, type WorkflowInput } from '../machines/workflow-machine.js';
 import { migrate, type CheckpointBody } from './checkpoint-body.js';
 import { TroupeError } from './errors.js';
+import type { Inspector } from './actor-trace.js';
 import type { OutcomeRecord } from './journal.js';
 import { applyOutcome } from './outcomes.js';
 import { newEntry, statusOf, type PhaseRef, type WorkflowActor, type WorkflowEntry } from './workflow-entry.js';
@@ -14,14 +15,15 @@ import { newEntry, statusOf, type PhaseRef, type WorkflowActor, type WorkflowEnt
  * snapshot the current statechart cannot hold (XState reports that as
  * `status: 'error'`, not as an exception, so it is checked here).
  */
-export function rehydrate(loaded: LoadedCheckpoint): { actor: WorkflowActor; body: CheckpointBody } {
+export function rehydrate(loaded: LoadedCheckpoint, inspect?: Inspector): { actor: WorkflowActor; body: CheckpointBody } {
   const body = migrate(loaded.body as CheckpointBody, loaded.header.machine_id, loaded.header.machine_version);
   let actor: WorkflowActor;
   try {
     // input is only read for a fresh actor; a restored one keeps the snapshot's context
     const context = (body.snapshot as { context?: { spec?: unknown } }).context;
     const input = { id: body.workflow_id, spec: context?.spec as WorkflowInput['spec'], at: 0 };
-    actor = createActor(workflowMachine, { snapshot: body.snapshot as Snapshot<unknown> as never, input });
+    const snapshot = body.snapshot as Snapshot<unknown> as never;
+    actor = createActor(workflowMachine, inspect ? { snapshot, input, inspect } : { snapshot, input });
     actor.start();
   } catch (error) {
     throw new TroupeError('CHECKPOINT_INCOMPATIBLE', `Checkpoint ${loaded.info.id} of ${body.workflow_id} cannot be restored: ${String(error)}`, { cause: error });
@@ -68,13 +70,14 @@ export async function recoverWorkflow(
   records: readonly LogRecord[],
   workflowId: string,
   now: number,
+  inspect?: Inspector,
 ): Promise<{ entry: WorkflowEntry; report: RecoveredWorkflow }> {
   const { checkpoint, skipped } = await store.loadNewestValid(workflowId);
   if (!checkpoint) {
     const why = skipped.length > 0 ? `every checkpoint failed its check (${skipped[0]!.reason})` : 'it has no checkpoint';
     throw new TroupeError(skipped.length > 0 ? 'CHECKPOINT_CORRUPT' : 'CHECKPOINT_NOT_FOUND', `Workflow ${workflowId} cannot be recovered: ${why}`);
   }
-  const { actor, body } = rehydrate(checkpoint);
+  const { actor, body } = rehydrate(checkpoint, inspect);
   const newest = Math.max(checkpoint.info.seq, ...skipped.map((s) => s.info.seq));
   const entry = newEntry(workflowId, actor, { epoch: body.epoch, appliedSeq: body.applied_seq, checkpointSeq: newest });
   let replayed = 0;

@@ -79,7 +79,7 @@ export const bundleHandlers: Record<string, Handler> = {
       await journal.checkpoints.write(rest, body);
     }
     // outcomes in this log belong to other timelines: a new epoch, and replay starts after now
-    const { entry } = await recoverWorkflow(journal.checkpoints, [], id, hub.clock.now());
+    const { entry } = await recoverWorkflow(journal.checkpoints, [], id, hub.clock.now(), hub.trace?.forWorkflow(id));
     entry.epoch += 1;
     entry.appliedSeq = journal.log.nextSeq - 1;
     hub.workflows.set(id, entry);

@@ -1,47 +1,19 @@
 import { randomUUID } from 'node:crypto';
-import type { Clock, TimerHandle } from '../actors/clock.js';
+import type { Clock } from '../actors/clock.js';
+import { BatchingRules, DEFAULT_BATCHING, type BatchingConfig } from './event-batching.js';
+import { DeadLetterStore, type DeadLetter } from './dead-letters.js';
+import { TroupeError } from './errors.js';
 import { topicOf, type EventDraft, type EventRecord, type Severity } from './event-record.js';
 import { PatternTrie } from './pattern-trie.js';
+import { DEFAULT_DELIVERY, SubscriberQueue, type DeliveryPolicy, type Session } from './subscriber-queue.js';
 
-/**
- * Who a command comes from: the REPL, a socket connection, or code in this
- * process. Live subscriptions deliver to it and end with it. A delivery that
- * throws or rejects is retried.
- */
-export interface Session {
-  /** receives the events of this session's subscriptions */
-  onEvent?(subscriptionId: string, event: EventRecord): void | Promise<void>;
-}
+export type { DeadLetter } from './dead-letters.js';
+export { DEFAULT_DELIVERY, type DeliveryPolicy, type Session } from './subscriber-queue.js';
 
 export interface SubscriptionFilters {
   severity?: Severity[];
   workflow_id?: string;
   event_type?: string[];
-}
-
-/** How a subscription copes with a failing or slow subscriber. */
-export interface DeliveryPolicy {
-  /** retries of a failed delivery before the event is dead-lettered */
-  maxRetries: number;
-  /** first retry delay, doubling per retry, ms */
-  backoffBaseMs: number;
-  /** events waiting for this subscriber at most */
-  maxQueue: number;
-  /** when the queue is full: drop the oldest waiting event, or dead-letter the new one */
-  overflow: 'drop_oldest' | 'dead_letter';
-}
-
-export const DEFAULT_DELIVERY: DeliveryPolicy = { maxRetries: 3, backoffBaseMs: 1_000, maxQueue: 1_000, overflow: 'dead_letter' };
-
-/** An event a subscriber could not take. */
-export interface DeadLetter {
-  dead_letter_id: string;
-  subscription_id: string;
-  event: EventRecord;
-  reason: string;
-  attempts: number;
-  /** ISO time */
-  dead_lettered_at: string;
 }
 
 interface Subscription {
@@ -50,35 +22,27 @@ interface Subscription {
   order: number;
   patterns: string[];
   filters: SubscriptionFilters;
-  session: Session;
-  policy: DeliveryPolicy;
-  /** events waiting, oldest first; the head is being delivered */
-  queue: EventRecord[];
-  /** failed attempts of the head */
-  failures: number;
-  retry: TimerHandle | null;
-  delivering: boolean;
-  dropped: number;
+  queue: SubscriberQueue;
 }
 
 const segments = (pattern: string) => pattern.toLowerCase().split('.');
-const DEAD_LETTERS_KEPT = 10_000;
 
 /**
  * Live subscriptions by pattern (indexed in a segment trie) and filter.
- * Each subscriber has its own bounded queue, so one slow or failing
- * subscriber never stalls the others or the publisher: delivery is in
- * publish order per subscriber; a delivery that throws or rejects is retried
- * with exponential backoff on the injected clock; after `maxRetries` the
- * event goes to the dead-letter list (and an EVENT_DEAD_LETTERED event is
- * published), from where `redrive` delivers it again.
+ * Each subscriber has its own bounded queue ({@link SubscriberQueue}), so one
+ * slow or failing subscriber never stalls the others or the publisher. An
+ * event a subscriber could not take goes to the dead-letter list (and an
+ * EVENT_DEAD_LETTERED event is published), from where `redrive` delivers it
+ * again. The batching configuration (`configure-batching`) is the hub's,
+ * applied by every `delivery: batch` subscription.
  */
 export class Subscriptions {
   readonly #all = new Map<string, Subscription>();
   readonly #index = new PatternTrie<Subscription>();
   readonly #clock: Clock;
   readonly #publish: (draft: EventDraft) => void;
-  #deadLetters: DeadLetter[] = [];
+  readonly deadLetterStore = new DeadLetterStore();
+  #batching = new BatchingRules(DEFAULT_BATCHING);
   #created = 0;
 
   constructor(clock: Clock, publish: (draft: EventDraft) => void) {
@@ -88,19 +52,12 @@ export class Subscriptions {
 
   add(session: Session, patterns: string[], filters: SubscriptionFilters, policy: Partial<DeliveryPolicy> = {}): string {
     const id = `sub_${randomUUID().slice(0, 8)}`;
-    const subscription: Subscription = {
-      id,
-      order: this.#created++,
-      patterns,
-      filters,
-      session,
-      policy: { ...DEFAULT_DELIVERY, ...policy },
-      queue: [],
-      failures: 0,
-      retry: null,
-      delivering: false,
-      dropped: 0,
-    };
+    const queue = new SubscriberQueue(id, session, { ...DEFAULT_DELIVERY, ...policy }, {
+      clock: this.#clock,
+      batching: () => this.#batching,
+      deadLetter: (event, reason, attempts) => this.#deadLetter(id, event, reason, attempts),
+    });
+    const subscription: Subscription = { id, order: this.#created++, patterns, filters, queue };
     this.#all.set(id, subscription);
     for (const pattern of patterns) this.#index.add(segments(pattern), subscription);
     return id;
@@ -111,45 +68,73 @@ export class Subscriptions {
     const subscription = this.#all.get(id);
     if (!subscription) return false;
     for (const pattern of subscription.patterns) this.#index.remove(segments(pattern), subscription);
-    subscription.retry?.cancel();
-    subscription.queue = [];
+    subscription.queue.close();
     return this.#all.delete(id);
   }
 
   /** Ends every subscription of a session (its connection closed). */
   endSession(session: Session): void {
-    for (const [id, s] of this.#all) if (s.session === session) this.remove(id);
+    for (const [id, s] of this.#all) if (s.queue.session === session) this.remove(id);
   }
 
   list(session?: Session) {
     return [...this.#all.values()]
-      .filter((s) => !session || s.session === session)
-      .map((s) => ({ subscription_id: s.id, patterns: s.patterns, filters: s.filters, queued: s.queue.length, dropped: s.dropped }));
+      .filter((s) => !session || s.queue.session === session)
+      .map(({ id, patterns, filters, queue }) => ({
+        subscription_id: id,
+        patterns,
+        filters,
+        delivery: queue.policy.delivery,
+        queued: queue.waiting,
+        dropped: queue.dropped,
+        ...(queue.policy.delivery === 'batch' ? { batch_size: queue.batchSize, deduplicated: queue.deduplicated } : {}),
+      }));
+  }
+
+  /** The batching configuration in effect. */
+  get batching(): BatchingConfig {
+    return this.#batching.config;
+  }
+
+  /** Replaces the batching configuration; batches collecting now are looked at again under it. */
+  configureBatching(config: BatchingConfig): void {
+    this.#batching = new BatchingRules(config);
+    for (const s of this.#all.values()) s.queue.rebatch();
   }
 
   deadLetters(subscriptionId?: string): DeadLetter[] {
-    return this.#deadLetters.filter((d) => subscriptionId === undefined || d.subscription_id === subscriptionId);
+    return this.deadLetterStore.list(subscriptionId);
   }
 
-  /** Delivers dead letters again to their (live) subscriptions; returns what was redriven and what was not. */
-  redrive(ids?: string[]): { redriven: string[]; skipped: { dead_letter_id: string; reason: string }[] } {
-    const chosen = this.#deadLetters.filter((d) => ids === undefined || ids.includes(d.dead_letter_id));
-    const redriven: string[] = [];
+  /**
+   * Delivers dead letters again: to the live subscription `to`, or to each
+   * letter's own subscription while it lives (subscriptions end with their
+   * session, so after a restart only `to` can take them). Resolves, with what
+   * was redriven and what was not, once their removal is durable: a crash
+   * before that lists them again (delivered at least once, never lost).
+   */
+  async redrive(ids?: string[], to?: string): Promise<{ redriven: string[]; skipped: { dead_letter_id: string; reason: string }[] }> {
+    const target = to === undefined ? undefined : this.#all.get(to);
+    if (to !== undefined && !target) {
+      throw new TroupeError('VALIDATION_FAILED', `No live subscription ${to} to redrive to`, {
+        details: `Live subscriptions: ${[...this.#all.keys()].join(', ') || 'none'}; subscribe first with 'subscribe-event'`,
+      });
+    }
+    const chosen = this.deadLetterStore.find(ids);
+    const redriven: { letter: DeadLetter; queue: SubscriberQueue }[] = [];
     const skipped: { dead_letter_id: string; reason: string }[] = [];
     for (const letter of chosen) {
-      const subscription = this.#all.get(letter.subscription_id);
-      if (!subscription) {
-        skipped.push({ dead_letter_id: letter.dead_letter_id, reason: `subscription ${letter.subscription_id} has ended` });
-        continue;
-      }
-      this.#deadLetters = this.#deadLetters.filter((d) => d !== letter);
-      this.#enqueue(subscription, letter.event);
-      redriven.push(letter.dead_letter_id);
+      const queue = (target ?? this.#all.get(letter.subscription_id))?.queue;
+      if (queue) redriven.push({ letter, queue });
+      else skipped.push({ dead_letter_id: letter.dead_letter_id, reason: `subscription ${letter.subscription_id} has ended: redrive to a live one with to_subscription_id` });
     }
+    const removed = this.deadLetterStore.remove(redriven.map((r) => r.letter), 'redriven');
+    for (const { letter, queue } of redriven) queue.push(letter.event, false);
     for (const id of ids ?? []) {
       if (!chosen.some((d) => d.dead_letter_id === id)) skipped.push({ dead_letter_id: id, reason: 'no such dead letter' });
     }
-    return { redriven, skipped };
+    await removed;
+    return { redriven: redriven.map((r) => r.letter.dead_letter_id), skipped };
   }
 
   deliver(event: EventRecord): void {
@@ -164,102 +149,30 @@ export class Subscriptions {
       if (types && !types.includes(event.event_type)) continue;
       // a subscriber never hears of its own dead letters: that could loop forever
       if (event.event_type === 'EVENT_DEAD_LETTERED' && event.data.subscription_id === s.id) continue;
-      this.#enqueue(s, event);
+      s.queue.push(event);
     }
   }
 
-  #enqueue(s: Subscription, event: EventRecord): void {
-    if (s.queue.length >= s.policy.maxQueue) {
-      if (s.policy.overflow === 'drop_oldest') {
-        // the head may be mid-delivery: drop the oldest of those still waiting behind it
-        s.queue.splice(s.queue.length > 1 ? 1 : 0, 1);
-        s.dropped++;
-      } else {
-        this.#deadLetter(s, event, `the subscriber's queue is full (${s.policy.maxQueue})`, 0);
-        return;
-      }
-    }
-    s.queue.push(event);
-    if (!s.delivering && !s.retry) this.#drain(s);
-  }
-
-  /** Delivers the queue in order; a failure stops it until its retry time. */
-  #drain(s: Subscription): void {
-    s.delivering = true;
-    while (s.queue.length > 0 && this.#all.get(s.id) === s) {
-      const event = s.queue[0]!;
-      let result: void | Promise<void>;
-      try {
-        result = s.session.onEvent?.(s.id, event);
-      } catch (error) {
-        if (!this.#failed(s, event, error)) break;
-        continue;
-      }
-      if (result instanceof Promise) {
-        // an async subscriber: the next event waits for this one
-        result.then(
-          () => this.#succeeded(s, event, true),
-          (error: unknown) => {
-            s.delivering = false;
-            if (this.#failed(s, event, error)) this.#drain(s);
-          },
-        );
-        return;
-      }
-      this.#succeeded(s, event, false);
-    }
-    s.delivering = false;
-  }
-
-  #succeeded(s: Subscription, event: EventRecord, resume: boolean): void {
-    if (s.queue[0] === event) s.queue.shift();
-    s.failures = 0;
-    if (resume) {
-      s.delivering = false;
-      this.#drain(s);
-    }
-  }
-
-  /** Counts a failure of the head; true when the queue may go on at once (the head was dead-lettered). */
-  #failed(s: Subscription, event: EventRecord, error: unknown): boolean {
-    s.failures++;
-    const reason = error instanceof Error ? error.message : String(error);
-    if (s.failures > s.policy.maxRetries) {
-      if (s.queue[0] === event) s.queue.shift();
-      const attempts = s.failures;
-      s.failures = 0;
-      this.#deadLetter(s, event, reason, attempts);
-      return true;
-    }
-    const delay = s.policy.backoffBaseMs * 2 ** (s.failures - 1);
-    s.retry = this.#clock.setTimer(delay, () => {
-      s.retry = null;
-      if (this.#all.get(s.id) === s && !s.delivering) this.#drain(s);
-    });
-    return false;
-  }
-
-  #deadLetter(s: Subscription, event: EventRecord, reason: string, attempts: number): void {
+  #deadLetter(subscriptionId: string, event: EventRecord, reason: string, attempts: number): void {
     const letter: DeadLetter = {
       dead_letter_id: `dl_${randomUUID().slice(0, 8)}`,
-      subscription_id: s.id,
+      subscription_id: subscriptionId,
       event,
       reason,
       attempts,
       dead_lettered_at: new Date(this.#clock.now()).toISOString(),
     };
-    this.#deadLetters.push(letter);
-    if (this.#deadLetters.length > DEAD_LETTERS_KEPT) this.#deadLetters.shift();
+    this.deadLetterStore.add(letter);
     this.#publish({
       type: 'EVENT_DEAD_LETTERED',
       workflowId: event.workflow_id,
       phase: event.phase,
-      data: { original_event_id: event.event_id, subscription_id: s.id, reason, attempts, dead_letter_id: letter.dead_letter_id, event_type: event.event_type },
+      data: { original_event_id: event.event_id, subscription_id: subscriptionId, reason, attempts, dead_letter_id: letter.dead_letter_id, event_type: event.event_type },
     });
   }
 
-  /** Cancels pending retries (shutdown). */
+  /** Cancels pending retries and batch timeouts (shutdown). */
   close(): void {
-    for (const s of this.#all.values()) s.retry?.cancel();
+    for (const s of this.#all.values()) s.queue.close();
   }
 }

@@ -55,7 +55,7 @@ export const systemHandlers: Record<string, Handler> = {
       }),
       component(hub, 'task-pool', 'healthy', { last_activity: null, active_operations: running, queue_size: pool.queueSize, details: pool }),
       component(hub, 'store', storeStatus, { last_activity: null, active_operations: 0, queue_size: 0, details: hub.journal ? { data_dir: hub.journal.dataDir } : null }),
-      component(hub, 'log', logStatus, { last_activity: null, active_operations: 0, queue_size: 0, details: hub.journal ? { next_seq: hub.journal.log.nextSeq } : null }),
+      component(hub, 'log', logStatus, { last_activity: null, active_operations: 0, queue_size: 0, details: hub.journal ? { next_seq: hub.journal.log.nextSeq, segments: hub.journal.log.segments().length, last_compaction: hub.maintenance.last } : null }),
       component(hub, 'event-hub', 'healthy', {
         last_activity: hub.bus.lastPublishedAt,
         active_operations: hub.subscriptions.list().length,
