@@ -40,9 +40,6 @@ const none = z.strictObject({});
 
 const op = (spec: Omit<OperationSpec, 'available'> & { available?: boolean }): OperationSpec => ({ available: true, ...spec });
 
-const planned = (group: OperationGroup, summary: string, workflow: 'required' | 'none' = 'none'): OperationSpec =>
-  op({ group, summary, workflow, params: z.unknown(), example: '', available: false });
-
 /**
  * Every operation of the contract (DESIGN §3) with its parameter schema. The
  * REPL's `help` and the hub's validation both come from this table.
