@@ -14,7 +14,12 @@ import { MAX_REASSIGNMENTS } from '../src/runtime/scheduler.js';
 import { closeHub, eventsOf, makeHub, ok, run, settleLoop, statusOf, taskOf, until, untilEvent, waitFor } from './hub-fixtures.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const handlers = { pulse: './fixtures/handlers/faulty.mjs#pulse', hangsOnce: './fixtures/handlers/faulty.mjs#hangsOnce', hangs: './fixtures/handlers/faulty.mjs#waitsForAbort' };
+const handlers = {
+  pulse: './fixtures/handlers/faulty.mjs#pulse',
+  hangsOnce: './fixtures/handlers/faulty.mjs#hangsOnce',
+  hangs: './fixtures/handlers/faulty.mjs#waitsForAbort',
+  exitsOnce: './fixtures/handlers/faulty.mjs#exitsOnce',
+};
 
 let hub: Hub;
 let clock: ManualClock;
@@ -98,5 +103,44 @@ describe('heartbeats', () => {
       ['agent_002', 'agent_003'],
     ]);
     expect(taskOf(await statusOf(hub, 'wf_hang'), 't').error).toMatchObject({ code: 'AGENT_UNAVAILABLE', retryable: true });
+  });
+});
+
+describe('a workflow whose agents crash, hang and fail', () => {
+  it('still completes, and every task\'s fate is in get-status and in the events', async () => {
+    await run(hub, 'wf_rough', {
+      name: 'rough',
+      phases: [
+        {
+          name: 'build',
+          tasks: [
+            { id: 'crash', handler: 'exitsOnce', input: { dir }, retries: 1 },
+            { id: 'hang', handler: 'hangsOnce', input: { dir } },
+            { id: 'flaky', handler: 'fail', input: { times: 1 }, retries: 1 },
+            { id: 'plain', handler: 'echo', input: { value: 1 } },
+          ],
+        },
+        { name: 'ship', tasks: [{ id: 'ship', handler: 'echo', input: { value: 'shipped' }, depends_on: ['crash', 'hang', 'flaky', 'plain'] }] },
+      ],
+    });
+    // time moves only once the real work it waits for has happened (threads boot in real time)
+    const failed = (id: string) => until(() => eventsOf(hub, 'wf_rough', 'TASK_FAILED', id).length === 1, `${id} to fail`);
+    await Promise.all([failed('crash'), failed('flaky'), untilEvent(hub, 'wf_rough', 'TASK_STARTED', 'hang'), untilEvent(hub, 'wf_rough', 'TASK_COMPLETED', 'plain')]);
+    clock.advance(750);
+    await Promise.all([untilEvent(hub, 'wf_rough', 'TASK_COMPLETED', 'crash'), untilEvent(hub, 'wf_rough', 'TASK_COMPLETED', 'flaky')]);
+    clock.advance(30_000);
+    expect((await waitFor(hub, 'wf_rough')).status).toBe('completed');
+    const state = await statusOf(hub, 'wf_rough');
+    expect(taskOf(state, 'crash')).toMatchObject({ status: 'completed', attempts: 2, output: { attempt: 2 } });
+    expect(taskOf(state, 'hang')).toMatchObject({ status: 'completed', attempts: 1, output: { ran: 'again' } });
+    expect(taskOf(state, 'flaky')).toMatchObject({ status: 'completed', attempts: 2 });
+    expect(taskOf(state, 'ship').output).toBe('shipped');
+    expect(eventsOf(hub, 'wf_rough', 'TASK_FAILED').map((e) => [e.data.task_id, (e.data.error as { code: string }).code]).sort()).toEqual([
+      ['crash', 'WORKER_CRASHED'],
+      ['flaky', 'TASK_FAILED_ON_PURPOSE'],
+    ]);
+    expect(eventsOf(hub, 'wf_rough', 'TASK_REASSIGNED').map((e) => e.data.task_id)).toContain('hang');
+    expect(global('AGENT_TIMEOUT')).toHaveLength(1);
+    for (const e of hub.events()) expect(EVENT_DATA[e.event_type].safeParse(e.data).success, e.event_type).toBe(true);
   });
 });

@@ -24,6 +24,7 @@ const refs = resolveHandlerRefs(
     beats: faulty('beats'),
     missingExport: faulty('nope'),
     notAFunction: faulty('notAFunction'),
+    waitsForAbort: faulty('waitsForAbort'),
     missingModule: './fixtures/handlers/does-not-exist.mjs#run',
     brokenModule: './fixtures/handlers/broken-at-import.mjs',
   },
@@ -91,6 +92,27 @@ describe('a user handler', () => {
     expect(errorOf(await runner.run(task('missingModule', {})).result).message).toContain('could not be loaded');
     expect(errorOf(await runner.run(task('unknownName', {})).result).code).toBe('HANDLER_NOT_FOUND');
     await stillServes();
+  });
+});
+
+describe('a thread lost to a crash', () => {
+  it('is replaced at once: queued tasks do not wait for the other thread to free up (piscina replaces only up to minThreads)', async () => {
+    const two = createPiscinaRunner({ maxThreads: 2, handlers: refs });
+    try {
+      let onStarted!: () => void;
+      const busyStarted = new Promise<void>((resolve) => (onStarted = resolve));
+      const busy = two.run(task('waitsForAbort', {}), { onStarted });
+      await busyStarted;
+      const crash = two.run(task('exits', {}));
+      const queued = [two.run(task('ok', { n: 1 })), two.run(task('ok', { n: 2 }))];
+      expect(errorOf(await crash.result).code).toBe('WORKER_CRASHED');
+      // the other thread is still busy: only a replacement thread can run these
+      for (const run of queued) outputOf(await run.result);
+      busy.abort({ name: 'TestAbort', code: 'TEST_ABORT', message: 'done waiting', retryable: false });
+      expect(errorOf(await busy.result).code).toBe('TEST_ABORT');
+    } finally {
+      await two.close();
+    }
   });
 });
 

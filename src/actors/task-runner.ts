@@ -145,6 +145,11 @@ export function createPiscinaRunner(options: PiscinaRunnerOptions = {}): TaskRun
   });
 
   let closed = false;
+  // Piscina replaces a dead or terminated thread only up to minThreads (0 here): queued tasks would
+  // wait until another thread frees up. A run() while tasks are queued spawns one, so a no-op does.
+  const replaceLostThread = () => {
+    if (!closed && pool.queueSize > 0) void pool.run(null, { name: 'ping' }).catch(() => {});
+  };
   const broadcast = (message: ControlMessage) => {
     try {
       control.postMessage(message);
@@ -205,6 +210,7 @@ export function createPiscinaRunner(options: PiscinaRunnerOptions = {}): TaskRun
           (error: unknown): WorkerResult => {
             // the thread died or was terminated: what it started dies with it
             for (const pid of entry.processGroups) killGroup(pid);
+            replaceLostThread();
             return { ok: false, error: stopReason ?? crashError(error), runMs: 0 };
           },
         )

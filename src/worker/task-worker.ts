@@ -71,6 +71,9 @@ export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
 /** Piscina's named task (`run(…, {name: 'probeHandlers'})`): loads every configured user handler. */
 export const probeHandlers = probeAll;
 
+/** Piscina's named task that does nothing: submitted to make the pool replace a lost thread. */
+export const ping = (): null => null;
+
 async function attempt(task: WorkerTask, controller: AbortController): Promise<WorkerOutcome> {
   // the thread's own heartbeat: it stops when the handler blocks the event loop, which is what liveness is about
   const beat = setInterval(() => post({ troupe: 'heartbeat', key: task.key, progress: null }), task.heartbeatIntervalMs ?? 30_000);
