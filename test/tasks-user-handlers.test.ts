@@ -87,6 +87,18 @@ describe('a user handler', () => {
     expect(beats.filter((b) => b !== null)).toEqual([{ step: 1 }, { step: 2 }, { step: 3 }]);
   });
 
+  it('the built-in cpu, holding its thread, still beats with its progress about once a second', async () => {
+    const beats: unknown[] = [];
+    const started = Date.now();
+    outputOf(await runner.run(task('cpu', { iterations: 3e8 }), { onHeartbeat: (progress) => beats.push(progress) }).result);
+    const seconds = (Date.now() - started) / 1000;
+    const progress = beats.filter((b): b is { done: number } => b !== null).map((b) => b.done);
+    // one beat per full second of run time (checked every 2^24 iterations)
+    expect(progress.length).toBeGreaterThanOrEqual(Math.floor(seconds) - 1);
+    expect(progress.length).toBeLessThanOrEqual(Math.ceil(seconds));
+    for (const [i, done] of progress.entries()) expect(done).toBeGreaterThan(i === 0 ? 0 : progress[i - 1]!);
+  });
+
   it('that cannot load fails with HANDLER_NOT_FOUND, not retryable, saying why', async () => {
     expect(errorOf(await runner.run(task('missingExport', {})).result)).toMatchObject({ code: 'HANDLER_NOT_FOUND', retryable: false, message: expect.stringContaining('has no export nope') });
     expect(errorOf(await runner.run(task('missingModule', {})).result).message).toContain('could not be loaded');

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { builtinInputs, type BuiltinHandler } from '../actors/handler-inputs.js';
 import type { HandlerContext } from './handler-context.js';
@@ -84,15 +85,21 @@ export const builtinHandlers: Record<BuiltinHandler, Handler> = {
     await sleep(ms, undefined, { signal: ctx.signal });
     return { slept_ms: ms };
   },
-  cpu: (raw) => {
+  cpu: (raw, ctx) => {
     const { iterations } = builtinInputs.cpu.parse(raw);
     // an xorshift walk: real work the optimiser cannot drop, with a checkable result
     let x = 2463534242;
+    let beat = performance.now();
     for (let i = 0; i < iterations; i++) {
       x ^= x << 13;
       x ^= x >>> 17;
       x ^= x << 5;
       x >>>= 0;
+      // the thread's own heartbeat cannot run while this loop holds it; a message can still leave
+      if ((i & 0xffffff) === 0 && performance.now() - beat >= 1_000) {
+        beat = performance.now();
+        ctx.heartbeat({ done: i / iterations });
+      }
     }
     return { iterations, result: x };
   },
