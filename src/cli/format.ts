@@ -125,8 +125,16 @@ export function formatResponse(p: Palette, response: HubResponse): string {
   } else if (response.operation === 'monitor-pool') {
     const rows = result.agents as Record<string, unknown>[];
     const pool = result.pool as Record<string, unknown>;
-    body = rows.length === 0 ? p.dim('no agents yet') : formatTable(rows, ['agent_id', 'role', 'state', 'breaker', 'load', 'success_rate', 'average_task_time', 'tasks_completed']);
+    body = rows.length === 0 ? p.dim('no agents yet') : formatTable(rows, ['agent_id', 'role', 'state', 'breaker', 'load', 'success_rate', 'performance_score', 'average_task_time', 'tasks_completed']);
     body += p.dim(`\npool: ${String(pool.threads)}/${String(pool.max_threads)} threads, ${String(pool.utilization)}% utilized, queue ${String(pool.queue_depth)}, run time p50 ${String(pool.run_time_p50)} p99 ${String(pool.run_time_p99)}`);
+    const departed = result.departed as unknown[];
+    if (departed.length > 0) body += p.dim(`\n${departed.length} agent(s) left the pool (see --json)`);
+  } else if (response.operation === 'assign-agents') {
+    body = formatTable(result.agents as Record<string, unknown>[], ['agent_id', 'role', 'state', 'performance_score', 'meets_threshold']);
+    body += p.dim(`\n${String(result.assigned)} of ${String(result.requested)} agent(s)${result.shortfall ? `, ${String(result.shortfall)} short` : ''}`);
+  } else if (response.operation === 'redistribute-tasks') {
+    const moves = (result.redistribution_strategy as { new_assignments: Record<string, unknown>[] }).new_assignments;
+    body = moves.length === 0 ? p.dim('the agent ran no tasks: it is out of the pool') : formatTable(moves, ['workflow_id', 'task_id', 'target_agent', 'reason']);
   } else if (response.operation === 'help') body = formatHelp(p, result as unknown as HelpList | HelpOne);
   else if (response.operation === 'get-events') {
     const events = result.events as EventRecord[];

@@ -360,7 +360,8 @@ export class Scheduler {
     const limit = heartbeatIntervalMs * missedHeartbeats;
     flight.liveness = clock.setTimer(limit, () => {
       flight.liveness = null;
-      if (entry.inFlight.get(taskId) !== flight) return;
+      // during shutdown a silent task is left to the grace period, not moved
+      if (entry.inFlight.get(taskId) !== flight || this.#halted) return;
       this.#deps.pool.unresponsive(flight.agentId, limit, flight.lastBeatAt);
       this.#move(entry, taskId, flight, `agent ${flight.agentId} missed ${missedHeartbeats} heartbeats (${formatDuration(limit)} without a sign of life)`);
     });
