@@ -141,6 +141,7 @@ describe('a workflow whose agents crash, hang and fail', () => {
     ]);
     expect(eventsOf(hub, 'wf_rough', 'TASK_REASSIGNED').map((e) => e.data.task_id)).toContain('hang');
     expect(global('AGENT_TIMEOUT')).toHaveLength(1);
+    expect(global('AGENT_ERROR').map((e) => e.data)).toEqual([expect.objectContaining({ error_type: 'worker_crashed', error_details: expect.objectContaining({ task_id: 'crash' }) })]);
     for (const e of hub.events()) expect(EVENT_DATA[e.event_type].safeParse(e.data).success, e.event_type).toBe(true);
   });
 });

@@ -97,7 +97,8 @@ describe('event retention and log compaction', () => {
     clock.advance(8 * 86_400_000);
     await until(async () => (await lastCompaction()) !== null, 'the first periodic compaction');
     expect(await lastCompaction()).toMatchObject({ segments: [], records: 0 });
-    expect(await segments()).toEqual(before);
+    // nothing was dropped (new segments may have been started: idle agents retiring are logged too)
+    expect((await segments()).filter((s) => before.includes(s))).toEqual(before);
 
     ok(await a.execute({ operation: 'start', workflow_id: 'keep' }));
     expect(ok(await a.execute({ operation: 'wait', workflow_id: 'keep' })).status).toBe('completed');

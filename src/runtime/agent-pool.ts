@@ -177,6 +177,10 @@ export class AgentPool {
         }),
       );
     }
+    if (error?.code === 'WORKER_CRASHED') {
+      // the thread under the agent died (process.exit, out of memory): the task failed, and the agent reports it
+      this.#bus.publish({ type: 'AGENT_ERROR', data: { agent_id: agentId, error_type: 'worker_crashed', error_details: { task_id: taskId, message: error.message } } });
+    }
     const threshold = this.#settings.alertThreshold;
     if (before.performance_score >= threshold && after.performance_score < threshold) {
       this.#bus.publish({
