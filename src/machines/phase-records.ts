@@ -172,3 +172,19 @@ export function finalPhaseStatus(
 
 /** True when a failed task should stop its phase at once. */
 export const failsFast = (tolerance: FailureTolerance): boolean => tolerance === 'low';
+
+/**
+ * Where, in each task map, the specs before it are all terminal. Terminal
+ * tasks never change again, and a map keeps its identity while its phase
+ * writes it in place, so the mark only moves forward: scanning from it costs
+ * O(n) over a whole phase instead of O(n) per scan.
+ */
+const firstOpen = new WeakMap<object, number>();
+
+/** The specs in order, from the first whose task is not terminal yet (those before it have nothing left to do). */
+export function* openSpecs(specs: readonly TaskSpec[], tasks: Readonly<Record<string, TaskRecord>>): Generator<TaskSpec> {
+  let start = firstOpen.get(tasks) ?? 0;
+  while (start < specs.length && tasks[specs[start]!.id] !== undefined && isTerminal(tasks[specs[start]!.id]!)) start++;
+  firstOpen.set(tasks, start);
+  for (let i = start; i < specs.length; i++) yield specs[i]!;
+}
