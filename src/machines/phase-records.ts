@@ -40,6 +40,14 @@ export function ownTasks(tasks: Readonly<Record<string, TaskRecord>>, owner: obj
   return copy;
 }
 
+/** A fresh map of pending records for `specs`, owned by `owner` from the start (no first-write copy). */
+export function newTaskMap(specs: readonly TaskSpec[], owner: object): Record<string, TaskRecord> {
+  const tasks: Record<string, TaskRecord> = {};
+  for (const spec of specs) tasks[spec.id] = newTaskRecord(spec.id);
+  owners.set(tasks, owner);
+  return tasks;
+}
+
 /** Tasks not terminal yet: the phase keeps this count so that "is every task done?" is O(1) per event. */
 export const countOpen = (tasks: Readonly<Record<string, TaskRecord>>): number => {
   let open = 0;
@@ -83,7 +91,9 @@ export function specOf(specs: readonly TaskSpec[], id: string): TaskSpec | undef
 
 /** `blocked` as a set, derived once per array (the phase's `blocked` never changes while it runs). */
 const blockedSets = new WeakMap<readonly string[], ReadonlySet<string>>();
+const NONE: ReadonlySet<string> = new Set();
 export function blockedSet(blocked: readonly string[]): ReadonlySet<string> {
+  if (blocked.length === 0) return NONE;
   let set = blockedSets.get(blocked);
   if (!set) blockedSets.set(blocked, (set = new Set(blocked)));
   return set;
