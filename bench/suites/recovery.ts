@@ -17,7 +17,7 @@ const RUNS = 3;
  */
 export const recoverySuite: Suite = {
   name: 'recovery',
-  sizes: { full: [1, 100, 10_000], quick: [1, 1_000] },
+  sizes: { full: [1, 100, 10_000], quick: [1, 500] },
   async run(size) {
     const root = await mkdtemp(join(tmpdir(), 'troupe-bench-recovery-'));
     try {
