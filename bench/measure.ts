@@ -1,6 +1,8 @@
 import { performance } from 'node:perf_hooks';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
-/** One row of the bench's output (DESIGN §8). */
+/** One row of the bench's output (DESIGN §8); `runs`, `spread` and the target fields are extras. */
 export interface BenchRow {
   suite: string;
   scenario: string;
@@ -10,41 +12,122 @@ export interface BenchRow {
   unit: string;
   baseline: string;
   baseline_value: number;
-  /** value / baseline_value: above 1 means troupe is faster (for throughput) */
+  /** value / baseline_value: above 1 means troupe is faster (for throughput), slower (for latency, duration, memory) */
   ratio: number;
+  /** measured runs behind `value` (after a warm-up), whose median it is */
+  runs: number;
+  /** (max - min) / median of troupe's runs: 0.1 means the runs were within 10 % of each other */
+  spread: number;
+  /** the issue's target for this figure, as text (e.g. "ratio ≥ 0.8"), or null */
+  target: string | null;
+  /** whether the figure meets its target, or null when it has none */
+  target_met: boolean | null;
 }
 
 export interface Suite {
   name: string;
-  /** sizes to run; the quick run takes the first */
+  /** sizes to run; `quick` is the short run the test suite smoke-tests */
   sizes: { full: number[]; quick: number[] };
-  run(size: number): Promise<BenchRow[]>;
+  run(size: number, options: { quick: boolean }): Promise<BenchRow[]>;
 }
 
-/** Runs `fn` `rounds` times after one warm-up, returning the best throughput in ops/s for `ops` operations per round. */
-export async function throughput(ops: number, fn: () => Promise<void> | void, rounds = 3): Promise<number> {
+/** A target from the issue: on the figure itself or on the ratio to its baseline. */
+export interface Target {
+  on: 'value' | 'ratio';
+  atLeast?: number;
+  atMost?: number;
+}
+
+/** Median and relative spread of several runs' figures. */
+export interface Sample {
+  median: number;
+  spread: number;
+  runs: number;
+}
+
+const round = (n: number, digits = 3) => Math.round(n * 10 ** digits) / 10 ** digits;
+
+export function summarise(values: readonly number[]): Sample {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const median = sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  return { median, spread: median === 0 ? 0 : round((sorted.at(-1)! - sorted[0]!) / median), runs: sorted.length };
+}
+
+/** The p-th percentile of ascending `sorted`. */
+export const percentile = (sorted: readonly number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+
+/** Measured runs per figure unless a suite says otherwise: five, three in a quick run. */
+let defaultRuns = 5;
+export const quickRuns = () => void (defaultRuns = 3);
+
+/** Runs `fn` once to warm up, then `runs` times; returns each run's seconds. */
+export async function timeRuns(fn: () => Promise<void> | void, runs = defaultRuns): Promise<number[]> {
   await fn();
-  let best = 0;
-  for (let i = 0; i < rounds; i++) {
+  const seconds: number[] = [];
+  for (let i = 0; i < runs; i++) {
     const start = performance.now();
     await fn();
-    const seconds = (performance.now() - start) / 1000;
-    best = Math.max(best, ops / seconds);
+    seconds.push((performance.now() - start) / 1000);
   }
-  return best;
+  return seconds;
 }
 
-/** A throughput row: troupe's figure beside its baseline's, with the ratio. */
-export function row(suite: string, scenario: string, size: number, baseline: string, value: number, baselineValue: number, unit = 'ops/s'): BenchRow {
+/** Throughput in ops/s of each of `runs` runs after a warm-up, for `ops` operations per run. */
+export async function throughput(ops: number, fn: () => Promise<void> | void, runs = defaultRuns): Promise<Sample> {
+  return summarise((await timeRuns(fn, runs)).map((s) => ops / s));
+}
+
+/** p50 and p99 of each of `runs` runs' latency samples (ms), after a warm-up run, as figures with their spread. */
+export async function latencyRuns(run: () => Promise<number[]>, runs = 3): Promise<{ p50: Sample; p99: Sample }> {
+  await run();
+  const p50: number[] = [];
+  const p99: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const sorted = (await run()).sort((a, b) => a - b);
+    p50.push(percentile(sorted, 50));
+    p99.push(percentile(sorted, 99));
+  }
+  return { p50: summarise(p50), p99: summarise(p99) };
+}
+
+/** A figure (throughput, latency, duration, memory) beside its baseline, with the ratio and, if any, the target. */
+export function row(
+  head: { suite: string; scenario: string; size: number; metric?: string; unit: string; baseline: string },
+  ours: Sample,
+  theirs: Sample | number,
+  target?: Target,
+): BenchRow {
+  const baselineValue = typeof theirs === 'number' ? theirs : theirs.median;
+  const ratio = baselineValue === 0 ? 0 : ours.median / baselineValue;
+  const digits = ours.median >= 100 ? 0 : 3;
+  const judged = target ? (target.on === 'value' ? ours.median : ratio) : null;
   return {
-    suite,
-    scenario,
-    size,
-    metric: 'throughput',
-    value: Math.round(value),
-    unit,
-    baseline,
-    baseline_value: Math.round(baselineValue),
-    ratio: Math.round((value / baselineValue) * 1000) / 1000,
+    suite: head.suite,
+    scenario: head.scenario,
+    size: head.size,
+    metric: head.metric ?? 'throughput',
+    value: round(ours.median, digits),
+    unit: head.unit,
+    baseline: head.baseline,
+    baseline_value: round(baselineValue, baselineValue >= 100 ? 0 : 3),
+    ratio: round(ratio),
+    runs: ours.runs,
+    spread: ours.spread,
+    target: target ? describe(target) : null,
+    target_met: judged === null || !target ? null : (target.atLeast === undefined || judged >= target.atLeast) && (target.atMost === undefined || judged <= target.atMost),
   };
+}
+
+const describe = (t: Target) => [t.atLeast !== undefined ? `${t.on} ≥ ${t.atLeast}` : '', t.atMost !== undefined ? `${t.on} ≤ ${t.atMost}` : ''].filter(Boolean).join(', ');
+
+/** Exposes V8's `gc()` without a command-line flag: memory figures are taken after a full collection. */
+setFlagsFromString('--expose-gc');
+const collect = runInNewContext('gc') as () => void;
+
+/** Heap in use after a full collection, in bytes. */
+export function settledHeap(): number {
+  collect();
+  collect();
+  return process.memoryUsage().heapUsed;
 }

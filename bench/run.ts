@@ -1,19 +1,21 @@
 /**
  * The bench suite: `npm run bench [-- SUITE… --quick --json FILE]`. Each
  * suite measures troupe beside its baseline in the same run, over growing
- * sizes, and prints the ratio (DESIGN §8).
+ * sizes; every figure is the median of several runs after a warm-up, with
+ * their spread, its ratio to the baseline and the issue's target (DESIGN §8).
  */
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import type { BenchRow, Suite } from './measure.js';
+import { quickRuns, type BenchRow, type Suite } from './measure.js';
 import { actorsSuite } from './suites/actors.js';
-import { eventsSuite } from './suites/events.js';
-import { tasksSuite } from './suites/tasks.js';
 import { durabilitySuite } from './suites/durability.js';
+import { eventsSuite } from './suites/events.js';
 import { recoverySuite } from './suites/recovery.js';
+import { scaleSuite } from './suites/scale.js';
+import { tasksSuite } from './suites/tasks.js';
+import { table } from './table.js';
 
-const SUITES: Record<string, Suite> = { events: eventsSuite, actors: actorsSuite, tasks: tasksSuite, durability: durabilitySuite, recovery: recoverySuite };
-const PLANNED = ['scale'];
+const SUITES: Record<string, Suite> = { events: eventsSuite, actors: actorsSuite, tasks: tasksSuite, durability: durabilitySuite, recovery: recoverySuite, scale: scaleSuite };
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -21,24 +23,21 @@ const { values, positionals } = parseArgs({
 });
 const unknown = positionals.filter((name) => !SUITES[name]);
 if (unknown.length > 0) {
-  const planned = unknown.filter((name) => PLANNED.includes(name));
-  console.error(
-    `bench: ${unknown.map((n) => `'${n}'`).join(', ')} ${planned.length === unknown.length ? 'not available yet (planned)' : 'unknown'}; suites: ${Object.keys(SUITES).join(', ')}`,
-  );
+  console.error(`bench: unknown suite ${unknown.map((n) => `'${n}'`).join(', ')}; suites: ${Object.keys(SUITES).join(', ')}`);
   process.exit(2);
 }
+if (values.quick) quickRuns();
 const chosen = positionals.length > 0 ? positionals.map((name) => SUITES[name]!) : Object.values(SUITES);
 const rows: BenchRow[] = [];
 for (const suite of chosen) {
   for (const size of values.quick ? suite.sizes.quick : suite.sizes.full) {
-    const result = await suite.run(size);
+    const result = await suite.run(size, { quick: values.quick });
     rows.push(...result);
-    for (const r of result) {
-      console.log(
-        `${r.suite.padEnd(10)} ${r.scenario.padEnd(28)} ${String(r.size).padStart(6)} ${r.metric.padEnd(12)} ${String(r.value).padStart(10)} ${r.unit.padEnd(9)} ${r.baseline.padEnd(24)} ${String(r.baseline_value).padStart(10)}  ratio ${r.ratio}`,
-      );
-    }
+    // progress while the rest runs; the table comes at the end
+    for (const r of result) console.error(`${r.suite} ${r.scenario} [${r.size}]: ${r.value} ${r.unit} (baseline ${r.baseline_value}, ratio ${r.ratio})`);
   }
 }
+console.log(`\n${table(rows)}`);
 if (values.json) await writeFile(values.json, `${JSON.stringify(rows, null, 2)}\n`);
+// worker pools and timers of the suites must not keep the process alive
 process.exit(0);

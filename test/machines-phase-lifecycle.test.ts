@@ -245,3 +245,40 @@ describe('phase: a released task goes back to ready with the same attempt', () =
     expect(record(actor, 'a')).toMatchObject({ status: 'assigned', attempts: 1, agentId: 'ag2' });
   });
 });
+
+// a phase writes its task map in place (a copy per event made big phases quadratic): what others hold must not change
+describe('phase: snapshots taken or restored stay apart from the live phase', () => {
+  it('a persisted snapshot keeps the records it was taken with while the phase goes on', () => {
+    const actor = startPhase([task('a'), task('b', ['a'])]);
+    const persisted = actor.getPersistedSnapshot() as unknown as { context: { tasks: Record<string, { status: TaskStatus }>; open: number } };
+    succeed(actor, 'a', 200);
+    expect(statuses(actor)).toEqual({ a: 'completed', b: 'ready' });
+    expect(persisted.context.tasks.a!.status).toBe('ready');
+    expect(persisted.context.tasks.b!.status).toBe('pending');
+    expect(persisted.context.open).toBe(2);
+  });
+
+  it('two actors restored from the same snapshot object each keep their own records', () => {
+    const original = startPhase([task('a'), task('b')]);
+    const persisted = original.getPersistedSnapshot();
+    const input = { index: 3, spec: phase('build', [task('a'), task('b')]), tolerance: 'medium' as const, blocked: [], at: START };
+    const one = createActor(phaseMachine, { snapshot: persisted, input }).start();
+    const two = createActor(phaseMachine, { snapshot: persisted, input }).start();
+    succeed(one, 'a', 200);
+    succeed(two, 'b', 200);
+    expect(statuses(one)).toEqual({ a: 'completed', b: 'ready' });
+    expect(statuses(two)).toEqual({ a: 'ready', b: 'completed' });
+    expect(statuses(original)).toEqual({ a: 'ready', b: 'ready' });
+  });
+
+  it('a snapshot from before the open-task count was kept still ends its phase when its last task completes', () => {
+    const original = startPhase([task('a')]);
+    const persisted = structuredClone(original.getPersistedSnapshot()) as unknown as { context: Record<string, unknown> };
+    delete persisted.context.open;
+    delete persisted.context.revision;
+    const input = { index: 3, spec: phase('build', [task('a')]), tolerance: 'medium' as const, blocked: [], at: START };
+    const restored = createActor(phaseMachine, { snapshot: persisted as never, input }).start();
+    succeed(restored, 'a', 200);
+    expect(restored.getSnapshot().value).toBe('completed');
+  });
+});

@@ -120,4 +120,18 @@ describe('workflow rehydration', () => {
     expect(snapshot.context.phases[0]?.tasks.map((t) => t.status)).toEqual(['completed', 'cancelled', 'completed']);
     expect(snapshot.children.phase).toBeUndefined();
   });
+
+  it("leaves the phase's task specs out of the persisted snapshot (the workflow's spec has them) and restores them from it", () => {
+    const original = pausedMidPhase();
+    const persisted = structuredClone(original.getPersistedSnapshot()) as unknown as { children: { phase: { snapshot: { context: Record<string, unknown> } } } };
+    expect(persisted.children.phase.snapshot.context).not.toHaveProperty('specs');
+    const restored = restore(persisted as never);
+    expect(phaseOf(restored).getSnapshot().context.specs).toEqual(phaseOf(original).getSnapshot().context.specs);
+    // a snapshot from machine version 1 still holds them: it restores as it is
+    persisted.children.phase.snapshot.context.specs = structuredClone(phaseOf(original).getSnapshot().context.specs);
+    const fromV1 = restore(persisted as never);
+    expect(phaseOf(fromV1).getSnapshot().context).toEqual(phaseOf(original).getSnapshot().context);
+    finish(fromV1);
+    expect(fromV1.getSnapshot().value).toBe('completed');
+  });
 });

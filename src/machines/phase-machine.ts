@@ -1,10 +1,14 @@
 import { assign, setup } from 'xstate';
 import {
+  blockedSet,
+  countOpen,
   failsFast,
   finalPhaseStatus,
-  isTerminal,
-  newTaskRecord,
+  newTaskMap,
+  ownTasks,
+  put,
   settle,
+  specOf,
   STOP_EFFECT,
   stopOpenTasks,
 } from './phase-records.js';
@@ -36,7 +40,12 @@ export interface PhaseContext {
   name: string;
   tolerance: FailureTolerance;
   specs: TaskSpec[];
+  /** written in place by this phase actor (see `ownTasks`): `revision` says when it changed */
   tasks: Record<string, TaskRecord>;
+  /** tasks not terminal yet; absent in checkpoints written before it was kept */
+  open?: number;
+  /** bumped whenever `tasks` changes, since the map itself keeps its identity; absent in older checkpoints */
+  revision?: number;
   blocked: string[];
   status: PhaseStatus;
   stoppedBy: PhaseStop | null;
@@ -60,17 +69,20 @@ const has = (ctx: PhaseContext, taskId: string, ...statuses: TaskStatus[]): bool
   return task !== undefined && statuses.includes(task.status);
 };
 
-const update = (ctx: PhaseContext, taskId: string, patch: Partial<TaskRecord>, at: number) =>
-  settle(ctx.specs, { ...ctx.tasks, [taskId]: { ...ctx.tasks[taskId]!, ...patch } }, new Set(ctx.blocked), at, [taskId], true);
+const openOf = (ctx: PhaseContext): number => ctx.open ?? countOpen(ctx.tasks);
 
-/** How the phase ends now, or null while a task is open; memoised per context (the four `endsAs` guards share it). */
-const verdicts = new WeakMap<PhaseContext, PhaseOutcome['status'] | null>();
+/** The context change for one task's update: written in place (O(1)), then its dependents settled. */
+function update(ctx: PhaseContext, owner: object, taskId: string, patch: Partial<TaskRecord>, at: number) {
+  let open = openOf(ctx);
+  const tasks = ownTasks(ctx.tasks, owner);
+  open += put(tasks, { ...tasks[taskId]!, ...patch });
+  open += settle(ctx.specs, tasks, blockedSet(ctx.blocked), at, [taskId]);
+  return { tasks, open, revision: (ctx.revision ?? 0) + 1 };
+}
+
+/** How the phase ends now, or null while a task is open. */
 function verdict(ctx: PhaseContext): PhaseOutcome['status'] | null {
-  if (verdicts.has(ctx)) return verdicts.get(ctx)!;
-  const records = Object.values(ctx.tasks);
-  const result = records.every(isTerminal) ? finalPhaseStatus(records, ctx.stoppedBy) : null;
-  verdicts.set(ctx, result);
-  return result;
+  return openOf(ctx) === 0 ? finalPhaseStatus(Object.values(ctx.tasks), ctx.stoppedBy) : null;
 }
 
 /**
@@ -99,59 +111,65 @@ export const phaseMachine = setup({
       has(context, event.taskId, 'assigned', 'running'),
   },
   actions: {
-    begin: assign(({ context }) => ({
-      status: 'running' as const,
-      tasks: settle(context.specs, context.tasks, new Set(context.blocked), context.startedAt ?? 0),
-    })),
-    markAssigned: assign(({ context, event }) => {
+    begin: assign(({ context, self }) => {
+      let open = openOf(context);
+      const tasks = ownTasks(context.tasks, self);
+      open += settle(context.specs, tasks, blockedSet(context.blocked), context.startedAt ?? 0);
+      return { status: 'running' as const, tasks, open, revision: (context.revision ?? 0) + 1 };
+    }),
+    markAssigned: assign(({ context, event, self }) => {
       if (event.type !== 'task.assigned') return {};
       const attempts = context.tasks[event.taskId]!.attempts + 1;
-      return { tasks: update(context, event.taskId, { status: 'assigned', agentId: event.agentId, attempts, notBefore: null }, event.at) };
+      return update(context, self, event.taskId, { status: 'assigned', agentId: event.agentId, attempts, notBefore: null }, event.at);
     }),
-    markStarted: assign(({ context, event }) => {
+    markStarted: assign(({ context, event, self }) => {
       if (event.type !== 'task.started') return {};
-      return { tasks: update(context, event.taskId, { status: 'running', startedAt: event.at }, event.at) };
+      return update(context, self, event.taskId, { status: 'running', startedAt: event.at }, event.at);
     }),
-    markReleased: assign(({ context, event }) => {
+    markReleased: assign(({ context, event, self }) => {
       if (event.type !== 'task.released') return {};
       const attempts = context.tasks[event.taskId]!.attempts - 1;
-      return { tasks: update(context, event.taskId, { status: 'ready', agentId: null, attempts, startedAt: null }, event.at) };
+      return update(context, self, event.taskId, { status: 'ready', agentId: null, attempts, startedAt: null }, event.at);
     }),
-    markCompleted: assign(({ context, event }) => {
+    markCompleted: assign(({ context, event, self }) => {
       if (event.type !== 'task.completed') return {};
       const patch = { status: 'completed' as const, output: event.output, error: null, finishedAt: event.at };
-      return { tasks: update(context, event.taskId, patch, event.at) };
+      return update(context, self, event.taskId, patch, event.at);
     }),
-    markFailed: assign(({ context, event }) => {
+    markFailed: assign(({ context, event, self }) => {
       if (event.type !== 'task.failed') return {};
       const task = context.tasks[event.taskId]!;
-      const spec = context.specs.find((s) => s.id === event.taskId)!;
+      const spec = specOf(context.specs, event.taskId)!;
       if (event.error.retryable && task.attempts <= spec.retries) {
         const patch = { status: 'ready' as const, agentId: null, error: event.error, notBefore: event.retryAt };
-        return { tasks: update(context, event.taskId, patch, event.at) };
+        return update(context, self, event.taskId, patch, event.at);
       }
-      const failed = update(context, event.taskId, { status: 'failed', error: event.error, finishedAt: event.at }, event.at);
-      if (!failsFast(context.tolerance)) return { tasks: failed };
-      return { tasks: stopOpenTasks(failed, 'cancelled', `task ${event.taskId} failed`, event.at) };
+      const failed = update(context, self, event.taskId, { status: 'failed', error: event.error, finishedAt: event.at }, event.at);
+      if (!failsFast(context.tolerance)) return failed;
+      return { ...failed, tasks: stopOpenTasks(failed.tasks, 'cancelled', `task ${event.taskId} failed`, event.at), open: 0 };
     }),
     stop: assign(({ context, event }) => {
       if (event.type !== 'phase.stop') return {};
       const effect = STOP_EFFECT[event.reason];
-      return { stoppedBy: event.reason, tasks: stopOpenTasks(context.tasks, effect.status, effect.reason, event.at) };
+      const tasks = stopOpenTasks(context.tasks, effect.status, effect.reason, event.at);
+      return { stoppedBy: event.reason, tasks, open: 0, revision: (context.revision ?? 0) + 1 };
     }),
     finish: assign(({ context }) => {
-      const finishedAt = Math.max(context.startedAt ?? 0, ...Object.values(context.tasks).map((t) => t.finishedAt ?? 0));
-      return { status: finalPhaseStatus(Object.values(context.tasks), context.stoppedBy), finishedAt };
+      const records = Object.values(context.tasks);
+      const finishedAt = records.reduce((latest, t) => Math.max(latest, t.finishedAt ?? 0), context.startedAt ?? 0);
+      return { status: finalPhaseStatus(records, context.stoppedBy), finishedAt };
     }),
   },
 }).createMachine({
   id: 'phase',
-  context: ({ input }) => ({
+  context: ({ input, self }) => ({
     index: input.index,
     name: input.spec.name,
     tolerance: input.tolerance,
     specs: input.spec.tasks,
-    tasks: Object.fromEntries(input.spec.tasks.map((t) => [t.id, newTaskRecord(t.id)])),
+    tasks: newTaskMap(input.spec.tasks, self),
+    open: input.spec.tasks.length,
+    revision: 0,
     blocked: input.blocked,
     status: 'pending',
     stoppedBy: null,
@@ -199,3 +217,14 @@ export const phaseMachine = setup({
     tasks: context.specs.map((s) => context.tasks[s.id]!),
   }),
 });
+
+/**
+ * A persisted snapshot must not change once taken (a checkpoint is encoded
+ * after it is taken, and a snapshot may be restored beside the live actor),
+ * but the live task map is written in place: persisting takes a copy of it.
+ */
+const persistLive = phaseMachine.getPersistedSnapshot.bind(phaseMachine);
+phaseMachine.getPersistedSnapshot = (snapshot, options) => {
+  const persisted = persistLive(snapshot, options) as typeof snapshot;
+  return { ...persisted, context: { ...persisted.context, tasks: { ...persisted.context.tasks } } };
+};

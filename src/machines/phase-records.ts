@@ -22,6 +22,46 @@ export function newTaskRecord(id: string): TaskRecord {
   };
 }
 
+/**
+ * Who may write each task map in place. Copying the whole map for every task
+ * event made a phase of n tasks cost O(n²); instead the phase actor that made
+ * a map writes it in place (records themselves are never changed, only
+ * replaced), and a map from anywhere else (a restored snapshot, which other
+ * actors may share) is copied once, on the first write. Persisted snapshots
+ * take a copy too (see the phase machine), so they never change afterwards.
+ */
+const owners = new WeakMap<object, object>();
+
+/** `tasks` if `owner` made it, else a copy that `owner` now owns: a map `owner` may write in place. */
+export function ownTasks(tasks: Readonly<Record<string, TaskRecord>>, owner: object): Record<string, TaskRecord> {
+  if (owners.get(tasks) === owner) return tasks as Record<string, TaskRecord>;
+  const copy = { ...tasks };
+  owners.set(copy, owner);
+  return copy;
+}
+
+/** A fresh map of pending records for `specs`, owned by `owner` from the start (no first-write copy). */
+export function newTaskMap(specs: readonly TaskSpec[], owner: object): Record<string, TaskRecord> {
+  const tasks: Record<string, TaskRecord> = {};
+  for (const spec of specs) tasks[spec.id] = newTaskRecord(spec.id);
+  owners.set(tasks, owner);
+  return tasks;
+}
+
+/** Tasks not terminal yet: the phase keeps this count so that "is every task done?" is O(1) per event. */
+export const countOpen = (tasks: Readonly<Record<string, TaskRecord>>): number => {
+  let open = 0;
+  for (const id in tasks) if (!isTerminal(tasks[id]!)) open++;
+  return open;
+};
+
+/** Writes `record` into the owned map; returns the change in the number of open tasks (-1, 0 or 1). */
+export function put(tasks: Record<string, TaskRecord>, record: TaskRecord): number {
+  const before = tasks[record.id];
+  tasks[record.id] = record;
+  return (isTerminal(record) ? 0 : 1) - (before === undefined || isTerminal(before) ? 0 : 1);
+}
+
 /** Each task's direct dependents, by id: derived from the specs once and kept beside them. */
 const dependentsIndex = new WeakMap<readonly TaskSpec[], Map<string, TaskSpec[]>>();
 
@@ -30,49 +70,71 @@ function dependentsOfTask(specs: readonly TaskSpec[], id: string): readonly Task
   if (!index) {
     index = new Map();
     for (const spec of specs) {
-      for (const dep of spec.dependsOn) index.set(dep, [...(index.get(dep) ?? []), spec]);
+      for (const dep of spec.dependsOn) {
+        const list = index.get(dep);
+        if (list) list.push(spec);
+        else index.set(dep, [spec]);
+      }
     }
     dependentsIndex.set(specs, index);
   }
   return index.get(id) ?? [];
 }
 
+/** Each task's spec, by id, derived once per spec list. */
+const specIndex = new WeakMap<readonly TaskSpec[], Map<string, TaskSpec>>();
+export function specOf(specs: readonly TaskSpec[], id: string): TaskSpec | undefined {
+  let index = specIndex.get(specs);
+  if (!index) specIndex.set(specs, (index = new Map(specs.map((s) => [s.id, s]))));
+  return index.get(id);
+}
+
+/** `blocked` as a set, derived once per array (the phase's `blocked` never changes while it runs). */
+const blockedSets = new WeakMap<readonly string[], ReadonlySet<string>>();
+const NONE: ReadonlySet<string> = new Set();
+export function blockedSet(blocked: readonly string[]): ReadonlySet<string> {
+  if (blocked.length === 0) return NONE;
+  let set = blockedSets.get(blocked);
+  if (!set) blockedSets.set(blocked, (set = new Set(blocked)));
+  return set;
+}
+
 const BROKEN: ReadonlySet<TaskStatus> = new Set(['failed', 'skipped', 'cancelled']);
 
 /**
- * Moves pending tasks on: to `ready` when every dependency completed, to
- * `skipped` when one failed, was skipped or cancelled (in this phase, or, via
+ * Moves pending tasks on, in place in `tasks` (a map the caller owns, see
+ * {@link ownTasks}): to `ready` when every dependency completed, to `skipped`
+ * when one failed, was skipped or cancelled (in this phase, or, via
  * `blocked`, in an earlier one); skips cascade along chains. With `changed`,
  * only the dependents of those tasks are looked at (an outcome can only move
  * its own dependents), so a phase of n tasks costs O(n) in all, not per event.
- * Returns a new record map.
+ * Returns the change in the number of open tasks.
  */
 export function settle(
   specs: readonly TaskSpec[],
-  tasks: Readonly<Record<string, TaskRecord>>,
+  tasks: Record<string, TaskRecord>,
   blocked: ReadonlySet<string>,
   at: number,
   changed?: readonly string[],
-  /** the caller already made `tasks` a fresh copy: change it in place instead of copying again */
-  owned = false,
-): Record<string, TaskRecord> {
-  const next: Record<string, TaskRecord> = owned ? (tasks as Record<string, TaskRecord>) : { ...tasks };
+): number {
+  let delta = 0;
   const queue: TaskSpec[] = changed ? changed.flatMap((id) => [...dependentsOfTask(specs, id)]) : [...specs];
-  for (let spec = queue.shift(); spec !== undefined; spec = queue.shift()) {
-    const task = next[spec.id];
+  for (let i = 0; i < queue.length; i++) {
+    const spec = queue[i]!;
+    const task = tasks[spec.id];
     if (!task || task.status !== 'pending') continue;
     const broken = spec.dependsOn.find((dep) => {
-      const record = next[dep];
+      const record = tasks[dep];
       return record ? BROKEN.has(record.status) : blocked.has(dep);
     });
     if (broken !== undefined) {
-      next[spec.id] = { ...task, status: 'skipped', finishedAt: at, reason: `dependency ${broken} did not complete` };
+      delta += put(tasks, { ...task, status: 'skipped', finishedAt: at, reason: `dependency ${broken} did not complete` });
       queue.push(...dependentsOfTask(specs, spec.id));
-    } else if (!spec.dependsOn.some((dep) => next[dep] !== undefined && next[dep]!.status !== 'completed')) {
-      next[spec.id] = { ...task, status: 'ready' };
+    } else if (!spec.dependsOn.some((dep) => tasks[dep] !== undefined && tasks[dep]!.status !== 'completed')) {
+      put(tasks, { ...task, status: 'ready' });
     }
   }
-  return next;
+  return delta;
 }
 
 /** Ends every task that is not terminal yet, as a stop from outside or a fail-fast asks. */
@@ -120,3 +182,19 @@ export function finalPhaseStatus(
 
 /** True when a failed task should stop its phase at once. */
 export const failsFast = (tolerance: FailureTolerance): boolean => tolerance === 'low';
+
+/**
+ * Where, in each task map, the specs before it are all terminal. Terminal
+ * tasks never change again, and a map keeps its identity while its phase
+ * writes it in place, so the mark only moves forward: scanning from it costs
+ * O(n) over a whole phase instead of O(n) per scan.
+ */
+const firstOpen = new WeakMap<object, number>();
+
+/** The specs in order, from the first whose task is not terminal yet (those before it have nothing left to do). */
+export function* openSpecs(specs: readonly TaskSpec[], tasks: Readonly<Record<string, TaskRecord>>): Generator<TaskSpec> {
+  let start = firstOpen.get(tasks) ?? 0;
+  while (start < specs.length && tasks[specs[start]!.id] !== undefined && isTerminal(tasks[specs[start]!.id]!)) start++;
+  firstOpen.set(tasks, start);
+  for (let i = start; i < specs.length; i++) yield specs[i]!;
+}

@@ -215,3 +215,35 @@ export const workflowMachine = setup({
     archived: { type: 'final' },
   },
 });
+
+/** The persisted form of the invoked phase, as far as the two functions below look into it. */
+type PersistedWithPhase = {
+  context: WorkflowContext;
+  children: Record<string, { snapshot: { context?: { index: number; specs?: unknown } } } | undefined>;
+};
+
+/**
+ * The live phase's task specs are its workflow's own (`spec.phases[i].tasks`):
+ * a persisted snapshot leaves the phase's copy out (a third of a 20-task
+ * workflow's checkpoint, written at every checkpoint and decoded again at
+ * every recovery) and a restore puts the workflow's back. A snapshot that
+ * still holds them (machine version 1) is restored as it is.
+ */
+const persistWorkflow = workflowMachine.getPersistedSnapshot.bind(workflowMachine);
+workflowMachine.getPersistedSnapshot = (snapshot, options) => {
+  const persisted = persistWorkflow(snapshot, options) as unknown as PersistedWithPhase;
+  const phase = persisted.children.phase;
+  if (!phase?.snapshot.context) return persisted as never;
+  const { specs: _shared, ...context } = phase.snapshot.context;
+  return { ...persisted, children: { ...persisted.children, phase: { ...phase, snapshot: { ...phase.snapshot, context } } } } as never;
+};
+const restoreWorkflow = workflowMachine.restoreSnapshot.bind(workflowMachine);
+workflowMachine.restoreSnapshot = (snapshot, scope) => {
+  const persisted = snapshot as unknown as PersistedWithPhase;
+  const phase = persisted.children?.phase;
+  const context = phase?.snapshot.context;
+  if (!phase || !context || context.specs !== undefined) return restoreWorkflow(snapshot, scope);
+  const specs = persisted.context.spec.phases[context.index]?.tasks;
+  const restored = { ...persisted, children: { ...persisted.children, phase: { ...phase, snapshot: { ...phase.snapshot, context: { ...context, specs } } } } };
+  return restoreWorkflow(restored as never, scope);
+};

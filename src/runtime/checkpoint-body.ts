@@ -2,7 +2,7 @@ import type { Snapshot } from 'xstate';
 import { TroupeError } from './errors.js';
 
 /** The id and version of the machine whose snapshots the checkpoints hold. Bump the version when the statecharts change shape. */
-export const WORKFLOW_MACHINE = { id: 'workflow', version: 1 } as const;
+export const WORKFLOW_MACHINE = { id: 'workflow', version: 2 } as const;
 
 /** What a checkpoint holds beside XState's persisted snapshot: what XState does not keep. */
 export interface CheckpointBody {
@@ -20,12 +20,15 @@ export interface CheckpointBody {
 export type Migration = (body: CheckpointBody) => CheckpointBody;
 
 /**
- * Registered migrations, by the version they start from. Empty while there
- * has been one machine version; a checkpoint from a version with no path to
- * the current one is refused with CHECKPOINT_INCOMPATIBLE, never loaded into
- * a silently broken actor.
+ * Registered migrations, by the version they start from. A checkpoint from a
+ * version with no path to the current one is refused with
+ * CHECKPOINT_INCOMPATIBLE, never loaded into a silently broken actor.
  */
-export const MIGRATIONS: ReadonlyMap<number, Migration> = new Map();
+export const MIGRATIONS: ReadonlyMap<number, Migration> = new Map([
+  // 2 leaves the live phase's task specs out of the snapshot (the workflow's spec holds them); a version 1
+  // snapshot, which still has them, restores as it is. The bump makes a version 1 troupe refuse version 2 files.
+  [1, (body) => body],
+]);
 
 /** Brings a body written by `version` up to the current machine version, or throws CHECKPOINT_INCOMPATIBLE. */
 export function migrate(body: CheckpointBody, machineId: string, version: number, migrations = MIGRATIONS): CheckpointBody {

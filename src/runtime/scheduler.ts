@@ -1,6 +1,7 @@
 import type { Clock } from '../actors/clock.js';
 import type { TaskOutcome, TaskRun, TaskRunner } from '../actors/task-runner.js';
 import type { TaskError, TaskSpec } from '../machines/types.js';
+import { openSpecs } from '../machines/phase-records.js';
 import { formatDuration } from './durations.js';
 import { boundedResults, phaseEndData, phaseStartData, rolesOf } from './event-data.js';
 import type { Durability } from '../persistence/append-log.js';
@@ -242,7 +243,8 @@ export class Scheduler {
     const now = this.#deps.clock.now();
     const limit = snapshot.context.spec.agentRequirements.maxAgents;
     let nextDue = Infinity;
-    for (const spec of phase.getSnapshot().context.specs) {
+    // from the first task not done yet: a scan from the top per pump made a phase of n tasks O(n²)
+    for (const spec of openSpecs(phase.getSnapshot().context.specs, phase.getSnapshot().context.tasks)) {
       if (entry.inFlight.size >= limit) break;
       const record = phase.getSnapshot().context.tasks[spec.id]!;
       if (record.status !== 'ready') continue;

@@ -1,0 +1,61 @@
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT, scratchDir } from './helpers/cli.js';
+
+const run = promisify(execFile);
+const SUITES = ['events', 'actors', 'tasks', 'durability', 'recovery', 'scale'];
+
+/** Runs `npm run bench` the way a user does (node --import tsx bench/run.ts). */
+const bench = (args: string[]) => run(process.execPath, ['--import', 'tsx', 'bench/run.ts', ...args], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 });
+
+// The bench's figures are never checked here (speed lives in the bench only): that it runs, and what it writes.
+describe('npm run bench -- --quick', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  beforeAll(async () => ({ dir, cleanup } = await scratchDir()));
+  afterAll(() => cleanup());
+
+  it('runs every suite and writes well-formed rows with --json, and prints them as a table', async () => {
+    const file = join(dir, 'bench.json');
+    const { stdout } = await bench(['--quick', '--json', file]);
+    const rows = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>[];
+    expect(new Set(rows.map((r) => r.suite))).toEqual(new Set(SUITES));
+    for (const r of rows) {
+      expect(r).toMatchObject({
+        suite: expect.any(String),
+        scenario: expect.any(String),
+        size: expect.any(Number),
+        metric: expect.any(String),
+        value: expect.any(Number),
+        unit: expect.any(String),
+        baseline: expect.any(String),
+        baseline_value: expect.any(Number),
+        ratio: expect.any(Number),
+        runs: expect.any(Number),
+        spread: expect.any(Number),
+      });
+      for (const key of ['value', 'baseline_value', 'ratio', 'spread'] as const) expect(Number.isFinite(r[key]), `${r.scenario} ${key}`).toBe(true);
+      expect(r.runs as number).toBeGreaterThanOrEqual(3);
+      const ratio = (r.value as number) / (r.baseline_value as number);
+      expect(Math.abs((r.ratio as number) - ratio), `${r.scenario} ratio`).toBeLessThanOrEqual(0.02 * ratio + 0.002);
+      expect(r.target === null || typeof r.target === 'string').toBe(true);
+      expect(r.target === null ? r.target_met === null : typeof r.target_met === 'boolean').toBe(true);
+    }
+    // the issue's targets are each printed beside their figure (recovery's is for 10 000 workflows, a size --quick skips)
+    expect(rows.filter((r) => r.target !== null).map((r) => r.suite)).toEqual(expect.arrayContaining(['events', 'actors', 'tasks', 'durability']));
+    for (const head of ['suite', 'scenario', 'troupe', 'spread', 'baseline', 'ratio', 'target']) expect(stdout).toContain(head);
+    expect(stdout.split('\n').filter((line) => SUITES.some((s) => line.startsWith(`${s} `))).length).toBe(rows.length);
+  }, 180_000);
+
+  it('runs only the suites named, and refuses an unknown one', async () => {
+    const file = join(dir, 'some.json');
+    await bench(['durability', '--quick', '--json', file]);
+    const rows = JSON.parse(await readFile(file, 'utf8')) as { suite: string }[];
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.every((r) => r.suite === 'durability')).toBe(true);
+    await expect(bench(['nonsense', '--quick'])).rejects.toMatchObject({ code: 2 });
+  }, 60_000);
+});
