@@ -14,11 +14,11 @@ export { resolveDefinition, workflowDefinitionSchema } from './runtime/definitio
 export { parseDuration, formatDuration } from './runtime/durations.js';
 
 // events
-export { EVENT_TYPES, topicOf, formatEventMessage, parseEventMessage } from './runtime/event-record.js';
+export { EVENT_TYPES, topicOf, formatEventMessage, parseEventMessage } from './runtime/events/event-record.js';
 
 // the supervisor process: control socket, data directory, upgrade check
 export { ControlSocket, MAX_REQUEST_BYTES } from './runtime/control-socket.js';
-export { checkDataDir } from './runtime/check.js';
+export { checkDataDir } from './runtime/durability/check.js';
 export { dataDirLayout } from './persistence/data-dir.js';
 
 // time and tasks
@@ -26,11 +26,11 @@ export { createManualClock, systemClock } from './actors/clock.js';
 export { createPiscinaRunner } from './actors/task-runner.js';
 
 export type { Hub, HubOptions } from './runtime/hub.js';
-export type { ResourceCapacity } from './runtime/resource-manager.js';
+export type { ResourceCapacity } from './runtime/resources/resource-manager.js';
 export type { Command, HubResponse, SuccessResponse, ErrorResponse, OperationName } from './runtime/commands.js';
 export type { WorkflowDefinition } from './runtime/definition.js';
-export type { EventRecord, EventType, Severity, EventMessage } from './runtime/event-record.js';
-export type { Session } from './runtime/subscriptions.js';
-export type { CheckpointVerdict } from './runtime/check.js';
+export type { EventRecord, EventType, Severity, EventMessage } from './runtime/events/event-record.js';
+export type { Session } from './runtime/events/subscriptions.js';
+export type { CheckpointVerdict } from './runtime/durability/check.js';
 export type { Clock, ManualClock, TimerHandle } from './actors/clock.js';
 export type { TaskRunner, TaskOutcome } from './actors/task-runner.js';

@@ -9,8 +9,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Hub, ManualClock } from '../src/index.js';
-import { EVENT_DATA } from '../src/runtime/event-registry.js';
-import { MAX_REASSIGNMENTS } from '../src/runtime/scheduler.js';
+import { EVENT_DATA } from '../src/runtime/events/event-registry.js';
+import { MAX_REASSIGNMENTS } from '../src/runtime/scheduling/flight-watch.js';
 import { closeHub, eventsOf, makeHub, ok, run, settleLoop, statusOf, taskOf, until, untilEvent, waitFor } from './hub-fixtures.js';
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -5,9 +5,9 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createManualClock, type EventRecord, type Hub, type ManualClock } from '../src/index.js';
-import { AgentPool, type PoolSettings } from '../src/runtime/agent-pool.js';
-import { rank, type Candidate } from '../src/runtime/agent-ranking.js';
-import { EventBus } from '../src/runtime/event-bus.js';
+import { AgentPool, type PoolSettings } from '../src/runtime/agents/agent-pool.js';
+import { rank, type Candidate } from '../src/runtime/agents/agent-ranking.js';
+import { EventBus } from '../src/runtime/events/event-bus.js';
 import { closeHub, eventsOf, makeHub, ok, run, settleLoop, statusOf, taskOf, until, untilEvent, waitFor } from './hub-fixtures.js';
 
 const settings: PoolSettings = { breakerCooldownMs: 30_000, idleTimeoutMs: 300_000, alertThreshold: 50 };

@@ -100,7 +100,7 @@ describe('errors users meet on an in-memory hub', () => {
   /**
    * BUG: `rollback` without a checkpoint_id on an in-memory hub answers
    * "Operation list-checkpoints needs a data directory": describeCheckpoints
-   * (src/runtime/recovery-operations.ts) calls
+   * (src/runtime/durability/recovery-operations.ts) calls
    * `journalOf(hub, 'list-checkpoints')` for every caller. Fix: pass the
    * operation name into describeCheckpoints (or call journalOf in rollback
    * before it).

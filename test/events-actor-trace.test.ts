@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/cli/config-file.js';
 import { scratchDir } from './helpers/cli.js';
 import { EVENT_TYPES, type EventRecord, type Hub, type ManualClock } from '../src/index.js';
-import { EVENT_DATA } from '../src/runtime/event-registry.js';
+import { EVENT_DATA } from '../src/runtime/events/event-registry.js';
 import { closeHub, makeHub, ok, run, waitFor } from './hub-fixtures.js';
 
 const twoPhases = {

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compilePattern, matchSegments } from '../src/runtime/event-pattern.js';
-import { createEventRecord } from '../src/runtime/event-record.js';
+import { compilePattern, matchSegments } from '../src/runtime/events/event-pattern.js';
+import { createEventRecord } from '../src/runtime/events/event-record.js';
 
 /** The reference: the definition, as plain backtracking (exponential, fine for short keys). */
 function reference(pattern: readonly string[], key: readonly string[]): boolean {
@@ -73,7 +73,7 @@ describe('the text form of events', () => {
 
 describe('the pattern index', () => {
   it('finds exactly the patterns that match, for random pattern sets and keys, also after removals', async () => {
-    const { PatternTrie } = await import('../src/runtime/pattern-trie.js');
+    const { PatternTrie } = await import('../src/runtime/events/pattern-trie.js');
     const segment = fc.constantFrom('a', 'b', 'c');
     const pattern = fc.array(fc.constantFrom('a', 'b', 'c', '*', '#'), { minLength: 1, maxLength: 4 });
     fc.assert(

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createHub, createManualClock, type EventRecord, type Hub } from '../src/index.js';
-import { EVENT_DATA } from '../src/runtime/event-registry.js';
+import { EVENT_DATA } from '../src/runtime/events/event-registry.js';
 import { HUB_VERSION } from '../src/runtime/version.js';
 import { scratchDir } from './helpers/cli.js';
 import { ok } from './helpers/responses.js';

@@ -162,7 +162,7 @@ describe('known gaps', () => {
    * PHASE_COMPLETED, ..., WORKFLOW_COMPLETED. Scheduler.#announce publishes
    * WORKFLOW_STARTED only when it observes the status `running`, and here the
    * snapshot goes from `created` to `completed` within one send. Fix
-   * (src/runtime/scheduler.ts #announce): publish WORKFLOW_STARTED when
+   * (src/runtime/scheduling/announce.ts): publish WORKFLOW_STARTED when
    * `previous === 'created' && ctx.startedAt !== null` (first, before the
    * phase events), not only on a change to `running`.
    */

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { checkDataDir, createHub, type Hub } from '../src/index.js';
 import { FileCheckpointStore } from '../src/persistence/checkpoint-store.js';
 import { WorkflowIndex } from '../src/persistence/data-dir.js';
-import { migrate, WORKFLOW_MACHINE, type CheckpointBody } from '../src/runtime/checkpoint-body.js';
+import { migrate, WORKFLOW_MACHINE, type CheckpointBody } from '../src/runtime/durability/checkpoint-body.js';
 import { runCli, scratchDir } from './helpers/cli.js';
 import { ok } from './helpers/responses.js';
 

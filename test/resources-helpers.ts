@@ -2,7 +2,7 @@
 import { expect } from 'vitest';
 import { z } from 'zod';
 import type { EventRecord, Hub, ManualClock } from '../src/index.js';
-import { EVENT_DATA } from '../src/runtime/event-registry.js';
+import { EVENT_DATA } from '../src/runtime/events/event-registry.js';
 import { makeHub, ok } from './hub-fixtures.js';
 
 /** Capacity small enough to run out of in a test. */

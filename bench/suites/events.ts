@@ -1,9 +1,9 @@
 import { EventEmitter } from 'node:events';
 import { systemClock } from '../../src/index.js';
-import { EventBus } from '../../src/runtime/event-bus.js';
-import { createEventRecord, type EventRecord } from '../../src/runtime/event-record.js';
-import type { BatchingConfig } from '../../src/runtime/event-batching.js';
-import { Subscriptions, type Session } from '../../src/runtime/subscriptions.js';
+import { EventBus } from '../../src/runtime/events/event-bus.js';
+import { createEventRecord, type EventRecord } from '../../src/runtime/events/event-record.js';
+import type { BatchingConfig } from '../../src/runtime/events/event-batching.js';
+import { Subscriptions, type Session } from '../../src/runtime/events/subscriptions.js';
 import { row, throughput, type BenchRow, type Sample, type Suite } from '../measure.js';
 
 /** The target: hub publish -> delivery at ≥ 1 000 000 events/s in memory with 1 000 wildcard subscriptions. */

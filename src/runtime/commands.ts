@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { DEFAULTS } from './defaults.js';
 import { durationSchema, workflowDefinitionSchema } from './definition.js';
-import { eventParams } from './event-operations.js';
-import { resourceParams } from './resource-params.js';
-import { agentParams } from './agent-operations.js';
+import { eventParams } from './events/event-operations.js';
+import { resourceParams } from './resources/resource-params.js';
+import { agentParams } from './agents/agent-operations.js';
 
 /** Workflow ids: what a file name and a REPL word can hold safely. */
 export const WORKFLOW_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;

@@ -3,7 +3,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { errorResponse } from './responses.js';
 import { TroupeError } from './errors.js';
 import type { Hub } from './hub.js';
-import type { Session } from './subscriptions.js';
+import type { Session } from './events/subscriptions.js';
 
 /** Requests longer than this (bytes, without the newline) are refused with an error response. */
 export const MAX_REQUEST_BYTES = 1024 * 1024;

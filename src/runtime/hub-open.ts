@@ -1,9 +1,9 @@
 import type { LogRecord } from '../persistence/append-log.js';
-import { compact, scheduleCompaction } from './retention.js';
-import type { EventRecord } from './event-record.js';
+import { compact, scheduleCompaction } from './durability/retention.js';
+import type { EventRecord } from './events/event-record.js';
 import type { HubState } from './hub-state.js';
-import { Journal } from './journal.js';
-import { recoverWorkflow, type RecoveryReport } from './recovery.js';
+import { Journal } from './durability/journal.js';
+import { recoverWorkflow, type RecoveryReport } from './durability/recovery.js';
 import { isTroupeError } from './errors.js';
 import { HUB_VERSION } from './version.js';
 

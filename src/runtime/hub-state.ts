@@ -1,17 +1,17 @@
 import type { Clock, TimerHandle } from '../actors/clock.js';
 import type { HandlerProbe } from '../actors/handler-registry.js';
 import type { TaskRunner } from '../actors/task-runner.js';
-import type { AgentPool } from './agent-pool.js';
+import type { AgentPool } from './agents/agent-pool.js';
 import type { TroupeError } from './errors.js';
-import type { EventBus } from './event-bus.js';
-import type { FileLocks } from './file-locks.js';
-import type { Scheduler } from './scheduler.js';
-import type { WorkflowEntry } from './workflow-entry.js';
-import type { Journal } from './journal.js';
-import type { Subscriptions } from './subscriptions.js';
-import type { ActorTrace } from './actor-trace.js';
-import type { RecoveryReport } from './recovery.js';
-import type { ResourceManager } from './resource-manager.js';
+import type { EventBus } from './events/event-bus.js';
+import type { FileLocks } from './scheduling/file-locks.js';
+import type { Scheduler } from './scheduling/scheduler.js';
+import type { WorkflowEntry } from './scheduling/workflow-entry.js';
+import type { Journal } from './durability/journal.js';
+import type { Subscriptions } from './events/subscriptions.js';
+import type { ActorTrace } from './events/actor-trace.js';
+import type { RecoveryReport } from './durability/recovery.js';
+import type { ResourceManager } from './resources/resource-manager.js';
 
 /** The parts of a hub its operations work on. @internal */
 export interface HubState {

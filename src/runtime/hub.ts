@@ -3,25 +3,25 @@ import { z } from 'zod';
 import { systemClock, type Clock } from '../actors/clock.js';
 import { createPiscinaRunner, type TaskRunner } from '../actors/task-runner.js';
 import { resolveHandlerRefs, type HandlerRef } from '../actors/handler-registry.js';
-import { AgentPool } from './agent-pool.js';
-import { FileLocks } from './file-locks.js';
+import { AgentPool } from './agents/agent-pool.js';
+import { FileLocks } from './scheduling/file-locks.js';
 import { commandSchema, isOperation, OPERATIONS, type HubResponse } from './commands.js';
 import { DEFAULTS } from './defaults.js';
 import { formatDuration, parseDuration } from './durations.js';
 import { TroupeError } from './errors.js';
 import { errorResponse } from './responses.js';
-import { EventBus, type EventListener } from './event-bus.js';
-import { ActorTrace } from './actor-trace.js';
-import type { EventRecord } from './event-record.js';
+import { EventBus, type EventListener } from './events/event-bus.js';
+import { ActorTrace } from './events/actor-trace.js';
+import type { EventRecord } from './events/event-record.js';
 import type { HubState } from './hub-state.js';
 import { suggestOperation } from './help.js';
 import { operationHandler } from './operations.js';
-import { Scheduler } from './scheduler.js';
-import { Subscriptions, type Session } from './subscriptions.js';
+import { Scheduler } from './scheduling/scheduler.js';
+import { Subscriptions, type Session } from './events/subscriptions.js';
 import type { Durability } from '../persistence/append-log.js';
 import { openDataDir } from './hub-open.js';
-import { ResourceManager, resolveCapacity, type ResourceCapacity } from './resource-manager.js';
-import { ENDED_STATUSES, statusOf } from './workflow-entry.js';
+import { ResourceManager, resolveCapacity, type ResourceCapacity } from './resources/resource-manager.js';
+import { ENDED_STATUSES, statusOf } from './scheduling/workflow-entry.js';
 
 /** Options of {@link createHub}; every one has a default. */
 export interface HubOptions {

@@ -1,7 +1,7 @@
 import { TroupeError } from './errors.js';
 import type { HubState } from './hub-state.js';
-import type { Session } from './subscriptions.js';
-import type { WorkflowEntry } from './workflow-entry.js';
+import type { Session } from './events/subscriptions.js';
+import type { WorkflowEntry } from './scheduling/workflow-entry.js';
 
 /** What an operation handler returns; the hub wraps it in the response envelope. */
 export interface OperationResult {

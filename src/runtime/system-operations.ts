@@ -2,7 +2,7 @@ import { cpuUsage, memoryUsage, uptime } from 'node:process';
 import { formatDuration } from './durations.js';
 import type { HubState } from './hub-state.js';
 import type { Handler } from './operation-kit.js';
-import { ENDED_STATUSES, statusOf } from './workflow-entry.js';
+import { ENDED_STATUSES, statusOf } from './scheduling/workflow-entry.js';
 
 type Status = 'healthy' | 'degraded' | 'unhealthy' | 'unknown';
 

@@ -1,9 +1,9 @@
 import type { Actor, ActorRefFrom, SnapshotFrom } from 'xstate';
-import type { TimerHandle } from '../actors/clock.js';
-import type { TaskRun } from '../actors/task-runner.js';
-import type { phaseMachine } from '../machines/phase-machine.js';
-import type { workflowMachine } from '../machines/workflow-machine.js';
-import type { AssignmentStrategy } from './agent-ranking.js';
+import type { TimerHandle } from '../../actors/clock.js';
+import type { TaskRun } from '../../actors/task-runner.js';
+import type { phaseMachine } from '../../machines/phase-machine.js';
+import type { workflowMachine } from '../../machines/workflow-machine.js';
+import type { AssignmentStrategy } from '../agents/agent-ranking.js';
 
 export type WorkflowActor = Actor<typeof workflowMachine>;
 export type WorkflowSnapshot = SnapshotFrom<typeof workflowMachine>;

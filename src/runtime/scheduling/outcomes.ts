@@ -1,4 +1,4 @@
-import type { OutcomeRecord } from './journal.js';
+import type { OutcomeRecord } from '../durability/journal.js';
 import type { PhaseRef } from './workflow-entry.js';
 
 /**

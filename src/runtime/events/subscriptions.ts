@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { Clock } from '../actors/clock.js';
+import type { Clock } from '../../actors/clock.js';
 import { BatchingRules, DEFAULT_BATCHING, type BatchingConfig } from './event-batching.js';
 import { DeadLetterStore, type DeadLetter } from './dead-letters.js';
-import { TroupeError } from './errors.js';
+import { TroupeError } from '../errors.js';
 import { topicOf, type EventDraft, type EventRecord, type Severity } from './event-record.js';
 import { PatternTrie } from './pattern-trie.js';
 import { DEFAULT_DELIVERY, SubscriberQueue, type DeliveryPolicy, type Session } from './subscriber-queue.js';

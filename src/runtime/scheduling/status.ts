@@ -1,8 +1,8 @@
-import { computeWaves, criticalPath } from '../machines/task-graph.js';
-import type { TaskRecord, TaskSpec } from '../machines/types.js';
-import { isTerminal, newTaskRecord } from '../machines/phase-records.js';
-import type { AgentPool, AgentView } from './agent-pool.js';
-import { formatDuration } from './durations.js';
+import { computeWaves, criticalPath } from '../../machines/task-graph.js';
+import type { TaskRecord, TaskSpec } from '../../machines/types.js';
+import { isTerminal, newTaskRecord } from '../../machines/phase-records.js';
+import type { AgentPool, AgentView } from '../agents/agent-pool.js';
+import { formatDuration } from '../durations.js';
 import { statusOf, type PhaseRef, type WorkflowSnapshot } from './workflow-entry.js';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());

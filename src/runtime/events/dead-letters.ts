@@ -1,4 +1,4 @@
-import type { Durability, LogRecord } from '../persistence/append-log.js';
+import type { Durability, LogRecord } from '../../persistence/append-log.js';
 import type { EventRecord } from './event-record.js';
 
 /** An event a subscriber could not take. */

@@ -1,6 +1,6 @@
-import { formatDuration } from './durations.js';
-import type { HubState } from './hub-state.js';
-import { ENDED_STATUSES, statusOf } from './workflow-entry.js';
+import { formatDuration } from '../durations.js';
+import type { HubState } from '../hub-state.js';
+import { ENDED_STATUSES, statusOf } from '../scheduling/workflow-entry.js';
 
 /** What one compaction dropped. */
 export interface Compaction {

@@ -1,13 +1,13 @@
 import { createActor, type Snapshot } from 'xstate';
-import type { LogDamage, LogRecord } from '../persistence/append-log.js';
-import type { CheckpointStore, LoadedCheckpoint } from '../persistence/checkpoint-store.js';
-import { workflowMachine, type WorkflowInput } from '../machines/workflow-machine.js';
+import type { LogDamage, LogRecord } from '../../persistence/append-log.js';
+import type { CheckpointStore, LoadedCheckpoint } from '../../persistence/checkpoint-store.js';
+import { workflowMachine, type WorkflowInput } from '../../machines/workflow-machine.js';
 import { migrate, type CheckpointBody } from './checkpoint-body.js';
-import { TroupeError } from './errors.js';
-import type { Inspector } from './actor-trace.js';
+import { TroupeError } from '../errors.js';
+import type { Inspector } from '../events/actor-trace.js';
 import type { OutcomeRecord } from './journal.js';
-import { applyOutcome } from './outcomes.js';
-import { newEntry, statusOf, type PhaseRef, type WorkflowActor, type WorkflowEntry } from './workflow-entry.js';
+import { applyOutcome } from '../scheduling/outcomes.js';
+import { newEntry, statusOf, type PhaseRef, type WorkflowActor, type WorkflowEntry } from '../scheduling/workflow-entry.js';
 
 /**
  * Turns a verified checkpoint into a running actor, or throws

@@ -1,12 +1,12 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { decodeBundle, encodeBundle, BUNDLE_FORMAT_VERSION, type StateBundle } from '../persistence/bundle-codec.js';
-import { writeFileAtomic } from '../persistence/atomic-file.js';
-import { TroupeError } from './errors.js';
-import type { EventRecord } from './event-record.js';
-import { entryOf, journalOf, type Handler } from './operation-kit.js';
+import { decodeBundle, encodeBundle, BUNDLE_FORMAT_VERSION, type StateBundle } from '../../persistence/bundle-codec.js';
+import { writeFileAtomic } from '../../persistence/atomic-file.js';
+import { TroupeError } from '../errors.js';
+import type { EventRecord } from '../events/event-record.js';
+import { entryOf, journalOf, type Handler } from '../operation-kit.js';
 import { recoverWorkflow } from './recovery.js';
-import { ENDED_STATUSES, statusOf } from './workflow-entry.js';
+import { ENDED_STATUSES, statusOf } from '../scheduling/workflow-entry.js';
 
 /**
  * `save-state` and `load-state`: a workflow as one self-contained file (its

@@ -3,8 +3,8 @@
  * protocol's `allocation_request` body (Resource Allocation Schema), strict.
  */
 import { z } from 'zod';
-import { DEFAULTS } from './defaults.js';
-import { durationSchema } from './definition.js';
+import { DEFAULTS } from '../defaults.js';
+import { durationSchema } from '../definition.js';
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 const count = z.number().int().min(0);

@@ -1,5 +1,5 @@
 import type { Snapshot } from 'xstate';
-import { TroupeError } from './errors.js';
+import { TroupeError } from '../errors.js';
 
 /** The id and version of the machine whose snapshots the checkpoints hold. Bump the version when the statecharts change shape. */
 export const WORKFLOW_MACHINE = { id: 'workflow', version: 2 } as const;

@@ -1,13 +1,13 @@
 import { z } from 'zod';
-import { TroupeError } from './errors.js';
+import { TroupeError } from '../errors.js';
 import { compilePattern } from './event-pattern.js';
 import { EVENT_DATA } from './event-registry.js';
-import { durationSchema } from './definition.js';
+import { durationSchema } from '../definition.js';
 import { DEFAULT_DELIVERY } from './subscriptions.js';
 import { ADAPTIVE_BATCH, DEFAULT_BATCHING } from './event-batching.js';
-import { formatDuration } from './durations.js';
+import { formatDuration } from '../durations.js';
 import { EVENT_TYPES, type EventRecord } from './event-record.js';
-import type { Handler } from './operation-kit.js';
+import type { Handler } from '../operation-kit.js';
 
 const SEVERITIES = ['debug', 'info', 'warning', 'error', 'critical'] as const;
 

@@ -1,10 +1,10 @@
 /** `request-resources` and `release-resources`: the command side of the resource manager. */
-import { parseDuration } from './durations.js';
-import { DEFAULTS } from './defaults.js';
-import { TroupeError } from './errors.js';
-import { entryOf, type Handler } from './operation-kit.js';
+import { parseDuration } from '../durations.js';
+import { DEFAULTS } from '../defaults.js';
+import { TroupeError } from '../errors.js';
+import { entryOf, type Handler } from '../operation-kit.js';
 import type { AllocationRequestParams } from './resource-params.js';
-import { ENDED_STATUSES, statusOf } from './workflow-entry.js';
+import { ENDED_STATUSES, statusOf } from '../scheduling/workflow-entry.js';
 
 const NEXT: Record<string, (id: string, r: { allocation_id?: string; allocated_resources?: { allocation_id: string } | null }) => string[]> = {
   approved: (id, r) => [`Release when done: '${id} release-resources {"allocation_id":"${r.allocated_resources!.allocation_id}"}'`],

@@ -1,8 +1,8 @@
-import { dataDirLayout } from '../persistence/data-dir.js';
-import { FileCheckpointStore } from '../persistence/checkpoint-store.js';
-import { isTroupeError } from './errors.js';
+import { dataDirLayout } from '../../persistence/data-dir.js';
+import { FileCheckpointStore } from '../../persistence/checkpoint-store.js';
+import { isTroupeError } from '../errors.js';
 import { rehydrate } from './recovery.js';
-import { statusOf } from './workflow-entry.js';
+import { statusOf } from '../scheduling/workflow-entry.js';
 
 /** The verdict on one stored checkpoint. */
 export interface CheckpointVerdict {

@@ -1,11 +1,11 @@
 /** `assign-agents`, `redistribute-tasks` and `monitor-pool`: the command side of the agent pool. */
 import { z } from 'zod';
 import type { AgentView } from './agent-pool.js';
-import { formatDuration } from './durations.js';
-import { TroupeError } from './errors.js';
-import { entryOf, type Handler } from './operation-kit.js';
-import { ENDED_STATUSES, statusOf, type WorkflowEntry } from './workflow-entry.js';
-import { DEFAULTS } from './defaults.js';
+import { formatDuration } from '../durations.js';
+import { TroupeError } from '../errors.js';
+import { entryOf, type Handler } from '../operation-kit.js';
+import { ENDED_STATUSES, statusOf, type WorkflowEntry } from '../scheduling/workflow-entry.js';
+import { DEFAULTS } from '../defaults.js';
 
 const roleName = z.string().regex(/^[A-Za-z0-9][\w.-]*$/, 'a role is letters, digits, _, - or .');
 

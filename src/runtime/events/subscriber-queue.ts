@@ -1,4 +1,4 @@
-import type { Clock, TimerHandle } from '../actors/clock.js';
+import type { Clock, TimerHandle } from '../../actors/clock.js';
 import { adaptBatchSize, SeenIds, type BatchingRules } from './event-batching.js';
 import type { EventRecord } from './event-record.js';
 

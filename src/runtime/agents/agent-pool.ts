@@ -1,11 +1,11 @@
 import { createActor, type ActorRefFrom, type SnapshotFrom } from 'xstate';
-import type { Clock, TimerHandle } from '../actors/clock.js';
-import { agentMachine } from '../machines/agent-machine.js';
-import { poolMachine, type PoolInput } from '../machines/pool-machine.js';
+import type { Clock, TimerHandle } from '../../actors/clock.js';
+import { agentMachine } from '../../machines/agent-machine.js';
+import { poolMachine, type PoolInput } from '../../machines/pool-machine.js';
 import { performanceScore, rank, type AssignmentStrategy, type Candidate } from './agent-ranking.js';
-import { formatDuration } from './durations.js';
-import type { EventBus } from './event-bus.js';
-import type { Inspector } from './actor-trace.js';
+import { formatDuration } from '../durations.js';
+import type { EventBus } from '../events/event-bus.js';
+import type { Inspector } from '../events/actor-trace.js';
 
 type AgentSnapshot = SnapshotFrom<typeof agentMachine>;
 type AgentRef = ActorRefFrom<typeof agentMachine>;

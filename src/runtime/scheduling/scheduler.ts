@@ -1,19 +1,20 @@
-import type { Clock } from '../actors/clock.js';
-import type { TaskOutcome, TaskRun, TaskRunner } from '../actors/task-runner.js';
-import type { TaskError, TaskSpec } from '../machines/types.js';
-import { openSpecs } from '../machines/phase-records.js';
-import { formatDuration } from './durations.js';
-import { boundedResults, phaseEndData, phaseStartData, rolesOf } from './event-data.js';
-import type { Durability } from '../persistence/append-log.js';
-import type { AgentPool } from './agent-pool.js';
-import type { CheckpointTrigger, Journal, OutcomeRecord } from './journal.js';
+import type { Clock } from '../../actors/clock.js';
+import type { TaskOutcome, TaskRun, TaskRunner } from '../../actors/task-runner.js';
+import type { TaskError, TaskSpec } from '../../machines/types.js';
+import { isTerminal, openSpecs } from '../../machines/phase-records.js';
+import { formatDuration } from '../durations.js';
+import { boundedResults } from '../events/event-data.js';
+import type { Durability } from '../../persistence/append-log.js';
+import type { AgentPool } from '../agents/agent-pool.js';
+import type { CheckpointTrigger, Journal, OutcomeRecord } from '../durability/journal.js';
 import { applyOutcome } from './outcomes.js';
-import { isTerminal } from '../machines/phase-records.js';
-import type { EventBus } from './event-bus.js';
+import type { EventBus } from '../events/event-bus.js';
 import type { FileLocks } from './file-locks.js';
-import type { EventType } from './event-record.js';
-import { ENDED_STATUSES, idempotencyKey, statusOf, type InFlight, type PhaseRef, type WorkflowEntry, type WorkflowSnapshot, type WorkflowStatus } from './workflow-entry.js';
-import type { AssignmentStrategy } from './agent-ranking.js';
+import type { EventType } from '../events/event-record.js';
+import { ENDED_STATUSES, idempotencyKey, statusOf, type InFlight, type PhaseRef, type WorkflowEntry, type WorkflowSnapshot } from './workflow-entry.js';
+import type { AssignmentStrategy } from '../agents/agent-ranking.js';
+import { announce } from './announce.js';
+import { FlightWatch, type MovedTask } from './flight-watch.js';
 
 export interface SchedulerDeps {
   clock: Clock;
@@ -39,25 +40,7 @@ export interface SchedulerDeps {
 /** A handler's progress heartbeats become PHASE_PROGRESS events at most this often per task. */
 const PROGRESS_EVERY_MS = 1_000;
 
-/** Times one task is moved off a silent or failed agent; after that the silence is a failed attempt (retries apply). */
-export const MAX_REASSIGNMENTS = 2;
-
-/** A task moved by `redistribute-tasks`: where its run stood, and a promise of its end. */
-export interface MovedTask {
-  workflow_id: string;
-  task_id: string;
-  ended: Promise<unknown>;
-}
-
 const CANCELLED: TaskError = { name: 'CancelledError', code: 'TASK_CANCELLED', message: 'The workflow ended while the task ran', retryable: false };
-
-const WORKFLOW_EVENT: Partial<Record<WorkflowStatus, EventType>> = {
-  paused: 'WORKFLOW_PAUSED',
-  completed: 'WORKFLOW_COMPLETED',
-  partial: 'WORKFLOW_COMPLETED',
-  failed: 'WORKFLOW_FAILED',
-  cancelled: 'WORKFLOW_CANCELLED',
-};
 
 /**
  * One run's key: the runner's handle and the holder of its exclusive files.
@@ -67,8 +50,6 @@ const WORKFLOW_EVENT: Partial<Record<WorkflowStatus, EventType>> = {
  */
 let runs = 0;
 const runKey = (entry: WorkflowEntry, taskId: string, attempt: number) => `${idempotencyKey(entry, taskId)}#${attempt}.${++runs}`;
-
-const PHASE_EVENT = { completed: 'PHASE_COMPLETED', failed: 'PHASE_FAILED', skipped: 'PHASE_SKIPPED', cancelled: 'PHASE_FAILED' } as const;
 
 /**
  * Drives workflows: after every change it announces what changed as events,
@@ -80,8 +61,7 @@ const PHASE_EVENT = { completed: 'PHASE_COMPLETED', failed: 'PHASE_FAILED', skip
  */
 export class Scheduler {
   readonly #deps: SchedulerDeps;
-  /** running attempts by agent, across workflows: what to move when an agent fails */
-  readonly #byAgent = new Map<string, Map<InFlight, WorkflowEntry>>();
+  readonly #watch: FlightWatch;
   /** workflows with a ready task that found no agent or a held file: pumped when capacity frees up */
   readonly #starved = new Set<WorkflowEntry>();
 
@@ -89,6 +69,7 @@ export class Scheduler {
 
   constructor(deps: SchedulerDeps) {
     this.#deps = deps;
+    this.#watch = new FlightWatch({ ...deps, halted: () => this.#halted });
     deps.pool.onCapacity(() => this.#wake());
     deps.locks.onRelease(() => this.#wake());
   }
@@ -115,7 +96,7 @@ export class Scheduler {
     const snapshot = entry.actor.getSnapshot();
     const status = statusOf(snapshot);
     const previous = entry.announced.status;
-    this.#announce(entry, snapshot, status);
+    announce(entry, snapshot, status, (type, phase, data) => this.#publish(entry, type, phase, data));
     if (this.#halted) return;
     // however it ended (an outcome, a deadline, a cancel), the end is made durable
     if (this.#deps.journal && status !== previous && ENDED_STATUSES.has(status) && !ENDED_STATUSES.has(previous)) void this.#checkpoint(entry, 'end');
@@ -178,63 +159,6 @@ export class Scheduler {
       source: 'scheduler',
       correlationId: entry.correlationId,
     });
-  }
-
-  #announce(entry: WorkflowEntry, snapshot: WorkflowSnapshot, status: WorkflowStatus): void {
-    const seen = entry.announced;
-    const ctx = snapshot.context;
-    const previous = seen.status;
-    seen.status = status;
-    const iso = (ms: number | null) => new Date(ms ?? ctx.updatedAt).toISOString();
-    if (status !== previous && previous === 'created' && ctx.startedAt !== null) {
-      // also when the start ran the whole workflow at once (phases without tasks)
-      this.#publish(entry, 'WORKFLOW_STARTED', undefined, {
-        name: ctx.spec.name,
-        start_time: iso(ctx.startedAt),
-        resource_allocation: { max_agents: ctx.spec.agentRequirements.maxAgents, roles: rolesOf(ctx.spec.phases.flatMap((p) => p.tasks)) },
-      });
-    } else if (status !== previous && status === 'running' && previous === 'paused') {
-      this.#publish(entry, 'WORKFLOW_RESUMED', undefined, { name: ctx.spec.name, resume_time: iso(ctx.updatedAt), state_validation: 'ok' });
-    }
-    if (status !== previous && status === 'paused') {
-      const phase = ctx.spec.phases[Math.min(ctx.phaseIndex, ctx.spec.phases.length - 1)]!.name;
-      this.#publish(entry, 'WORKFLOW_PAUSED', undefined, { pause_reason: 'pause requested', current_state: { phase, running_tasks: entry.inFlight.size } });
-    }
-    for (; seen.phasesRecorded < ctx.phases.length; seen.phasesRecorded++) {
-      const outcome = ctx.phases[seen.phasesRecorded]!;
-      if (seen.phaseStarted <= outcome.index) {
-        this.#publish(entry, 'PHASE_STARTED', outcome.name, phaseStartData(ctx.spec.phases[outcome.index]!, outcome.index));
-        seen.phaseStarted = outcome.index + 1;
-      }
-      this.#publish(entry, PHASE_EVENT[outcome.status], outcome.name, phaseEndData(outcome));
-    }
-    const live = snapshot.children.phase as PhaseRef | undefined;
-    if (live && seen.phaseStarted <= ctx.phaseIndex) {
-      this.#publish(entry, 'PHASE_STARTED', ctx.spec.phases[ctx.phaseIndex]!.name, phaseStartData(ctx.spec.phases[ctx.phaseIndex]!, ctx.phaseIndex));
-      seen.phaseStarted = ctx.phaseIndex + 1;
-    }
-    const ended = WORKFLOW_EVENT[status];
-    if (status !== previous && ended && status !== 'paused') {
-      const base = {
-        status,
-        ...(ctx.failure ? { error: ctx.failure } : {}),
-        duration_ms: (ctx.finishedAt ?? ctx.updatedAt) - (ctx.startedAt ?? ctx.createdAt),
-      };
-      const tasks = ctx.phases.flatMap((p) => p.tasks);
-      const count = (s: string) => tasks.filter((t) => t.status === s).length;
-      const byType: Partial<Record<EventType, Record<string, unknown>>> = {
-        WORKFLOW_COMPLETED: {
-          completion_time: iso(ctx.finishedAt),
-          final_metrics: { tasks_completed: count('completed'), tasks_failed: count('failed'), tasks_skipped: count('skipped'), duration: formatDuration(base.duration_ms) },
-        },
-        WORKFLOW_FAILED: {
-          failure_reason: ctx.failure?.message ?? 'failed',
-          recovery_options: [`${entry.id} list-checkpoints`, `${entry.id} rollback`, `${entry.id} restore {"checkpoint_id":"…"}`],
-        },
-        WORKFLOW_CANCELLED: { cancellation_reason: 'cancel requested', cleanup_status: 'running tasks aborted' },
-      };
-      this.#publish(entry, ended, undefined, { ...base, ...byType[ended] });
-    }
   }
 
   #dispatch(entry: WorkflowEntry, snapshot: WorkflowSnapshot): void {
@@ -322,11 +246,11 @@ export class Scheduler {
           if (entry.inFlight.get(spec.id)?.run !== run) return;
           phase.send({ type: 'task.started', taskId: spec.id, at });
           this.#publish(entry, 'TASK_STARTED', phaseName, { task_id: spec.id, agent_id: agentId, attempt, start_time: new Date(at).toISOString() });
-          this.#watch(entry, spec.id, flight, at);
+          this.#watch.beat(entry, spec.id, flight, at);
         },
         onHeartbeat: (progress, at) => {
           if (entry.inFlight.get(spec.id) !== flight) return;
-          this.#watch(entry, spec.id, flight, at);
+          this.#watch.beat(entry, spec.id, flight, at);
           // a handler's own progress is news; the thread's bare beats are not (at most one a second per task)
           if (progress === null || (flight.progressAt !== null && at - flight.progressAt < PROGRESS_EVERY_MS)) return;
           flight.progressAt = at;
@@ -344,43 +268,8 @@ export class Scheduler {
     );
     const flight: InFlight = { key, run, attempt, agentId, phase, files: spec.exclusiveFiles, liveness: null, lastBeatAt: null, moving: null, progressAt: null };
     entry.inFlight.set(spec.id, flight);
-    this.#flightsOf(agentId).set(flight, entry);
+    this.#watch.track(entry, flight);
     void run.result.then((outcome) => this.#finish(entry, spec, attempt, run, outcome));
-  }
-
-  #flightsOf(agentId: string): Map<InFlight, WorkflowEntry> {
-    let flights = this.#byAgent.get(agentId);
-    if (!flights) this.#byAgent.set(agentId, (flights = new Map()));
-    return flights;
-  }
-
-  /** (Re)arms the run's liveness timer: silence for the missed-heartbeat limit makes its agent unresponsive. */
-  #watch(entry: WorkflowEntry, taskId: string, flight: InFlight, at: number): void {
-    const { clock, heartbeatIntervalMs, missedHeartbeats } = this.#deps;
-    flight.lastBeatAt = at;
-    flight.liveness?.cancel();
-    const limit = heartbeatIntervalMs * missedHeartbeats;
-    flight.liveness = clock.setTimer(limit, () => {
-      flight.liveness = null;
-      // during shutdown a silent task is left to the grace period, not moved
-      if (entry.inFlight.get(taskId) !== flight || this.#halted) return;
-      this.#deps.pool.unresponsive(flight.agentId, limit, flight.lastBeatAt);
-      this.#move(entry, taskId, flight, `agent ${flight.agentId} missed ${missedHeartbeats} heartbeats (${formatDuration(limit)} without a sign of life)`);
-    });
-  }
-
-  /**
-   * Aborts a run so its task goes to another agent once the run has really
-   * ended (the thread may hold files and the run key until then). Bounded by
-   * MAX_REASSIGNMENTS per task: beyond it the abort is a failed attempt.
-   */
-  #move(entry: WorkflowEntry, taskId: string, flight: InFlight, reason: string, strategy?: AssignmentStrategy): void {
-    const moved = entry.reassignments.get(taskId) ?? 0;
-    if (moved < MAX_REASSIGNMENTS) {
-      entry.reassignments.set(taskId, moved + 1);
-      flight.moving = strategy ? { reason, strategy } : { reason };
-    }
-    flight.run.abort({ name: 'AgentUnavailableError', code: 'AGENT_UNAVAILABLE', message: reason, retryable: true });
   }
 
   /**
@@ -388,12 +277,7 @@ export class Scheduler {
    * is moved to another agent chosen by `strategy`, in dispatch order.
    */
   redistribute(agentId: string, reason: string, strategy: AssignmentStrategy): MovedTask[] {
-    this.#deps.pool.fail(agentId, reason);
-    return [...(this.#byAgent.get(agentId) ?? [])].map(([flight, entry]) => {
-      const taskId = [...entry.inFlight].find(([, f]) => f === flight)![0];
-      this.#move(entry, taskId, flight, reason, strategy);
-      return { workflow_id: entry.id, task_id: taskId, ended: flight.run.result };
-    });
+    return this.#watch.redistribute(agentId, reason, strategy);
   }
 
   #finish(entry: WorkflowEntry, spec: TaskSpec, attempt: number, run: TaskRun, outcome: TaskOutcome): void {
@@ -401,9 +285,7 @@ export class Scheduler {
     const flight = entry.inFlight.get(spec.id);
     if (!flight || flight.run !== run) return;
     entry.inFlight.delete(spec.id);
-    flight.liveness?.cancel();
-    this.#byAgent.get(flight.agentId)?.delete(flight);
-    if (this.#byAgent.get(flight.agentId)?.size === 0) this.#byAgent.delete(flight.agentId);
+    this.#watch.untrack(flight);
     // the files are held until the outcome is applied, so no task holding them starts before this one is seen to end
     const releaseFiles = () => this.#deps.locks.release(flight.files, flight.key);
     pool.done(flight.agentId, spec.id, outcome.ok, outcome.durationMs, outcome.ok ? undefined : outcome.error);

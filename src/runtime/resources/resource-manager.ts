@@ -8,11 +8,11 @@
  */
 import { availableParallelism, totalmem } from 'node:os';
 import { randomUUID } from 'node:crypto';
-import type { Clock, TimerHandle } from '../actors/clock.js';
-import { formatDuration } from './durations.js';
-import { TroupeError } from './errors.js';
-import type { EventBus } from './event-bus.js';
-import type { FileLocks } from './file-locks.js';
+import type { Clock, TimerHandle } from '../../actors/clock.js';
+import { formatDuration } from '../durations.js';
+import { TroupeError } from '../errors.js';
+import type { EventBus } from '../events/event-bus.js';
+import type { FileLocks } from '../scheduling/file-locks.js';
 import { createLedger, flatten, freeOf, inUse, shortfall, type Allocation, type Amounts, type Ledger, type ResourceRequest } from './resource-ledger.js';
 import { alternatives, decide, type Decision, type Fallback, type FileConflict, type Tolerance } from './resource-plan.js';
 

@@ -1,11 +1,11 @@
-import { AppendLog, type Durability, type LogDamage, type LogRecord, type SegmentInfo } from '../persistence/append-log.js';
-import { FileCheckpointStore, type CheckpointInfo, type CheckpointStore } from '../persistence/checkpoint-store.js';
-import { acquireLock, dataDirLayout, DataDirLockedError, WorkflowIndex, type WorkflowShelf } from '../persistence/data-dir.js';
-import type { Clock } from '../actors/clock.js';
-import type { TaskError } from '../machines/types.js';
+import { AppendLog, type Durability, type LogDamage, type LogRecord, type SegmentInfo } from '../../persistence/append-log.js';
+import { FileCheckpointStore, type CheckpointInfo, type CheckpointStore } from '../../persistence/checkpoint-store.js';
+import { acquireLock, dataDirLayout, DataDirLockedError, WorkflowIndex, type WorkflowShelf } from '../../persistence/data-dir.js';
+import type { Clock } from '../../actors/clock.js';
+import type { TaskError } from '../../machines/types.js';
 import { WORKFLOW_MACHINE, type CheckpointBody } from './checkpoint-body.js';
-import { TroupeError } from './errors.js';
-import { idempotencyKey, statusOf, type WorkflowEntry, type WorkflowStatus } from './workflow-entry.js';
+import { TroupeError } from '../errors.js';
+import { idempotencyKey, statusOf, type WorkflowEntry, type WorkflowStatus } from '../scheduling/workflow-entry.js';
 
 /** A task outcome as logged, before the actor sees it. Keyed by (workflow_id, epoch, task_id, attempt). */
 export interface OutcomeRecord {

@@ -1,11 +1,11 @@
-import type { CheckpointInfo, LoadedCheckpoint } from '../persistence/checkpoint-store.js';
-import { TroupeError } from './errors.js';
-import type { HubState } from './hub-state.js';
+import type { CheckpointInfo, LoadedCheckpoint } from '../../persistence/checkpoint-store.js';
+import { TroupeError } from '../errors.js';
+import type { HubState } from '../hub-state.js';
 import type { OutcomeRecord } from './journal.js';
-import { entryOf, journalOf, type Handler } from './operation-kit.js';
-import { applyOutcome } from './outcomes.js';
+import { entryOf, journalOf, type Handler } from '../operation-kit.js';
+import { applyOutcome } from '../scheduling/outcomes.js';
 import { outcomesAfter, rehydrate, releaseInFlight } from './recovery.js';
-import { newEntry, statusOf, type PhaseRef, type WorkflowEntry } from './workflow-entry.js';
+import { newEntry, statusOf, type PhaseRef, type WorkflowEntry } from '../scheduling/workflow-entry.js';
 
 const STOPPED = { name: 'RestoreError', code: 'WORKFLOW_RESTORED', message: 'The workflow was restored to a checkpoint', retryable: false };
 

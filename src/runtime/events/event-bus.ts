@@ -1,4 +1,4 @@
-import type { Clock } from '../actors/clock.js';
+import type { Clock } from '../../actors/clock.js';
 import { createEventRecord, type EventDraft, type EventRecord } from './event-record.js';
 
 /** Receives every event the hub publishes, in order. */

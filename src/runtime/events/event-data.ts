@@ -1,7 +1,7 @@
 /** The data of the events the scheduler publishes, in the shape the event registry requires. */
-import { criticalPath } from '../machines/task-graph.js';
-import type { PhaseOutcome, PhaseSpec, TaskSpec } from '../machines/types.js';
-import { formatDuration } from './durations.js';
+import { criticalPath } from '../../machines/task-graph.js';
+import type { PhaseOutcome, PhaseSpec, TaskSpec } from '../../machines/types.js';
+import { formatDuration } from '../durations.js';
 
 /** The roles a set of tasks needs. */
 export const rolesOf = (tasks: readonly TaskSpec[]) => [...new Set(tasks.map((t) => t.role))];

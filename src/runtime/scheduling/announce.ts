@@ -1,0 +1,79 @@
+import { formatDuration } from '../durations.js';
+import { phaseEndData, phaseStartData, rolesOf } from '../events/event-data.js';
+import type { EventType } from '../events/event-record.js';
+import type { PhaseRef, WorkflowEntry, WorkflowSnapshot, WorkflowStatus } from './workflow-entry.js';
+
+/** Publishes one event about the workflow (its id, correlation and source are the caller's). */
+export type Publish = (type: EventType, phase: string | undefined, data: Record<string, unknown>) => void;
+
+const WORKFLOW_EVENT: Partial<Record<WorkflowStatus, EventType>> = {
+  paused: 'WORKFLOW_PAUSED',
+  completed: 'WORKFLOW_COMPLETED',
+  partial: 'WORKFLOW_COMPLETED',
+  failed: 'WORKFLOW_FAILED',
+  cancelled: 'WORKFLOW_CANCELLED',
+};
+
+const PHASE_EVENT = { completed: 'PHASE_COMPLETED', failed: 'PHASE_FAILED', skipped: 'PHASE_SKIPPED', cancelled: 'PHASE_FAILED' } as const;
+
+/**
+ * Announces what changed in a workflow since the last call, as events, each
+ * change once: start, pause, resume, every phase's start and end, and the
+ * workflow's end. `entry.announced` remembers what was said.
+ */
+export function announce(entry: WorkflowEntry, snapshot: WorkflowSnapshot, status: WorkflowStatus, publish: Publish): void {
+  const seen = entry.announced;
+  const ctx = snapshot.context;
+  const previous = seen.status;
+  seen.status = status;
+  const iso = (ms: number | null) => new Date(ms ?? ctx.updatedAt).toISOString();
+  if (status !== previous && previous === 'created' && ctx.startedAt !== null) {
+    // also when the start ran the whole workflow at once (phases without tasks)
+    publish('WORKFLOW_STARTED', undefined, {
+      name: ctx.spec.name,
+      start_time: iso(ctx.startedAt),
+      resource_allocation: { max_agents: ctx.spec.agentRequirements.maxAgents, roles: rolesOf(ctx.spec.phases.flatMap((p) => p.tasks)) },
+    });
+  } else if (status !== previous && status === 'running' && previous === 'paused') {
+    publish('WORKFLOW_RESUMED', undefined, { name: ctx.spec.name, resume_time: iso(ctx.updatedAt), state_validation: 'ok' });
+  }
+  if (status !== previous && status === 'paused') {
+    const phase = ctx.spec.phases[Math.min(ctx.phaseIndex, ctx.spec.phases.length - 1)]!.name;
+    publish('WORKFLOW_PAUSED', undefined, { pause_reason: 'pause requested', current_state: { phase, running_tasks: entry.inFlight.size } });
+  }
+  for (; seen.phasesRecorded < ctx.phases.length; seen.phasesRecorded++) {
+    const outcome = ctx.phases[seen.phasesRecorded]!;
+    if (seen.phaseStarted <= outcome.index) {
+      publish('PHASE_STARTED', outcome.name, phaseStartData(ctx.spec.phases[outcome.index]!, outcome.index));
+      seen.phaseStarted = outcome.index + 1;
+    }
+    publish(PHASE_EVENT[outcome.status], outcome.name, phaseEndData(outcome));
+  }
+  const live = snapshot.children.phase as PhaseRef | undefined;
+  if (live && seen.phaseStarted <= ctx.phaseIndex) {
+    publish('PHASE_STARTED', ctx.spec.phases[ctx.phaseIndex]!.name, phaseStartData(ctx.spec.phases[ctx.phaseIndex]!, ctx.phaseIndex));
+    seen.phaseStarted = ctx.phaseIndex + 1;
+  }
+  const ended = WORKFLOW_EVENT[status];
+  if (status !== previous && ended && status !== 'paused') {
+    const base = {
+      status,
+      ...(ctx.failure ? { error: ctx.failure } : {}),
+      duration_ms: (ctx.finishedAt ?? ctx.updatedAt) - (ctx.startedAt ?? ctx.createdAt),
+    };
+    const tasks = ctx.phases.flatMap((p) => p.tasks);
+    const count = (s: string) => tasks.filter((t) => t.status === s).length;
+    const byType: Partial<Record<EventType, Record<string, unknown>>> = {
+      WORKFLOW_COMPLETED: {
+        completion_time: iso(ctx.finishedAt),
+        final_metrics: { tasks_completed: count('completed'), tasks_failed: count('failed'), tasks_skipped: count('skipped'), duration: formatDuration(base.duration_ms) },
+      },
+      WORKFLOW_FAILED: {
+        failure_reason: ctx.failure?.message ?? 'failed',
+        recovery_options: [`${entry.id} list-checkpoints`, `${entry.id} rollback`, `${entry.id} restore {"checkpoint_id":"…"}`],
+      },
+      WORKFLOW_CANCELLED: { cancellation_reason: 'cancel requested', cleanup_status: 'running tasks aborted' },
+    };
+    publish(ended, undefined, { ...base, ...byType[ended] });
+  }
+}
