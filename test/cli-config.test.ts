@@ -16,6 +16,18 @@ describe('the configuration file', () => {
     await access(join(dir, 'state', 'checkpoints', 'wf'));
   });
 
+  it('handlers in the config are user handlers, paths relative to the config file; a broken one is refused at create', async () => {
+    await writeFile(join(dir, 'greet.mjs'), 'export const hello = async (input, ctx) => ({ hello: input.name, task: ctx.taskId });\n');
+    await writeFile(join(dir, 'troupe.config.yaml'), 'data_dir: ./state\nhandlers:\n  greet: ./greet.mjs#hello\n  ghost: ./greet.mjs#nope\n');
+    const task = (handler: string) => JSON.stringify({ name: 'u', phases: [{ name: 'p', tasks: [{ id: 't', handler, input: { name: 'you' } }] }] });
+    const result = await runCli([], { cwd: dir, stdin: `wf create ${task('greet')}\nwf start\nwf wait\nwf get-status\nwf2 create ${task('ghost')}\n` });
+    const [created, , waited, status, ghost] = jsonLines(result.stdout) as { status: string; result: any; error: any }[];
+    expect(created!.status).toBe('success');
+    expect(waited!.result.status).toBe('completed');
+    expect(status!.result.workflow_state.phases[0].tasks[0].output).toEqual({ hello: 'you', task: 't' });
+    expect(ghost!.error).toMatchObject({ code: 'HANDLER_NOT_FOUND', details: expect.stringContaining('has no export nope') });
+  });
+
   it('a bad configuration is refused before anything starts, with zod\'s explanation, exit 2', async () => {
     const file = join(dir, 'bad.json');
     await writeFile(file, JSON.stringify({ max_threads: 0, colour: 'blue' }));
