@@ -1,3 +1,4 @@
+import { Fifo } from './fifo.js';
 import type { Clock, TimerHandle } from '../../actors/clock.js';
 import { adaptBatchSize, SeenIds, type BatchingRules } from './event-batching.js';
 import type { EventRecord } from './event-record.js';
@@ -62,7 +63,7 @@ export class SubscriberQueue {
   readonly policy: DeliveryPolicy;
   readonly #ctx: QueueContext;
   /** events waiting, oldest first; the first `unit.events.length` are being delivered */
-  #queue: EventRecord[] = [];
+  #queue = new Fifo<EventRecord>();
   /** the delivery under way (or waiting for its retry) */
   #unit: Unit | null = null;
   /** failed attempts of the unit */
@@ -112,7 +113,7 @@ export class SubscriberQueue {
       // drop_oldest: what is mid-delivery stays; drop the oldest of those waiting behind it
       const busy = this.#unit?.events.length ?? 0;
       const at = this.#queue.length > busy ? busy : 0;
-      this.#queue.splice(at, 1);
+      this.#queue.removeAt(at);
       if (at < busy) this.#unit!.events.splice(at, 1);
       this.#scanned = 0;
       this.dropped++;
@@ -136,7 +137,7 @@ export class SubscriberQueue {
     this.#closed = true;
     this.#retry?.cancel();
     this.#flushTimer?.cancel();
-    this.#queue = [];
+    this.#queue = new Fifo<EventRecord>();
   }
 
   #kick(): void {
@@ -151,10 +152,10 @@ export class SubscriberQueue {
   #nextUnit(): Unit | null {
     if (this.#unit) return this.#unit;
     const rules = this.#ctx.batching();
-    const head = this.#queue[0]!;
+    const head = this.#queue.at(0)!;
     if (this.policy.delivery === 'realtime' || !rules.covers(head)) return (this.#unit = { events: [head], batched: false });
     let n = this.#scanned;
-    while (n < this.#queue.length && n < this.#batchSize && rules.covers(this.#queue[n]!)) n++;
+    while (n < this.#queue.length && n < this.#batchSize && rules.covers(this.#queue.at(n)!)) n++;
     this.#scanned = n;
     // full, timed out, or an event that is not batched waits behind the run: go now, in order
     if (n === this.#batchSize || n < this.#queue.length || this.#flushDue) {
@@ -218,7 +219,7 @@ export class SubscriberQueue {
 
   /** Takes a finished unit off the head of the queue. */
   #settle(unit: Unit): void {
-    for (const event of unit.events) if (this.#queue[0] === event) this.#queue.shift();
+    for (const event of unit.events) if (this.#queue.at(0) === event) this.#queue.shift();
     if (this.#unit === unit) this.#unit = null;
     this.#failures = 0;
     this.#scanned = 0;
