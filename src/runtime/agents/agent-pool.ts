@@ -102,7 +102,7 @@ export class AgentPool {
     for (const listener of [...this.#listeners]) listener();
   }
 
-  /** Adds an agent of `role`; false when the pool is full or draining. */
+  /** Adds an agent of `role` and returns its id; null when the pool is full or draining. */
   add(role: string, workflowId = 'global'): string | null {
     const before = this.#members().length;
     this.#actor.send({ type: 'agent.add', role });

@@ -112,6 +112,8 @@ export class Scheduler {
 
   /** Cancels the workflow's timers; its running tasks' outcomes will be dropped (restore replaces its actor). */
   detach(entry: WorkflowEntry): void {
+    // a replaced actor must never be pumped again when capacity frees up
+    this.#starved.delete(entry);
     this.#stopAll(entry, false);
   }
 
