@@ -173,6 +173,15 @@ describe('through the hub', () => {
     expect(after.agents[0]!.breaker).toBe('closed');
   });
 
+  it('workflows waiting for a full pool are each dispatched as agents free up, and all complete', async () => {
+    ({ hub, clock } = makeHub({ maxAgentPoolSize: 2 }));
+    const ids = Array.from({ length: 6 }, (_, i) => `wf_q${i}`);
+    for (const id of ids) await run(hub, id, { name: id, phases: [{ name: 'p', tasks: [{ id: 'a', handler: 'echo', input: { value: id } }, { id: 'b', handler: 'noop' }] }] });
+    for (const id of ids) expect((await waitFor(hub, id)).status).toBe('completed');
+    const pool = (await ok(hub, { operation: 'monitor-pool' })).result as { agents: unknown[] };
+    expect(pool.agents).toHaveLength(2);
+  });
+
   it('a flaky task succeeds on its third attempt after backoffs of 750 ms and 1.5 s, each retry on another free agent', async () => {
     ({ hub, clock } = makeHub());
     await ok(hub, { operation: 'create', workflow_id: 'wf_f', parameters: { name: 'f', phases: [{ name: 'p', tasks: [{ id: 'flaky', handler: 'fail', input: { times: 2 }, retries: 3 }] }] } });

@@ -113,6 +113,13 @@ export class AgentPool {
     return added.id;
   }
 
+  /** True when some agent could take a task now, or the pool could grow: worth dispatching. */
+  mayTakeWork(): boolean {
+    const members = this.#members();
+    if (members.length < this.maxAgents && this.#actor.getSnapshot().matches('running')) return true;
+    return members.some((m) => this.#agent(m.id)?.getSnapshot().can({ type: 'task.assign', taskId: '' }) ?? false);
+  }
+
   /** Makes sure at least `count` agents of `role` exist (as far as the pool's maximum allows). */
   ensure(role: string, count = 1, workflowId?: string): void {
     while (this.#members(role).length < count && this.add(role, workflowId) !== null) {

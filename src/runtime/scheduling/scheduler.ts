@@ -74,11 +74,22 @@ export class Scheduler {
     deps.locks.onRelease(() => this.#wake());
   }
 
+  /**
+   * Capacity freed up (an agent, a breaker, a file): the waiting workflows
+   * are pumped, oldest first, until the pool has nothing left to give, so a
+   * saturated pool costs one pump per freed agent, not one per waiting workflow.
+   */
   #wake(): void {
     if (this.#halted || this.#starved.size === 0) return;
     const waiting = [...this.#starved];
     this.#starved.clear();
-    for (const entry of waiting) this.pump(entry);
+    for (const [i, entry] of waiting.entries()) {
+      if (!this.#deps.pool.mayTakeWork()) {
+        for (const rest of waiting.slice(i)) this.#starved.add(rest);
+        return;
+      }
+      this.pump(entry);
+    }
   }
 
   /** From now on, outcomes are logged before the actor sees them. */
