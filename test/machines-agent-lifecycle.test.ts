@@ -2,10 +2,11 @@
  * The agent machine: lifecycle (`idle`, `busy`, `unresponsive`, `failed`,
  * `retired`), its performance record, and the circuit breaker beside it.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createActor, type AnyStateNode, type AnyTransitionDefinition, type SnapshotFrom } from 'xstate';
 import { createTestModel, type TestParam } from 'xstate/graph';
-import { agentMachine, type AgentEvent, type AgentInput } from '../src/machines/agent-machine.js';
+import { acceptsNewTask, agentMachine, type AgentEvent, type AgentInput } from '../src/machines/agent-machine.js';
 
 const input = (overrides: Partial<AgentInput> = {}): AgentInput => ({
   id: 'agent_001',
@@ -286,5 +287,32 @@ describe('regressions found by the model-based tests', () => {
     expect(a.getSnapshot().can(assign('second'))).toBe(false);
     a.send(done('trial', true));
     expect(value(a)).toMatchObject({ breaker: 'closed' });
+  });
+});
+
+describe('acceptsNewTask', () => {
+  it('agrees with snapshot.can(task.assign) in every state random event sequences reach', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.oneof(
+            fc.constantFrom<AgentEvent>({ type: 'heartbeat.missed' }, { type: 'heartbeat' }, { type: 'agent.fail' }, { type: 'agent.retire' }, { type: 'breaker.cooldown' }),
+            fc.record({ type: fc.constant('task.assign' as const), taskId: fc.constantFrom('a', 'b', 'c') }),
+            fc.record({ type: fc.constant('task.done' as const), taskId: fc.constantFrom('a', 'b', 'c'), ok: fc.boolean(), durationMs: fc.constant(5) }),
+          ),
+          { maxLength: 40 },
+        ),
+        fc.integer({ min: 1, max: 3 }),
+        (events, maxConcurrentTasks) => {
+          const actor = startAgent({ maxConcurrentTasks, breakerThreshold: 2 });
+          for (const event of events) {
+            actor.send(event);
+            const snapshot = actor.getSnapshot();
+            expect(acceptsNewTask(snapshot)).toBe(snapshot.can({ type: 'task.assign', taskId: 'new' }));
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });

@@ -167,3 +167,18 @@ export const agentMachine = setup({
     },
   },
 });
+
+/**
+ * Whether the agent would take a new task now: the `canTake` guard read off
+ * a snapshot. The pool asks this of every agent of a role for every task,
+ * and `snapshot.can()` computes a whole transition to answer it (a few µs
+ * each); a test checks the two agree in every reachable state.
+ */
+export function acceptsNewTask(snapshot: { value: unknown; context: AgentContext }): boolean {
+  const { lifecycle, breaker } = snapshot.value as { lifecycle: string; breaker: string };
+  const c = snapshot.context;
+  if (lifecycle !== 'idle' && lifecycle !== 'busy') return false;
+  if (c.running.length >= c.maxConcurrentTasks || breaker === 'open') return false;
+  return breaker !== 'half_open' || c.trialTaskId === null;
+}
+

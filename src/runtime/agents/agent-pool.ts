@@ -1,6 +1,6 @@
 import { createActor, type ActorRefFrom, type SnapshotFrom } from 'xstate';
 import type { Clock, TimerHandle } from '../../actors/clock.js';
-import { agentMachine } from '../../machines/agent-machine.js';
+import { acceptsNewTask, agentMachine } from '../../machines/agent-machine.js';
 import { poolMachine, type PoolInput } from '../../machines/pool-machine.js';
 import { performanceScore, rank, type AssignmentStrategy, type Candidate } from './agent-ranking.js';
 import { formatDuration } from '../durations.js';
@@ -117,7 +117,10 @@ export class AgentPool {
   mayTakeWork(): boolean {
     const members = this.#members();
     if (members.length < this.maxAgents && this.#actor.getSnapshot().matches('running')) return true;
-    return members.some((m) => this.#agent(m.id)?.getSnapshot().can({ type: 'task.assign', taskId: '' }) ?? false);
+    return members.some((m) => {
+      const snapshot = this.#agent(m.id)?.getSnapshot();
+      return snapshot !== undefined && acceptsNewTask(snapshot);
+    });
   }
 
   /** Makes sure at least `count` agents of `role` exist (as far as the pool's maximum allows). */
@@ -141,7 +144,7 @@ export class AgentPool {
   pick(role: string, options: PickOptions = {}): string | null {
     const free: Candidate[] = this.#members(role).flatMap((m) => {
       const snapshot = this.#agent(m.id)?.getSnapshot();
-      if (!snapshot?.can({ type: 'task.assign', taskId: '' })) return [];
+      if (!snapshot || !acceptsNewTask(snapshot)) return [];
       const c = snapshot.context;
       return [{ id: m.id, load: c.running.length / c.maxConcurrentTasks, score: performanceScore(c.performance.recentScores), lastPicked: this.#lastPicked.get(m.id) ?? 0 }];
     });
