@@ -52,8 +52,6 @@ export interface RequestInput extends Omit<ResourceRequest, 'request_id' | 'allo
 const shortId = () => randomUUID().replaceAll('-', '').slice(0, 12);
 const iso = (ms: number) => new Date(ms).toISOString();
 const hhmm = (ms: number) => iso(ms).slice(11, 16);
-/** A task's run key in FileLocks is `workflow/epoch/task#attempt.run` (see scheduler.ts). */
-const RUN_KEY = /^(.*)\/(\d+)\/(.*)#(\d+)\.\d+$/;
 
 export class ResourceManager {
   readonly ledger: Ledger;
@@ -192,7 +190,7 @@ export class ResourceManager {
     const now = this.#clock.now();
     const before = inUse(this.ledger.getSnapshot().context);
     const allocation: Allocation = { ...request, amounts: decision.amounts, exclusive_files: decision.files, status: decision.status, granted_at: now, expires_at: now + request.duration_ms };
-    this.#locks.tryAcquire(allocation.exclusive_files, allocation.allocation_id);
+    this.#locks.tryAcquire(allocation.exclusive_files, allocation.allocation_id, { kind: 'allocation' });
     this.#timers.get(allocation.allocation_id)?.cancel();
     this.ledger.trigger.grant({ allocation });
     this.#timers.set(allocation.allocation_id, this.#clock.setTimer(request.duration_ms, () => this.#autoRelease(allocation.allocation_id)));
@@ -297,8 +295,8 @@ export class ResourceManager {
       const files = conflicts.filter((c) => c.holder === holder).map((c) => c.file);
       const allocation = context.allocations[holder];
       if (allocation) return { kind: 'allocation', allocation_id: holder, request_id: allocation.request_id, workflow_id: allocation.workflow_id, requester: allocation.requester, files };
-      const run = RUN_KEY.exec(holder);
-      return { kind: 'task', holder, ...(run ? { workflow_id: run[1], task_id: run[3], attempt: Number(run[4]) } : {}), files };
+      const owner = this.#locks.ownerOf(holder);
+      return { kind: 'task', holder, ...(owner?.kind === 'task' ? { workflow_id: owner.workflow_id, task_id: owner.task_id, attempt: owner.attempt } : {}), files };
     });
     const severity = decision.status === 'denied' ? 'high' : decision.status === 'queued' ? 'medium' : 'low';
     const conflict = {

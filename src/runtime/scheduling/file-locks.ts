@@ -4,9 +4,14 @@
  * (an allocation's `exclusive_files`). One table, so a task never overlaps an
  * allocation and two tasks never overlap each other.
  */
+/** What a holder is, for reports of a conflict (a holder is only an opaque key otherwise). */
+export type LockOwner = { kind: 'task'; workflow_id: string; task_id: string; attempt: number } | { kind: 'allocation' };
+
 export class FileLocks {
   /** file -> who holds it (a task's run key, or an allocation id) */
   readonly #held = new Map<string, string>();
+  /** holder -> what it is, while it holds something */
+  readonly #owners = new Map<string, LockOwner>();
   readonly #listeners = new Set<() => void>();
 
   /** Who holds `file`, if anyone. */
@@ -23,10 +28,16 @@ export class FileLocks {
   }
 
   /** Takes all of `files` for `holder`, or none of them when any is held by another. */
-  tryAcquire(files: readonly string[], holder: string): boolean {
+  tryAcquire(files: readonly string[], holder: string, owner?: LockOwner): boolean {
     if (this.conflicts(files, holder).length > 0) return false;
     for (const file of files) this.#held.set(file, holder);
+    if (owner && files.length > 0) this.#owners.set(holder, owner);
     return true;
+  }
+
+  /** What `holder` is, as it said when it took its files. */
+  ownerOf(holder: string): LockOwner | undefined {
+    return this.#owners.get(holder);
   }
 
   /** Gives back what `holder` holds of `files`; listeners hear of it when something was freed. */
@@ -37,6 +48,7 @@ export class FileLocks {
       this.#held.delete(file);
       freed = true;
     }
+    if (![...this.#held.values()].includes(holder)) this.#owners.delete(holder);
     if (freed) for (const listener of [...this.#listeners]) listener();
   }
 

@@ -216,7 +216,7 @@ export class Scheduler {
     phase.send({ type: 'task.assigned', taskId: spec.id, agentId, at: clock.now() });
     pool.assign(agentId, spec.id);
     const key = runKey(entry, spec.id, attempt);
-    this.#deps.locks.tryAcquire(spec.exclusiveFiles, key);
+    this.#deps.locks.tryAcquire(spec.exclusiveFiles, key, { kind: 'task', workflow_id: entry.id, task_id: spec.id, attempt });
     this.#publish(entry, 'TASK_ASSIGNED', phaseName, { task_id: spec.id, agent_id: agentId, attempt, estimated_duration: formatDuration(spec.estimatedDurationMs) });
     const move = entry.moves.get(spec.id);
     entry.moves.delete(spec.id);
