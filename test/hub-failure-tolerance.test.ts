@@ -96,7 +96,8 @@ describe('failure_tolerance', () => {
     expect(taskOf(state, 'free')).toMatchObject({ status: 'completed', attempts: 1 });
     expect(state.phases.map((p) => p.status)).toEqual(['failed', 'completed']);
     const [completed] = eventsOf(hub, 'wf_high', 'WORKFLOW_COMPLETED');
-    expect(completed!.data).toMatchObject({ status: 'partial' });
+    expect(completed!.data).toMatchObject({ status: 'partial', failed_tasks: ['bad'], skipped_tasks: ['dep', 'later'] });
+    expect(state).toMatchObject({ failed_tasks: ['bad'], skipped_tasks: ['dep', 'later'] });
     expect(eventsOf(hub, 'wf_high', 'WORKFLOW_FAILED')).toEqual([]);
   });
 

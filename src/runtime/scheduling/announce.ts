@@ -63,10 +63,13 @@ export function announce(entry: WorkflowEntry, snapshot: WorkflowSnapshot, statu
     };
     const tasks = ctx.phases.flatMap((p) => p.tasks);
     const count = (s: string) => tasks.filter((t) => t.status === s).length;
+    const ids = (s: string) => tasks.filter((t) => t.status === s).map((t) => t.id);
     const byType: Partial<Record<EventType, Record<string, unknown>>> = {
       WORKFLOW_COMPLETED: {
         completion_time: iso(ctx.finishedAt),
         final_metrics: { tasks_completed: count('completed'), tasks_failed: count('failed'), tasks_skipped: count('skipped'), duration: formatDuration(base.duration_ms) },
+        // a partial end names what it left undone
+        ...(status === 'partial' ? { failed_tasks: ids('failed'), skipped_tasks: ids('skipped') } : {}),
       },
       WORKFLOW_FAILED: {
         failure_reason: ctx.failure?.message ?? 'failed',

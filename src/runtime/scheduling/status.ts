@@ -79,6 +79,7 @@ export function describeWorkflow(snapshot: WorkflowSnapshot, pool: AgentPool, op
   const phases = phaseRecords(snapshot);
   const allTasks = phases.flatMap((p) => p.tasks);
   const count = (s: TaskRecord['status']) => allTasks.filter((t) => t.status === s).length;
+  const idsWith = (s: TaskRecord['status']) => allTasks.filter((t) => t.status === s).map((t) => t.id);
   const specs = ctx.spec.phases.flatMap((p) => p.tasks);
   const waves = computeWaves(specs);
   const critical = criticalPath(specs);
@@ -104,6 +105,8 @@ export function describeWorkflow(snapshot: WorkflowSnapshot, pool: AgentPool, op
       total_phases: phases.length,
       progress_percentage: progressOf(phases),
       ...(ctx.failure ? { failure: ctx.failure } : {}),
+      // what a partial (or failed) end left undone, by id
+      ...(status === 'partial' || status === 'failed' ? { failed_tasks: idsWith('failed'), skipped_tasks: idsWith('skipped') } : {}),
       phases: phases.map((p, index) => ({
         phase_id: index + 1,
         name: p.spec.name,
