@@ -54,7 +54,8 @@ describe('event retention and log compaction', () => {
     expect(recovery.compacted.segments.length).toBeGreaterThan(0);
     expect(recovery.compacted.records).toBeGreaterThan(0);
     const after = await segments();
-    expect(after).toEqual(before.filter((s) => !recovery.compacted.segments.includes(s)));
+    // of the segments there before, exactly the compacted ones went (the new hub may have started another)
+    expect(after.filter((s) => before.includes(s))).toEqual(before.filter((s) => !recovery.compacted.segments.includes(s)));
     // the segment being written is never dropped
     expect(after).toContain(before.at(-1));
     const remaining = ok(await b.execute({ operation: 'get-events', workflow_id: 'old_1', parameters: { limit: 10_000 } })).events as EventRecord[];
