@@ -6,20 +6,14 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Hub, ManualClock } from '../src/index.js';
-import { closeHub, eventsOf, makeHub, ok, run, runLongTask, statusOf, taskOf, until, untilAgentFree, untilEvent, waitFor } from './hub-fixtures.js';
+import { eachTestOwnHub, eventsOf, ok, run, runLongTask, statusOf, taskOf, until, untilAgentFree, untilEvent, waitFor } from './hub-fixtures.js';
 
 let hub: Hub;
 let clock: ManualClock;
 
-beforeEach(() => {
-  ({ hub, clock } = makeHub());
-});
-
-afterEach(async () => {
-  await closeHub(hub, clock);
-});
+eachTestOwnHub((made) => ({ hub, clock } = made));
 
 describe('cancel', () => {
   it('aborts a running sleep task on the worker: workflow cancelled, task cancelled', async () => {

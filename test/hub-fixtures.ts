@@ -4,7 +4,7 @@
  * time-based behaviour (backoff, deadlines, wait timeouts) runs on a manual
  * clock that the tests move by hand.
  */
-import { expect } from 'vitest';
+import { afterEach, beforeEach, expect } from 'vitest';
 import {
   createHub,
   createManualClock,
@@ -79,6 +79,27 @@ export function makeHub(options: HubOptions = {}): { hub: Hub; clock: ManualCloc
   const clock = createManualClock(Date.now());
   const hub = createHub({ maxThreads: 2, clock, random: () => 0.5, ...options });
   return { hub, clock };
+}
+
+/**
+ * A fresh hub (see makeHub) for each test of the file, closed after it:
+ * `take` receives it before each test.
+ *
+ * @example
+ * let hub: Hub;
+ * let clock: ManualClock;
+ * eachTestOwnHub((made) => ({ hub, clock } = made));
+ */
+export function eachTestOwnHub(take: (made: { hub: Hub; clock: ManualClock }) => void, options: HubOptions = {}): void {
+  let current: { hub: Hub; clock: ManualClock } | undefined;
+  beforeEach(() => {
+    current = makeHub(options);
+    take(current);
+  });
+  afterEach(async () => {
+    if (current) await closeHub(current.hub, current.clock);
+    current = undefined;
+  });
 }
 
 /** Lets the event loop run once (no timer, no fixed delay). */

@@ -4,35 +4,14 @@
  * cleanup. Time that the hub measures runs on a manual clock; tasks really run,
  * and the tests await their completion through `wait` or by polling.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createHub, type Hub, type ManualClock } from '../src/index.js';
-import {
-  closeHub,
-  eventsOf,
-  ISO,
-  makeHub,
-  ok,
-  run,
-  seqOf,
-  settleLoop,
-  statusOf,
-  taskOf,
-  until,
-  untilEvent,
-  waitFor,
-  warmUp,
-} from './hub-fixtures.js';
+import { eachTestOwnHub, eventsOf, ISO, ok, run, seqOf, settleLoop, statusOf, taskOf, until, untilEvent, waitFor, warmUp } from './hub-fixtures.js';
 
 let hub: Hub;
 let clock: ManualClock;
 
-beforeEach(() => {
-  ({ hub, clock } = makeHub());
-});
-
-afterEach(async () => {
-  await closeHub(hub, clock);
-});
+eachTestOwnHub((made) => ({ hub, clock } = made));
 
 describe('create -> start -> wait -> completed', () => {
   it('answers each step and ends completed, with the spec state schema in get-status', async () => {

@@ -3,20 +3,14 @@
  * DESIGN §2), a task's run-time timeout (armed when the worker starts it),
  * and `wait {timeout}`. The clock is moved by hand; nothing sleeps.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Hub, ManualClock } from '../src/index.js';
-import { closeHub, eventsOf, fails, makeHub, ok, runLongTask, settleLoop, statusOf, taskOf, untilAgentFree, untilEvent, waitFor } from './hub-fixtures.js';
+import { eachTestOwnHub, eventsOf, fails, ok, runLongTask, settleLoop, statusOf, taskOf, untilAgentFree, untilEvent, waitFor } from './hub-fixtures.js';
 
 let hub: Hub;
 let clock: ManualClock;
 
-beforeEach(() => {
-  ({ hub, clock } = makeHub());
-});
-
-afterEach(async () => {
-  await closeHub(hub, clock);
-});
+eachTestOwnHub((made) => ({ hub, clock } = made));
 
 describe('workflow timeout', () => {
   it("timeout '1s' with a task sleeping 60 s: after 1 s on the clock the workflow fails with WORKFLOW_TIMEOUT", async () => {
