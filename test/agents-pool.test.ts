@@ -150,6 +150,31 @@ describe('performance alerts and scaling down', () => {
   });
 });
 
+describe('floors', () => {
+  it("idle agents never retire below an unfinished workflow's floor; once it ends, they do", () => {
+    const { pool, clock } = makePool();
+    pool.ensure('code', 3, 'wf_a');
+    for (const [i, id] of ['agent_001', 'agent_002', 'agent_003'].entries()) finish(pool, id, `t${i}`, true);
+    clock.advance(3_000_000);
+    expect(pool.views()).toHaveLength(3);
+    pool.releaseFloor('wf_a');
+    clock.advance(300_000);
+    expect(pool.views().map((a) => a.agent_id)).toEqual(['agent_003']);
+  });
+
+  it('floors of several workflows add up, within the pool maximum', () => {
+    const { pool, clock } = makePool(5);
+    pool.ensure('code', 2, 'wf_a');
+    pool.ensure('code', 2, 'wf_b');
+    expect(pool.views()).toHaveLength(2);
+    pool.ensure('code', 4, 'wf_c');
+    for (const [i, a] of pool.views().entries()) finish(pool, a.agent_id, `t${i}`, true);
+    pool.releaseFloor('wf_c');
+    clock.advance(300_000);
+    expect(pool.views()).toHaveLength(4);
+  });
+});
+
 describe('through the hub', () => {
   let hub: Hub;
   let clock: ManualClock;

@@ -71,6 +71,8 @@ export const agentHandlers: Record<string, Handler> = {
         if (hub.pool.ofRole(role).length < target(i) && hub.pool.add(role, entry.id) !== null) grew = true;
       });
     }
+    // and they stay while the workflow is unfinished: its floor, which idle retirement keeps
+    roles.forEach((role, i) => hub.pool.ensure(role, target(i), entry.id));
     if (params.performance_threshold !== undefined) entry.performanceThreshold = params.performance_threshold;
     const agents = roles.flatMap((role) => hub.pool.ofRole(role));
     const threshold = entry.performanceThreshold;

@@ -64,6 +64,8 @@ export class AgentPool {
   readonly #timers = new Map<string, TimerHandle>();
   readonly #departed = new Map<string, AgentView>();
   readonly #listeners = new Set<() => void>();
+  /** agents each unfinished workflow asked for, by role (its share of `min_agents`): idle retirement keeps their sum */
+  readonly #floors = new Map<string, Map<string, number>>();
   #picks = 0;
 
   /** `inspect`: the actor trace's, when it is on */
@@ -123,11 +125,33 @@ export class AgentPool {
     });
   }
 
-  /** Makes sure at least `count` agents of `role` exist (as far as the pool's maximum allows). */
+  /**
+   * Makes sure at least `count` agents of `role` exist (as far as the pool's
+   * maximum allows). With a workflow, they are its floor: idle agents do not
+   * retire below the floors of unfinished workflows.
+   */
   ensure(role: string, count = 1, workflowId?: string): void {
+    if (workflowId !== undefined) {
+      const floor = this.#floors.get(workflowId) ?? new Map<string, number>();
+      floor.set(role, Math.max(count, floor.get(role) ?? 0));
+      this.#floors.set(workflowId, floor);
+    }
     while (this.#members(role).length < count && this.add(role, workflowId) !== null) {
       // add() publishes each new agent
     }
+  }
+
+  /** The workflow ended: its floor goes, and idle agents beyond what others need may retire. */
+  releaseFloor(workflowId: string): void {
+    if (!this.#floors.delete(workflowId)) return;
+    for (const m of this.#members()) if (this.view(m.id)?.state === 'idle') this.#armIdle(m.id);
+  }
+
+  /** Agents of `role` the pool keeps however idle: one, or the unfinished workflows' floors. */
+  #floorOf(role: string): number {
+    let sum = 0;
+    for (const floor of this.#floors.values()) sum += floor.get(role) ?? 0;
+    return Math.max(1, Math.min(sum, this.maxAgents));
   }
 
   /** The agents of `role`, as views. */
@@ -225,18 +249,18 @@ export class AgentPool {
     return true;
   }
 
-  /** An idle agent beyond the first of its role leaves after the idle timeout: the pool shrinks back. */
+  /** An idle agent beyond its role's floor leaves after the idle timeout: the pool shrinks back. */
   #armIdle(agentId: string): void {
     this.#timers.get(`idle:${agentId}`)?.cancel();
     const role = this.view(agentId)?.role;
-    // the last agent of a role stays: no timer for it
-    if (role === undefined || this.#members(role).length <= 1) return;
+    // the last agents of a role, down to its floor, stay: no timer for them
+    if (role === undefined || this.#members(role).length <= this.#floorOf(role)) return;
     this.#timers.set(
       `idle:${agentId}`,
       this.#clock.setTimer(this.#settings.idleTimeoutMs, () => {
         this.#timers.delete(`idle:${agentId}`);
         const view = this.view(agentId);
-        if (view?.state === 'idle' && this.#members(view.role).length > 1) this.#remove(agentId, 'retired', 'idle');
+        if (view?.state === 'idle' && this.#members(view.role).length > this.#floorOf(view.role)) this.#remove(agentId, 'retired', 'idle');
       }),
     );
   }

@@ -113,6 +113,7 @@ export class Scheduler {
     if (this.#deps.journal && status !== previous && ENDED_STATUSES.has(status) && !ENDED_STATUSES.has(previous)) void this.#checkpoint(entry, 'end');
     if (ENDED_STATUSES.has(status)) {
       this.#stopAll(entry);
+      this.#deps.pool.releaseFloor(entry.id);
     } else if (status !== 'created') {
       this.#armDeadline(entry, snapshot);
       this.#armInterval(entry, snapshot);
