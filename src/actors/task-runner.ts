@@ -243,8 +243,8 @@ export function createPiscinaRunner(options: PiscinaRunnerOptions = {}): TaskRun
 
     async probeHandlers() {
       if (!options.handlers?.length) return {};
-      // in a worker, so a module whose top level misbehaves (exits, loops, throws) cannot touch the supervisor
-      // a module whose top level never returns would hold the start forever: 10 s of real time, then it is reported
+      // in a worker, so a module whose top level misbehaves (exits, throws) cannot touch the supervisor;
+      // one whose top level never returns would hold the start forever: after 10 s of real time it is reported
       return (pool.run(null, { name: 'probeHandlers', signal: AbortSignal.timeout(10_000) }) as Promise<Record<string, HandlerProbe>>).catch((error: unknown) => {
         const reason = `the worker loading the handler modules stopped: ${error instanceof Error ? error.message : String(error)}`;
         return Object.fromEntries(options.handlers!.map((ref) => [ref.name, { ok: false, reason }]));
