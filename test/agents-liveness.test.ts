@@ -11,7 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Hub, ManualClock } from '../src/index.js';
 import { EVENT_DATA } from '../src/runtime/events/event-registry.js';
 import { MAX_REASSIGNMENTS } from '../src/runtime/scheduling/flight-watch.js';
-import { closeHub, eventsOf, makeHub, ok, run, settleLoop, statusOf, taskOf, until, untilEvent, waitFor } from './hub-fixtures.js';
+import { eachTestOwnHub, eventsOf, ok, run, settleLoop, statusOf, taskOf, until, untilEvent, waitFor } from './hub-fixtures.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const handlers = {
@@ -25,13 +25,13 @@ let hub: Hub;
 let clock: ManualClock;
 let dir: string;
 
+eachTestOwnHub((made) => ({ hub, clock } = made), { handlers, handlersBaseDir: here, heartbeatInterval: '10s', missedHeartbeats: 3 });
+
 beforeEach(async () => {
-  ({ hub, clock } = makeHub({ handlers, handlersBaseDir: here, heartbeatInterval: '10s', missedHeartbeats: 3 }));
   dir = await mkdtemp(join(tmpdir(), 'troupe-liveness-'));
 });
 
 afterEach(async () => {
-  await closeHub(hub, clock);
   await rm(dir, { recursive: true, force: true });
 });
 

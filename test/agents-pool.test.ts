@@ -3,12 +3,12 @@
  * clock): ranking, the breaker's cool-down, performance alerts, idle
  * retirement. Then the same behaviour through the hub with real tasks.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { createManualClock, type EventRecord, type Hub, type ManualClock } from '../src/index.js';
 import { AgentPool, type PoolSettings } from '../src/runtime/agents/agent-pool.js';
 import { rank, type Candidate } from '../src/runtime/agents/agent-ranking.js';
 import { EventBus } from '../src/runtime/events/event-bus.js';
-import { closeHub, eventsOf, makeHub, ok, run, settleLoop, statusOf, taskOf, until, untilEvent, waitFor } from './hub-fixtures.js';
+import { closeHub, eachTestOwnHub, eventsOf, makeHub, ok, run, settleLoop, statusOf, taskOf, until, untilEvent, waitFor } from './hub-fixtures.js';
 
 const settings: PoolSettings = { breakerCooldownMs: 30_000, idleTimeoutMs: 300_000, alertThreshold: 50 };
 
@@ -237,12 +237,7 @@ describe('through the hub', () => {
 describe('assign-agents and redistribute-tasks', () => {
   let hub: Hub;
   let clock: ManualClock;
-  beforeEach(() => {
-    ({ hub, clock } = makeHub({ maxAgentPoolSize: 4 }));
-  });
-  afterEach(async () => {
-    await closeHub(hub, clock);
-  });
+  eachTestOwnHub((made) => ({ hub, clock } = made), { maxAgentPoolSize: 4 });
 
   it('assign-agents spreads agent_count over the roles, up to the pool maximum, and says what fell short', async () => {
     await ok(hub, { operation: 'create', workflow_id: 'wf_a', parameters: { name: 'a', phases: [{ name: 'p', tasks: [{ id: 't', handler: 'noop', role: 'code' }] }] } });

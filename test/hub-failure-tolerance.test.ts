@@ -3,20 +3,14 @@
  * the phase and then fails, high skips the dependents and ends `partial`.
  * The same two-phase workflow runs under each.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Hub, ManualClock, WorkflowDefinition } from '../src/index.js';
-import { closeHub, eventsOf, makeHub, run, seqOf, statusOf, taskOf, waitFor, warmUp } from './hub-fixtures.js';
+import { eachTestOwnHub, eventsOf, run, seqOf, statusOf, taskOf, waitFor, warmUp } from './hub-fixtures.js';
 
 let hub: Hub;
 let clock: ManualClock;
 
-beforeEach(() => {
-  ({ hub, clock } = makeHub());
-});
-
-afterEach(async () => {
-  await closeHub(hub, clock);
-});
+eachTestOwnHub((made) => ({ hub, clock } = made));
 
 /**
  * Phase p: `bad` fails for good; `dep` depends on it; `indep` is independent

@@ -83,23 +83,30 @@ export function makeHub(options: HubOptions = {}): { hub: Hub; clock: ManualCloc
 
 /**
  * A fresh hub (see makeHub) for each test of the file, closed after it:
- * `take` receives it before each test.
+ * `take` receives it before each test. Returns `replace`, for a test that
+ * needs other options: it closes the current hub and hands over a new one,
+ * which is closed after the test in turn.
  *
  * @example
  * let hub: Hub;
  * let clock: ManualClock;
  * eachTestOwnHub((made) => ({ hub, clock } = made));
  */
-export function eachTestOwnHub(take: (made: { hub: Hub; clock: ManualClock }) => void, options: HubOptions = {}): void {
+export function eachTestOwnHub(take: (made: { hub: Hub; clock: ManualClock }) => void, options: HubOptions = {}): (options: HubOptions) => Promise<void> {
   let current: { hub: Hub; clock: ManualClock } | undefined;
-  beforeEach(() => {
-    current = makeHub(options);
+  const open = (with_: HubOptions) => {
+    current = makeHub(with_);
     take(current);
-  });
+  };
+  beforeEach(() => open(options));
   afterEach(async () => {
     if (current) await closeHub(current.hub, current.clock);
     current = undefined;
   });
+  return async (replacement) => {
+    if (current) await closeHub(current.hub, current.clock);
+    open(replacement);
+  };
 }
 
 /** Lets the event loop run once (no timer, no fixed delay). */

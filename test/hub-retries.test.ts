@@ -5,20 +5,14 @@
  * With random() = 0.5 the jitter factor is 0.75: attempt n waits
  * 0.75 x base x 2^(n-1), base 1 s by default.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Hub, ManualClock } from '../src/index.js';
-import { closeHub, eventsOf, makeHub, run, settleLoop, statusOf, taskOf, until, waitFor } from './hub-fixtures.js';
+import { eachTestOwnHub, eventsOf, run, settleLoop, statusOf, taskOf, until, waitFor } from './hub-fixtures.js';
 
 let hub: Hub;
 let clock: ManualClock;
 
-beforeEach(() => {
-  ({ hub, clock } = makeHub());
-});
-
-afterEach(async () => {
-  await closeHub(hub, clock);
-});
+const replaceHub = eachTestOwnHub((made) => ({ hub, clock } = made));
 
 const failing = (input: Record<string, unknown>, retries: number) => ({
   name: 'retry',
@@ -90,8 +84,7 @@ describe('retries', () => {
   });
 
   it('the backoff honours retryBackoffBase and is capped by retryBackoffMax', async () => {
-    await closeHub(hub, clock);
-    ({ hub, clock } = makeHub({ retryBackoffBase: '100ms', retryBackoffMax: '150ms' }));
+    await replaceHub({ retryBackoffBase: '100ms', retryBackoffMax: '150ms' });
     await run(hub, 'wf_b', failing({ times: 3 }, 3));
     // attempt 1: 0.75 x 100; attempt 2: 0.75 x 150 (200 capped); attempt 3: the same cap
     for (const [attempt, wait] of [

@@ -3,20 +3,14 @@
  * state does not allow is answered INVALID_TRANSITION naming the state and
  * the allowed operations, and changes nothing.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Hub, ManualClock } from '../src/index.js';
-import { closeHub, fails, makeHub, ok, run, runLongTask, statusOf, waitFor } from './hub-fixtures.js';
+import { eachTestOwnHub, fails, ok, run, runLongTask, statusOf, waitFor } from './hub-fixtures.js';
 
 let hub: Hub;
 let clock: ManualClock;
 
-beforeEach(() => {
-  ({ hub, clock } = makeHub());
-});
-
-afterEach(async () => {
-  await closeHub(hub, clock);
-});
+eachTestOwnHub((made) => ({ hub, clock } = made));
 
 const LIFECYCLE = ['start', 'pause', 'resume', 'complete', 'cancel', 'cleanup'] as const;
 type Lifecycle = (typeof LIFECYCLE)[number];
