@@ -10,7 +10,7 @@ import { entryOf, type Handler } from './operation-kit.js';
 import { recoveryHandlers } from './durability/recovery-operations.js';
 import { bundleHandlers } from './durability/state-bundle.js';
 import { systemHandlers } from './system-operations.js';
-import { agentHandlers } from './agents/agent-operations.js';
+import { agentHandlers, rolesOfWorkflow, shareOf } from './agents/agent-operations.js';
 import { eventHandlers } from './events/event-operations.js';
 import { resourceHandlers } from './resources/resource-operations.js';
 import { describeWorkflow, summarizeWorkflow } from './scheduling/status.js';
@@ -121,11 +121,11 @@ const handlers: Record<string, Handler> = {
   async start(hub, id, params: { failure_tolerance?: 'low' | 'medium' | 'high'; agent_pool_size?: number }) {
     const entry = entryOf(hub, id);
     const spec = entry.actor.getSnapshot().context.spec;
-    const roles = [...new Set([...spec.agentRequirements.specializedRoles, ...spec.phases.flatMap((p) => p.tasks.map((t) => t.role))])];
+    const roles = rolesOfWorkflow(spec);
     // the pool always has an agent for each role the workflow needs, and min_agents in all
     const wanted = Math.max(params.agent_pool_size ?? spec.agentRequirements.minAgents, roles.length);
     if (entry.actor.getSnapshot().can({ type: 'start', at: 0 })) {
-      roles.forEach((role, i) => hub.pool.ensure(role, Math.floor(wanted / roles.length) + (i < wanted % roles.length ? 1 : 0), entry.id));
+      roles.forEach((role, i) => hub.pool.ensure(role, shareOf(wanted, roles.length, i), entry.id));
     }
     const event: WorkflowEvent = params.failure_tolerance
       ? { type: 'start', at: hub.clock.now(), failureTolerance: params.failure_tolerance }

@@ -2,10 +2,8 @@ import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { builtinInputs, type BuiltinHandler } from '../actors/handler-inputs.js';
-import type { HandlerContext } from './handler-context.js';
-import { HandlerError } from './handler-context.js';
+import { HandlerError, type Handler, type HandlerContext } from './handler-context.js';
 
-type Handler = (input: unknown, ctx: HandlerContext) => unknown;
 
 /** Keeps the first `limit` bytes of a stream and counts the rest. */
 function boundedCollector(limit: number) {

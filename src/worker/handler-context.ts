@@ -18,6 +18,9 @@ export interface HandlerContext {
   trackProcessGroup(pid: number): void;
 }
 
+/** A handler, built in or the user's: its input and context in, its output (or a promise of it) out. */
+export type Handler = (input: unknown, ctx: HandlerContext) => unknown;
+
 /**
  * An error a handler throws on purpose, with a code and whether a retry may
  * help. Any other thrown value is reported with code `HANDLER_ERROR`.

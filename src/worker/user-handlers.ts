@@ -5,9 +5,7 @@
  */
 import { workerData } from 'piscina';
 import type { HandlerProbe, HandlerRef } from '../actors/handler-registry.js';
-import type { HandlerContext } from './handler-context.js';
-
-export type Handler = (input: unknown, ctx: HandlerContext) => unknown;
+import type { Handler } from './handler-context.js';
 
 const refs = new Map<string, HandlerRef>(((workerData as { handlers?: HandlerRef[] } | undefined)?.handlers ?? []).map((ref) => [ref.name, ref]));
 const loaded = new Map<string, Promise<Handler | string>>();

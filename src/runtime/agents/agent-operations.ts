@@ -4,7 +4,9 @@ import type { AgentView } from './agent-pool.js';
 import { formatDuration } from '../durations.js';
 import { TroupeError } from '../errors.js';
 import { entryOf, type Handler } from '../operation-kit.js';
-import { ENDED_STATUSES, statusOf, type WorkflowEntry } from '../scheduling/workflow-entry.js';
+import { ENDED_STATUSES, statusOf, type PhaseRef, type WorkflowEntry } from '../scheduling/workflow-entry.js';
+import { rolesOf } from '../events/event-data.js';
+import type { WorkflowSpec } from '../../machines/types.js';
 import { DEFAULTS } from '../defaults.js';
 
 const roleName = z.string().regex(/^[A-Za-z0-9][\w.-]*$/, 'a role is letters, digits, _, - or .');
@@ -42,14 +44,15 @@ const agentRow = (a: AgentView) => ({
   tasks_failed: a.tasks_failed,
 });
 
-const rolesOf = (entry: WorkflowEntry): string[] => {
-  const spec = entry.actor.getSnapshot().context.spec;
-  return [...new Set([...spec.agentRequirements.specializedRoles, ...spec.phases.flatMap((p) => p.tasks.map((t) => t.role))])];
-};
+/** The roles a workflow needs: its specialized roles, then its tasks' roles. */
+export const rolesOfWorkflow = (spec: WorkflowSpec): string[] => [...new Set([...spec.agentRequirements.specializedRoles, ...rolesOf(spec.phases.flatMap((p) => p.tasks))])];
+
+/** `count` spread evenly over `parts`: the share of part `i` (the first parts take the remainder). */
+export const shareOf = (count: number, parts: number, i: number): number => Math.floor(count / parts) + (i < count % parts ? 1 : 0);
 
 /** The task a running attempt belongs to, with its agent now (after a move). */
 function placeOf(entry: WorkflowEntry, taskId: string): string | null {
-  const phase = entry.actor.getSnapshot().children.phase as { getSnapshot(): { context: { tasks: Record<string, { status: string; agentId: string | null }> } } } | undefined;
+  const phase = entry.actor.getSnapshot().children.phase as PhaseRef | undefined;
   const task = phase?.getSnapshot().context.tasks[taskId];
   return task && (task.status === 'assigned' || task.status === 'running') ? task.agentId : null;
 }
@@ -61,10 +64,10 @@ export const agentHandlers: Record<string, Handler> = {
     if (ENDED_STATUSES.has(status)) {
       throw new TroupeError('INVALID_TRANSITION', `Workflow ${entry.id} is ${status}: it runs no more tasks`, { details: 'Assign agents to a workflow that is created, running or paused' });
     }
-    const roles = params.specializations ?? rolesOf(entry);
+    const roles = params.specializations ?? rolesOfWorkflow(entry.actor.getSnapshot().context.spec);
     // agents serve the whole hub: this makes sure enough of each role exist, spread evenly;
     // added one role at a time in turn, so a pool that fills up is still shared fairly
-    const target = (i: number) => Math.floor(params.agent_count / roles.length) + (i < params.agent_count % roles.length ? 1 : 0);
+    const target = (i: number) => shareOf(params.agent_count, roles.length, i);
     for (let grew = true; grew; ) {
       grew = false;
       roles.forEach((role, i) => {

@@ -42,6 +42,8 @@ export class FileLocks {
 
   /** Gives back what `holder` holds of `files`; listeners hear of it when something was freed. */
   release(files: readonly string[], holder: string): void {
+    // most tasks hold no file: nothing to look through on their way out
+    if (files.length === 0) return;
     let freed = false;
     for (const file of files) {
       if (this.#held.get(file) !== holder) continue;
