@@ -9,8 +9,12 @@ import {
   isWorkerMessage,
   type ControlMessage,
   type WorkerResult,
+  type ProcessMode,
+  type WorkerMessage,
   type WorkerTask,
 } from './worker-protocol.js';
+import { signalGroup, type ProcessIdentity } from './process-identity.js';
+import { markAborted } from './task-process.js';
 
 /** How one attempt ended. `durationMs` counts from the worker's "started", not from submit. */
 export type TaskOutcome =
@@ -22,6 +26,10 @@ export interface RunHooks {
   /** the worker picked the task up: the run-time clock starts now */
   onStarted?(at: number): void;
   onHeartbeat?(progress: unknown, at: number): void;
+  /** an `exec` attempt has its process: started, adopted from an earlier supervisor, recorded, or restarted */
+  onProcess?(process: { pid: number; mode: ProcessMode }): void;
+  /** the attempt's log could not be written (the task goes on) */
+  onLogError?(message: string): void;
 }
 
 /** A task submitted to the runner. */
@@ -70,9 +78,11 @@ export interface PiscinaRunnerOptions {
 
 /** A submitted attempt, as the runner tracks it until its result resolves. */
 interface LiveRun {
-  /** process groups the handler started: killed with the thread */
-  processGroups: Set<number>;
+  /** process groups the handler started, by group id: ended with the thread */
+  processGroups: Map<number, TrackedGroup>;
   started(at: number): void;
+  /** a message about the run's process or its log */
+  report(message: Extract<WorkerMessage, { troupe: 'process' | 'log-error' }>): void;
   heartbeat(progress: unknown, at: number): void;
   abort(reason: TaskError): void;
   done?: Promise<unknown>;
@@ -82,9 +92,22 @@ interface LiveRun {
 const sourceMode = import.meta.url.endsWith('.ts');
 const workerFile = new URL(`../worker/task-worker.${sourceMode ? 'ts' : 'js'}`, import.meta.url);
 
-const killGroup = (pid: number) => {
+/** A process group a handler told the runner of; `exec` adds who it is and where its spool is. */
+interface TrackedGroup {
+  pid: number;
+  identity?: ProcessIdentity;
+  spool?: string;
+}
+
+/** Ends a handler's process group with its thread: marked as stopped on purpose first, never a reused pid. */
+const killGroup = (group: TrackedGroup, why: string) => {
+  if (group.spool) markAborted(group.spool, why);
+  if (group.identity) {
+    signalGroup(group.identity, 'SIGKILL');
+    return;
+  }
   try {
-    process.kill(-pid, 'SIGKILL');
+    process.kill(-group.pid, 'SIGKILL');
   } catch {
     // already gone
   }
@@ -140,8 +163,8 @@ export function createPiscinaRunner(options: PiscinaRunnerOptions = {}): TaskRun
     const run = live.get(message.key);
     if (!run) return;
     if (message.troupe === 'started') run.started(clock.now());
-    else if (message.troupe === 'process') run.processGroups.add(message.pid);
-    else run.heartbeat(message.progress, clock.now());
+    else if (message.troupe === 'heartbeat') run.heartbeat(message.progress, clock.now());
+    else run.report(message);
   });
 
   let closed = false;
@@ -165,6 +188,13 @@ export function createPiscinaRunner(options: PiscinaRunnerOptions = {}): TaskRun
       let startedAt: number | null = null;
       let stopReason: TaskError | null = null;
       const timers: TimerHandle[] = [];
+      let deadline: TimerHandle | null = null;
+      const armTimeout = (ms: number) => {
+        deadline?.cancel();
+        deadline = clock.setTimer(ms, () => abort(timeoutError(task.timeoutMs)));
+      };
+      // an exec handler ends its own process group (SIGTERM, SIGKILL after kill_grace) before it returns
+      const stopGraceMs = graceMs + (task.handler === 'exec' ? (task.files?.killGraceMs ?? 0) : 0);
 
       const started = (at: number) => {
         if (startedAt !== null) return;
@@ -172,7 +202,7 @@ export function createPiscinaRunner(options: PiscinaRunnerOptions = {}): TaskRun
         // aborted before this worker could hear it (a thread still starting has no channel yet): say it again
         if (stopReason) broadcast({ troupe: 'abort', key: task.key, reason: stopReason });
         hooks.onStarted?.(at);
-        timers.push(clock.setTimer(task.timeoutMs, () => abort(timeoutError(task.timeoutMs))));
+        armTimeout(task.timeoutMs);
       };
 
       // The handler's signal fires first; the thread is terminated only after the grace period,
@@ -183,9 +213,9 @@ export function createPiscinaRunner(options: PiscinaRunnerOptions = {}): TaskRun
         stopReason = reason;
         broadcast({ troupe: 'abort', key: task.key, reason });
         timers.push(
-          clock.setTimer(graceMs, () => {
+          clock.setTimer(stopGraceMs, () => {
             // terminating the thread would leave a detached child running: kill its group first
-            for (const pid of entry.processGroups) killGroup(pid);
+            for (const group of entry.processGroups.values()) killGroup(group, reason.code);
             killer.abort(reason);
           }),
         );
@@ -197,8 +227,22 @@ export function createPiscinaRunner(options: PiscinaRunnerOptions = {}): TaskRun
       }
 
       const entry: LiveRun = {
-        processGroups: new Set(),
+        processGroups: new Map(),
         started,
+        report(message) {
+          if (message.troupe === 'log-error') return hooks.onLogError?.(message.message);
+          entry.processGroups.set(message.pid, {
+            pid: message.pid,
+            ...(message.identity ? { identity: message.identity } : {}),
+            ...(message.spool ? { spool: message.spool } : {}),
+          });
+          if (message.mode === undefined) return;
+          // an adopted process has run for a while already: its timeout goes on from there
+          if (message.mode === 'adopted' && message.elapsedMs !== undefined && startedAt !== null && !stopReason) {
+            armTimeout(Math.max(0, task.timeoutMs - message.elapsedMs));
+          }
+          hooks.onProcess?.({ pid: message.pid, mode: message.mode });
+        },
         heartbeat: (progress, at) => hooks.onHeartbeat?.(progress, at),
         abort,
       };
@@ -209,7 +253,7 @@ export function createPiscinaRunner(options: PiscinaRunnerOptions = {}): TaskRun
           (r) => r,
           (error: unknown): WorkerResult => {
             // the thread died or was terminated: what it started dies with it
-            for (const pid of entry.processGroups) killGroup(pid);
+            for (const group of entry.processGroups.values()) killGroup(group, stopReason?.code ?? 'WORKER_CRASHED');
             replaceLostThread();
             return { ok: false, error: stopReason ?? crashError(error), runMs: 0 };
           },
@@ -219,6 +263,7 @@ export function createPiscinaRunner(options: PiscinaRunnerOptions = {}): TaskRun
           // (real time, while the clock may be injected: never before the task was submitted)
           if (startedAt === null && runMs > 0) started(Math.max(submittedAt, clock.now() - runMs));
           for (const t of timers) t.cancel();
+          deadline?.cancel();
           live.delete(task.key);
           const durationMs = startedAt === null ? 0 : Math.round(Math.max(clock.now() - startedAt, 0) * 10) / 10;
           if (stopReason && outcome.ok) return { ok: false, error: stopReason, durationMs };

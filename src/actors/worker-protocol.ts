@@ -3,6 +3,34 @@
  * (as Piscina's `types.ts` and BullMQ's `ParentCommand`/`ChildMessage`).
  */
 import type { TaskError } from '../machines/types.js';
+import type { ProcessIdentity } from './process-identity.js';
+
+/** What a recovered supervisor does with an `exec` process that an earlier one started and that still runs. */
+export type OnRecovery = 'adopt' | 'restart';
+
+/** How an `exec` attempt came by its process. */
+export type ProcessMode =
+  /** started by this run */
+  | 'spawned'
+  /** an earlier supervisor's, still running: watched to its end */
+  | 'adopted'
+  /** an earlier supervisor's, ended while none ran: its recorded exit status is the outcome */
+  | 'recorded'
+  /** an earlier supervisor's, still running: ended (SIGTERM, then SIGKILL), then started again */
+  | 'restarted';
+
+/** Where one attempt keeps its output and, for `exec`, its process spool; plain data (it crosses to the worker). */
+export interface AttemptFiles {
+  /** `logs/<workflow-id>/<task-id>.<attempt>.log` */
+  log: string;
+  /** the attempt's spool (see task-process.ts) */
+  spool: string;
+  /** the log keeps about this many bytes of the end */
+  logMaxBytes: number;
+  onRecovery: OnRecovery;
+  /** how long a process group gets between SIGTERM and SIGKILL */
+  killGraceMs: number;
+}
 
 /** One attempt of one task, as the worker receives it. */
 export interface WorkerTask {
@@ -20,6 +48,8 @@ export interface WorkerTask {
   timeoutMs: number;
   /** how often the worker thread says it is alive while the task runs; @default 30 s */
   heartbeatIntervalMs?: number;
+  /** the attempt's log and process spool; without them `ctx.log` writes nowhere and `exec` cannot run */
+  files?: AttemptFiles;
 }
 
 /**
@@ -37,8 +67,14 @@ export type WorkerOutcome = { ok: true; output: unknown } | { ok: false; error: 
 export type WorkerMessage =
   | { troupe: 'started'; key: string }
   | { troupe: 'heartbeat'; key: string; progress: unknown }
-  /** the handler started a process group: the runner kills it if it has to terminate the thread */
-  | { troupe: 'process'; key: string; pid: number };
+  /**
+   * The handler started (or adopted) a process group: the runner ends it if it has to terminate the
+   * thread. `exec` sends the group's identity (so a reused pid is never signalled), its spool (marked
+   * aborted first), how it came by it, and how long it has run already (an adopted one's timeout goes on).
+   */
+  | { troupe: 'process'; key: string; pid: number; identity?: ProcessIdentity; spool?: string; mode?: ProcessMode; elapsedMs?: number }
+  /** the attempt's log could not be written; the task goes on */
+  | { troupe: 'log-error'; key: string; message: string };
 
 /** Main -> every worker, on the {@link CONTROL_CHANNEL} broadcast channel. */
 export type ControlMessage = { troupe: 'abort'; key: string; reason: TaskError };

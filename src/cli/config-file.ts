@@ -20,6 +20,10 @@ export const configSchema = z.strictObject({
   retry_backoff_base: duration.optional(),
   retry_backoff_max: duration.optional(),
   shutdown_grace: duration.optional(),
+  /** how long an exec task's process group gets between SIGTERM and SIGKILL */
+  kill_grace: duration.optional(),
+  /** bytes of the end of each attempt's output a task log keeps */
+  task_log_max: z.number().int().min(4096).max(1024 * 1024 * 1024).optional(),
   durability: z.enum(['sync', 'batch', 'none']).optional(),
   keep_checkpoints: z.number().int().min(1).max(1000).optional(),
   auto_recovery: z.boolean().optional(),
@@ -60,6 +64,8 @@ export async function loadConfig(path: string | null): Promise<{ config: ConfigF
   if (config.retry_backoff_base !== undefined) hub.retryBackoffBase = config.retry_backoff_base;
   if (config.retry_backoff_max !== undefined) hub.retryBackoffMax = config.retry_backoff_max;
   if (config.shutdown_grace !== undefined) hub.shutdownGrace = config.shutdown_grace;
+  if (config.kill_grace !== undefined) hub.killGrace = config.kill_grace;
+  if (config.task_log_max !== undefined) hub.taskLogMax = config.task_log_max;
   if (config.durability !== undefined) hub.durability = config.durability;
   if (config.keep_checkpoints !== undefined) hub.keepCheckpoints = config.keep_checkpoints;
   if (config.auto_recovery !== undefined) hub.autoRecovery = config.auto_recovery;

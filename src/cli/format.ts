@@ -42,11 +42,15 @@ const pad = (s: string, n: number) => (visibleLength(s) >= n ? s : s + ' '.repea
 interface StatusView {
   id: string; name: string; status: string; progress_percentage: number; current_phase: number; total_phases: number;
   failure?: { code: string; message: string };
-  phases: { name: string; status: string; tasks: { task_id: string; status: string; assigned_agent: string | null; attempts: number; execution_time: string | null; error?: { message: string }; reason?: string }[] }[];
+  phases: { name: string; status: string; tasks: { task_id: string; status: string; assigned_agent: string | null; attempts: number; execution_time: string | null; error?: { message: string }; reason?: string; log_tail?: string[] }[] }[];
   metrics: { tasks_completed: number; tasks_total: number; total_execution_time: string | null };
 }
 
-/** The phase/task tree of `get-status`. */
+/** One line of a task's output, cut to fit beside the tree (escape sequences dropped: they would run past the cut). */
+// eslint-disable-next-line no-control-regex
+const clip = (line: string, width: number) => { const plain = line.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, ''); return plain.length > width ? `${plain.slice(0, width - 1)}…` : plain; };
+
+/** The phase/task tree of `get-status`: a running task's newest output lines and a failed one's last lines under it. */
 export function formatStatus(p: Palette, w: StatusView): string {
   const lines = [
     `${p.bold(w.id)}  ${w.name}  ${colorStatus(p, w.status)}  ${progressBar(w.progress_percentage)} ${w.progress_percentage}%  ` +
@@ -62,8 +66,11 @@ export function formatStatus(p: Palette, w: StatusView): string {
       const extra = [t.assigned_agent ?? '', t.execution_time ?? '', t.attempts > 1 ? `${t.attempts} attempts` : '']
         .filter(Boolean)
         .join('  ');
-      const why = t.error?.message ?? t.reason;
+      // the message's first line: an exec failure's stderr follows it, and the log tail below shows it whole
+      const why = (t.error?.message ?? t.reason)?.split('\n')[0];
       lines.push(`${branch} ${pad(t.task_id, 21)} ${pad(colorStatus(p, t.status), 12)} ${p.dim(extra)}${why ? `  ${p.dim(why)}` : ''}`);
+      const under = `${lastPhase ? '   ' : '│  '}${j === phase.tasks.length - 1 ? '   ' : '│  '}`;
+      for (const line of t.log_tail ?? []) lines.push(`${under}   ${p.dim('│')} ${(t.status === 'failed' ? p.red : p.dim)(clip(line, 100))}`);
     });
   });
   return lines.join('\n');

@@ -55,6 +55,12 @@ export interface TaskSpec {
   exclusiveFiles: string[];
   estimatedDurationMs: number;
   risky: boolean;
+  /**
+   * `exec` only: what a supervisor recovered after a crash does with the
+   * task's process that still runs. Absent in checkpoints from before it
+   * existed: `adopt`.
+   */
+  onRecovery?: 'adopt' | 'restart';
 }
 
 /** The live record of one task. Timestamps are epoch ms from the runtime's clock. */

@@ -23,7 +23,7 @@ export const commandSchema = z.strictObject({
 export type Command = z.input<typeof commandSchema>;
 
 /** The operation groups of the coordination-hub spec. */
-export type OperationGroup = 'lifecycle' | 'state' | 'agents' | 'events' | 'recovery' | 'system';
+export type OperationGroup = 'lifecycle' | 'state' | 'tasks' | 'agents' | 'events' | 'recovery' | 'system';
 
 export interface OperationSpec {
   group: OperationGroup;
@@ -97,6 +97,18 @@ export const OPERATIONS = {
     workflow: 'required',
     params: z.strictObject({ include_output: z.boolean().default(true).describe("include each completed task's output") }),
     example: 'wf_1 get-status',
+  }),
+  logs: op({
+    group: 'tasks',
+    summary: "A task's output: exec's stdout and stderr and what handlers write with ctx.log, per attempt, kept across restarts",
+    workflow: 'required',
+    params: z.strictObject({
+      task_id: z.string().min(1).optional().describe('the task; without it, the newest lines of every task that has a log'),
+      attempt: z.number().int().min(1).optional().describe("which attempt's log; default the newest that has one"),
+      tail: z.number().int().min(1).max(100_000).default(100).describe('how many of the last lines'),
+      since: z.number().int().min(0).optional().describe('instead of the tail: what came after this position (next_offset of an earlier answer), to follow a log'),
+    }),
+    example: 'wf_1 logs {"task_id":"build","tail":100}',
   }),
   'list-workflows': op({
     group: 'state',

@@ -49,6 +49,10 @@ export const DEFAULTS = {
   wait_timeout: '60s',
   /** how long shutdown lets running tasks finish */
   shutdown_grace: '10s',
+  /** how long a task's process group gets between SIGTERM and SIGKILL (cancel, timeout, shutdown, on_recovery: restart) */
+  kill_grace: '5s',
+  /** bytes of the end of each attempt's output a task log keeps (10 MiB) */
+  task_log_max: 10_485_760,
   /** a resource allocation's auto-release timeout when its request sets no duration_hours */
   resource_duration: '1h',
   /** how long a queued resource request waits when its request sets no max_wait_time */

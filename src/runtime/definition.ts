@@ -38,6 +38,8 @@ const taskSchema = z.strictObject({
   exclusive_files: z.array(z.string().min(1)).default([]),
   estimated_duration: durationSchema.default(0),
   risky: z.boolean().default(false),
+  /** `exec` only: after a crash, adopt the process that still runs (default) or end it and run again */
+  on_recovery: z.enum(['adopt', 'restart']).optional(),
 });
 
 // a bare string is a phase without tasks; turned into the object form first, so an error
@@ -57,6 +59,8 @@ export const workflowDefinitionSchema = z.strictObject({
   failure_tolerance: z.enum(['low', 'medium', 'high']).default(DEFAULTS.failure_tolerance),
   /** how durable a task outcome is before the workflow acts on it; the hub's mode when absent */
   durability: z.enum(['sync', 'batch', 'none']).optional(),
+  /** the `on_recovery` of its `exec` tasks that set none: `adopt` (default) or `restart` */
+  on_recovery: z.enum(['adopt', 'restart']).optional(),
   /** external things the workflow needs, recorded for the status report */
   dependencies: z.array(z.string()).optional(),
   agent_requirements: z
@@ -89,6 +93,11 @@ export type UserHandlers = ReadonlyMap<string, HandlerProbe>;
 
 /** A task's handler exists and can run; a built-in's input fits its schema. */
 function checkHandler(task: TaskSpec, where: string, userHandlers: UserHandlers): void {
+  if (task.handler !== 'exec' && task.onRecovery !== undefined) {
+    throw new TroupeError('VALIDATION_FAILED', `Task ${task.id} (${where}) sets on_recovery, but its handler ${task.handler} runs no process of its own`, {
+      details: 'on_recovery is for exec tasks: a worker-thread handler dies with the supervisor and runs again with the same idempotency key. Remove on_recovery from this task',
+    });
+  }
   if (isBuiltinHandler(task.handler)) {
     const input = builtinInputs[task.handler].safeParse(task.input ?? {});
     if (!input.success) {
@@ -181,6 +190,11 @@ export function resolveDefinition(raw: unknown, userHandlers: UserHandlers = new
           exclusiveFiles: task.exclusive_files,
           estimatedDurationMs: task.estimated_duration,
           risky: task.risky,
+          ...(task.handler === 'exec'
+            ? { onRecovery: task.on_recovery ?? def.on_recovery ?? 'adopt' }
+            : task.on_recovery === undefined
+              ? {}
+              : { onRecovery: task.on_recovery }),
         }),
       ),
     };

@@ -4,6 +4,7 @@ import type { EventRecord } from './events/event-record.js';
 import type { HubState } from './hub-state.js';
 import { Journal } from './durability/journal.js';
 import { recoverWorkflow, type RecoveryReport } from './durability/recovery.js';
+import type { RecoveredTask } from './durability/process-recovery.js';
 import { isTroupeError } from './errors.js';
 import { HUB_VERSION } from './version.js';
 
@@ -71,7 +72,7 @@ export async function openDataDir(
     const active = await journal.index.list('active');
     // file reads overlap (bounded), the rest runs in order: events and reports stay in id order
     const loads = inBatches(active, RECOVERY_CONCURRENCY, (id) =>
-      recoverWorkflow(journal.checkpoints, outcomesByWorkflow.get(id) ?? [], id, state.clock.now(), state.trace?.forWorkflow(id)).then(
+      recoverWorkflow(journal.checkpoints, outcomesByWorkflow.get(id) ?? [], id, state.clock.now(), state.trace?.forWorkflow(id), state.taskFiles.root).then(
         (value) => ({ ok: true as const, value }),
         (error: unknown) => ({ ok: false as const, error }),
       ),
@@ -92,15 +93,12 @@ export async function openDataDir(
             skipped_checkpoints: done.skipped_checkpoints,
             replayed_outcomes: done.replayed_outcomes,
             rerun_tasks: done.rerun_tasks,
+            tasks: done.tasks,
           },
         });
-        for (const task of done.rerun_tasks) {
-          state.bus.publish({
-            type: 'TASK_REASSIGNED',
-            workflowId: id,
-            severity: 'warning',
-            data: { task_id: task, old_agent: null, new_agent: null, reason: 'in flight at the crash with no outcome logged: runs again with the same idempotency key' },
-          });
+        for (const task of done.tasks) {
+          const reason = STRANDED_REASON[task.recovery];
+          if (reason) state.bus.publish({ type: 'TASK_REASSIGNED', workflowId: id, severity: 'warning', data: { task_id: task.task_id, old_agent: null, new_agent: null, reason } });
         }
       } catch (error) {
         const code = isTroupeError(error) ? error.code : 'INTERNAL_ERROR';
@@ -127,6 +125,14 @@ export async function openDataDir(
   for (const entry of state.workflows.values()) state.scheduler.pump(entry);
   if (!state.maintenance.closed) scheduleCompaction(state, options.compactionIntervalMs, options.retentionMs);
 }
+
+/** Why a task in flight at the crash goes to an agent again (one that resolved from the log does not). */
+const STRANDED_REASON: Partial<Record<RecoveredTask['recovery'], string>> = {
+  rerun: 'in flight at the crash with no outcome logged: runs again with the same idempotency key',
+  restarted: 'its process from before the crash is ended (on_recovery: restart), then the task runs again with the same idempotency key',
+  adopted: 'its process from before the crash still runs: the new agent adopts it (not started again)',
+  recorded: 'its process ended while no supervisor ran: the new agent records its exit status as the outcome',
+};
 
 /** Workflows whose checkpoint files are read at the same time during recovery. */
 const RECOVERY_CONCURRENCY = 32;

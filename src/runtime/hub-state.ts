@@ -12,6 +12,7 @@ import type { Subscriptions } from './events/subscriptions.js';
 import type { ActorTrace } from './events/actor-trace.js';
 import type { RecoveryReport } from './durability/recovery.js';
 import type { ResourceManager } from './resources/resource-manager.js';
+import type { TaskFilesConfig, TaskLogError } from './scheduling/task-files.js';
 
 /** The parts of a hub its operations work on. @internal */
 export interface HubState {
@@ -39,6 +40,10 @@ export interface HubState {
   stats: { startedAt: number; commands: number; errors: number; totalMs: number; lastCommandAt: number | null };
   /** the actor trace when the hub's `trace` option is on; null (nothing attached, nothing spent) when off */
   trace: ActorTrace | null;
+  /** where task logs and process spools live */
+  taskFiles: TaskFilesConfig;
+  /** task log writes that failed (the last few), for `health` */
+  taskLogErrors: TaskLogError[];
   /** what the last start recovered, for `health` */
   recovery: RecoveryReport | null;
   /** periodic log compaction: its timer, the run under way, what the last run dropped, and whether the hub is closing */

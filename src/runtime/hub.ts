@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import { systemClock, type Clock } from '../actors/clock.js';
@@ -22,6 +23,8 @@ import type { Durability } from '../persistence/append-log.js';
 import { openDataDir } from './hub-open.js';
 import { ResourceManager, resolveCapacity, type ResourceCapacity } from './resources/resource-manager.js';
 import { ENDED_STATUSES, statusOf } from './scheduling/workflow-entry.js';
+import { taskFilesConfig } from './scheduling/task-files.js';
+import { recordLogError } from './scheduling/task-log-operations.js';
 
 /** Options of {@link createHub}; every one has a default. */
 export interface HubOptions {
@@ -51,6 +54,10 @@ export interface HubOptions {
   retryBackoffMax?: string | number;
   /** how long `close()` lets running tasks finish before aborting them; @default "10s" */
   shutdownGrace?: string | number;
+  /** how long an `exec` task's process group gets between SIGTERM and SIGKILL; @default "5s" */
+  killGrace?: string | number;
+  /** bytes of the end of each attempt's output its task log keeps; @default 10 MiB */
+  taskLogMax?: number;
   /**
    * The data directory: with one, workflows are durable (checkpoints, log,
    * lock) and recovered at start; without one, the hub lives in memory.
@@ -153,6 +160,7 @@ export function createHub(options: HubOptions = {}): Hub {
     breakerCooldownMs: ms('breakerCooldown', DEFAULTS.breaker_cooldown),
     idleTimeoutMs: ms('agentIdleTimeout', DEFAULTS.agent_idle_timeout),
   };
+  const taskFiles = taskFilesConfig(options.dataDir, options.taskLogMax ?? DEFAULTS.task_log_max, ms('killGrace', DEFAULTS.kill_grace));
   const handlerRefs = userHandlerRefs(options);
   const bus = new EventBus(clock);
   const trace = options.trace ? new ActorTrace((draft) => bus.publish(draft)) : null;
@@ -190,9 +198,11 @@ export function createHub(options: HubOptions = {}): Hub {
     locks,
     heartbeatIntervalMs: timings.heartbeatIntervalMs,
     missedHeartbeats: options.missedHeartbeats ?? DEFAULTS.missed_heartbeats,
+    taskFiles,
+    onLogError: (workflowId, taskId, attempt, message) => recordLogError(state, { workflow_id: workflowId, task_id: taskId, attempt, message }),
   });
   const resources = new ResourceManager({ clock, bus, locks, capacity: resolveCapacity(options.resources ?? {}, maxAgents), thresholdPercent: DEFAULTS.resource_usage_threshold });
-  const state: HubState = { clock, runner, pool, bus, scheduler, locks, resources, handlers: new Map(), workflows: new Map(), waits: new Set(), journal: null, recovery: null, correlationId: null, trace, subscriptions: new Subscriptions(clock, (draft) => bus.publish(draft)), maintenance: { timer: null, running: null, last: null, closed: false }, stats: { startedAt: clock.now(), commands: 0, errors: 0, totalMs: 0, lastCommandAt: null } };
+  const state: HubState = { clock, runner, pool, bus, scheduler, locks, resources, handlers: new Map(), workflows: new Map(), waits: new Set(), journal: null, recovery: null, taskFiles, taskLogErrors: [], correlationId: null, trace, subscriptions: new Subscriptions(clock, (draft) => bus.publish(draft)), maintenance: { timer: null, running: null, last: null, closed: false }, stats: { startedAt: clock.now(), commands: 0, errors: 0, totalMs: 0, lastCommandAt: null } };
   let closed = false;
   bus.subscribe((event) => state.subscriptions.deliver(event));
   // probed in a worker while the data directory opens: a broken module is reported at create, never a crash
@@ -327,6 +337,7 @@ export function createHub(options: HubOptions = {}): Hub {
       pool.stop();
       await runner.close();
       await state.journal?.close();
+      if (taskFiles.temporary) await rm(taskFiles.root, { recursive: true, force: true });
     },
   };
 }

@@ -13,6 +13,7 @@ import { systemHandlers } from './system-operations.js';
 import { agentHandlers, rolesOfWorkflow, shareOf } from './agents/agent-operations.js';
 import { eventHandlers } from './events/event-operations.js';
 import { resourceHandlers } from './resources/resource-operations.js';
+import { addLogTails, taskLogHandlers } from './scheduling/task-log-operations.js';
 import { describeWorkflow, summarizeWorkflow } from './scheduling/status.js';
 import { ENDED_STATUSES, newEntry, statusOf, type WorkflowEntry, type WorkflowStatus } from './scheduling/workflow-entry.js';
 
@@ -63,6 +64,7 @@ const handlers: Record<string, Handler> = {
   ...agentHandlers,
   ...eventHandlers,
   ...resourceHandlers,
+  ...taskLogHandlers,
   async create(hub, id, _params, raw) {
     const workflowId = id!;
     if (hub.workflows.has(workflowId)) {
@@ -153,14 +155,16 @@ const handlers: Record<string, Handler> = {
     };
   },
 
-  'get-status'(hub, id, params: { include_output: boolean }) {
+  async 'get-status'(hub, id, params: { include_output: boolean }) {
     const entry = entryOf(hub, id);
     const status = statusOf(entry.actor.getSnapshot());
     const next = allowedOperations(entry)
       .filter((op) => op !== 'get-status' && (op !== 'wait' || !ENDED_STATUSES.has(status)))
       .map((op) => `${entry.id} ${op}`);
+    const described = describeWorkflow(entry.actor.getSnapshot(), hub.pool, { includeOutput: params.include_output });
+    await addLogTails(hub, entry, described.workflow_state);
     return {
-      result: describeWorkflow(entry.actor.getSnapshot(), hub.pool, { includeOutput: params.include_output }),
+      result: described,
       next_steps: status === 'running' ? [`Block until it ends with '${entry.id} wait'`, ...next] : next,
     };
   },

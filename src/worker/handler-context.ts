@@ -1,3 +1,6 @@
+import type { AttemptFiles, ProcessMode } from '../actors/worker-protocol.js';
+import type { ProcessClaim } from '../actors/task-process.js';
+
 /** What a handler gets beside its input. */
 export interface HandlerContext {
   /** aborted when the task is cancelled or times out; the thread is terminated soon after */
@@ -16,6 +19,14 @@ export interface HandlerContext {
    * supervisor kills the group, so nothing outlives the task.
    */
   trackProcessGroup(pid: number): void;
+  /**
+   * Appends text to this attempt's task log (`troupe logs`, the tail in
+   * `get-status`); a newline is added when the text has none. Never throws:
+   * a log that cannot be written is reported by `health`, the task goes on.
+   */
+  log(text: string): void;
+  /** @internal the attempt's files and process settings, for the built-in `exec` */
+  _attempt?: AttemptFiles & { report(event: { mode?: ProcessMode; claim?: ProcessClaim; logError?: string }): void };
 }
 
 /** A handler, built in or the user's: its input and context in, its output (or a promise of it) out. */
@@ -36,3 +47,6 @@ export class HandlerError extends Error {
     this.name = 'HandlerError';
   }
 }
+
+/** @internal What `exec` gets of its attempt: where its files are, and how to tell the supervisor about its process. */
+export type AttemptContext = NonNullable<HandlerContext['_attempt']>;

@@ -11,6 +11,7 @@ import { isBuiltinHandler } from '../actors/handler-inputs.js';
 import { builtinHandlers } from './builtin-handlers.js';
 import { HandlerError, type HandlerContext } from './handler-context.js';
 import { probeAll, userHandler } from './user-handlers.js';
+import { openTaskLog, type TaskLogWriter } from '../actors/task-log.js';
 
 const running = new Map<string, AbortController>();
 /** aborts that arrived before their task started here (it was queued, or in transit) */
@@ -77,6 +78,15 @@ export const ping = (): null => null;
 async function attempt(task: WorkerTask, controller: AbortController): Promise<WorkerOutcome> {
   // the thread's own heartbeat: it stops when the handler blocks the event loop, which is what liveness is about
   const beat = setInterval(() => post({ troupe: 'heartbeat', key: task.key, progress: null }), task.heartbeatIntervalMs ?? 30_000);
+  // opened on the first ctx.log: most handlers never write one
+  let log = null as TaskLogWriter | null;
+  let logErrorReported = false;
+  const logError = (message: string) => {
+    if (logErrorReported) return;
+    logErrorReported = true;
+    post({ troupe: 'log-error', key: task.key, message });
+  };
+  const files = task.files;
   try {
     const handler = isBuiltinHandler(task.handler) ? builtinHandlers[task.handler] : await userHandler(task.handler);
     if (typeof handler === 'string') {
@@ -86,6 +96,26 @@ async function attempt(task: WorkerTask, controller: AbortController): Promise<W
       signal: controller.signal,
       heartbeat: (progress) => post({ troupe: 'heartbeat', key: task.key, progress: progress ?? null }),
       trackProcessGroup: (pid) => post({ troupe: 'process', key: task.key, pid }),
+      log(text) {
+        if (!files) return;
+        log ??= openTaskLog(files.log, files.logMaxBytes);
+        log.write(text.endsWith('\n') ? text : `${text}\n`);
+        if (log.error) logError(`${files.log}: ${log.error.message}`);
+      },
+      ...(files
+        ? {
+            _attempt: {
+              ...files,
+              report(event) {
+                if (event.logError) logError(event.logError);
+                if (event.claim) {
+                  const { claim } = event;
+                  post({ troupe: 'process', key: task.key, pid: claim.pgid, identity: claim, spool: files.spool, mode: event.mode ?? 'spawned', elapsedMs: Math.max(0, Date.now() - claim.started_at) });
+                }
+              },
+            },
+          }
+        : {}),
       taskId: task.taskId,
       workflowId: task.workflowId,
       attempt: task.attempt,
@@ -99,6 +129,7 @@ async function attempt(task: WorkerTask, controller: AbortController): Promise<W
     return { ok: false, error: toTaskError(error) };
   } finally {
     clearInterval(beat);
+    log?.close();
     running.delete(task.key);
   }
 }

@@ -8,6 +8,7 @@ import type { Inspector } from '../events/actor-trace.js';
 import type { OutcomeRecord } from './journal.js';
 import { applyOutcome } from '../scheduling/outcomes.js';
 import { newEntry, statusOf, type PhaseRef, type WorkflowActor, type WorkflowEntry } from '../scheduling/workflow-entry.js';
+import { classifyStranded, type RecoveredTask } from './process-recovery.js';
 
 /**
  * Turns a verified checkpoint into a running actor, or throws
@@ -55,8 +56,10 @@ export interface RecoveredWorkflow {
   skipped_checkpoints: { id: string; reason: string }[];
   /** outcomes applied from the log after the checkpoint */
   replayed_outcomes: number;
-  /** tasks that were in flight with no outcome: they run again with the same idempotency key */
+  /** tasks that were in flight with no outcome and run again with the same idempotency key (rerun or restarted) */
   rerun_tasks: string[];
+  /** what became of each task that was in flight: resolved from the log, adopted, recorded, restarted or rerun */
+  tasks: RecoveredTask[];
 }
 
 /**
@@ -71,6 +74,8 @@ export async function recoverWorkflow(
   workflowId: string,
   now: number,
   inspect?: Inspector,
+  /** where task process spools are (the data directory); without it no process is looked for */
+  taskFilesRoot?: string,
 ): Promise<{ entry: WorkflowEntry; report: RecoveredWorkflow }> {
   const { checkpoint, skipped } = await store.loadNewestValid(workflowId);
   if (!checkpoint) {
@@ -80,10 +85,10 @@ export async function recoverWorkflow(
   const { actor, body } = rehydrate(checkpoint, inspect);
   const newest = Math.max(checkpoint.info.seq, ...skipped.map((s) => s.info.seq));
   const entry = newEntry(workflowId, actor, { epoch: body.epoch, appliedSeq: body.applied_seq, checkpointSeq: newest });
-  let replayed = 0;
+  const resolved: RecoveredTask[] = [];
   for (const record of outcomesAfter(records, workflowId, body.epoch, body.applied_seq)) {
     const phase = actor.getSnapshot().children.phase as PhaseRef | undefined;
-    if (phase && applyOutcome(phase, record)) replayed++;
+    if (phase && applyOutcome(phase, record)) resolved.push({ task_id: record.task_id, attempt: record.attempt, recovery: 'resolved_from_log' });
     entry.appliedSeq = record.seq;
   }
   // tasks dispatched after the checkpoint with no outcome logged ran (or began to) before the crash:
@@ -92,7 +97,8 @@ export async function recoverWorkflow(
     .filter((r) => r.kind === 'dispatch' && r.workflow_id === workflowId && r.epoch === body.epoch && r.seq > body.applied_seq)
     .filter((d) => !records.some((o) => o.kind === 'outcome' && o.workflow_id === workflowId && o.epoch === body.epoch && o.task_id === d.task_id && o.attempt === d.attempt))
     .map((d) => String(d.task_id));
-  const rerun = [...new Set([...releaseInFlight(entry, now), ...dispatched])];
+  const stranded = [...new Set([...releaseInFlight(entry, now), ...dispatched])];
+  const classified = taskFilesRoot === undefined ? stranded.map((id): RecoveredTask => ({ task_id: id, attempt: 0, recovery: 'rerun' })) : classifyStranded(entry, stranded, taskFilesRoot);
   // what replay changed has not been announced yet
   entry.announced.status = statusOf(actor.getSnapshot());
   return {
@@ -102,8 +108,9 @@ export async function recoverWorkflow(
       status: statusOf(actor.getSnapshot()),
       checkpoint: checkpoint.info.id,
       skipped_checkpoints: skipped.map((s) => ({ id: s.info.id, reason: s.reason })),
-      replayed_outcomes: replayed,
-      rerun_tasks: rerun,
+      replayed_outcomes: resolved.length,
+      rerun_tasks: classified.filter((t) => t.recovery === 'rerun' || t.recovery === 'restarted').map((t) => t.task_id),
+      tasks: [...resolved, ...classified],
     },
   };
 }

@@ -32,6 +32,8 @@ export const EVENT_DATA: Readonly<Record<EventType, z.ZodType>> = {
   TASK_FAILED: needs({ task_id: id, agent_id: id, failure_reason: z.string(), retry_count: z.number().int().min(0) }),
   TASK_TIMEOUT: needs({ task_id: id, agent_id: id, timeout_duration: duration }),
   TASK_REASSIGNED: needs({ task_id: id, old_agent: z.string().nullable(), new_agent: z.string().nullable(), reason: z.string() }),
+  // troupe's own: an exec attempt found its process from an earlier supervisor (adopted, recorded or restarted)
+  TASK_RECOVERED: needs({ task_id: id, agent_id: id, attempt: z.number().int().min(1), process: z.enum(['adopted', 'recorded', 'restarted']), pid: z.number().int() }),
   AGENT_ALLOCATED: needs({ agent_id: id, workflow_id: z.string(), role: z.string(), capabilities: z.array(z.string()) }),
   AGENT_DEALLOCATED: needs({ agent_id: id, workflow_id: z.string(), reason: z.string() }),
   AGENT_PERFORMANCE_ALERT: needs({ agent_id: id, performance_metric: z.string(), threshold: anyValue }),

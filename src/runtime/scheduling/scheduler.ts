@@ -15,6 +15,7 @@ import { ENDED_STATUSES, idempotencyKey, statusOf, type InFlight, type PhaseRef,
 import type { AssignmentStrategy } from '../agents/agent-ranking.js';
 import { announce } from './announce.js';
 import { FlightWatch, type MovedTask } from './flight-watch.js';
+import { attemptFiles, type TaskFilesConfig } from './task-files.js';
 
 export interface SchedulerDeps {
   clock: Clock;
@@ -35,6 +36,10 @@ export interface SchedulerDeps {
   heartbeatIntervalMs: number;
   /** heartbeats a run may miss before its agent is declared unresponsive */
   missedHeartbeats: number;
+  /** where task logs and process spools live */
+  taskFiles: TaskFilesConfig;
+  /** a task log could not be written (the task goes on) */
+  onLogError(workflowId: string, taskId: string, attempt: number, message: string): void;
 }
 
 /** A handler's progress heartbeats become PHASE_PROGRESS events at most this often per task. */
@@ -254,6 +259,7 @@ export class Scheduler {
         idempotencyKey: idempotencyKey(entry, spec.id),
         timeoutMs: spec.timeoutMs,
         heartbeatIntervalMs: this.#deps.heartbeatIntervalMs,
+        files: attemptFiles(this.#deps.taskFiles, entry.id, entry.epoch, spec, attempt),
       },
       {
         onStarted: (at) => {
@@ -278,9 +284,16 @@ export class Scheduler {
             task_progress: progress,
           });
         },
+        onProcess: ({ pid, mode }) => {
+          if (entry.inFlight.get(spec.id) !== flight) return;
+          flight.process = { pid, mode };
+          if (mode === 'spawned') return;
+          this.#publish(entry, 'TASK_RECOVERED', phaseName, { task_id: spec.id, agent_id: agentId, attempt, process: mode, pid });
+        },
+        onLogError: (message) => this.#deps.onLogError(entry.id, spec.id, attempt, message),
       },
     );
-    const flight: InFlight = { key, run, attempt, agentId, phase, files: spec.exclusiveFiles, liveness: null, lastBeatAt: null, moving: null, progressAt: null };
+    const flight: InFlight = { key, run, attempt, agentId, phase, files: spec.exclusiveFiles, liveness: null, lastBeatAt: null, moving: null, progressAt: null, process: null };
     entry.inFlight.set(spec.id, flight);
     this.#watch.track(entry, flight);
     void run.result.then((outcome) => this.#finish(entry, spec, attempt, run, outcome));

@@ -31,7 +31,7 @@ function describeTask(spec: TaskSpec, record: TaskRecord, wave: number, includeO
 }
 
 /** Task records of every phase: ended ones from their outcome, the live one from its actor, later ones fresh. */
-function phaseRecords(snapshot: WorkflowSnapshot) {
+export function phaseRecords(snapshot: WorkflowSnapshot) {
   const ctx = snapshot.context;
   const live = snapshot.children.phase as PhaseRef | undefined;
   const ended = statusOf(snapshot) !== 'running' && statusOf(snapshot) !== 'paused' && statusOf(snapshot) !== 'created';

@@ -1,6 +1,7 @@
 import type { Actor, ActorRefFrom, SnapshotFrom } from 'xstate';
 import type { TimerHandle } from '../../actors/clock.js';
 import type { TaskRun } from '../../actors/task-runner.js';
+import type { ProcessMode } from '../../actors/worker-protocol.js';
 import type { phaseMachine } from '../../machines/phase-machine.js';
 import type { workflowMachine } from '../../machines/workflow-machine.js';
 import type { AssignmentStrategy } from '../agents/agent-ranking.js';
@@ -40,6 +41,8 @@ export interface InFlight {
   progressAt: number | null;
   /** set when the run was aborted to move the task to another agent */
   moving: { reason: string; strategy?: AssignmentStrategy } | null;
+  /** an `exec` run's process group, and how the run came by it */
+  process: { pid: number; mode: ProcessMode } | null;
 }
 
 /** A task leaving an agent: announced as TASK_REASSIGNED when it lands on another. */
