@@ -20,6 +20,7 @@ export { EVENT_TYPES, topicOf, formatEventMessage, parseEventMessage } from './r
 export { ControlSocket, MAX_REQUEST_BYTES } from './runtime/control-socket.js';
 export { checkDataDir } from './runtime/durability/check.js';
 export { dataDirLayout } from './persistence/data-dir.js';
+export { readLogsOffline } from './runtime/scheduling/offline-logs.js';
 
 // time and tasks
 export { createManualClock, systemClock } from './actors/clock.js';

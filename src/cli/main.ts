@@ -9,6 +9,7 @@ import { findConfig, loadConfig, type ConfigFile } from './config-file.js';
 import { createPalette } from './format.js';
 import { runRepl, runScript } from './repl.js';
 import { runWorkflowFile, RUN_EXIT } from './run-command.js';
+import { runLogs } from './logs-command.js';
 
 const USAGE = `usage:
   troupe                     supervisor + interactive REPL (reads commands from stdin when it is not a terminal)
@@ -18,6 +19,8 @@ const USAGE = `usage:
                              exit 0 only when every response is a success
   troupe run FILE [--id ID]  create and start the workflow in FILE, show progress;
                              exit 0 completed, 1 failed or cancelled, 2 bad input
+  troupe logs ID [TASK]      what the workflow's tasks printed (per attempt; --attempt N, --tail N),
+                             through the running supervisor or from the data directory; -f follows
 options:
   --data-dir DIR   data directory (env TROUPE_DATA_DIR, default ./.troupe)
   --config FILE    configuration, JSON or YAML (default: troupe.config.{json,yaml,yml} here if present)
@@ -70,6 +73,9 @@ export async function main(argv: string[]): Promise<number> {
         'data-dir': { type: 'string' },
         config: { type: 'string' },
         id: { type: 'string' },
+        follow: { type: 'boolean', short: 'f', default: false },
+        attempt: { type: 'string' },
+        tail: { type: 'string' },
         json: { type: 'boolean', default: false },
         'no-color': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
@@ -106,6 +112,22 @@ export async function main(argv: string[]): Promise<number> {
   const dataDir = resolve(values['data-dir'] ?? process.env.TROUPE_DATA_DIR ?? config.data_dir ?? '.troupe');
 
   if (mode === 'check') return runCheck(dataDir, values.json, palette);
+  if (mode === 'logs') {
+    const [workflowId, taskId, ...extra] = rest;
+    const attempt = values.attempt === undefined ? undefined : Number(values.attempt);
+    const tail = values.tail === undefined ? 100 : Number(values.tail);
+    if (!workflowId || extra.length > 0 || (attempt !== undefined && !(Number.isInteger(attempt) && attempt >= 1)) || !(Number.isInteger(tail) && tail >= 1)) {
+      process.stderr.write(`troupe: logs takes a workflow id and optionally a task id; --attempt and --tail are whole numbers from 1\n${USAGE}\n`);
+      return 2;
+    }
+    const stop = new AbortController();
+    const offSignals = onSignals(() => stop.abort());
+    try {
+      return await runLogs(dataDir, { workflowId, ...(taskId === undefined ? {} : { taskId }), ...(attempt === undefined ? {} : { attempt }), tail, follow: values.follow, palette, out: process.stdout, signal: stop.signal });
+    } finally {
+      offSignals();
+    }
+  }
   if (mode === 'exec') {
     if (rest.length === 0) {
       process.stderr.write(`troupe: exec takes one or more command lines\n${USAGE}\n`);

@@ -21,6 +21,27 @@ function defaultId(file: string): string {
   return `${stem}_${Date.now().toString(36)}`;
 }
 
+/** What became of a task's process after a crash, in words (TASK_RECOVERED and the recovery report). */
+const RECOVERED_TEXT: Record<string, string> = {
+  adopted: 'adopted its process from before the crash: not started again',
+  recorded: 'took the exit status its process recorded while no supervisor ran',
+  restarted: 'ended its process from before the crash (on_recovery: restart) and runs again',
+  resolved_from_log: 'resolved from the log: its outcome was recorded before the crash',
+  rerun: 'runs again (it was in flight at the crash; same idempotency key)',
+};
+
+/** The recovery report's lines for one workflow: what became of each task in flight at the crash. */
+async function recoveryLines(hub: Hub, id: string, p: Palette): Promise<string[]> {
+  const health = await hub.execute({ operation: 'health' });
+  if (health.status !== 'success') return [];
+  const report = (health.result as { recovery: { recovered: { workflow_id: string; tasks?: { task_id: string; attempt: number; recovery: string; pid?: number; exit_code?: number | null }[] }[] } | null }).recovery;
+  const mine = report?.recovered.find((r) => r.workflow_id === id);
+  return (mine?.tasks ?? []).map((t) => {
+    const pid = t.pid === undefined ? '' : ` (pid ${t.pid}${t.exit_code === undefined ? '' : `, exit ${t.exit_code}`})`;
+    return p.yellow(`  ⟲ ${t.task_id}: ${RECOVERED_TEXT[t.recovery] ?? t.recovery}${pid}`);
+  });
+}
+
 function progressLine(p: Palette, e: EventRecord): string | null {
   const d = e.data as { task_id?: string; agent_id?: string; attempt?: number; execution_time_ms?: number; will_retry?: boolean; error?: { message: string }; status?: string };
   const task = `${e.phase}/${d.task_id}`;
@@ -30,6 +51,7 @@ function progressLine(p: Palette, e: EventRecord): string | null {
     case 'PHASE_FAILED': return p.red(`✗ phase ${e.phase} ${d.status ?? 'failed'}`);
     case 'PHASE_SKIPPED': return p.yellow(`↷ phase ${e.phase} skipped`);
     case 'TASK_STARTED': return p.dim(`  … ${task} started on ${d.agent_id}${(d.attempt ?? 1) > 1 ? ` (attempt ${d.attempt})` : ''}`);
+    case 'TASK_RECOVERED': return p.yellow(`  ⟲ ${task} ${RECOVERED_TEXT[String(e.data.process)] ?? e.data.process} (pid ${e.data.pid})`);
     case 'TASK_COMPLETED': return p.green(`  ✓ ${task}`) + p.dim(` ${d.execution_time_ms} ms`);
     case 'TASK_FAILED':
     case 'TASK_TIMEOUT':
@@ -68,7 +90,12 @@ export async function runWorkflowFile(hub: Hub, options: RunOptions): Promise<nu
   // on a terminal a live status line sits under the event lines; elsewhere output stays plain lines
   const before = await hub.execute({ operation: 'get-status', workflow_id: id, parameters: { include_output: false } });
   const metrics = before.status === 'success' ? (before.result as StatusResult).workflow_state.metrics : { tasks_total: 0, tasks_completed: 0 };
-  const live = !options.json && (out as { isTTY?: boolean }).isTTY === true ? new RunProgress(p, out, metrics.tasks_completed, metrics.tasks_total) : null;
+  const newestLines = async () => {
+    const logs = await hub.execute({ operation: 'logs', workflow_id: id, parameters: { tail: 1 } });
+    const tasks = logs.status === 'success' ? (logs.result as { tasks: { task_id: string; live: boolean; lines: string[] }[] }).tasks : [];
+    return new Map(tasks.filter((t) => t.live && t.lines.length > 0).map((t) => [t.task_id, t.lines[0]!]));
+  };
+  const live = !options.json && (out as { isTTY?: boolean }).isTTY === true ? new RunProgress(p, out, metrics.tasks_completed, metrics.tasks_total, newestLines) : null;
   const unsubscribe = hub.subscribe((event) => {
     if (event.workflow_id !== id) return;
     if (options.json) out.write(`${JSON.stringify(event)}\n`);
@@ -86,6 +113,7 @@ export async function runWorkflowFile(hub: Hub, options: RunOptions): Promise<nu
   if (!options.json) {
     const how = existingStatus ? ` (recovered from the data directory: ${status})` : '';
     out.write(`${p.bold(id)}: ${existingStatus?.name ?? (definition as { name?: string }).name}${how}\n`);
+    if (existingStatus) for (const line of await recoveryLines(hub, id, p)) out.write(`${line}\n`);
   }
   while (status === 'created' || status === 'running' || status === 'paused') {
     // `run` drives the workflow to its end: it starts a created one and resumes a paused one

@@ -17,14 +17,31 @@ export class RunProgress {
   #done: number;
   #total: number;
   #shown = false;
+  /** the newest output line of each running task, fetched about once a second */
+  #lines = new Map<string, string>();
+  #fetching = false;
+  #fetchedAt = 0;
+  readonly #newestLines: (() => Promise<Map<string, string>>) | undefined;
 
-  constructor(p: Palette, out: NodeJS.WritableStream, done: number, total: number) {
+  constructor(p: Palette, out: NodeJS.WritableStream, done: number, total: number, newestLines?: () => Promise<Map<string, string>>) {
     this.#p = p;
     this.#out = out;
     this.#done = done;
     this.#total = total;
+    this.#newestLines = newestLines;
     this.#timer = setInterval(() => this.#draw(), 250);
     this.#timer.unref();
+  }
+
+  #fetchLines(): void {
+    if (!this.#newestLines || this.#fetching || Date.now() - this.#fetchedAt < 1_000) return;
+    this.#fetching = true;
+    this.#newestLines()
+      .then((lines) => (this.#lines = lines), () => {})
+      .finally(() => {
+        this.#fetching = false;
+        this.#fetchedAt = Date.now();
+      });
   }
 
   /** Prints `line` above the status line and updates the counters from `event`. */
@@ -52,11 +69,15 @@ export class RunProgress {
     const elapsed = Date.now() - this.#started;
     const percent = this.#total === 0 ? 100 : (this.#done / this.#total) * 100;
     const left = this.#done === 0 ? null : (elapsed / this.#done) * (this.#total - this.#done);
+    this.#fetchLines();
     const running = [...this.#running].map(([task, agent]) => `${task}@${agent}`);
     const shown = running.length > 3 ? [...running.slice(0, 3), `+${running.length - 3}`] : running;
+    // the newest line any running task printed: what it is doing now
+    const latest = [...this.#running.keys()].map((t) => [t, this.#lines.get(t)] as const).find(([, l]) => l !== undefined);
+    const said = latest ? `  ${latest[0]}: ${latest[1]!.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '')}` : '';
     const line =
       `${progressBar(percent, 16)} ${this.#done}/${this.#total} tasks  ${this.#p.bold(this.#phase)}  ` +
-      this.#p.dim(`${formatDuration(elapsed)} elapsed${left === null ? '' : `, ~${formatDuration(left)} left`}${shown.length > 0 ? `  running ${shown.join(' ')}` : ''}`);
+      this.#p.dim(`${formatDuration(elapsed)} elapsed${left === null ? '' : `, ~${formatDuration(left)} left`}${shown.length > 0 ? `  running ${shown.join(' ')}` : ''}${said}`);
     this.#clear();
     // one terminal line: a long list of running tasks must not wrap
     const width = (this.#out as { columns?: number }).columns ?? 120;

@@ -46,16 +46,24 @@ export const systemHandlers: Record<string, Handler> = {
     const pool = hub.runner.stats();
     const storeStatus: Status = !hub.journal ? 'unknown' : recovery && (recovery.failed.length > 0 || recovery.recovered.some((r) => r.skipped_checkpoints.length > 0)) ? 'degraded' : 'healthy';
     const logStatus: Status = !hub.journal ? 'unknown' : recovery && recovery.log_damage.length > 0 ? 'degraded' : 'healthy';
+    // a task log that could not be written lost output (the task itself went on): degraded until restart
+    const taskLogStatus: Status = hub.taskLogErrors.length > 0 ? 'degraded' : 'healthy';
     const components = [
       component(hub, 'hub', 'healthy', {
         last_activity: hub.stats.lastCommandAt,
         active_operations: [...hub.workflows.values()].filter((e) => !ENDED_STATUSES.has(statusOf(e.actor.getSnapshot()))).length,
         queue_size: hub.waits.size,
-        dependencies: { 'task-pool': 'healthy', store: storeStatus, log: logStatus, 'event-hub': 'healthy' },
+        dependencies: { 'task-pool': 'healthy', store: storeStatus, log: logStatus, 'task-logs': taskLogStatus, 'event-hub': 'healthy' },
       }),
       component(hub, 'task-pool', 'healthy', { last_activity: null, active_operations: running, queue_size: pool.queueSize, details: pool }),
       component(hub, 'store', storeStatus, { last_activity: null, active_operations: 0, queue_size: 0, details: hub.journal ? { data_dir: hub.journal.dataDir } : null }),
       component(hub, 'log', logStatus, { last_activity: null, active_operations: 0, queue_size: 0, details: hub.journal ? { next_seq: hub.journal.log.nextSeq, segments: hub.journal.log.segments().length, last_compaction: hub.maintenance.last } : null }),
+      component(hub, 'task-logs', taskLogStatus, {
+        last_activity: null,
+        active_operations: 0,
+        queue_size: 0,
+        details: { root: hub.taskFiles.root, log_max_bytes: hub.taskFiles.logMaxBytes, write_errors: hub.taskLogErrors },
+      }),
       component(hub, 'event-hub', 'healthy', {
         last_activity: hub.bus.lastPublishedAt,
         active_operations: hub.subscriptions.list().length,
@@ -82,7 +90,13 @@ export const systemHandlers: Record<string, Handler> = {
         // capacity, use, allocations and the queue of the resource manager
         resources: hub.resources.view(),
       },
-      next_steps: worst === 'degraded' ? ['See recovery.failed, recovery.log_damage and skipped_checkpoints for what was found and survived'] : [],
+      next_steps:
+        worst === 'degraded'
+          ? [
+              ...(taskLogStatus === 'degraded' ? ['A task log could not be written (see the task-logs component): free disk space or fix the permissions of its folder'] : []),
+              ...(storeStatus === 'degraded' || logStatus === 'degraded' ? ['See recovery.failed, recovery.log_damage and skipped_checkpoints for what was found and survived'] : []),
+            ]
+          : [],
     };
   },
 

@@ -6,7 +6,7 @@ import type { HubState } from '../hub-state.js';
 import { entryOf, type Handler } from '../operation-kit.js';
 import { phaseRecords } from './status.js';
 import type { TaskLogError } from './task-files.js';
-import type { WorkflowEntry, WorkflowSnapshot } from './workflow-entry.js';
+import { statusOf, type WorkflowEntry, type WorkflowSnapshot } from './workflow-entry.js';
 
 /** Task log write failures `health` keeps (the newest). */
 const KEPT_LOG_ERRORS = 20;
@@ -93,7 +93,7 @@ export const taskLogHandlers: Record<string, Handler> = {
     // every task that has a log, its newest attempt, in definition order
     const withLogs = tasks.filter((t) => attemptsWithLogs(names, t.spec.id).length > 0);
     const logs = withLogs.map((t) => oneTask(hub, entry, t, names, { tail: params.tail }));
-    return { result: { workflow_id: entry.id, tasks: logs }, next_steps: logs.length === 0 ? ['No task has written output yet'] : [] };
+    return { result: { workflow_id: entry.id, workflow_status: statusOf(entry.actor.getSnapshot()), tasks: logs }, next_steps: logs.length === 0 ? ['No task has written output yet'] : [] };
   },
 };
 
