@@ -226,11 +226,15 @@ export function createPiscinaRunner(options: PiscinaRunnerOptions = {}): TaskRun
         return { result: Promise.resolve({ ok: false, error, durationMs: 0 }), abort: () => {} };
       }
 
+      /** how the run came by its process, once each (the message and the result both say it) */
+      const reported = new Set<ProcessMode>();
       const entry: LiveRun = {
         processGroups: new Map(),
         started,
         report(message) {
           if (message.troupe === 'log-error') return hooks.onLogError?.(message.message);
+          if (message.mode !== undefined && reported.has(message.mode)) return;
+          if (message.mode !== undefined) reported.add(message.mode);
           entry.processGroups.set(message.pid, {
             pid: message.pid,
             ...(message.identity ? { identity: message.identity } : {}),
@@ -258,7 +262,8 @@ export function createPiscinaRunner(options: PiscinaRunnerOptions = {}): TaskRun
             return { ok: false, error: stopReason ?? crashError(error), runMs: 0 };
           },
         )
-        .then(({ runMs, ...outcome }): TaskOutcome => {
+        .then(({ runMs, process, ...outcome }): TaskOutcome => {
+          if (process) entry.report(process);
           // the result can overtake the "started" message: derive the start from the worker's run time
           // (real time, while the clock may be injected: never before the task was submitted)
           if (startedAt === null && runMs > 0) started(Math.max(submittedAt, clock.now() - runMs));

@@ -58,7 +58,11 @@ export interface WorkerTask {
  * the worker: the result and the "started" message travel on different
  * ports, so the result can arrive first.
  */
-export type WorkerResult = WorkerOutcome & { runMs: number };
+export type WorkerResult = WorkerOutcome & {
+  runMs: number;
+  /** the run's last `process` message again: the result can overtake it */
+  process?: Extract<WorkerMessage, { troupe: 'process' }>;
+};
 
 /** How a handler's attempt ended. */
 export type WorkerOutcome = { ok: true; output: unknown } | { ok: false; error: TaskError };

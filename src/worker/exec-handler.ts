@@ -84,6 +84,9 @@ function startShepherd(input: ExecInput, files: AttemptFiles, ctx: HandlerContex
       return reject(new HandlerError('EXEC_SPAWN_FAILED', `Could not start \`${input.command}\`: ${(error as Error).message}`, true));
     }
     closeSync(errFd);
+    // fault injection for the crash tests: the supervisor dies the instant its shepherd exists,
+    // before anything about the spawn is known to it (the window a crash can hit in real life)
+    if (process.env.TROUPE_FAULT === 'kill-after-spawn') process.kill(process.pid, 'SIGKILL');
     const exited = new Promise<void>((done) => child.once('exit', () => done()));
     let settled = false;
     child.once('error', (error) => {

@@ -14,6 +14,8 @@ import { probeAll, userHandler } from './user-handlers.js';
 import { openTaskLog, type TaskLogWriter } from '../actors/task-log.js';
 
 const running = new Map<string, AbortController>();
+/** each run's last `process` message, sent again with its result (which can overtake it) */
+const processes = new Map<string, Extract<WorkerMessage, { troupe: 'process' }>>();
 /** aborts that arrived before their task started here (it was queued, or in transit) */
 const abortedEarly = new Map<string, TaskError>();
 const ABORTED_EARLY_LIMIT = 1_000;
@@ -66,7 +68,9 @@ export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
   running.set(task.key, controller);
   post({ troupe: 'started', key: task.key });
   const result = await attempt(task, controller);
-  return { ...result, runMs: performance.now() - began };
+  const proc = processes.get(task.key);
+  processes.delete(task.key);
+  return { ...result, runMs: performance.now() - began, ...(proc ? { process: proc } : {}) };
 }
 
 /** Piscina's named task (`run(…, {name: 'probeHandlers'})`): loads every configured user handler. */
@@ -110,7 +114,9 @@ async function attempt(task: WorkerTask, controller: AbortController): Promise<W
                 if (event.logError) logError(event.logError);
                 if (event.claim) {
                   const { claim } = event;
-                  post({ troupe: 'process', key: task.key, pid: claim.pgid, identity: claim, spool: files.spool, mode: event.mode ?? 'spawned', elapsedMs: Math.max(0, Date.now() - claim.started_at) });
+                  const message = { troupe: 'process', key: task.key, pid: claim.pgid, identity: claim, spool: files.spool, mode: event.mode ?? 'spawned', elapsedMs: Math.max(0, Date.now() - claim.started_at) } as const;
+                  processes.set(task.key, message);
+                  post(message);
                 }
               },
             },
