@@ -67,7 +67,7 @@ export function openTaskLog(path: string, maxBytes: number): TaskLogWriter {
   };
   try {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    fd = openSync(path, 'a', 0o600);
+    fd = openSync(path, 'a+', 0o600);
     size = fstatSync(fd).size;
   } catch (e) {
     fail(e);
@@ -96,7 +96,7 @@ export function openTaskLog(path: string, maxBytes: number): TaskLogWriter {
     }
     renameSync(temp, path);
     closeSync(fd!);
-    fd = openSync(path, 'a', 0o600);
+    fd = openSync(path, 'a+', 0o600);
     size = fstatSync(fd).size;
   };
 
@@ -137,14 +137,20 @@ export interface TaskLogRead {
 
 /**
  * Turns raw output into display lines: bytes that are not UTF-8 become U+FFFD,
- * and control characters other than tab and escape (colours) are shown as
- * U+FFFD too, so binary output cannot garble a terminal or a JSON reader.
+ * control characters other than tab and escape (colours) are shown as U+FFFD
+ * too, and a line redrawn with carriage returns keeps its last drawing, so
+ * binary output cannot garble a terminal or a JSON reader.
  */
 function toLines(bytes: Buffer): string[] {
   if (bytes.length === 0) return [];
   // eslint-disable-next-line no-control-regex
   const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes).replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001a\u001c-\u001f\u007f]/g, '\uFFFD');
-  const lines = text.split('\n').map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
+  // a carriage return redraws its line (progress bars): what a terminal would end up showing is what follows the last one
+  const lines = text.split('\n').map((l) => {
+    const line = l.endsWith('\r') ? l.slice(0, -1) : l;
+    const cr = line.lastIndexOf('\r');
+    return cr === -1 ? line : line.slice(cr + 1);
+  });
   if (lines[lines.length - 1] === '') lines.pop();
   return lines;
 }

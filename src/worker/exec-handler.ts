@@ -26,7 +26,9 @@ import { CLAIM_LOST_EXIT, type ShepherdArgs, type ShepherdMessage } from './shep
 // vitest and tsx run this file as .ts: the shepherd then needs the tsx loader too
 const sourceMode = import.meta.url.endsWith('.ts');
 const shepherdFile = fileURLToPath(new URL(`./shepherd.${sourceMode ? 'ts' : 'js'}`, import.meta.url));
-const loader = sourceMode ? ['--import', import.meta.resolve('tsx')] : [];
+const loader = sourceMode ? ['--import', 'tsx'] : [];
+// the loader is found from the shepherd's own cwd (the project, in source mode); the command gets its own cwd
+const shepherdCwd = sourceMode ? fileURLToPath(new URL('../..', import.meta.url)) : undefined;
 
 /** How often an adopted process, which is not our child, is looked at. */
 const ADOPTED_POLL_MS = 100;
@@ -63,7 +65,8 @@ function startShepherd(input: ExecInput, files: AttemptFiles, ctx: HandlerContex
     log: files.log,
     logMaxBytes: files.logMaxBytes,
     command: input.command,
-    ...(input.cwd === undefined ? {} : { cwd: input.cwd }),
+    // the supervisor's directory by default, as before shepherds
+    cwd: input.cwd ?? process.cwd(),
     maxOutput: input.max_output,
     rerunNote: `[troupe] attempt ${ctx.attempt} runs again`,
   };
@@ -74,6 +77,7 @@ function startShepherd(input: ExecInput, files: AttemptFiles, ctx: HandlerContex
     try {
       child = spawn(process.execPath, [...loader, shepherdFile, JSON.stringify(args)], {
         env: { ...process.env, ...input.env },
+        ...(shepherdCwd === undefined ? {} : { cwd: shepherdCwd }),
         stdio: ['ignore', 'pipe', errFd],
         // its own session and process group: a signal to the supervisor's group (Ctrl-C) does not reach it
         detached: true,
