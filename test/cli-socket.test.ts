@@ -1,24 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { stat, writeFile, access } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BIN, ROOT, jsonLines, runCli, scratchDir } from './helpers/cli.js';
-
-/** Starts `troupe serve` and resolves once it listens. */
-async function serve(dataDir: string): Promise<{ child: ChildProcess; exited: Promise<number | null> }> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--data-dir', dataDir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-  await new Promise<void>((resolve, reject) => {
-    let err = '';
-    child.stderr!.on('data', (chunk: Buffer) => {
-      err += chunk.toString();
-      if (err.includes('serving')) resolve();
-    });
-    void exited.then(() => reject(new Error(`serve exited: ${err}`)));
-  });
-  return { child, exited };
-}
+import { jsonLines, runCli, scratchDir, serve } from './helpers/cli.js';
 
 /** Sends raw bytes on the socket and collects `count` response lines. */
 function raw(path: string, bytes: Buffer | string, count: number): Promise<Record<string, any>[]> {
