@@ -10,12 +10,13 @@ import { quickRuns, type BenchRow, type Suite } from './measure.js';
 import { actorsSuite } from './suites/actors.js';
 import { durabilitySuite } from './suites/durability.js';
 import { eventsSuite } from './suites/events.js';
+import { graphsSuite } from './suites/graphs.js';
 import { recoverySuite } from './suites/recovery.js';
 import { scaleSuite } from './suites/scale.js';
 import { tasksSuite } from './suites/tasks.js';
 import { table } from './table.js';
 
-const SUITES: Record<string, Suite> = { events: eventsSuite, actors: actorsSuite, tasks: tasksSuite, durability: durabilitySuite, recovery: recoverySuite, scale: scaleSuite };
+const SUITES: Record<string, Suite> = { events: eventsSuite, actors: actorsSuite, tasks: tasksSuite, durability: durabilitySuite, recovery: recoverySuite, scale: scaleSuite, graphs: graphsSuite };
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,

@@ -9,6 +9,7 @@ export { OPERATIONS, OPERATION_NAMES, commandSchema, isOperation } from './runti
 export { helpFor } from './runtime/help.js';
 export { ErrorCode, TroupeError } from './runtime/errors.js';
 export { errorResponse } from './runtime/responses.js';
+export { MAX_PARAMS_DEPTH, checkNesting, checkJsonTextNesting, nestingTooDeep } from './runtime/nesting.js';
 export { DEFAULTS } from './runtime/defaults.js';
 export { resolveDefinition, workflowDefinitionSchema } from './runtime/definition.js';
 export { parseDuration, formatDuration } from './runtime/durations.js';

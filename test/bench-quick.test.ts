@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, scratchDir } from './helpers/cli.js';
 
 const run = promisify(execFile);
-const SUITES = ['events', 'actors', 'tasks', 'durability', 'recovery', 'scale'];
+const SUITES = ['events', 'actors', 'tasks', 'durability', 'recovery', 'scale', 'graphs'];
 
 /** Runs `npm run bench` the way a user does (node --import tsx bench/run.ts). */
 const bench = (args: string[]) => run(process.execPath, ['--import', 'tsx', 'bench/run.ts', ...args], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 });
@@ -45,6 +45,7 @@ describe('npm run bench -- --quick', () => {
       expect(r.target === null ? r.target_met === null : typeof r.target_met === 'boolean').toBe(true);
     }
     // the issue's targets are each printed beside their figure (recovery's is for 10 000 workflows, a size --quick skips)
+    // (graphs' target is for 10 000 and 16 000 tasks, sizes --quick skips too)
     expect(rows.filter((r) => r.target !== null).map((r) => r.suite)).toEqual(expect.arrayContaining(['events', 'actors', 'tasks', 'durability']));
     for (const head of ['suite', 'scenario', 'troupe', 'spread', 'baseline', 'ratio', 'target']) expect(stdout).toContain(head);
     expect(stdout.split('\n').filter((line) => SUITES.some((s) => line.startsWith(`${s} `))).length).toBe(rows.length);

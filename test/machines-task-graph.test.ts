@@ -1,6 +1,8 @@
 /**
- * The task graph helpers, on examples and as properties over random graphs
- * checked against small reference implementations.
+ * The task graph helpers, on examples, on graphs of tens of thousands of
+ * tasks (issue "Hardening", item 8: a recursion one frame per task overflowed
+ * the stack), and as properties over random graphs checked against small
+ * reference implementations.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -50,6 +52,48 @@ function referenceLongest(tasks: readonly Node[]): Array<[number, number]> {
   return tasks.map((t) => longest(t.id)).sort((a, b) => (better(a, b) ? -1 : better(b, a) ? 1 : 0));
 }
 
+/** Waves by fixpoint: start every task at 0, raise each to one past its dependencies until nothing changes. */
+function referenceWaves(tasks: readonly Node[]): Map<string, number> {
+  const waves = new Map(tasks.map((t) => [t.id, 0]));
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const t of tasks) {
+      for (const d of t.dependsOn) {
+        if (waves.has(d) && waves.get(d)! + 1 > waves.get(t.id)!) {
+          waves.set(t.id, waves.get(d)! + 1);
+          changed = true;
+        }
+      }
+    }
+  }
+  return waves;
+}
+
+/**
+ * The critical path the plain way (the recursive version troupe had): the
+ * best chain ending at each task, the first strictly longer dependency in
+ * `dependsOn` order; the first strictly longer task in list order.
+ */
+function referenceCriticalPath(tasks: readonly Node[]): { path: string[]; durationMs: number } {
+  const byId = new Map(tasks.map((t) => [t.id, t]));
+  const memo = new Map<string, { durationMs: number; path: string[] }>();
+  const longer = (a: { durationMs: number; path: string[] }, b: { durationMs: number; path: string[] }) =>
+    a.durationMs > b.durationMs || (a.durationMs === b.durationMs && a.path.length > b.path.length);
+  const longest = (id: string): { durationMs: number; path: string[] } => {
+    const known = memo.get(id);
+    if (known) return known;
+    const t = byId.get(id)!;
+    let head = { durationMs: 0, path: [] as string[] };
+    for (const dep of t.dependsOn) if (byId.has(dep) && longer(longest(dep), head)) head = longest(dep);
+    const result = { durationMs: head.durationMs + t.estimatedDurationMs, path: [...head.path, id] };
+    memo.set(id, result);
+    return result;
+  };
+  let best = { durationMs: 0, path: [] as string[] };
+  for (const t of tasks) if (longer(longest(t.id), best)) best = longest(t.id);
+  return best;
+}
+
 /** Everything that reaches one of `ids` by following `dependsOn` edges. */
 function referenceDependents(tasks: readonly Node[], ids: readonly string[]): Set<string> {
   const found = new Set<string>();
@@ -96,6 +140,22 @@ const dagArb = fc
     order.map((i) => node(`t${i}`, [...deps[i]!, ...(external[i] ? ['outside'] : [])], durations[i]!)),
   );
 
+/**
+ * A larger, sparser random DAG than `dagArb`: up to 60 tasks, each with up to
+ * four dependencies on earlier tasks (the same one may be listed twice), in a
+ * shuffled order.
+ */
+const sparseDagArb = fc
+  .integer({ min: 1, max: 60 })
+  .chain((n) =>
+    fc.tuple(
+      fc.tuple(...Array.from({ length: n }, (_, i) => (i === 0 ? fc.constant<number[]>([]) : fc.array(fc.nat({ max: i - 1 }), { maxLength: 4 })))),
+      fc.array(fc.nat({ max: 5 }), { minLength: n, maxLength: n }),
+      fc.shuffledSubarray(Array.from({ length: n }, (_, i) => i), { minLength: n, maxLength: n }),
+    ),
+  )
+  .map(([deps, durations, order]) => order.map((i) => node(`t${i}`, deps[i]!.map((j) => `t${j}`), durations[i]!)));
+
 /** Any directed graph, cycles and self loops included. */
 const graphArb = fc
   .integer({ min: 1, max: 8 })
@@ -139,6 +199,54 @@ describe('task graph: examples', () => {
     expect(dependentsOf(tasks, ['d'])).toEqual(new Set(['e']));
     expect(dependentsOf(tasks, ['e'])).toEqual(new Set());
     expect(dependentsOf(tasks, [])).toEqual(new Set());
+  });
+});
+
+// ---------- big graphs ----------
+
+/** `t0 <- t1 <- … <- t(n-1)`, each estimated at 1 ms; `closed` adds `t0 -> t(n-1)`, making one cycle of n tasks. */
+function chain(n: number, order: 'in order' | 'reversed', closed = false): Node[] {
+  const tasks = Array.from({ length: n }, (_, i) => node(`t${i}`, i > 0 ? [`t${i - 1}`] : closed ? [`t${n - 1}`] : [], 1));
+  return order === 'reversed' ? tasks.reverse() : tasks;
+}
+
+// a recursion one frame per task deep overflowed V8's stack near 5 000 tasks (issue "Hardening", item 8)
+describe('task graph: tens of thousands of tasks, without recursion', () => {
+  for (const n of [10_000, 16_000]) {
+    for (const order of ['in order', 'reversed'] as const) {
+      it(`a ${n}-task chain listed ${order}: no cycle, one task per wave, the whole chain is the critical path`, () => {
+        const tasks = chain(n, order);
+        expect(findCycle(tasks)).toBeNull();
+        const waves = computeWaves(tasks);
+        expect(waves).toEqual(new Map(tasks.map((t) => [t.id, Number(t.id.slice(1))])));
+        const critical = criticalPath(tasks);
+        expect(critical.durationMs).toBe(n);
+        expect(critical.path).toEqual(Array.from({ length: n }, (_, i) => `t${i}`));
+        expect(dependentsOf(tasks, ['t0']).size).toBe(n - 1);
+      });
+    }
+  }
+
+  it('a 10 000-task cycle is reported whole, listed in order or reversed', () => {
+    const n = 10_000;
+    const around = Array.from({ length: n }, (_, i) => `t${(n - i) % n}`);
+    // the search starts at the first task listed and follows depends_on: t0 -> t9999 -> … -> t1 -> t0
+    expect(findCycle(chain(n, 'in order', true))).toEqual([...around, 't0']);
+    const fromLast = findCycle(chain(n, 'reversed', true))!;
+    expect(fromLast).toHaveLength(n + 1);
+    expect(fromLast[0]).toBe('t9999');
+    expect(fromLast.at(-1)).toBe('t9999');
+    expect(new Set(fromLast).size).toBe(n);
+  });
+
+  it('a fan-out to 10 000 tasks and a fan-in from them: three waves, a path through the longest middle task', () => {
+    const middles = Array.from({ length: 10_000 }, (_, i) => node(`m${i}`, ['root'], i === 4_321 ? 7 : 1));
+    const tasks = [node('join', middles.map((m) => m.id), 1), ...middles, node('root', [], 1)];
+    expect(findCycle(tasks)).toBeNull();
+    const waves = computeWaves(tasks);
+    expect([waves.get('root'), waves.get('m0'), waves.get('m9999'), waves.get('join')]).toEqual([0, 1, 1, 2]);
+    expect(criticalPath(tasks)).toEqual({ path: ['root', 'm4321', 'join'], durationMs: 9 });
+    expect(dependentsOf(tasks, ['root']).size).toBe(10_001);
   });
 });
 
@@ -200,6 +308,33 @@ describe('task graph: properties', () => {
         expect(path.reduce((sum, id) => sum + byId.get(id)!.estimatedDurationMs, 0)).toBe(durationMs);
         expect(byId.get(path[0]!)!.dependsOn.filter((d) => byId.has(d))).toEqual([]);
         for (let i = 0; i + 1 < path.length; i++) expect(byId.get(path[i + 1]!)!.dependsOn).toContain(path[i]);
+      }),
+    );
+  });
+
+  it('waves and the critical path equal the plain references on larger sparse DAGs, repeated dependencies included', () => {
+    fc.assert(
+      fc.property(sparseDagArb, (tasks) => {
+        expect(findCycle(tasks)).toBeNull();
+        expect(computeWaves(tasks)).toEqual(referenceWaves(tasks));
+        expect(criticalPath(tasks)).toEqual(referenceCriticalPath(tasks));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('on random DAGs, the critical path is the plain reference\'s, path and ties included', () => {
+    fc.assert(
+      fc.property(dagArb, (tasks) => {
+        expect(criticalPath(tasks)).toEqual(referenceCriticalPath(tasks));
+      }),
+    );
+  });
+
+  it('on random DAGs, the waves are the fixpoint reference\'s', () => {
+    fc.assert(
+      fc.property(dagArb, (tasks) => {
+        expect(computeWaves(tasks)).toEqual(referenceWaves(tasks));
       }),
     );
   });

@@ -1,7 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
-import { isOperation, OPERATIONS, TroupeError, type Command } from '../index.js';
+import { checkJsonTextNesting, isOperation, OPERATIONS, TroupeError, type Command } from '../index.js';
+import { parseParamsText, readParamsFile } from './params-file.js';
 
 /** A REPL line, split into its parts; params still raw text. */
 export interface ParsedLine {
@@ -40,27 +39,19 @@ function splitWord(text: string): [string, string] {
   return match ? [match[1]!, match[2]!] : ['', ''];
 }
 
-/** Reads `@path` (JSON or YAML) or parses inline JSON; `''` is no parameters. */
+/**
+ * Reads `@path` (JSON or YAML; a regular file of at most 8 MiB, see
+ * {@link readParamsFile}) or parses inline JSON; `''` is no parameters.
+ * Either is refused when it nests deeper than {@link MAX_PARAMS_DEPTH} levels,
+ * before a parser that recurses sees it.
+ */
 export async function parseParams(text: string, cwd = process.cwd()): Promise<unknown> {
   if (text === '') return undefined;
   if (text.startsWith('@')) {
     const path = resolve(cwd, text.slice(1).trim());
-    let content: string;
-    try {
-      content = await readFile(path, 'utf8');
-    } catch (error) {
-      throw new TroupeError('FILE_NOT_FOUND', `Cannot read parameters file ${path}`, {
-        details: error instanceof Error ? error.message : String(error),
-      });
-    }
-    try {
-      return parseYaml(content, { prettyErrors: true });
-    } catch (error) {
-      throw new TroupeError('PARSE_ERROR', `Parameters file ${path} is neither valid JSON nor valid YAML`, {
-        details: error instanceof Error ? error.message : String(error),
-      });
-    }
+    return parseParamsText(await readParamsFile(path), path);
   }
+  checkJsonTextNesting(text, 'the parameters');
   try {
     return JSON.parse(text);
   } catch (error) {

@@ -102,12 +102,38 @@ export function blockedSet(blocked: readonly string[]): ReadonlySet<string> {
 const BROKEN: ReadonlySet<TaskStatus> = new Set(['failed', 'skipped', 'cancelled']);
 
 /**
+ * Per task map, per task: how many of its dependencies, in `dependsOn` order,
+ * are known to be done (completed, or of an earlier phase and not blocked).
+ * A done dependency stays done and a map keeps its identity while its phase
+ * writes it in place, so the mark only moves forward: a task that waits on k
+ * dependencies costs O(k) over the whole phase, not O(k) each time one of
+ * them changes (a join of 8 000 tasks took half a minute).
+ */
+const doneUpTo = new WeakMap<object, Map<string, number>>();
+
+/** True when every dependency of `spec` is done; moves the task's mark past the ones that are. */
+function dependenciesDone(spec: TaskSpec, tasks: Readonly<Record<string, TaskRecord>>, blocked: ReadonlySet<string>): boolean {
+  let marks = doneUpTo.get(tasks);
+  if (!marks) doneUpTo.set(tasks, (marks = new Map()));
+  const deps = spec.dependsOn;
+  let i = marks.get(spec.id) ?? 0;
+  for (; i < deps.length; i++) {
+    const record = tasks[deps[i]!];
+    if (record ? record.status !== 'completed' : blocked.has(deps[i]!)) break;
+  }
+  marks.set(spec.id, i);
+  return i === deps.length;
+}
+
+/**
  * Moves pending tasks on, in place in `tasks` (a map the caller owns, see
  * {@link ownTasks}): to `ready` when every dependency completed, to `skipped`
  * when one failed, was skipped or cancelled (in this phase, or, via
  * `blocked`, in an earlier one); skips cascade along chains. With `changed`,
  * only the dependents of those tasks are looked at (an outcome can only move
- * its own dependents), so a phase of n tasks costs O(n) in all, not per event.
+ * its own dependents), so a phase of n tasks costs O(tasks + dependencies)
+ * in all, not per event. Iterative: a cascade along a chain of any length,
+ * or to any number of dependents, uses no stack.
  * Returns the change in the number of open tasks.
  */
 export function settle(
@@ -118,19 +144,28 @@ export function settle(
   changed?: readonly string[],
 ): number {
   let delta = 0;
-  const queue: TaskSpec[] = changed ? changed.flatMap((id) => [...dependentsOfTask(specs, id)]) : [...specs];
+  const isBroken = (dep: string) => {
+    const record = tasks[dep];
+    return record ? BROKEN.has(record.status) : blocked.has(dep);
+  };
+  // a task to look at, and the dependency whose change brought it here (null: nothing says which)
+  const queue: { spec: TaskSpec; cause: string | null }[] = [];
+  const lookAtDependents = (id: string) => {
+    for (const spec of dependentsOfTask(specs, id)) queue.push({ spec, cause: id });
+  };
+  if (changed) for (const id of changed) lookAtDependents(id);
+  else for (const spec of specs) queue.push({ spec, cause: null });
   for (let i = 0; i < queue.length; i++) {
-    const spec = queue[i]!;
+    const { spec, cause } = queue[i]!;
     const task = tasks[spec.id];
     if (!task || task.status !== 'pending') continue;
-    const broken = spec.dependsOn.find((dep) => {
-      const record = tasks[dep];
-      return record ? BROKEN.has(record.status) : blocked.has(dep);
-    });
+    // a pending task has no broken dependency but the one that just changed, if any: only then (or
+    // when the cause is unknown) is the whole list searched, for the first broken one in order
+    const broken = cause === null || isBroken(cause) ? spec.dependsOn.find(isBroken) : undefined;
     if (broken !== undefined) {
       delta += put(tasks, { ...task, status: 'skipped', finishedAt: at, reason: `dependency ${broken} did not complete` });
-      queue.push(...dependentsOfTask(specs, spec.id));
-    } else if (!spec.dependsOn.some((dep) => tasks[dep] !== undefined && tasks[dep]!.status !== 'completed')) {
+      lookAtDependents(spec.id);
+    } else if (dependenciesDone(spec, tasks, blocked)) {
       put(tasks, { ...task, status: 'ready' });
     }
   }

@@ -2,6 +2,7 @@ import { chmod, rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { errorResponse } from './responses.js';
 import { TroupeError } from './errors.js';
+import { checkJsonTextNesting, MAX_PARAMS_DEPTH } from './nesting.js';
 import type { Hub } from './hub.js';
 import type { Session } from './events/subscriptions.js';
 
@@ -108,6 +109,13 @@ export class ControlSocket {
 
   async #handle(hub: Hub, text: string, session: Session): Promise<unknown> {
     let request: unknown;
+    try {
+      // the request object is one level above its parameters; a deeper one (its request_id too) would
+      // overflow the stack when its answer is rendered
+      checkJsonTextNesting(text, 'the request', MAX_PARAMS_DEPTH + 1);
+    } catch (error) {
+      return errorResponse(error, { operation: '' }, Date.now());
+    }
     try {
       request = JSON.parse(text);
     } catch (error) {

@@ -119,6 +119,17 @@ function checkHandler(task: TaskSpec, where: string, userHandlers: UserHandlers)
   });
 }
 
+/** Ids an error message lists at most: a graph of thousands of tasks must not make a message of thousands of ids. */
+const LISTED_IDS = 20;
+
+/** `ids` joined by `separator`, the middle left out (with its count) when there are more than {@link LISTED_IDS}. */
+function listIds(ids: readonly string[], separator: string): string {
+  if (ids.length <= LISTED_IDS) return ids.join(separator);
+  const head = ids.slice(0, LISTED_IDS / 2);
+  const tail = ids.slice(ids.length - LISTED_IDS / 2);
+  return [...head, `… ${ids.length - LISTED_IDS} more …`, ...tail].join(separator);
+}
+
 /** Checks what a schema cannot: ids, dependencies, cycles, handlers and their inputs. */
 function checkGraph(phases: PhaseSpec[], userHandlers: UserHandlers): void {
   const seen = new Map<string, { phase: number; task: number }>();
@@ -139,7 +150,7 @@ function checkGraph(phases: PhaseSpec[], userHandlers: UserHandlers): void {
         const where = seen.get(dep);
         if (!where) {
           throw new TroupeError('UNKNOWN_DEPENDENCY', `Task ${task.id} (${at(p, t)}) depends on ${dep}, which is not a task of this workflow`, {
-            details: `Known task ids: ${[...seen.keys()].join(', ')}`,
+            details: `Known task ids: ${listIds([...seen.keys()], ', ')}`,
           });
         }
         if (where.phase > p) {
@@ -153,8 +164,10 @@ function checkGraph(phases: PhaseSpec[], userHandlers: UserHandlers): void {
   );
   const cycle = findCycle(phases.flatMap((p) => p.tasks));
   if (cycle) {
-    throw new TroupeError('DEPENDENCY_CYCLE', `Dependency cycle: ${cycle.join(' -> ')}`, {
-      details: 'Tasks in a cycle would wait for each other forever',
+    // a long cycle is named by its ends in the message, and whole in the details
+    const long = cycle.length > LISTED_IDS;
+    throw new TroupeError('DEPENDENCY_CYCLE', `Dependency cycle${long ? ` of ${cycle.length - 1} tasks` : ''}: ${listIds(cycle, ' -> ')}`, {
+      details: `Tasks in a cycle would wait for each other forever${long ? `. The whole cycle: ${cycle.join(' -> ')}` : ''}`,
     });
   }
 }

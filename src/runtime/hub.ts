@@ -10,6 +10,7 @@ import { commandSchema, isOperation, OPERATIONS, type HubResponse } from './comm
 import { DEFAULTS } from './defaults.js';
 import { formatDuration, parseDuration } from './durations.js';
 import { TroupeError } from './errors.js';
+import { checkNesting } from './nesting.js';
 import { errorResponse } from './responses.js';
 import { EventBus, type EventListener } from './events/event-bus.js';
 import { ActorTrace } from './events/actor-trace.js';
@@ -239,6 +240,8 @@ export function createHub(options: HubOptions = {}): Hub {
     try {
       if (closed) throw new TroupeError('HUB_CLOSED', 'The hub is shutting down and takes no more commands');
       await ready;
+      // before zod, the handlers, the codec or JSON walk it: each of them recurses per level
+      checkNesting(raw.parameters, 'parameters');
       const parsed = commandSchema.safeParse(command);
       if (!parsed.success) {
         throw new TroupeError('VALIDATION_FAILED', 'The command is malformed', { details: z.prettifyError(parsed.error) });

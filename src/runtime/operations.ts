@@ -78,6 +78,9 @@ const handlers: Record<string, Handler> = {
         details: 'Its checkpoints are there but it was not loaded (see health for recovery failures)',
       });
     }
+    const tasks = spec.phases.flatMap((p) => p.tasks);
+    // before the workflow is registered: nothing after that may fail and leave it behind an error answer
+    const critical = criticalPath(tasks);
     const input = { id: workflowId, spec, at: hub.clock.now() };
     const actor = createActor(workflowMachine, hub.trace ? { input, inspect: hub.trace.forWorkflow(workflowId) } : { input });
     actor.start();
@@ -91,21 +94,19 @@ const handlers: Record<string, Handler> = {
       actor.stop();
       throw error;
     }
-    const tasks = spec.phases.flatMap((p) => p.tasks);
     hub.bus.publish({
       type: 'WORKFLOW_CREATED',
       workflowId,
       data: {
         name: spec.name,
         workflow_definition: { name: spec.name, phases: spec.phases.map((p) => ({ name: p.name, tasks: p.tasks.map((t) => t.id) })) },
-        estimated_duration: formatDuration(criticalPath(tasks).durationMs),
+        estimated_duration: formatDuration(critical.durationMs),
         phases: spec.phases.length,
         tasks: tasks.length,
       },
       source: 'hub',
       correlationId: hub.correlationId,
     });
-    const critical = criticalPath(tasks);
     return {
       result: {
         workflow_id: workflowId,
