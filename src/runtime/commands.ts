@@ -118,7 +118,7 @@ export const OPERATIONS = {
   }),
   'save-state': op({
     group: 'state',
-    summary: 'Write a workflow as one self-contained, sha256-sealed file: its checkpoints and its events',
+    summary: "Write a workflow as one self-contained file, sha256-sealed and signed with this data directory's key: its checkpoints and its events",
     workflow: 'required',
     params: z.strictObject({
       path: z.string().min(1).optional().describe('where to write it; default <data-dir>/exports/<id>-<time>.troupe'),
@@ -129,7 +129,7 @@ export const OPERATIONS = {
   }),
   'load-state': op({
     group: 'state',
-    summary: "Import a workflow from a save-state bundle (verified first); refuses to overwrite unless told to",
+    summary: 'Import a workflow from a save-state bundle, all of it checked first; a running one loads paused, so nothing runs before start/resume; refuses to overwrite unless told to',
     workflow: 'none',
     params: z.strictObject({
       path: z.string().min(1).describe('the bundle file'),
