@@ -22,6 +22,8 @@ export { ControlSocket, MAX_REQUEST_BYTES } from './runtime/control-socket.js';
 export { checkDataDir } from './runtime/durability/check.js';
 export { dataDirLayout } from './persistence/data-dir.js';
 export { readLogsOffline } from './runtime/scheduling/offline-logs.js';
+// the one rule for ids that become file names (workflow, task, checkpoint ids)
+export { assertSafeId, idPath, isSafeId, unsafeIdReason, SAFE_ID_MAX_LENGTH, SAFE_ID_RULE, UnsafeIdError } from './persistence/safe-id.js';
 
 // time and tasks
 export { createManualClock, systemClock } from './actors/clock.js';
@@ -34,5 +36,6 @@ export type { WorkflowDefinition } from './runtime/definition.js';
 export type { EventRecord, EventType, Severity, EventMessage } from './runtime/events/event-record.js';
 export type { Session } from './runtime/events/subscriptions.js';
 export type { CheckpointVerdict } from './runtime/durability/check.js';
+export type { IdKind } from './persistence/safe-id.js';
 export type { Clock, ManualClock, TimerHandle } from './actors/clock.js';
 export type { TaskRunner, TaskOutcome } from './actors/task-runner.js';

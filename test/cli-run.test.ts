@@ -46,6 +46,17 @@ describe('troupe run FILE', () => {
   });
 
   it.each([
+    ['two..dots.yaml', /two\.dots_[a-z0-9]+\s+dots\s+✓ completed/],
+    [`${'l'.repeat(140)}.yaml`, new RegExp(`${'l'.repeat(119)}_[a-z0-9]{8}\\s+dots\\s+✓ completed`)],
+  ])('without --id, the id made from the file name %s follows the id rule', async (name, line) => {
+    const file = join(dir, name);
+    await writeFile(file, 'name: dots\nphases:\n  - name: p\n    tasks:\n      - {id: t, handler: noop}\n');
+    const result = await runCli(['run', file, '--data-dir', dir]);
+    expect(result.stdout).toMatch(line);
+    expect(result.code).toBe(0);
+  });
+
+  it.each([
     ['a missing file', ['run', 'no/such/file.yaml'], 'FILE_NOT_FOUND'],
     ['an invalid definition', ['run', 'INVALID'], 'HANDLER_NOT_FOUND'],
   ])('exits 2 on %s', async (_name, args, code) => {

@@ -69,7 +69,9 @@ async function errorOf(command: unknown): Promise<ErrorResponse> {
 }
 
 const MALFORMED = 'The command is malformed';
-const ID_RULE = '✖ workflow ids use letters, digits, "_", "." and "-" (at most 128), starting with a letter or digit\n  → at workflow_id';
+/** The one id rule (src/persistence/safe-id.ts), naming the id and what breaks it. */
+const ID_RULE = (id: string, why: string) =>
+  `✖ Workflow id ${JSON.stringify(id)} cannot name a file: it ${why}. Ids become file names in the data directory, so they use letters, digits, "_", "." and "-", start with a letter or digit, hold no "..", and are at most 128 characters\n  → at workflow_id`;
 
 describe('bad commands get the exact code, message and details', () => {
   const rows: { name: string; command: unknown; code: string; message: string; details: string }[] = [
@@ -98,11 +100,13 @@ describe('bad commands get the exact code, message and details', () => {
       message: 'Operation create needs a workflow id',
       details: 'Usage: <workflow-id> create [params]',
     },
-    { name: 'a workflow id with a space', command: { operation: 'start', workflow_id: 'wf 1' }, code: 'VALIDATION_FAILED', message: MALFORMED, details: ID_RULE },
-    { name: 'a workflow id with a path', command: { operation: 'start', workflow_id: '../etc' }, code: 'VALIDATION_FAILED', message: MALFORMED, details: ID_RULE },
-    { name: 'a workflow id starting with "-"', command: { operation: 'get-status', workflow_id: '-wf' }, code: 'VALIDATION_FAILED', message: MALFORMED, details: ID_RULE },
-    { name: 'an empty workflow id', command: { operation: 'get-status', workflow_id: '' }, code: 'VALIDATION_FAILED', message: MALFORMED, details: ID_RULE },
-    { name: 'a 129-character workflow id', command: { operation: 'create', workflow_id: 'w'.repeat(129) }, code: 'VALIDATION_FAILED', message: MALFORMED, details: ID_RULE },
+    { name: 'a workflow id with a space', command: { operation: 'start', workflow_id: 'wf 1' }, code: 'VALIDATION_FAILED', message: MALFORMED, details: ID_RULE('wf 1', 'holds " "') },
+    { name: 'a workflow id with a path', command: { operation: 'start', workflow_id: '../etc' }, code: 'VALIDATION_FAILED', message: MALFORMED, details: ID_RULE('../etc', 'holds "/"') },
+    { name: 'a workflow id starting with "-"', command: { operation: 'get-status', workflow_id: '-wf' }, code: 'VALIDATION_FAILED', message: MALFORMED, details: ID_RULE('-wf', 'starts with "-"') },
+    { name: 'an empty workflow id', command: { operation: 'get-status', workflow_id: '' }, code: 'VALIDATION_FAILED', message: MALFORMED, details: ID_RULE('', 'is empty') },
+    { name: 'a 129-character workflow id', command: { operation: 'create', workflow_id: 'w'.repeat(129) }, code: 'VALIDATION_FAILED', message: MALFORMED, details: ID_RULE('w'.repeat(129), 'is 129 characters long') },
+    { name: 'a workflow id with ".."', command: { operation: 'create', workflow_id: 'a..b' }, code: 'VALIDATION_FAILED', message: MALFORMED, details: ID_RULE('a..b', 'holds ".."') },
+    { name: 'a workflow id starting with "."', command: { operation: 'get-status', workflow_id: '.wf' }, code: 'VALIDATION_FAILED', message: MALFORMED, details: ID_RULE('.wf', 'starts with "."') },
     { name: 'an unknown command key', command: { operation: 'start', workflow_id: 'wf_here', extra: 1 }, code: 'VALIDATION_FAILED', message: MALFORMED, details: '✖ Unrecognized key: "extra"' },
     { name: 'no operation', command: {}, code: 'VALIDATION_FAILED', message: MALFORMED, details: '✖ Invalid input: expected string, received undefined\n  → at operation' },
     { name: 'an empty operation', command: { operation: '' }, code: 'VALIDATION_FAILED', message: MALFORMED, details: '✖ Too small: expected string to have >=1 characters\n  → at operation' },

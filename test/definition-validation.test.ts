@@ -36,7 +36,10 @@ async function createFails(parameters: unknown): Promise<ErrorResponse> {
 }
 
 const SCHEMA = 'Invalid parameters for create';
-const TASK_ID_RULE = '✖ task ids use letters, digits, "_", "." and "-", starting with a letter or digit\n  → at phases[0].tasks[0].id';
+/** The one id rule (src/persistence/safe-id.ts), naming the id and what breaks it. */
+const TASK_ID_RULE = (id: string, why: string) =>
+  `✖ Task id ${JSON.stringify(id)} cannot name a file: it ${why}. ${RULE}\n  → at phases[0].tasks[0].id`;
+const RULE = 'Ids become file names in the data directory, so they use letters, digits, "_", "." and "-", start with a letter or digit, hold no "..", and are at most 128 characters';
 const duration = (got: string) => `✖ Expected a duration such as "30s", "15m" or "2h" (units ms, s, m, h, d), got ${got}`;
 
 interface Row {
@@ -244,12 +247,14 @@ const rows: Row[] = [
     message: SCHEMA,
     details: '✖ Too small: expected number to be >=0\n  → at phases[0].tasks[0].retries',
   },
-  { name: 'task id with a space', parameters: oneTask(noop('a b')), code: 'VALIDATION_FAILED', message: SCHEMA, details: TASK_ID_RULE },
-  { name: 'task id with a slash', parameters: oneTask(noop('a/b')), code: 'VALIDATION_FAILED', message: SCHEMA, details: TASK_ID_RULE },
-  { name: 'task id starting with "-"', parameters: oneTask(noop('-a')), code: 'VALIDATION_FAILED', message: SCHEMA, details: TASK_ID_RULE },
-  { name: 'task id starting with "."', parameters: oneTask(noop('.a')), code: 'VALIDATION_FAILED', message: SCHEMA, details: TASK_ID_RULE },
-  { name: 'empty task id', parameters: oneTask(noop('')), code: 'VALIDATION_FAILED', message: SCHEMA, details: TASK_ID_RULE },
-  { name: 'non-ASCII task id', parameters: oneTask(noop('tâche')), code: 'VALIDATION_FAILED', message: SCHEMA, details: TASK_ID_RULE },
+  { name: 'task id with a space', parameters: oneTask(noop('a b')), code: 'VALIDATION_FAILED', message: SCHEMA, details: TASK_ID_RULE('a b', 'holds " "') },
+  { name: 'task id with a slash', parameters: oneTask(noop('a/b')), code: 'VALIDATION_FAILED', message: SCHEMA, details: TASK_ID_RULE('a/b', 'holds "/"') },
+  { name: 'task id starting with "-"', parameters: oneTask(noop('-a')), code: 'VALIDATION_FAILED', message: SCHEMA, details: TASK_ID_RULE('-a', 'starts with "-"') },
+  { name: 'task id starting with "."', parameters: oneTask(noop('.a')), code: 'VALIDATION_FAILED', message: SCHEMA, details: TASK_ID_RULE('.a', 'starts with "."') },
+  { name: 'empty task id', parameters: oneTask(noop('')), code: 'VALIDATION_FAILED', message: SCHEMA, details: TASK_ID_RULE('', 'is empty') },
+  { name: 'task id with ".."', parameters: oneTask(noop('a..b')), code: 'VALIDATION_FAILED', message: SCHEMA, details: TASK_ID_RULE('a..b', 'holds ".."') },
+  { name: '129-character task id', parameters: oneTask(noop('t'.repeat(129))), code: 'VALIDATION_FAILED', message: SCHEMA, details: TASK_ID_RULE('t'.repeat(129), 'is 129 characters long') },
+  { name: 'non-ASCII task id', parameters: oneTask(noop('tâche')), code: 'VALIDATION_FAILED', message: SCHEMA, details: TASK_ID_RULE('tâche', 'holds "â"') },
 ];
 
 describe('create rejects a bad definition with the exact code, message and details', () => {

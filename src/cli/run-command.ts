@@ -1,5 +1,5 @@
 import { basename, extname } from 'node:path';
-import { formatDuration, type EventRecord, type Hub, type HubResponse } from '../index.js';
+import { formatDuration, SAFE_ID_MAX_LENGTH, type EventRecord, type Hub, type HubResponse } from '../index.js';
 import { formatResponse, type Palette } from './format.js';
 import { parseParams } from './parse-line.js';
 import { RunProgress } from './run-progress.js';
@@ -15,10 +15,14 @@ export interface RunOptions {
   out: NodeJS.WritableStream;
 }
 
-/** A workflow id from the file name: `examples/hello.yaml` -> `hello_<time>`. */
+/**
+ * A workflow id from the file name: `examples/hello.yaml` -> `hello_<time>`,
+ * within the id rule (`SAFE_ID_RULE`): no "..", at most 128 characters.
+ */
 function defaultId(file: string): string {
-  const stem = basename(file, extname(file)).replace(/[^A-Za-z0-9_.-]/g, '_').replace(/^[^A-Za-z0-9]+/, '') || 'wf';
-  return `${stem}_${Date.now().toString(36)}`;
+  const stem = basename(file, extname(file)).replace(/[^A-Za-z0-9_.-]/g, '_').replace(/\.{2,}/g, '.').replace(/^[^A-Za-z0-9]+/, '') || 'wf';
+  const time = Date.now().toString(36);
+  return `${stem.slice(0, SAFE_ID_MAX_LENGTH - time.length - 1)}_${time}`;
 }
 
 /** What became of a task's process after a crash, in words (TASK_RECOVERED and the recovery report). */

@@ -2,6 +2,7 @@ import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic-file.js';
 import { CorruptCheckpointError, decodeCheckpoint, encodeCheckpoint, type CheckpointHeader } from './checkpoint-codec.js';
+import { idPath, isSafeId } from './safe-id.js';
 
 /** A stored checkpoint, as listed. */
 export interface CheckpointInfo {
@@ -51,7 +52,11 @@ export interface CheckpointStore {
 
 const FILE = /^(\d{10})-([a-z_]+)\.ckpt$/;
 
-/** Checkpoints as files: `<dir>/<workflow-id>/<seq>-<trigger>.ckpt`, written atomically. */
+/**
+ * Checkpoints as files: `<dir>/<workflow-id>/<seq>-<trigger>.ckpt`, written
+ * atomically. Every workflow id and checkpoint id goes through `idPath`: one
+ * that could leave the directory throws `UnsafeIdError` before any file is touched.
+ */
 export class FileCheckpointStore implements CheckpointStore {
   readonly #dir: string;
   readonly #keep: number;
@@ -65,7 +70,7 @@ export class FileCheckpointStore implements CheckpointStore {
     // the file name carries both: one `list` could not parse back would be written and never found
     if (!/^[a-z_]+$/.test(header.trigger)) throw new RangeError(`checkpoint trigger must match [a-z_]+, got ${JSON.stringify(header.trigger)}`);
     if (!Number.isInteger(header.seq) || header.seq < 0 || header.seq >= 1e10) throw new RangeError(`checkpoint seq must be an integer in [0, 1e10), got ${header.seq}`);
-    const dir = join(this.#dir, header.workflow_id);
+    const dir = this.#workflowDir(header.workflow_id);
     await mkdir(dir, { recursive: true });
     const id = `${String(header.seq).padStart(10, '0')}-${header.trigger}`;
     const bytes = encodeCheckpoint(header, body);
@@ -79,8 +84,9 @@ export class FileCheckpointStore implements CheckpointStore {
 
   async list(workflowId: string): Promise<CheckpointInfo[]> {
     const infos: CheckpointInfo[] = [];
+    const dir = this.#workflowDir(workflowId);
     for (const info of await this.#names(workflowId)) {
-      const size = (await stat(join(this.#dir, workflowId, `${info.id}.ckpt`)).catch(() => null))?.size;
+      const size = (await stat(join(dir, `${info.id}.ckpt`)).catch(() => null))?.size;
       if (size !== undefined) infos.push({ ...info, size });
     }
     return infos;
@@ -88,7 +94,7 @@ export class FileCheckpointStore implements CheckpointStore {
 
   /** The checkpoints by file name alone, oldest first (no stat: recovery reads them anyway). */
   async #names(workflowId: string): Promise<CheckpointInfo[]> {
-    const names = await readdir(join(this.#dir, workflowId)).catch((error: NodeJS.ErrnoException) => {
+    const names = await readdir(this.#workflowDir(workflowId)).catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOENT') return [] as string[];
       throw error;
     });
@@ -101,7 +107,7 @@ export class FileCheckpointStore implements CheckpointStore {
   }
 
   async read(info: CheckpointInfo): Promise<LoadedCheckpoint> {
-    const bytes = await readFile(join(this.#dir, info.workflowId, `${info.id}.ckpt`));
+    const bytes = await readFile(idPath(this.#workflowDir(info.workflowId), 'checkpoint id', info.id, '.ckpt'));
     const { header, body } = decodeCheckpoint(bytes);
     if (header.workflow_id !== info.workflowId || header.seq !== info.seq) {
       throw new CorruptCheckpointError(`file ${info.id} holds checkpoint ${header.seq} of ${header.workflow_id}`);
@@ -123,10 +129,15 @@ export class FileCheckpointStore implements CheckpointStore {
 
   async workflows(): Promise<string[]> {
     const entries = await readdir(this.#dir, { withFileTypes: true }).catch(() => []);
-    return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+    // a directory troupe could not have made (its name is no workflow id) is not a workflow
+    return entries.filter((e) => e.isDirectory() && isSafeId(e.name)).map((e) => e.name).sort();
   }
 
   async remove(workflowId: string): Promise<void> {
-    await rm(join(this.#dir, workflowId), { recursive: true, force: true });
+    await rm(this.#workflowDir(workflowId), { recursive: true, force: true });
+  }
+
+  #workflowDir(workflowId: string): string {
+    return idPath(this.#dir, 'workflow id', workflowId);
   }
 }

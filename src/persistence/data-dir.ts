@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { fsyncDir, writeFileAtomic } from './atomic-file.js';
 import { packr } from './checkpoint-codec.js';
+import { idPath, isSafeId } from './safe-id.js';
 
 /** The paths of a data directory (DESIGN §7). */
 export function dataDirLayout(root: string) {
@@ -14,6 +15,8 @@ export function dataDirLayout(root: string) {
     checkpoints: join(root, 'checkpoints'),
     events: join(root, 'events'),
     agentPools: join(root, 'agent_pools'),
+    /** the HMAC key that signs this directory's save-state bundles (mode 0600) */
+    bundleKey: join(root, 'bundle.key'),
   };
 }
 
@@ -113,30 +116,32 @@ export class WorkflowIndex {
 
   async put(shelf: WorkflowShelf, record: WorkflowIndexRecord): Promise<void> {
     const dir = join(this.#dir, shelf);
+    const path = idPath(dir, 'workflow id', record.id, '.wf');
     await mkdir(dir, { recursive: true });
-    await writeFileAtomic(join(dir, `${record.id}.wf`), packr.pack(record));
+    await writeFileAtomic(path, packr.pack(record));
     // the new place is durable before the old one goes: a crash between leaves two, and `list` prefers the ended shelf
     for (const other of ['active', 'completed', 'failed'] as const) {
-      if (other !== shelf) await rm(join(this.#dir, other, `${record.id}.wf`), { force: true });
+      if (other !== shelf) await rm(idPath(join(this.#dir, other), 'workflow id', record.id, '.wf'), { force: true });
     }
   }
 
   /**
    * Ids on a shelf. An id on an ended shelf and on `active` too (a crash
    * between the two steps of `put`) counts as ended, and the stale active
-   * record is removed.
+   * record is removed. A file whose name is no workflow id (troupe never
+   * writes one) is not listed.
    */
   async list(shelf: WorkflowShelf): Promise<string[]> {
     const read = async (s: WorkflowShelf) =>
-      (await readdir(join(this.#dir, s)).catch(() => [] as string[])).filter((n) => n.endsWith('.wf')).map((n) => n.slice(0, -3));
+      (await readdir(join(this.#dir, s)).catch(() => [] as string[])).filter((n) => n.endsWith('.wf')).map((n) => n.slice(0, -3)).filter(isSafeId);
     const ids = await read(shelf);
     if (shelf !== 'active') return ids.sort();
     const ended = new Set([...(await read('completed')), ...(await read('failed'))]);
-    for (const id of ids.filter((i) => ended.has(i))) await rm(join(this.#dir, 'active', `${id}.wf`), { force: true });
+    for (const id of ids.filter((i) => ended.has(i))) await rm(idPath(join(this.#dir, 'active'), 'workflow id', id, '.wf'), { force: true });
     return ids.filter((i) => !ended.has(i)).sort();
   }
 
   async remove(id: string): Promise<void> {
-    for (const shelf of ['active', 'completed', 'failed'] as const) await rm(join(this.#dir, shelf, `${id}.wf`), { force: true });
+    for (const shelf of ['active', 'completed', 'failed'] as const) await rm(idPath(join(this.#dir, shelf), 'workflow id', id, '.wf'), { force: true });
   }
 }

@@ -1,20 +1,15 @@
 import { z } from 'zod';
 import { DEFAULTS } from './defaults.js';
-import { durationSchema, workflowDefinitionSchema } from './definition.js';
+import { durationSchema, safeIdSchema, workflowDefinitionSchema } from './definition.js';
 import { eventParams } from './events/event-operations.js';
 import { resourceParams } from './resources/resource-params.js';
 import { agentParams } from './agents/agent-operations.js';
 
-/** Workflow ids: what a file name and a REPL word can hold safely. */
-export const WORKFLOW_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
-
 /** A command as `hub.execute` takes it; the REPL line `wf_1 start {}` becomes `{operation:'start', workflow_id:'wf_1', parameters:{}}`. */
 export const commandSchema = z.strictObject({
   operation: z.string().min(1),
-  workflow_id: z
-    .string()
-    .regex(WORKFLOW_ID, 'workflow ids use letters, digits, "_", "." and "-" (at most 128), starting with a letter or digit')
-    .optional(),
+  /** what a file name and a REPL word can hold safely (one rule with every id that becomes a path) */
+  workflow_id: safeIdSchema('workflow id').optional(),
   parameters: z.unknown().optional(),
   /** an id the caller picks to correlate the events this command causes */
   correlation_id: z.string().optional(),
@@ -135,7 +130,7 @@ export const OPERATIONS = {
   }),
   'save-state': op({
     group: 'state',
-    summary: 'Write a workflow as one self-contained, sha256-sealed file: its checkpoints and its events',
+    summary: "Write a workflow as one self-contained file, sha256-sealed and signed with this data directory's key: its checkpoints and its events",
     workflow: 'required',
     params: z.strictObject({
       path: z.string().min(1).optional().describe('where to write it; default <data-dir>/exports/<id>-<time>.troupe'),
@@ -146,7 +141,7 @@ export const OPERATIONS = {
   }),
   'load-state': op({
     group: 'state',
-    summary: "Import a workflow from a save-state bundle (verified first); refuses to overwrite unless told to",
+    summary: 'Import a workflow from a save-state bundle, all of it checked first; a running one loads paused, so nothing runs before start/resume; refuses to overwrite unless told to',
     workflow: 'none',
     params: z.strictObject({
       path: z.string().min(1).describe('the bundle file'),
@@ -246,7 +241,7 @@ export const OPERATIONS = {
     summary: 'Restore a workflow to a checkpoint; the epoch is bumped so later work runs again',
     workflow: 'required',
     params: z.strictObject({
-      checkpoint_id: z.string().min(1).describe("an id from 'list-checkpoints' (or its seq)"),
+      checkpoint_id: safeIdSchema('checkpoint id').describe("an id from 'list-checkpoints' (or its seq)"),
       strategy: z.enum(['full_restore', 'partial_restore']).default('full_restore').describe('partial_restore keeps the successful task outcomes logged after the checkpoint'),
     }),
     example: 'wf_1 restore {"checkpoint_id":"0000000003-phase"}',
@@ -256,7 +251,7 @@ export const OPERATIONS = {
     summary: 'Roll a workflow back to a named or earlier checkpoint; the epoch is bumped so later work runs again',
     workflow: 'required',
     params: z.strictObject({
-      checkpoint_id: z.string().min(1).optional(),
+      checkpoint_id: safeIdSchema('checkpoint id').optional(),
       name: z.string().min(1).optional().describe("a name given to 'checkpoint'"),
       steps: z.number().int().min(1).default(1).describe('checkpoints back from the newest'),
     }),

@@ -3,6 +3,7 @@ import { builtinInputs, BUILTIN_HANDLERS, isBuiltinHandler } from '../actors/han
 import type { HandlerProbe } from '../actors/handler-registry.js';
 import { findCycle } from '../machines/task-graph.js';
 import type { PhaseSpec, TaskSpec, WorkflowSpec } from '../machines/types.js';
+import { unsafeIdReason, UnsafeIdError, type IdKind } from '../persistence/safe-id.js';
 import { DEFAULTS } from './defaults.js';
 import { parseDuration } from './durations.js';
 import { TroupeError } from './errors.js';
@@ -23,11 +24,23 @@ export const durationSchema = z.union([z.string(), z.number()]).transform((value
 /** A duration that must be longer than zero (a zero timeout would fire at once). */
 const positiveDuration = durationSchema.refine((ms) => ms > 0, { message: 'must be longer than 0' });
 
+/**
+ * An id that becomes a file name (workflow, task and checkpoint ids): the
+ * one rule of `unsafeIdReason`, its message naming the id and the rule.
+ *
+ * @example
+ * z.strictObject({ workflow_id: safeIdSchema('workflow id') })
+ */
+export const safeIdSchema = (kind: IdKind) =>
+  z.string().superRefine((id, ctx) => {
+    const reason = unsafeIdReason(id);
+    if (reason !== null) ctx.addIssue({ code: 'custom', message: new UnsafeIdError(kind, id, reason).message });
+  });
+
 const name = z.string().trim().min(1, 'must not be empty');
-const TASK_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
 const taskSchema = z.strictObject({
-  id: z.string().max(128, 'task ids are at most 128 characters').regex(TASK_ID, 'task ids use letters, digits, "_", "." and "-", starting with a letter or digit'),
+  id: safeIdSchema('task id'),
   description: z.string().optional(),
   handler: name,
   role: name.default('general'),

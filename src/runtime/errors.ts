@@ -1,3 +1,6 @@
+import { BundleKeyError } from '../persistence/bundle-key.js';
+import { UnsafeIdError } from '../persistence/safe-id.js';
+
 /**
  * The one table of error codes troupe answers with. Values go on the wire, so
  * this is an `as const` object, not a TS enum. Classify errors by `code`,
@@ -30,6 +33,9 @@ export const ErrorCode = {
   TASK_NOT_FOUND: 'TASK_NOT_FOUND',
   LOG_NOT_FOUND: 'LOG_NOT_FOUND',
   DATA_DIR_LOCKED: 'DATA_DIR_LOCKED',
+  INVALID_ID: 'INVALID_ID',
+  BUNDLE_INCONSISTENT: 'BUNDLE_INCONSISTENT',
+  BUNDLE_KEY_INVALID: 'BUNDLE_KEY_INVALID',
   HUB_CLOSED: 'HUB_CLOSED',
   PERSISTENCE_DISABLED: 'PERSISTENCE_DISABLED',
   INTERNAL_ERROR: 'INTERNAL_ERROR',
@@ -69,6 +75,9 @@ export const recoverySuggestions: Readonly<Partial<Record<ErrorCode, readonly st
   AGENT_NOT_FOUND: ["List the agents in the pool with 'monitor-pool'", 'An agent that failed or retired has left the pool; its tasks were already moved'],
   ALLOCATION_NOT_FOUND: ["See the workflow's allocations and queued requests in 'health' (resources)", 'An allocation is gone once released, auto-released or its workflow ended'],
   DATA_DIR_LOCKED: ['Stop the other supervisor, or use another --data-dir'],
+  INVALID_ID: ['Use an id such as wf_1 or build-2: letters, digits, "_", "." and "-", starting with a letter or digit, no "..", at most 128 characters'],
+  BUNDLE_INCONSISTENT: ['The bundle was not written by save-state as it is (edited, or made by another tool): ask its author for a fresh save-state, or load the workflow from its definition with create'],
+  BUNDLE_KEY_INVALID: ["Remove the key file named in the message; save-state makes a new one (bundles signed with the old key then load as made 'elsewhere')"],
   HUB_CLOSED: ['Start troupe again; active workflows resume where they were'],
   PERSISTENCE_DISABLED: ['Run the hub with a data directory (--data-dir, or the dataDir option)'],
   INTERNAL_ERROR: ['This is a bug in troupe: report it with the details of this response'],
@@ -98,6 +107,17 @@ export class TroupeError extends Error {
     this.details = options.details;
     this.suggestions = options.suggestions;
   }
+}
+
+/**
+ * The error as a {@link TroupeError}: lower layers that may not import this
+ * one (persistence) throw their own classes, carrying a code of the table.
+ */
+export function asTroupeError(error: unknown): TroupeError | null {
+  if (error instanceof TroupeError) return error;
+  if (error instanceof UnsafeIdError) return new TroupeError('INVALID_ID', error.message, { cause: error });
+  if (error instanceof BundleKeyError) return new TroupeError('BUNDLE_KEY_INVALID', error.message, { cause: error });
+  return null;
 }
 
 /** True when `value` is a {@link TroupeError}, optionally with the given code. */

@@ -1,12 +1,13 @@
 import type { ErrorResponse } from './commands.js';
-import { recoverySuggestions, TroupeError } from './errors.js';
+import { asTroupeError, recoverySuggestions } from './errors.js';
 
 /**
- * The error response (DESIGN §5) for anything thrown: a {@link TroupeError}
- * keeps its code and details; anything else is an INTERNAL_ERROR with its stack.
+ * The error response (DESIGN §5) for anything thrown: a TroupeError (or a
+ * lower layer's coded error, see `asTroupeError`) keeps its code and
+ * details; anything else is an INTERNAL_ERROR with its stack.
  */
 export function errorResponse(error: unknown, envelope: { operation: string; workflow_id?: string }, now: number): ErrorResponse {
-  const known = error instanceof TroupeError ? error : null;
+  const known = asTroupeError(error);
   const code = known?.code ?? 'INTERNAL_ERROR';
   return {
     status: 'error',

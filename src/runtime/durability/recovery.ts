@@ -25,7 +25,11 @@ export function rehydrate(loaded: LoadedCheckpoint, inspect?: Inspector): { acto
     const input = { id: body.workflow_id, spec: context?.spec as WorkflowInput['spec'], at: 0 };
     const snapshot = body.snapshot as Snapshot<unknown> as never;
     actor = createActor(workflowMachine, inspect ? { snapshot, input, inspect } : { snapshot, input });
+    // an actor that errors on start with no error listener rethrows from a timer (XState's
+    // reportUnhandledError), which would end the process; the error is read from the snapshot below
+    const listening = actor.subscribe({ error: () => {} });
     actor.start();
+    listening.unsubscribe();
   } catch (error) {
     throw new TroupeError('CHECKPOINT_INCOMPATIBLE', `Checkpoint ${loaded.info.id} of ${body.workflow_id} cannot be restored: ${String(error)}`, { cause: error });
   }

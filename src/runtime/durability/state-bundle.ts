@@ -1,17 +1,25 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { decodeBundle, encodeBundle, BUNDLE_FORMAT_VERSION, type StateBundle } from '../../persistence/bundle-codec.js';
+import { BUNDLE_FORMAT_VERSION, CorruptBundleError, encodeBundle, MAX_BUNDLE_BYTES, readBundle, type BundleSignature, type StateBundle } from '../../persistence/bundle-codec.js';
+import { bundleKey, readBundleKey } from '../../persistence/bundle-key.js';
 import { writeFileAtomic } from '../../persistence/atomic-file.js';
+import { dataDirLayout } from '../../persistence/data-dir.js';
+import { idPath, isSafeId } from '../../persistence/safe-id.js';
 import { TroupeError } from '../errors.js';
 import type { EventRecord } from '../events/event-record.js';
+import type { HubState } from '../hub-state.js';
 import { entryOf, journalOf, type Handler } from '../operation-kit.js';
-import { recoverWorkflow } from './recovery.js';
-import { ENDED_STATUSES, statusOf } from '../scheduling/workflow-entry.js';
+import { prepareImport } from './bundle-import.js';
+import { releaseInFlight } from './recovery.js';
+import { ENDED_STATUSES, newEntry, statusOf, type PhaseRef, type WorkflowEntry, type WorkflowStatus } from '../scheduling/workflow-entry.js';
 
 /**
  * `save-state` and `load-state`: a workflow as one self-contained file (its
- * checkpoints and its events, sha256-sealed, gzipped by default), to move it
- * to another data directory or keep it.
+ * checkpoints and its events, sha256-sealed, signed with the data
+ * directory's key, gzipped by default), to move it to another data directory
+ * or keep it. A bundle is untrusted input: load-state checks all of it
+ * before it changes anything, and stores what it loads so that nothing runs
+ * before an explicit `start` or `resume` (see `prepareImport`).
  */
 export const bundleHandlers: Record<string, Handler> = {
   async 'save-state'(hub, id, params: { path?: string; compress: boolean; include_checkpoints: boolean }) {
@@ -32,12 +40,13 @@ export const bundleHandlers: Record<string, Handler> = {
     }
     const events = hub.bus.recent(entry.id);
     const bundle: StateBundle = { format_version: BUNDLE_FORMAT_VERSION, workflow_id: entry.id, exported_at: hub.clock.now(), checkpoints, events };
-    const bytes = encodeBundle(bundle, params.compress);
-    const path = resolve(params.path ?? join(journal.dataDir, 'exports', `${entry.id}-${new Date(hub.clock.now()).toISOString().replace(/[:.]/g, '-')}.troupe`));
+    const bytes = encodeBundle(bundle, params.compress, await bundleKey(dataDirLayout(journal.dataDir).bundleKey));
+    const stamp = new Date(hub.clock.now()).toISOString().replace(/[:.]/g, '-');
+    const path = resolve(params.path ?? idPath(join(journal.dataDir, 'exports'), 'workflow id', entry.id, `-${stamp}.troupe`));
     await mkdir(dirname(path), { recursive: true });
     await writeFileAtomic(path, bytes);
     return {
-      result: { workflow_id: entry.id, path, size_bytes: bytes.length, compressed: params.compress, checkpoints: checkpoints.length, events: events.length },
+      result: { workflow_id: entry.id, path, size_bytes: bytes.length, compressed: params.compress, signed: true, checkpoints: checkpoints.length, events: events.length },
       next_steps: [`Import it elsewhere with 'load-state {"path":"${path}"}'`],
     };
   },
@@ -45,53 +54,127 @@ export const bundleHandlers: Record<string, Handler> = {
   async 'load-state'(hub, _id, params: { path: string; overwrite: boolean }) {
     const journal = journalOf(hub, 'load-state');
     const path = resolve(params.path);
-    let bundle: StateBundle;
+    const { bundle, signature } = await readBundleFile(path, await readBundleKey(dataDirLayout(journal.dataDir).bundleKey));
+    // the whole bundle is checked in memory first: nothing on disk changes for a bundle that is refused
+    const existing = hub.workflows.get(bundle.workflow_id);
+    const prepared = prepareImport(bundle, path, {
+      now: hub.clock.now(),
+      // above any epoch of a workflow it may replace: idempotency keys of the two never meet
+      floorEpoch: existing?.epoch ?? (await storedEpoch(hub, bundle.workflow_id)),
+      appliedSeq: journal.log.nextSeq - 1,
+      handlers: hub.handlers,
+      ...(hub.trace ? { inspect: hub.trace.forWorkflow(bundle.workflow_id) } : {}),
+    });
+    const { id } = prepared;
     try {
-      bundle = decodeBundle(await readFile(path));
+      await refuseToReplace(hub, id, existing, params.overwrite);
     } catch (error) {
-      const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
-      throw new TroupeError(missing ? 'FILE_NOT_FOUND' : 'CHECKPOINT_CORRUPT', missing ? `No state bundle at ${path}` : `The state bundle ${path} failed its integrity check`, {
-        details: error instanceof Error ? error.message : String(error),
-      });
+      prepared.actor.stop();
+      throw error;
     }
-    const id = bundle.workflow_id;
-    const existing = hub.workflows.get(id);
-    const stored = (await journal.checkpoints.list(id)).length > 0;
-    if ((existing || stored) && !params.overwrite) {
-      throw new TroupeError('WORKFLOW_EXISTS', `Workflow ${id} already exists here; loading the bundle would overwrite it`, {
-        details: "Pass {\"overwrite\":true} to replace it, or load the bundle into another data directory",
-      });
-    }
-    if (existing && !ENDED_STATUSES.has(statusOf(existing.actor.getSnapshot())) && statusOf(existing.actor.getSnapshot()) !== 'created') {
-      throw new TroupeError('INVALID_TRANSITION', `Workflow ${id} is ${statusOf(existing.actor.getSnapshot())}; it cannot be overwritten while it runs`, {
-        details: 'Pause or cancel it first',
-      });
-    }
-    if (bundle.checkpoints.length === 0) throw new TroupeError('CHECKPOINT_NOT_FOUND', `The bundle ${path} holds no checkpoint of ${id}`);
     if (existing) {
       hub.scheduler.detach(existing);
       existing.actor.stop();
       hub.workflows.delete(id);
     }
+    // the index record goes first and comes back last (with the import checkpoint): a crash in
+    // between leaves checkpoints that no recovery loads, never half an import that runs
+    await journal.index.remove(id);
     await journal.checkpoints.remove(id);
-    for (const { header, body } of bundle.checkpoints) {
-      const { format_version: _v, body_sha256: _h, ...rest } = header;
-      await journal.checkpoints.write(rest, body);
-    }
-    // outcomes in this log belong to other timelines: a new epoch, and replay starts after now
-    const { entry } = await recoverWorkflow(journal.checkpoints, [], id, hub.clock.now(), hub.trace?.forWorkflow(id));
-    entry.epoch += 1;
-    entry.appliedSeq = journal.log.nextSeq - 1;
+    for (const { header, body } of prepared.checkpoints) await journal.checkpoints.write(header, body);
+    const entry = newEntry(id, prepared.actor, { epoch: prepared.epoch, appliedSeq: journal.log.nextSeq - 1, checkpointSeq: prepared.newestSeq });
+    releaseInFlight(entry, hub.clock.now());
     hub.workflows.set(id, entry);
-    for (const event of bundle.events as EventRecord[]) hub.bus.publish({ ...toDraft(event) });
-    await journal.checkpoint(entry, 'import');
+    for (const event of prepared.events) hub.bus.publish(toDraft(event));
+    const written = await journal.checkpoint(entry, 'import');
+    const status = statusOf(entry.actor.getSnapshot());
+    const origin = signature === 'ours' ? 'this data directory' : 'elsewhere';
+    const pausedOnLoad = prepared.statusInBundle === 'running';
+    hub.bus.publish({
+      type: 'CHECKPOINT_RESTORED',
+      workflowId: id,
+      severity: origin === 'elsewhere' ? 'warning' : 'info',
+      data: { checkpoint: written.id, source: 'load-state', path, origin, status_in_bundle: prepared.statusInBundle, paused_on_load: pausedOnLoad, epoch: entry.epoch },
+    });
     hub.scheduler.pump(entry);
+    const toRun = ENDED_STATUSES.has(status) ? [] : tasksToRun(entry);
     return {
-      result: { workflow_id: id, status: statusOf(entry.actor.getSnapshot()), checkpoints: bundle.checkpoints.length, events: bundle.events.length, epoch: entry.epoch },
-      next_steps: [`See it with '${id} get-status'`],
+      result: {
+        workflow_id: id,
+        status,
+        status_in_bundle: prepared.statusInBundle,
+        paused_on_load: pausedOnLoad,
+        origin,
+        checkpoints: prepared.checkpoints.length,
+        events: prepared.events.length,
+        epoch: entry.epoch,
+        tasks_to_run: toRun.slice(0, TASKS_SHOWN),
+        ...(toRun.length > TASKS_SHOWN ? { more_tasks_to_run: toRun.length - TASKS_SHOWN } : {}),
+      },
+      next_steps: nextSteps(id, status, origin),
     };
   },
 };
+
+/** Tasks listed in load-state's answer; a bigger workflow says how many more. */
+const TASKS_SHOWN = 100;
+
+/** Reads and verifies a bundle file: CHECKPOINT_CORRUPT for a torn, altered or oversized one. */
+async function readBundleFile(path: string, key: Buffer | null): Promise<{ bundle: StateBundle; signature: BundleSignature }> {
+  try {
+    // a file far larger than any bundle is refused before it is read into memory
+    if ((await stat(path)).size > MAX_BUNDLE_BYTES) throw new CorruptBundleError(`larger than ${MAX_BUNDLE_BYTES} bytes, the most a bundle may hold`);
+    return readBundle(await readFile(path), { key });
+  } catch (error) {
+    const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
+    throw new TroupeError(missing ? 'FILE_NOT_FOUND' : 'CHECKPOINT_CORRUPT', missing ? `No state bundle at ${path}` : `The state bundle ${path} failed its integrity check`, {
+      details: error instanceof Error ? error.message : String(error),
+    });
+  }
+}
+
+/** The epoch of the newest valid stored checkpoint of `id` (a workflow that is not loaded), or -1. */
+async function storedEpoch(hub: HubState, id: unknown): Promise<number> {
+  if (!isSafeId(id)) return -1;
+  const { checkpoint } = await journalOf(hub, 'load-state').checkpoints.loadNewestValid(id);
+  return checkpoint?.header.epoch ?? -1;
+}
+
+/** WORKFLOW_EXISTS unless `overwrite`; INVALID_TRANSITION for a workflow that is started and not ended. */
+async function refuseToReplace(hub: HubState, id: string, existing: WorkflowEntry | undefined, overwrite: boolean): Promise<void> {
+  const stored = (await journalOf(hub, 'load-state').checkpoints.list(id)).length > 0;
+  if ((existing || stored) && !overwrite) {
+    throw new TroupeError('WORKFLOW_EXISTS', `Workflow ${id} already exists here; loading the bundle would overwrite it`, {
+      details: 'Pass {"overwrite":true} to replace it, or load the bundle into another data directory',
+    });
+  }
+  const status = existing ? statusOf(existing.actor.getSnapshot()) : null;
+  if (status !== null && !ENDED_STATUSES.has(status) && status !== 'created') {
+    throw new TroupeError('INVALID_TRANSITION', `Workflow ${id} is ${status}; it cannot be overwritten while it runs`, { details: 'Pause or cancel it first' });
+  }
+}
+
+/** What `start`/`resume` would run: tasks not ended, of the live phase and the phases after it, with their handler and input. */
+function tasksToRun(entry: WorkflowEntry): { phase: string; task_id: string; handler: string; input: unknown }[] {
+  const snapshot = entry.actor.getSnapshot();
+  const { spec, phaseIndex } = snapshot.context;
+  const live = (snapshot.children.phase as PhaseRef | undefined)?.getSnapshot().context.tasks;
+  const done = new Set(['completed', 'failed', 'skipped', 'cancelled']);
+  return spec.phases.slice(phaseIndex).flatMap((phase, i) =>
+    phase.tasks
+      .filter((task) => !(i === 0 && live && done.has(live[task.id]?.status ?? '')))
+      .map((task) => ({ phase: phase.name, task_id: task.id, handler: task.handler, input: task.input })),
+  );
+}
+
+function nextSteps(id: string, status: WorkflowStatus, origin: string): string[] {
+  const go = status === 'paused' ? 'resume' : status === 'created' ? 'start' : null;
+  if (go === null) return [`See it with '${id} get-status'`];
+  return [
+    ...(origin === 'elsewhere' ? [`Made elsewhere: check tasks_to_run (the handlers and inputs, e.g. exec commands, that ${go} runs) before '${id} ${go}'`] : []),
+    `Nothing runs until '${id} ${go}'`,
+  ];
+}
 
 /** An imported event, published again (it gets a new seq here; its time and ids stay in its data). */
 function toDraft(event: EventRecord) {
