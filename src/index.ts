@@ -20,6 +20,8 @@ export { EVENT_TYPES, topicOf, formatEventMessage, parseEventMessage } from './r
 export { ControlSocket, MAX_REQUEST_BYTES } from './runtime/control-socket.js';
 export { checkDataDir } from './runtime/durability/check.js';
 export { dataDirLayout } from './persistence/data-dir.js';
+/** @internal the CLI's REPL history: private files and directories whatever the umask */
+export { appendFilePrivate, mkdirPrivate } from './persistence/private-files.js';
 
 // time and tasks
 export { createManualClock, systemClock } from './actors/clock.js';

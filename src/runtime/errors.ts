@@ -25,6 +25,7 @@ export const ErrorCode = {
   ALLOCATION_NOT_FOUND: 'ALLOCATION_NOT_FOUND',
   AGENT_NOT_FOUND: 'AGENT_NOT_FOUND',
   DATA_DIR_LOCKED: 'DATA_DIR_LOCKED',
+  DATA_DIR_UNSAFE: 'DATA_DIR_UNSAFE',
   HUB_CLOSED: 'HUB_CLOSED',
   PERSISTENCE_DISABLED: 'PERSISTENCE_DISABLED',
   INTERNAL_ERROR: 'INTERNAL_ERROR',
@@ -59,6 +60,10 @@ export const recoverySuggestions: Readonly<Partial<Record<ErrorCode, readonly st
   AGENT_NOT_FOUND: ["List the agents in the pool with 'monitor-pool'", 'An agent that failed or retired has left the pool; its tasks were already moved'],
   ALLOCATION_NOT_FOUND: ["See the workflow's allocations and queued requests in 'health' (resources)", 'An allocation is gone once released, auto-released or its workflow ended'],
   DATA_DIR_LOCKED: ['Stop the other supervisor, or use another --data-dir'],
+  DATA_DIR_UNSAFE: [
+    'If you trust what is in it, make it yours and private: chown -R "$(id -u)" DIR && chmod -R go-w DIR (troupe itself creates 0700)',
+    'If you do not know who wrote in it, do not run it: use another --data-dir (troupe creates it, private to you)',
+  ],
   HUB_CLOSED: ['Start troupe again; active workflows resume where they were'],
   PERSISTENCE_DISABLED: ['Run the hub with a data directory (--data-dir, or the dataDir option)'],
   INTERNAL_ERROR: ['This is a bug in troupe: report it with the details of this response'],

@@ -1,7 +1,8 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { decodeBundle, encodeBundle, BUNDLE_FORMAT_VERSION, type StateBundle } from '../../persistence/bundle-codec.js';
 import { writeFileAtomic } from '../../persistence/atomic-file.js';
+import { mkdirPrivate } from '../../persistence/private-files.js';
 import { TroupeError } from '../errors.js';
 import type { EventRecord } from '../events/event-record.js';
 import { entryOf, journalOf, type Handler } from '../operation-kit.js';
@@ -34,7 +35,7 @@ export const bundleHandlers: Record<string, Handler> = {
     const bundle: StateBundle = { format_version: BUNDLE_FORMAT_VERSION, workflow_id: entry.id, exported_at: hub.clock.now(), checkpoints, events };
     const bytes = encodeBundle(bundle, params.compress);
     const path = resolve(params.path ?? join(journal.dataDir, 'exports', `${entry.id}-${new Date(hub.clock.now()).toISOString().replace(/[:.]/g, '-')}.troupe`));
-    await mkdir(dirname(path), { recursive: true });
+    await mkdirPrivate(dirname(path));
     await writeFileAtomic(path, bytes);
     return {
       result: { workflow_id: entry.id, path, size_bytes: bytes.length, compressed: params.compress, checkpoints: checkpoints.length, events: events.length },
