@@ -24,6 +24,8 @@ export { dataDirLayout } from './persistence/data-dir.js';
 export { readLogsOffline } from './runtime/scheduling/offline-logs.js';
 // the one rule for ids that become file names (workflow, task, checkpoint ids)
 export { assertSafeId, idPath, isSafeId, unsafeIdReason, SAFE_ID_MAX_LENGTH, SAFE_ID_RULE, UnsafeIdError } from './persistence/safe-id.js';
+/** @internal the CLI's REPL history: private files and directories whatever the umask */
+export { appendFilePrivate, mkdirPrivate } from './persistence/private-files.js';
 
 // time and tasks
 export { createManualClock, systemClock } from './actors/clock.js';

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BIN, ROOT, scratchDir } from './helpers/cli.js';
@@ -65,5 +65,7 @@ describe('the interactive REPL in a terminal', () => {
     }
     const history = await readFile(join(dir, 'data', 'repl_history'), 'utf8');
     expect(history).toContain('wf_1 create @examples/hello.yaml');
+    // what was typed may hold secrets: the history is private like the rest of the data directory
+    expect((await stat(join(dir, 'data', 'repl_history'))).mode & 0o777).toBe(0o600);
   });
 });

@@ -8,7 +8,8 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { packr } from '../src/persistence/checkpoint-codec.js';
-import { acquireLock, dataDirLayout, DataDirLockedError, WorkflowIndex, type WorkflowIndexRecord } from '../src/persistence/data-dir.js';
+import { dataDirLayout, WorkflowIndex, type WorkflowIndexRecord } from '../src/persistence/data-dir.js';
+import { acquireLock, DataDirLockedError } from '../src/persistence/data-dir-lock.js';
 import { exited, runTsx, spawnTsx, srcUrl, useTempDirs, waitForOutput } from './helpers/persistence.js';
 
 const tempDir = useTempDirs('troupe-datadir-');
@@ -17,7 +18,7 @@ const exists = (path: string) => stat(path).then(() => true, () => false);
 
 /** A child process that takes the lock, says `locked`, and releases it when told `release` on stdin. */
 const LOCK_HOLDER = `
-  import { acquireLock } from ${JSON.stringify(srcUrl('persistence/data-dir.ts'))};
+  import { acquireLock } from ${JSON.stringify(srcUrl('persistence/data-dir-lock.ts'))};
   const lock = await acquireLock(process.env.LOCK_DIR);
   process.stdout.write('locked ' + JSON.stringify({ pid: process.pid, tookOverFrom: lock.tookOverFrom }) + '\\n');
   process.stdin.setEncoding('utf8');
@@ -36,7 +37,8 @@ describe('data dir lock: in one process', () => {
     const lock = await acquireLock(root);
     expect(lock.tookOverFrom).toBeNull();
     const content = JSON.parse(await readFile(join(root, 'troupe.lock'), 'utf8')) as Record<string, unknown>;
-    expect(content).toEqual({ pid: process.pid, hostname: hostname(), started_at: expect.any(String) as string });
+    // the whole record: test/persistence-data-dir-lock-takeover.test.ts
+    expect(content).toMatchObject({ pid: process.pid, hostname: hostname(), started_at: expect.any(String) as string });
     expect(new Date(content.started_at as string).toISOString()).toBe(content.started_at);
     await lock.release();
   });
@@ -144,7 +146,7 @@ describe('data dir lock: across processes', () => {
     const lock = await acquireLock(root);
     const result = await runTsx(
       `
-      import { acquireLock, DataDirLockedError } from ${JSON.stringify(srcUrl('persistence/data-dir.ts'))};
+      import { acquireLock, DataDirLockedError } from ${JSON.stringify(srcUrl('persistence/data-dir-lock.ts'))};
       try {
         await acquireLock(process.env.LOCK_DIR);
         process.stdout.write(JSON.stringify({ took: true }));

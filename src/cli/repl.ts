@@ -1,7 +1,7 @@
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { errorResponse, helpFor, isOperation, OPERATION_NAMES, type HubResponse } from '../index.js';
+import { appendFilePrivate, errorResponse, helpFor, isOperation, mkdirPrivate, OPERATION_NAMES, type HubResponse } from '../index.js';
 import { formatEvent, formatResponse, type Palette } from './format.js';
 import { LineAssembler, lineToCommand, splitLine } from './parse-line.js';
 import { watchWorkflow } from './watch.js';
@@ -76,7 +76,7 @@ function parameterKeys(operation: string): string[] {
  */
 export async function runRepl(hub: CommandTarget, options: { dataDir: string; json: boolean; palette: Palette; signal?: AbortSignal; banner?: string }): Promise<number> {
   const historyFile = join(options.dataDir, 'repl_history');
-  await mkdir(options.dataDir, { recursive: true });
+  await mkdirPrivate(options.dataDir);
   const history = (await readFile(historyFile, 'utf8').catch(() => '')).split('\n').filter(Boolean).reverse().slice(0, 500);
   const rl = createInterface({
     input: process.stdin,
@@ -130,7 +130,7 @@ export async function runRepl(hub: CommandTarget, options: { dataDir: string; js
       rl.prompt();
       continue;
     }
-    if (line.trim() !== '') await appendFile(historyFile, `${line}\n`).catch(() => {});
+    if (line.trim() !== '') await appendFilePrivate(historyFile, `${line}\n`).catch(() => {});
     const response = await answerLine(hub, line);
     if (response) process.stdout.write(`${options.json ? JSON.stringify(response, null, 2) : formatResponse(p, response)}\n`);
     rl.prompt();

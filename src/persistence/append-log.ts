@@ -1,7 +1,8 @@
-import { mkdir, open, readdir, readFile, rm, type FileHandle } from 'node:fs/promises';
+import { open, readdir, readFile, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { fsyncDir } from './atomic-file.js';
+import { mkdirPrivate, openPrivate } from './private-files.js';
 import { packr } from './checkpoint-codec.js';
 
 /**
@@ -133,7 +134,7 @@ export class AppendLog {
     dir: string,
     options: AppendLogOptions = {},
   ): Promise<{ log: AppendLog; records: LogRecord[]; damage: LogDamage[]; segments: SegmentInfo[] }> {
-    await mkdir(dir, { recursive: true });
+    await mkdirPrivate(dir);
     const segments = (await readdir(dir)).filter((n) => /^\d{12}\.log$/.test(n)).sort();
     const records: LogRecord[] = [];
     const damage: LogDamage[] = [];
@@ -167,7 +168,7 @@ export class AppendLog {
     }
     const nextSeq = (records.at(-1)?.seq ?? 0) + 1;
     const name = segments.at(-1) ?? `${String(nextSeq).padStart(12, '0')}.log`;
-    const handle = await open(join(dir, name), 'a', 0o600);
+    const handle = await openPrivate(join(dir, name), 'a');
     if (segments.length === 0) await fsyncDir(dir);
     return { log: new AppendLog(dir, handle, segments.length === 0 ? 0 : lastSize, nextSeq, infos.map((i) => ({ ...i })), options), records, damage, segments: infos };
   }
@@ -255,7 +256,7 @@ export class AppendLog {
     await this.#sync();
     await this.#handle.close();
     const name = `${String(firstSeq).padStart(12, '0')}.log`;
-    this.#handle = await open(join(this.#dir, name), 'a', 0o600);
+    this.#handle = await openPrivate(join(this.#dir, name), 'a');
     this.#segmentSize = 0;
     this.#sealed.push({ ...this.#current, sealed: true });
     this.#current = { name, sealed: false, records: 0, lastSeq: 0, newestAt: null };

@@ -1,6 +1,7 @@
 import { open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { openPrivate } from './private-files.js';
 
 /** fsyncs a directory, so a rename or a new file in it survives a power cut. */
 export async function fsyncDir(dir: string): Promise<void> {
@@ -16,11 +17,12 @@ export async function fsyncDir(dir: string): Promise<void> {
  * Writes `data` to `path` atomically: a temporary file in the same
  * directory, fsync, rename over the target, fsync of the directory. A crash
  * at any point leaves either the old file or the new one, never a torn mix.
+ * The file is 0600 whatever the umask.
  */
 export async function writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
   const dir = dirname(path);
   const temp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const handle = await open(temp, 'wx', 0o600);
+  const handle = await openPrivate(temp, 'wx');
   try {
     await handle.writeFile(data);
     await handle.sync();

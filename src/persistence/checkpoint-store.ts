@@ -1,6 +1,7 @@
-import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic-file.js';
+import { mkdirPrivate } from './private-files.js';
 import { CorruptCheckpointError, decodeCheckpoint, encodeCheckpoint, type CheckpointHeader } from './checkpoint-codec.js';
 import { idPath, isSafeId } from './safe-id.js';
 
@@ -71,7 +72,7 @@ export class FileCheckpointStore implements CheckpointStore {
     if (!/^[a-z_]+$/.test(header.trigger)) throw new RangeError(`checkpoint trigger must match [a-z_]+, got ${JSON.stringify(header.trigger)}`);
     if (!Number.isInteger(header.seq) || header.seq < 0 || header.seq >= 1e10) throw new RangeError(`checkpoint seq must be an integer in [0, 1e10), got ${header.seq}`);
     const dir = this.#workflowDir(header.workflow_id);
-    await mkdir(dir, { recursive: true });
+    await mkdirPrivate(dir);
     const id = `${String(header.seq).padStart(10, '0')}-${header.trigger}`;
     const bytes = encodeCheckpoint(header, body);
     await writeFileAtomic(join(dir, `${id}.ckpt`), bytes);

@@ -1,9 +1,9 @@
-import { link, mkdir, open, readFile, readdir, rm } from 'node:fs/promises';
-import { hostname } from 'node:os';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fsyncDir, writeFileAtomic } from './atomic-file.js';
+import { writeFileAtomic } from './atomic-file.js';
 import { packr } from './checkpoint-codec.js';
 import { idPath, isSafeId } from './safe-id.js';
+import { mkdirPrivate } from './private-files.js';
 
 /** The paths of a data directory (DESIGN §7). */
 export function dataDirLayout(root: string) {
@@ -18,81 +18,6 @@ export function dataDirLayout(root: string) {
     /** the HMAC key that signs this directory's save-state bundles (mode 0600) */
     bundleKey: join(root, 'bundle.key'),
   };
-}
-
-/** Another live process holds the data directory. */
-export class DataDirLockedError extends Error {
-  constructor(
-    readonly path: string,
-    readonly pid: number,
-  ) {
-    super(`The data directory is locked by process ${pid}`);
-    this.name = 'DataDirLockedError';
-  }
-}
-
-/** True when `pid` is a running process: signal 0 reaches it and, on Linux, it is not a zombie waiting to be reaped. */
-async function alive(pid: number): Promise<boolean> {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
-  // the state is the field after the parenthesised command name
-  return stat === null || stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-}
-
-/**
- * Takes the single-supervisor lock: creates `troupe.lock` exclusively with
- * this pid. A lock left by a process that no longer exists is taken over.
- * Returns the function that releases it.
- */
-export async function acquireLock(root: string): Promise<{ release(): Promise<void>; tookOverFrom: number | null }> {
-  const { lock } = dataDirLayout(root);
-  await mkdir(root, { recursive: true });
-  let tookOverFrom: number | null = null;
-  for (let attempt = 0; attempt < 2; attempt++) {
-    // written whole to a temporary file, then linked into place: link fails if the lock exists,
-    // and a lock file that exists always has its content (no window where it is empty)
-    const temp = `${lock}.${process.pid}.${attempt}.tmp`;
-    const handle = await open(temp, 'w', 0o600);
-    await handle.writeFile(JSON.stringify({ pid: process.pid, hostname: hostname(), started_at: new Date().toISOString() }));
-    await handle.sync();
-    await handle.close();
-    try {
-      await link(temp, lock);
-      await rm(temp, { force: true });
-      await fsyncDir(root);
-      return {
-        tookOverFrom,
-        async release() {
-          const holder = await readLockPid(lock);
-          if (holder === process.pid) await rm(lock, { force: true });
-        },
-      };
-    } catch (error) {
-      await rm(temp, { force: true });
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const pid = await readLockPid(lock);
-      if (pid !== null && pid !== process.pid && (await alive(pid))) throw new DataDirLockedError(lock, pid);
-      // remove the stale lock only if it is still the one just judged dead
-      if ((await readLockPid(lock)) !== pid) continue;
-      tookOverFrom = pid;
-      await rm(lock, { force: true });
-    }
-  }
-  throw new Error(`could not take the lock ${lock}`);
-}
-
-async function readLockPid(lock: string): Promise<number | null> {
-  try {
-    const { pid } = JSON.parse(await readFile(lock, 'utf8')) as { pid?: unknown };
-    return typeof pid === 'number' ? pid : null;
-  } catch {
-    // unreadable or half-written: whoever wrote it died before finishing
-    return null;
-  }
 }
 
 /** Where a workflow's index record lives: by how it ended. */
@@ -117,7 +42,7 @@ export class WorkflowIndex {
   async put(shelf: WorkflowShelf, record: WorkflowIndexRecord): Promise<void> {
     const dir = join(this.#dir, shelf);
     const path = idPath(dir, 'workflow id', record.id, '.wf');
-    await mkdir(dir, { recursive: true });
+    await mkdirPrivate(dir);
     await writeFileAtomic(path, packr.pack(record));
     // the new place is durable before the old one goes: a crash between leaves two, and `list` prefers the ended shelf
     for (const other of ['active', 'completed', 'failed'] as const) {

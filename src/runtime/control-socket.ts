@@ -1,5 +1,6 @@
-import { chmod, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
+import { listenPrivately } from './private-socket.js';
 import { errorResponse } from './responses.js';
 import { TroupeError } from './errors.js';
 import { checkJsonTextNesting, MAX_PARAMS_DEPTH } from './nesting.js';
@@ -28,7 +29,7 @@ export class ControlSocket {
     this.#path = path;
   }
 
-  /** Listens on `path` (mode 0600), replacing a stale socket: the caller holds the data-dir lock. */
+  /** Listens on `path` (mode 0600 from its first moment, see {@link listenPrivately}), replacing a stale socket: the caller holds the data-dir lock. */
   static async listen(hub: Hub, path: string): Promise<ControlSocket> {
     if (Buffer.byteLength(path) > 100) {
       throw new TroupeError('VALIDATION_FAILED', `The control socket path is too long for a Unix socket (${Buffer.byteLength(path)} bytes, at most 100): ${path}`, {
@@ -40,14 +41,8 @@ export class ControlSocket {
     const server = createServer();
     const socket = new ControlSocket(server, path);
     server.on('connection', (connection) => socket.#serve(hub, connection));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(path, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    await chmod(path, 0o600);
+    // never reachable by another user, not even between listen() and a chmod
+    await listenPrivately(server, path);
     return socket;
   }
 

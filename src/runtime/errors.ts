@@ -36,6 +36,7 @@ export const ErrorCode = {
   INVALID_ID: 'INVALID_ID',
   BUNDLE_INCONSISTENT: 'BUNDLE_INCONSISTENT',
   BUNDLE_KEY_INVALID: 'BUNDLE_KEY_INVALID',
+  DATA_DIR_UNSAFE: 'DATA_DIR_UNSAFE',
   HUB_CLOSED: 'HUB_CLOSED',
   PERSISTENCE_DISABLED: 'PERSISTENCE_DISABLED',
   INTERNAL_ERROR: 'INTERNAL_ERROR',
@@ -78,6 +79,10 @@ export const recoverySuggestions: Readonly<Partial<Record<ErrorCode, readonly st
   INVALID_ID: ['Use an id such as wf_1 or build-2: letters, digits, "_", "." and "-", starting with a letter or digit, no "..", at most 128 characters'],
   BUNDLE_INCONSISTENT: ['The bundle was not written by save-state as it is (edited, or made by another tool): ask its author for a fresh save-state, or load the workflow from its definition with create'],
   BUNDLE_KEY_INVALID: ["Remove the key file named in the message; save-state makes a new one (bundles signed with the old key then load as made 'elsewhere')"],
+  DATA_DIR_UNSAFE: [
+    'If you trust what is in it, make it yours and private: chown -R "$(id -u)" DIR && chmod -R go-w DIR (troupe itself creates 0700)',
+    'If you do not know who wrote in it, do not run it: use another --data-dir (troupe creates it, private to you)',
+  ],
   HUB_CLOSED: ['Start troupe again; active workflows resume where they were'],
   PERSISTENCE_DISABLED: ['Run the hub with a data directory (--data-dir, or the dataDir option)'],
   INTERNAL_ERROR: ['This is a bug in troupe: report it with the details of this response'],

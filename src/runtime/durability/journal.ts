@@ -1,6 +1,8 @@
 import { AppendLog, type Durability, type LogDamage, type LogRecord, type SegmentInfo } from '../../persistence/append-log.js';
 import { FileCheckpointStore, type CheckpointInfo, type CheckpointStore } from '../../persistence/checkpoint-store.js';
-import { acquireLock, dataDirLayout, DataDirLockedError, WorkflowIndex, type WorkflowShelf } from '../../persistence/data-dir.js';
+import { dataDirLayout, WorkflowIndex, type WorkflowShelf } from '../../persistence/data-dir.js';
+import { acquireLock, DataDirLockedError, LOCK_LEASE_MS } from '../../persistence/data-dir-lock.js';
+import { DataDirUnsafeError, ensurePrivateDataDir } from '../../persistence/data-dir-safety.js';
 import type { Clock } from '../../actors/clock.js';
 import type { TaskError } from '../../machines/types.js';
 import { WORKFLOW_MACHINE, type CheckpointBody } from './checkpoint-body.js';
@@ -29,6 +31,31 @@ export interface OutcomeRecord {
 export type CheckpointTrigger =
   | 'create' | 'start' | 'pause' | 'resume' | 'cancel' | 'complete' | 'cleanup'
   | 'phase' | 'end' | 'interval' | 'manual' | 'risky' | 'agent_failure' | 'restore' | 'rollback' | 'shutdown' | 'recovery' | 'import' | 'export';
+
+/** The coded error for a data directory that cannot be opened: locked by a live supervisor, or writable by others. */
+function dataDirError(dataDir: string, error: unknown): unknown {
+  if (error instanceof DataDirLockedError) {
+    if (error.ageMs !== null) {
+      const seconds = Math.round(error.ageMs / 1000);
+      return new TroupeError('DATA_DIR_LOCKED', `The data directory ${dataDir} is in use by a troupe supervisor on another host (pid ${error.pid} on ${error.hostname}, lock refreshed ${seconds}s ago)`, {
+        details: `Lock file: ${error.path}. A process on another host (or in another container) cannot be probed from here: its lock is taken over once it has not been refreshed for ${LOCK_LEASE_MS / 1000}s`,
+        suggestions: [`Stop the supervisor on ${error.hostname}, or use another --data-dir; if it no longer runs, start again ${Math.max(0, LOCK_LEASE_MS / 1000 - seconds)}s from now`],
+      });
+    }
+    return new TroupeError('DATA_DIR_LOCKED', `The data directory ${dataDir} is in use by another troupe supervisor (pid ${error.pid})`, {
+      details: `Lock file: ${error.path}`,
+      suggestions: [`Stop process ${error.pid}, or attach to it, or use another --data-dir`],
+    });
+  }
+  if (error instanceof DataDirUnsafeError) {
+    return new TroupeError('DATA_DIR_UNSAFE', `The data directory ${dataDir} is not private to this user: ${error.message}`, {
+      details:
+        'troupe runs the commands stored in its data directory (checkpoints, logged outputs): one that another user can write into would let that user run commands as you. ' +
+        `Fix: chown -R ${error.euid} ${dataDir} && chmod -R go-w ${dataDir} if you trust its content, or use another --data-dir`,
+    });
+  }
+  return error;
+}
 
 const shelfOf = (status: WorkflowStatus): WorkflowShelf =>
   status === 'failed' || status === 'cancelled' ? 'failed' : status === 'completed' || status === 'partial' || status === 'archived' ? 'completed' : 'active';
@@ -65,15 +92,10 @@ export class Journal {
     const layout = dataDirLayout(dataDir);
     let lock;
     try {
+      await ensurePrivateDataDir(dataDir);
       lock = await acquireLock(dataDir);
     } catch (error) {
-      if (error instanceof DataDirLockedError) {
-        throw new TroupeError('DATA_DIR_LOCKED', `The data directory ${dataDir} is in use by another troupe supervisor (pid ${error.pid})`, {
-          details: `Lock file: ${error.path}`,
-          suggestions: [`Stop process ${error.pid}, or attach to it, or use another --data-dir`],
-        });
-      }
-      throw error;
+      throw dataDirError(dataDir, error);
     }
     try {
       const { log, records, damage, segments } = await AppendLog.open(layout.events, options.segmentBytes === undefined ? {} : { segmentBytes: options.segmentBytes });

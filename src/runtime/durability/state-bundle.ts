@@ -1,10 +1,11 @@
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { BUNDLE_FORMAT_VERSION, CorruptBundleError, encodeBundle, MAX_BUNDLE_BYTES, readBundle, type BundleSignature, type StateBundle } from '../../persistence/bundle-codec.js';
 import { bundleKey, readBundleKey } from '../../persistence/bundle-key.js';
 import { writeFileAtomic } from '../../persistence/atomic-file.js';
 import { dataDirLayout } from '../../persistence/data-dir.js';
 import { idPath, isSafeId } from '../../persistence/safe-id.js';
+import { mkdirPrivate } from '../../persistence/private-files.js';
 import { TroupeError } from '../errors.js';
 import type { EventRecord } from '../events/event-record.js';
 import type { HubState } from '../hub-state.js';
@@ -43,7 +44,7 @@ export const bundleHandlers: Record<string, Handler> = {
     const bytes = encodeBundle(bundle, params.compress, await bundleKey(dataDirLayout(journal.dataDir).bundleKey));
     const stamp = new Date(hub.clock.now()).toISOString().replace(/[:.]/g, '-');
     const path = resolve(params.path ?? idPath(join(journal.dataDir, 'exports'), 'workflow id', entry.id, `-${stamp}.troupe`));
-    await mkdir(dirname(path), { recursive: true });
+    await mkdirPrivate(dirname(path));
     await writeFileAtomic(path, bytes);
     return {
       result: { workflow_id: entry.id, path, size_bytes: bytes.length, compressed: params.compress, signed: true, checkpoints: checkpoints.length, events: events.length },
