@@ -12,6 +12,7 @@ export { errorResponse } from './runtime/responses.js';
 export { DEFAULTS } from './runtime/defaults.js';
 export { resolveDefinition, workflowDefinitionSchema } from './runtime/definition.js';
 export { parseDuration, formatDuration } from './runtime/durations.js';
+export { parseSize } from './runtime/sizes.js';
 
 // events
 export { EVENT_TYPES, topicOf, formatEventMessage, parseEventMessage } from './runtime/events/event-record.js';

@@ -20,6 +20,11 @@ export interface WorkerTask {
   timeoutMs: number;
   /** how often the worker thread says it is alive while the task runs; @default 30 s */
   heartbeatIntervalMs?: number;
+  /**
+   * The hub's `max_output_bytes`: a larger output (or error data) fails the task in the
+   * worker, so it never crosses to the main thread; @default OUTPUT_BYTES_CEILING (16 MiB)
+   */
+  maxOutputBytes?: number;
 }
 
 /**

@@ -8,6 +8,8 @@ import { FileLocks } from './scheduling/file-locks.js';
 import { commandSchema, isOperation, OPERATIONS, type HubResponse } from './commands.js';
 import { DEFAULTS } from './defaults.js';
 import { formatDuration, parseDuration } from './durations.js';
+import { parseSize } from './sizes.js';
+import { OUTPUT_BYTES_CEILING } from '../actors/output-limits.js';
 import { TroupeError } from './errors.js';
 import { errorResponse } from './responses.js';
 import { EventBus, type EventListener } from './events/event-bus.js';
@@ -80,6 +82,16 @@ export interface HubOptions {
    * ACTOR_TRACE events of severity `debug`, named by troupe's ids. Costs nothing when off; @default false
    */
   trace?: boolean;
+  /**
+   * The largest output a task may return (and data its error may carry), as
+   * msgpack-encoded bytes or a size such as "4MiB", 1 KiB to 16 MiB. A larger
+   * one fails its task with OUTPUT_TOO_LARGE (not retried); one the codec
+   * cannot encode (nested over 100 levels, cyclic, a BigInt) fails with
+   * OUTPUT_NOT_SERIALIZABLE. Bounds every log frame well below what the
+   * log's reader accepts. An `exec` task's output counts stdout and stderr
+   * (each bounded by its `max_output`) together. @default "4MiB"
+   */
+  maxOutputBytes?: number | string;
   /** a log segment is sealed past this size, bytes; @default 64 MiB (tests use small ones) */
   logSegmentBytes?: number;
   /** what `request-resources` can hand out; @default agents: maxAgentPoolSize, cores and memory of the machine, tools {bash 8, file_ops 16, search 8, web 4} */
@@ -128,6 +140,17 @@ const duration = (value: string | number, name: string): number => {
   return ms;
 };
 
+/** `maxOutputBytes` in bytes, refused when it is no size or outside what the log can hold. */
+function outputLimit(value: string | number): number {
+  const bytes = parseSize(value);
+  if (bytes === undefined || bytes < 1024 || bytes > OUTPUT_BYTES_CEILING) {
+    throw new TroupeError('VALIDATION_FAILED', `Option maxOutputBytes (max_output_bytes) must be a size from 1KiB to 16MiB, got ${JSON.stringify(value)}`, {
+      details: 'e.g. "4MiB", "512KiB" or a number of bytes; above 16MiB a task outcome could exceed what the log reader accepts as one frame',
+    });
+  }
+  return bytes;
+}
+
 /**
  * Creates a hub. The REPL, the socket and `troupe run` are thin clients of
  * its one entry point, `execute`.
@@ -153,6 +176,7 @@ export function createHub(options: HubOptions = {}): Hub {
     breakerCooldownMs: ms('breakerCooldown', DEFAULTS.breaker_cooldown),
     idleTimeoutMs: ms('agentIdleTimeout', DEFAULTS.agent_idle_timeout),
   };
+  const maxOutputBytes = outputLimit(options.maxOutputBytes ?? DEFAULTS.max_output_bytes);
   const handlerRefs = userHandlerRefs(options);
   const bus = new EventBus(clock);
   const trace = options.trace ? new ActorTrace((draft) => bus.publish(draft)) : null;
@@ -190,6 +214,7 @@ export function createHub(options: HubOptions = {}): Hub {
     locks,
     heartbeatIntervalMs: timings.heartbeatIntervalMs,
     missedHeartbeats: options.missedHeartbeats ?? DEFAULTS.missed_heartbeats,
+    maxOutputBytes,
   });
   const resources = new ResourceManager({ clock, bus, locks, capacity: resolveCapacity(options.resources ?? {}, maxAgents), thresholdPercent: DEFAULTS.resource_usage_threshold });
   const state: HubState = { clock, runner, pool, bus, scheduler, locks, resources, handlers: new Map(), workflows: new Map(), waits: new Set(), journal: null, recovery: null, correlationId: null, trace, subscriptions: new Subscriptions(clock, (draft) => bus.publish(draft)), maintenance: { timer: null, running: null, last: null, closed: false }, stats: { startedAt: clock.now(), commands: 0, errors: 0, totalMs: 0, lastCommandAt: null } };

@@ -1,5 +1,6 @@
 import type { Clock } from '../../actors/clock.js';
 import type { TaskOutcome, TaskRun, TaskRunner } from '../../actors/task-runner.js';
+import { boundOutcome } from '../../actors/output-limits.js';
 import type { TaskError, TaskSpec } from '../../machines/types.js';
 import { isTerminal, openSpecs } from '../../machines/phase-records.js';
 import { formatDuration } from '../durations.js';
@@ -35,6 +36,8 @@ export interface SchedulerDeps {
   heartbeatIntervalMs: number;
   /** heartbeats a run may miss before its agent is declared unresponsive */
   missedHeartbeats: number;
+  /** `max_output_bytes`: the largest output (or error data) an outcome may carry to the log */
+  maxOutputBytes: number;
 }
 
 /** A handler's progress heartbeats become PHASE_PROGRESS events at most this often per task. */
@@ -254,6 +257,7 @@ export class Scheduler {
         idempotencyKey: idempotencyKey(entry, spec.id),
         timeoutMs: spec.timeoutMs,
         heartbeatIntervalMs: this.#deps.heartbeatIntervalMs,
+        maxOutputBytes: this.#deps.maxOutputBytes,
       },
       {
         onStarted: (at) => {
@@ -298,6 +302,8 @@ export class Scheduler {
     const { clock, pool, journal } = this.#deps;
     const flight = entry.inFlight.get(spec.id);
     if (!flight || flight.run !== run) return;
+    // what the log cannot hold fails the task here, before anything counts or logs it
+    outcome = boundOutcome(outcome, { taskId: spec.id, maxBytes: this.#deps.maxOutputBytes });
     entry.inFlight.delete(spec.id);
     this.#watch.untrack(flight);
     // the files are held until the outcome is applied, so no task holding them starts before this one is seen to end
