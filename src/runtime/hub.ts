@@ -22,6 +22,7 @@ import { Scheduler } from './scheduling/scheduler.js';
 import { Subscriptions, type Session } from './events/subscriptions.js';
 import type { Durability } from '../persistence/append-log.js';
 import { openDataDir } from './hub-open.js';
+import { watchStorage } from './durability/storage-watch.js';
 import { ResourceManager, resolveCapacity, type ResourceCapacity } from './resources/resource-manager.js';
 import { ENDED_STATUSES, statusOf } from './scheduling/workflow-entry.js';
 
@@ -215,6 +216,8 @@ export function createHub(options: HubOptions = {}): Hub {
     heartbeatIntervalMs: timings.heartbeatIntervalMs,
     missedHeartbeats: options.missedHeartbeats ?? DEFAULTS.missed_heartbeats,
     maxOutputBytes,
+    // while the data directory cannot be written, an outcome could not be logged: nothing new starts
+    mayDispatch: () => !state.journal?.storage.degraded,
   });
   const resources = new ResourceManager({ clock, bus, locks, capacity: resolveCapacity(options.resources ?? {}, maxAgents), thresholdPercent: DEFAULTS.resource_usage_threshold });
   const state: HubState = { clock, runner, pool, bus, scheduler, locks, resources, handlers: new Map(), workflows: new Map(), waits: new Set(), journal: null, recovery: null, correlationId: null, trace, subscriptions: new Subscriptions(clock, (draft) => bus.publish(draft)), maintenance: { timer: null, running: null, last: null, closed: false }, stats: { startedAt: clock.now(), commands: 0, errors: 0, totalMs: 0, lastCommandAt: null } };
@@ -234,6 +237,8 @@ export function createHub(options: HubOptions = {}): Hub {
           retentionMs,
           compactionIntervalMs,
         });
+  // a full or failing disk is reported, and dispatching resumes once writes succeed again
+  void opened.then(() => state.journal && watchStorage(state, state.journal), () => {});
   const ready = Promise.all([probed, opened]).then(() => {});
   // a failed open is answered to every command and to whoever awaits `ready`
   ready.catch(() => {});

@@ -38,6 +38,8 @@ export interface SchedulerDeps {
   missedHeartbeats: number;
   /** `max_output_bytes`: the largest output (or error data) an outcome may carry to the log */
   maxOutputBytes: number;
+  /** false while no new task may start (the data directory cannot be written); the hub pumps every workflow when it turns true */
+  mayDispatch?: () => boolean;
 }
 
 /** A handler's progress heartbeats become PHASE_PROGRESS events at most this often per task. */
@@ -180,7 +182,7 @@ export class Scheduler {
 
   #dispatch(entry: WorkflowEntry, snapshot: WorkflowSnapshot): void {
     const phase = snapshot.children.phase as PhaseRef | undefined;
-    if (!phase) return;
+    if (!phase || this.#deps.mayDispatch?.() === false) return;
     const now = this.#deps.clock.now();
     const limit = snapshot.context.spec.agentRequirements.maxAgents;
     let nextDue = Infinity;
