@@ -2,8 +2,17 @@
  * What the log can hold (issue "Hardening", item 4): the checks a task's
  * output, error and progress pass in the worker and again on the main thread.
  */
+import { writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { resolveHandlerRefs } from '../src/actors/handler-registry.js';
+import { createPiscinaRunner } from '../src/actors/task-runner.js';
+import { loadConfig } from '../src/cli/config-file.js';
+import { createHub, TroupeError } from '../src/index.js';
+import { errorOf, outputOf, task } from './fixtures/tasks.js';
+import { scratchDir } from './helpers/cli.js';
 import { measure, MAX_DEPTH } from '../src/actors/encodable.js';
 import { boundOutcome, boundProgress, boundTaskError, checkOutput, MAX_ERROR_MESSAGE } from '../src/actors/output-limits.js';
 import { packr } from '../src/persistence/checkpoint-codec.js';
@@ -118,5 +127,45 @@ describe('boundOutcome and boundProgress', () => {
     expect(boundProgress(undefined)).toBeNull();
     expect(boundProgress(cyclic())).toEqual({ omitted: 'progress.a.b[1] refers back to progress (a cycle)' });
     expect(boundProgress('x'.repeat(100_000))).toEqual({ omitted: 'progress is at least 97.7 KiB, over the progress limit (64 KiB)' });
+  });
+});
+
+describe('the worker', () => {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const runner = createPiscinaRunner({
+    maxThreads: 1,
+    handlers: resolveHandlerRefs({ huge: './fixtures/handlers/bad-outputs.mjs#huge', bigint: './fixtures/handlers/bad-outputs.mjs#bigint' }, here),
+  });
+  afterAll(() => runner.close());
+
+  it("applies the task's maxOutputBytes itself, so an output over it never crosses to the main thread", async () => {
+    // the runner has no check of its own: what comes back is the worker's verdict
+    const error = errorOf(await runner.run(task('huge', { mib: 1 }, { maxOutputBytes: 64 * 1024 })).result);
+    expect(error).toMatchObject({ code: 'OUTPUT_TOO_LARGE', retryable: false });
+    expect(error.message).toContain('output is at least 1 MiB, over max_output_bytes (64 KiB)');
+    expect(outputOf(await runner.run(task('huge', { mib: 1 }, { maxOutputBytes: 2 * 1024 * 1024 })).result)).toEqual({ blob: expect.any(String) });
+    expect(errorOf(await runner.run(task('bigint', {})).result)).toMatchObject({ code: 'OUTPUT_NOT_SERIALIZABLE' });
+  }, 30_000);
+});
+
+describe('max_output_bytes', () => {
+  it.each([['70MiB'], [512], ['lots'], [-1]])('refuses %j as a hub option, naming the option, the range and the value', (value) => {
+    expect(() => createHub({ maxOutputBytes: value as string })).toThrow(TroupeError);
+    expect(() => createHub({ maxOutputBytes: value as string })).toThrow(`Option maxOutputBytes (max_output_bytes) must be a size from 1KiB to 16MiB, got ${JSON.stringify(value)}`);
+  });
+
+  it('is read from the configuration file as bytes or a size, and a bad one stops the start with its reason', async () => {
+    const { dir, cleanup } = await scratchDir();
+    try {
+      const file = join(dir, 'troupe.config.yaml');
+      await writeFile(file, 'max_output_bytes: 512KiB\n');
+      expect((await loadConfig(file)).hub.maxOutputBytes).toBe('512KiB');
+      await writeFile(file, 'max_output_bytes: 1048576\n');
+      expect((await loadConfig(file)).hub.maxOutputBytes).toBe(1048576);
+      await writeFile(file, 'max_output_bytes: 64MiB\n');
+      await expect(loadConfig(file)).rejects.toThrow('max_output_bytes must be a size from 1KiB to 16MiB');
+    } finally {
+      await cleanup();
+    }
   });
 });
