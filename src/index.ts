@@ -13,6 +13,7 @@ export { MAX_PARAMS_DEPTH, checkNesting, checkJsonTextNesting, nestingTooDeep } 
 export { DEFAULTS } from './runtime/defaults.js';
 export { resolveDefinition, workflowDefinitionSchema } from './runtime/definition.js';
 export { parseDuration, formatDuration } from './runtime/durations.js';
+export { parseSize } from './runtime/sizes.js';
 
 // events
 export { EVENT_TYPES, topicOf, formatEventMessage, parseEventMessage } from './runtime/events/event-record.js';

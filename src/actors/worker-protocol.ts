@@ -50,6 +50,11 @@ export interface WorkerTask {
   heartbeatIntervalMs?: number;
   /** the attempt's log and process spool; without them `ctx.log` writes nowhere and `exec` cannot run */
   files?: AttemptFiles;
+  /**
+   * The hub's `max_output_bytes`: a larger output (or error data) fails the task in the
+   * worker, so it never crosses to the main thread; @default OUTPUT_BYTES_CEILING (16 MiB)
+   */
+  maxOutputBytes?: number;
 }
 
 /**

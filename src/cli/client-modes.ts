@@ -2,6 +2,7 @@ import { dataDirLayout } from '../index.js';
 import type { Palette } from './format.js';
 import { answerLine, runRepl, runScript } from './repl.js';
 import { NotListeningError, SocketClient } from './socket-client.js';
+import { OUTPUT_CLOSED_EXIT } from './output-guard.js';
 
 async function connectOrExplain(dataDir: string): Promise<SocketClient | null> {
   const path = dataDirLayout(dataDir).socket;
@@ -17,14 +18,16 @@ async function connectOrExplain(dataDir: string): Promise<SocketClient | null> {
 /**
  * `troupe exec LINE...`: sends each line to the running supervisor and prints
  * one JSON response per line; exit 0 only when every response is a success,
- * 2 when no supervisor listens.
+ * 2 when no supervisor listens. When standard output closes (`outputClosed`:
+ * its reader went away) no further line is sent, and the exit code is 141.
  */
-export async function runExec(dataDir: string, lines: string[]): Promise<number> {
+export async function runExec(dataDir: string, lines: string[], outputClosed?: AbortSignal): Promise<number> {
   const client = await connectOrExplain(dataDir);
   if (!client) return 2;
   let failed = false;
   try {
     for (const line of lines) {
+      if (outputClosed?.aborted) return OUTPUT_CLOSED_EXIT;
       const response = await answerLine(client, line);
       if (!response) continue;
       failed ||= response.status === 'error';
@@ -33,14 +36,20 @@ export async function runExec(dataDir: string, lines: string[]): Promise<number>
   } finally {
     client.close();
   }
-  return failed ? 1 : 0;
+  // the last write's EPIPE arrives a turn after the write
+  await new Promise((resolve) => setImmediate(resolve));
+  return outputClosed?.aborted ? OUTPUT_CLOSED_EXIT : failed ? 1 : 0;
 }
 
-/** `troupe attach`: the REPL (or script mode), over the running supervisor's socket; it ends when the supervisor does. */
-export async function runAttach(dataDir: string, options: { json: boolean; palette: Palette }): Promise<number> {
+/**
+ * `troupe attach`: the REPL (or script mode), over the running supervisor's socket; it ends when the
+ * supervisor does, or (exit 141) when its standard output closes.
+ */
+export async function runAttach(dataDir: string, options: { json: boolean; palette: Palette; outputClosed?: AbortSignal }): Promise<number> {
   const client = await connectOrExplain(dataDir);
   if (!client) return 2;
   const gone = new AbortController();
+  options.outputClosed?.addEventListener('abort', () => gone.abort(), { once: true });
   void client.closed.then(() => {
     if (gone.signal.aborted) return;
     process.stdout.write(options.palette.dim('\n(the supervisor shut down)\n'));
@@ -48,10 +57,13 @@ export async function runAttach(dataDir: string, options: { json: boolean; palet
   });
   try {
     // like `troupe`: with standard input not a terminal, one JSON response per line
-    if (!process.stdin.isTTY) return await runScript(client, process.stdin, process.stdout, gone.signal);
-    // seed completion with the workflows the supervisor holds
-    await client.execute({ operation: 'list-workflows' });
-    return await runRepl(client, { dataDir, json: options.json, palette: options.palette, signal: gone.signal, banner: `attached to ${dataDirLayout(dataDir).socket}` });
+    const code = !process.stdin.isTTY
+      ? await runScript(client, process.stdin, process.stdout, gone.signal)
+      : // seed completion with the workflows the supervisor holds
+        await client.execute({ operation: 'list-workflows' }).then(() =>
+          runRepl(client, { dataDir, json: options.json, palette: options.palette, signal: gone.signal, banner: `attached to ${dataDirLayout(dataDir).socket}` }),
+        );
+    return options.outputClosed?.aborted ? OUTPUT_CLOSED_EXIT : code;
   } finally {
     gone.abort();
     client.close();

@@ -2,7 +2,7 @@ import { access, readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import type { HubOptions } from '../index.js';
+import { parseSize, type HubOptions } from '../index.js';
 
 const duration = z.union([z.string(), z.number()]);
 
@@ -33,6 +33,14 @@ export const configSchema = z.strictObject({
   compaction_interval: duration.optional(),
   /** record what the actors do as ACTOR_TRACE debug events */
   trace: z.boolean().optional(),
+  /** the largest task output stored: bytes, or a size such as "4MiB" (1KiB to 16MiB) */
+  max_output_bytes: z
+    .union([z.number(), z.string()])
+    .refine((v) => {
+      const bytes = parseSize(v);
+      return bytes !== undefined && bytes >= 1024 && bytes <= 16 * 1024 * 1024;
+    }, 'max_output_bytes must be a size from 1KiB to 16MiB, e.g. "4MiB", "512KiB" or a number of bytes')
+    .optional(),
 });
 
 export type ConfigFile = z.infer<typeof configSchema>;
@@ -76,5 +84,6 @@ export async function loadConfig(path: string | null): Promise<{ config: ConfigF
   }
   if (config.compaction_interval !== undefined) hub.compactionInterval = config.compaction_interval;
   if (config.trace !== undefined) hub.trace = config.trace;
+  if (config.max_output_bytes !== undefined) hub.maxOutputBytes = config.max_output_bytes;
   return { config, hub };
 }

@@ -10,6 +10,7 @@ import { createPalette } from './format.js';
 import { runRepl, runScript } from './repl.js';
 import { runWorkflowFile, RUN_EXIT } from './run-command.js';
 import { runLogs } from './logs-command.js';
+import { guardStreams, OUTPUT_CLOSED_EXIT } from './output-guard.js';
 
 const USAGE = `usage:
   troupe                     supervisor + interactive REPL (reads commands from stdin when it is not a terminal)
@@ -32,14 +33,20 @@ options:
                              report each verdict; exit 0 when every workflow can recover
 every supervisor mode (troupe, serve, run) listens on the control socket`;
 
-/** Shuts the hub down once on SIGINT/SIGTERM; returns a function that removes the handlers. */
-function onSignals(shutdown: (signal: NodeJS.Signals) => void): () => void {
-  const handler = (signal: NodeJS.Signals) => shutdown(signal);
-  process.on('SIGINT', handler);
-  process.on('SIGTERM', handler);
+/** The signals that shut a supervisor down gracefully, and the exit code each leaves (128 + its number). */
+const SHUTDOWN_SIGNALS = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
+type ShutdownSignal = keyof typeof SHUTDOWN_SIGNALS;
+
+/**
+ * Shuts the hub down once on SIGINT, SIGTERM or SIGHUP (a closed terminal:
+ * without a handler it would end the process at once, leaving the lock, the
+ * socket and running `exec` children); returns a function that removes the handlers.
+ */
+function onSignals(shutdown: (signal: ShutdownSignal) => void): () => void {
+  const handler = (signal: NodeJS.Signals) => shutdown(signal as ShutdownSignal);
+  for (const signal of Object.keys(SHUTDOWN_SIGNALS)) process.on(signal, handler);
   return () => {
-    process.off('SIGINT', handler);
-    process.off('SIGTERM', handler);
+    for (const signal of Object.keys(SHUTDOWN_SIGNALS)) process.off(signal, handler);
   };
 }
 
@@ -87,6 +94,8 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const { values, positionals } = parsed;
+  // a reader that goes away (EPIPE) or a closed terminal (EIO) ends output quietly, never with a crash
+  const streams = guardStreams();
   if (values.help) {
     process.stdout.write(`${USAGE}\n`);
     return 0;
@@ -133,9 +142,9 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`troupe: exec takes one or more command lines\n${USAGE}\n`);
       return 2;
     }
-    return runExec(dataDir, rest);
+    return runExec(dataDir, rest, streams.outputClosed);
   }
-  if (mode === 'attach') return runAttach(dataDir, { json: values.json, palette });
+  if (mode === 'attach') return runAttach(dataDir, { json: values.json, palette, outputClosed: streams.outputClosed });
   if (mode !== undefined && mode !== 'run' && mode !== 'serve') {
     process.stderr.write(`troupe: unknown command '${mode}'\n${USAGE}\n`);
     return 2;
@@ -154,16 +163,24 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`troupe: ${known.code ?? 'ERROR'}: ${known.message ?? String(error)}${known.details ? `\n  ${known.details}` : ''}\n`);
     return 2;
   }
-  // a signal shuts the hub down while the mode's loop is still running; the exit code is the signal's
-  let interrupted: { signal: NodeJS.Signals; shutdown: Promise<void> } | null = null;
+  // a signal, or output that can no longer be written, shuts the hub down while the mode's loop is
+  // still running; the exit code is the signal's (141, SIGPIPE's, for closed output)
+  let interrupted: { reason: ShutdownSignal | 'EPIPE'; shutdown: Promise<void> } | null = null;
   const stopReading = new AbortController();
-  const offSignals = onSignals((signal) => {
+  const interrupt = (reason: ShutdownSignal | 'EPIPE') => {
     if (interrupted) return;
-    process.stderr.write(`\ntroupe: ${signal}, shutting down (running tasks get up to ${formatDuration(hub.shutdownGraceMs)} to finish)\n`);
-    interrupted = { signal, shutdown: hub.close() };
+    if (reason !== 'EPIPE') process.stderr.write(`\ntroupe: ${reason}, shutting down (running tasks get up to ${formatDuration(hub.shutdownGraceMs)} to finish)\n`);
+    interrupted = { reason, shutdown: hub.close() };
     // the REPL and script loops read standard input: close them, so they stop once the hub is closed
     stopReading.abort();
-  });
+  };
+  const offSignals = onSignals(interrupt);
+  // EIO: the terminal went away (a hang-up, whichever arrives first); EPIPE and the rest: the reader did
+  const onOutputClosed = () => interrupt((streams.outputClosed.reason as { code?: unknown } | undefined)?.code === 'EIO' ? 'SIGHUP' : 'EPIPE');
+  if (streams.outputClosed.aborted) onOutputClosed();
+  else streams.outputClosed.addEventListener('abort', onOutputClosed, { once: true });
+  // input that fails (a closed terminal) ends like input that ends
+  streams.inputFailed.addEventListener('abort', () => stopReading.abort(), { once: true });
   // every supervisor mode listens on the control socket, so `troupe attach` and `troupe exec` reach it
   let socket: ControlSocket | null = null;
   try {
@@ -202,11 +219,13 @@ export async function main(argv: string[]): Promise<number> {
     code = mode === 'run' ? RUN_EXIT.badInput : 1;
   }
   await socket?.close();
-  const stopped = interrupted as { signal: NodeJS.Signals; shutdown: Promise<void> } | null;
+  const stopped = interrupted as { reason: ShutdownSignal | 'EPIPE'; shutdown: Promise<void> } | null;
   if (stopped) {
     await stopped.shutdown;
-    // a signal is how `serve` is meant to stop; for the others it cut the work short
-    code = mode === 'serve' ? 0 : stopped.signal === 'SIGINT' ? 130 : 143;
+    // SIGINT and SIGTERM are how `serve` is meant to stop; for the others, and a hang-up or closed
+    // output for every mode, it cut the work short
+    if (stopped.reason === 'EPIPE') code = OUTPUT_CLOSED_EXIT;
+    else code = mode === 'serve' && stopped.reason !== 'SIGHUP' ? 0 : SHUTDOWN_SIGNALS[stopped.reason];
   } else {
     await hub.close();
   }

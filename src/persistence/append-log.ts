@@ -1,9 +1,10 @@
-import { open, readdir, readFile, rm, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { fsyncDir } from './atomic-file.js';
 import { mkdirPrivate, openPrivate } from './private-files.js';
 import { packr } from './checkpoint-codec.js';
+import { SegmentWriter, type OpenSegment } from './segment-writer.js';
 
 /**
  * How far an append goes before it is acknowledged: `sync` after fsync,
@@ -27,12 +28,30 @@ export interface LogDamage {
 
 const MAGIC = 0x54524c47; // "TRLG"
 const FRAME_HEADER = 12;
-/** frames larger than this are taken as corrupt lengths */
+/** frames larger than this are taken as corrupt lengths (so none is ever written) */
 const MAX_FRAME = 64 * 1024 * 1024;
 
-/** Frames one record: `[magic u32][length u32][crc32 u32][msgpack body]` (msgpack alone cannot see a torn tail). */
+/** A record the log refuses to frame: it is not written, and its append's `durable` rejects with this. */
+export class LogRecordError extends Error {
+  override name = 'LogRecordError';
+  constructor(readonly code: 'LOG_RECORD_UNENCODABLE' | 'LOG_RECORD_TOO_LARGE', message: string) {
+    super(message);
+  }
+}
+
+/**
+ * Frames one record: `[magic u32][length u32][crc32 u32][msgpack body]` (msgpack alone cannot see a torn tail).
+ * Throws {@link LogRecordError} for a record msgpack cannot encode or one whose frame the reader would take for damage.
+ */
 export function frame(record: LogRecord): Buffer {
-  const body = packr.pack(record);
+  const what = `Log record ${record.seq} (${String(record.kind)})`;
+  let body: Buffer;
+  try {
+    body = packr.pack(record);
+  } catch (error) {
+    throw new LogRecordError('LOG_RECORD_UNENCODABLE', `${what} cannot be encoded: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (body.length > MAX_FRAME) throw new LogRecordError('LOG_RECORD_TOO_LARGE', `${what} is ${body.length} bytes encoded, over the ${MAX_FRAME} a frame may hold`);
   const head = Buffer.alloc(FRAME_HEADER);
   head.writeUInt32BE(MAGIC, 0);
   head.writeUInt32BE(body.length, 4);
@@ -57,6 +76,15 @@ export function readFrames(bytes: Buffer): { records: LogRecord[]; goodBytes: nu
     offset = end;
   }
   return { records, goodBytes: offset, reason: null };
+}
+
+/** The error an append gets that a stalled log cannot take: it carries the stall's errno code. */
+const stalledError = (stall: LogStall, what: string) => Object.assign(new Error(`The log cannot write (${stall.code}: ${stall.message}) and ${what}`), { code: stall.code });
+
+/** Marks a promise handled (a caller may ignore it) and hands it on: awaiting it still sees the rejection. */
+function handled<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => {});
+  return promise;
 }
 
 /** What opening the log learnt about one segment. */
@@ -87,12 +115,32 @@ interface Pending {
   reject: (error: unknown) => void;
 }
 
+/** Why the log cannot write (a full or failing disk): appends wait in memory, in order, until {@link AppendLog.retry} writes them. */
+export interface LogStall {
+  /** epoch ms of the first failed write; the errno code (ENOSPC, EDQUOT, EIO, …) and message of the last */
+  since: number;
+  code: string;
+  message: string;
+  /** records waiting to be written, and their bytes */
+  pendingRecords: number;
+  pendingBytes: number;
+}
+
 export interface AppendLogOptions {
   /** start a new segment past this size; @default 64 MiB */
   segmentBytes?: number;
   /** longest delay before a `batch` append is fsynced, ms; @default 50 */
   batchSyncMs?: number;
+  /** Told when a write or fsync fails (the log stalls: appends wait, none lost or torn), and with null when a retry wrote them all. */
+  onStall?(stall: LogStall | null): void;
+  /** Told of a record that cannot be framed (unencodable, too large): it is not written and its `durable` rejects. */
+  onRejected?(error: LogRecordError): void;
+  /** @internal opens segment files; @default fs/promises `open` */
+  openSegment?: OpenSegment;
 }
+
+/** While stalled, appends beyond this many waiting bytes are refused at once (memory is not a log). */
+export const MAX_STALLED_BYTES = 64 * 1024 * 1024;
 
 /**
  * The append-only log: framed msgpack records in segments
@@ -105,28 +153,28 @@ export class AppendLog {
   readonly #dir: string;
   readonly #segmentBytes: number;
   readonly #batchSyncMs: number;
-  #handle: FileHandle;
-  #segmentSize: number;
+  readonly #writer: SegmentWriter;
   #nextSeq: number;
   #pending: Pending[] = [];
   #flushing: Promise<void> | null = null;
-  #unsynced = false;
   #syncTimer: NodeJS.Timeout | null = null;
   #closed = false;
   #closing: Promise<void> | null = null;
+  #stall: Pick<LogStall, 'since' | 'code' | 'message'> | null = null;
+  readonly #options: AppendLogOptions;
   /** what is known of every segment, kept up to date as records are written (retention runs while the log is open) */
   #sealed: SegmentInfo[];
   #current: SegmentInfo;
 
-  private constructor(dir: string, handle: FileHandle, size: number, nextSeq: number, segments: SegmentInfo[], options: AppendLogOptions) {
+  private constructor(dir: string, writer: SegmentWriter, nextSeq: number, segments: SegmentInfo[], options: AppendLogOptions) {
     this.#dir = dir;
-    this.#handle = handle;
-    this.#segmentSize = size;
+    this.#writer = writer;
     this.#nextSeq = nextSeq;
     this.#sealed = segments.slice(0, -1);
     this.#current = segments.at(-1) ?? { name: `${String(nextSeq).padStart(12, '0')}.log`, sealed: false, records: 0, lastSeq: 0, newestAt: null };
     this.#segmentBytes = options.segmentBytes ?? 64 * 1024 * 1024;
     this.#batchSyncMs = options.batchSyncMs ?? 50;
+    this.#options = options;
   }
 
   /** Opens (or creates) the log in `dir`, returning it with every good record and any damage found. */
@@ -168,9 +216,9 @@ export class AppendLog {
     }
     const nextSeq = (records.at(-1)?.seq ?? 0) + 1;
     const name = segments.at(-1) ?? `${String(nextSeq).padStart(12, '0')}.log`;
-    const handle = await openPrivate(join(dir, name), 'a');
+    const writer = await SegmentWriter.open(dir, name, segments.length === 0 ? 0 : lastSize, options.openSegment);
     if (segments.length === 0) await fsyncDir(dir);
-    return { log: new AppendLog(dir, handle, segments.length === 0 ? 0 : lastSize, nextSeq, infos.map((i) => ({ ...i })), options), records, damage, segments: infos };
+    return { log: new AppendLog(dir, writer, nextSeq, infos.map((i) => ({ ...i })), options), records, damage, segments: infos };
   }
 
   /** Every segment as it stands now, oldest first; the last is the one being written. */
@@ -193,74 +241,117 @@ export class AppendLog {
 
   /**
    * Appends a record, numbering it. Returns its seq at once, and a promise
-   * that resolves when it is as durable as `durability` asks.
+   * that resolves when it is as durable as `durability` asks. Never throws
+   * for the record: one that cannot be framed (unencodable, over the frame
+   * limit) is not written, its `durable` rejects with {@link LogRecordError}
+   * and `onRejected` is told. While the log is stalled the record waits.
+   * A caller may ignore `durable`: its rejection is never unhandled.
    */
   append(body: Record<string, unknown>, durability: Durability): { seq: number; durable: Promise<void> } {
     if (this.#closed) throw new Error('the log is closed');
     const seq = this.#nextSeq++;
     const record = { ...body, seq };
-    const bytes = frame(record);
+    let bytes: Buffer;
+    try {
+      bytes = frame(record);
+    } catch (error) {
+      const refused = error instanceof LogRecordError ? error : new LogRecordError('LOG_RECORD_UNENCODABLE', String(error));
+      this.#options.onRejected?.(refused);
+      return { seq, durable: handled(Promise.reject(refused)) };
+    }
+    const stall = this.stall;
+    if (stall && stall.pendingBytes + bytes.length > MAX_STALLED_BYTES) {
+      return { seq, durable: handled(Promise.reject(stalledError(stall, `already holds ${stall.pendingBytes} bytes waiting: record ${seq} is dropped`))) };
+    }
     const at = recordTime(record);
     const durable = new Promise<void>((resolve, reject) => this.#pending.push({ seq, at, bytes, durability, resolve, reject }));
     this.#schedule();
-    return { seq, durable };
+    return { seq, durable: handled(durable) };
+  }
+
+  /** Why the log cannot write now, or null when it can. */
+  get stall(): LogStall | null {
+    if (!this.#stall) return null;
+    return { ...this.#stall, pendingRecords: this.#pending.length, pendingBytes: this.#pending.reduce((n, p) => n + p.bytes.length, 0) };
+  }
+
+  /**
+   * Tries the stalled writes again (the caller decides when: the hub probes
+   * on its clock). Resolves true once everything waiting is written and as
+   * durable as asked, false when the storage still refuses.
+   */
+  async retry(): Promise<boolean> {
+    while (this.#flushing) await this.#flushing;
+    if (!this.#stall) return true;
+    this.#flushing = this.#flush(true);
+    await this.#flushing;
+    return this.#stall === null;
   }
 
   #schedule(): void {
-    if (this.#flushing) return;
-    this.#flushing = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.#flush());
+    if (this.#flushing || this.#stall) return;
+    this.#flushing = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.#flush(false));
   }
 
-  async #flush(): Promise<void> {
-    while (this.#pending.length > 0) {
-      const batch = this.#pending;
-      this.#pending = [];
-      try {
-        if (this.#segmentSize >= this.#segmentBytes) await this.#rotate(batch[0]!.seq);
-        const bytes = Buffer.concat(batch.map((p) => p.bytes));
-        await this.#handle.write(bytes);
-        this.#segmentSize += bytes.length;
-        for (const p of batch) {
-          this.#current.records++;
-          this.#current.lastSeq = p.seq;
-          if (p.at !== null) this.#current.newestAt = Math.max(this.#current.newestAt ?? p.at, p.at);
+  /** Writes the waiting records, batch by batch; on a failure they stay waiting, in order, and the log stalls. */
+  async #flush(retrying: boolean): Promise<void> {
+    try {
+      // a failed batch fsync left acknowledged records unsynced: a retry syncs them first
+      if (retrying) await this.#writer.sync();
+      while (this.#pending.length > 0 && (retrying || !this.#stall)) {
+        const batch = this.#pending;
+        this.#pending = [];
+        try {
+          await this.#write(batch);
+        } catch (error) {
+          this.#pending = [...batch, ...this.#pending];
+          throw error;
         }
-        this.#unsynced = true;
-        if (batch.some((p) => p.durability === 'sync')) await this.#sync();
-        else if (batch.some((p) => p.durability === 'batch')) this.#armSync();
         for (const p of batch) p.resolve();
-      } catch (error) {
-        for (const p of batch) p.reject(error);
       }
+      if (this.#stall) {
+        this.#stall = null;
+        this.#options.onStall?.(null);
+      }
+    } catch (error) {
+      this.#stallOn(error);
+    } finally {
+      this.#flushing = null;
     }
-    this.#flushing = null;
   }
 
-  async #sync(): Promise<void> {
-    if (!this.#unsynced) return;
-    this.#unsynced = false;
-    await this.#handle.sync();
+  /** One batch, written whole or not at all (see {@link SegmentWriter}). */
+  async #write(batch: Pending[]): Promise<void> {
+    if (this.#writer.size >= this.#segmentBytes) {
+      const name = `${String(batch[0]!.seq).padStart(12, '0')}.log`;
+      await this.#writer.rotate(name);
+      this.#sealed.push({ ...this.#current, sealed: true });
+      this.#current = { name, sealed: false, records: 0, lastSeq: 0, newestAt: null };
+    }
+    await this.#writer.write(Buffer.concat(batch.map((p) => p.bytes)), batch.some((p) => p.durability === 'sync'));
+    for (const p of batch) {
+      this.#current.records++;
+      this.#current.lastSeq = p.seq;
+      if (p.at !== null) this.#current.newestAt = Math.max(this.#current.newestAt ?? p.at, p.at);
+    }
+    if (batch.some((p) => p.durability === 'batch')) this.#armSync();
+  }
+
+  #stallOn(error: unknown): void {
+    const first = this.#stall === null;
+    const message = error instanceof Error ? error.message : String(error);
+    this.#stall = { since: this.#stall?.since ?? Date.now(), code: (error as NodeJS.ErrnoException | null)?.code ?? 'EIO', message };
+    if (first) this.#options.onStall?.(this.stall);
   }
 
   #armSync(): void {
     if (this.#syncTimer) return;
     this.#syncTimer = setTimeout(() => {
       this.#syncTimer = null;
-      void this.#sync().catch(() => {});
+      // acknowledged already: a failed fsync stalls the log until a retry syncs them
+      void this.#writer.sync().catch((error: unknown) => this.#stallOn(error));
     }, this.#batchSyncMs);
     this.#syncTimer.unref();
-  }
-
-  /** Starts a new segment named after the first seq it will hold. */
-  async #rotate(firstSeq: number): Promise<void> {
-    await this.#sync();
-    await this.#handle.close();
-    const name = `${String(firstSeq).padStart(12, '0')}.log`;
-    this.#handle = await openPrivate(join(this.#dir, name), 'a');
-    this.#segmentSize = 0;
-    this.#sealed.push({ ...this.#current, sealed: true });
-    this.#current = { name, sealed: false, records: 0, lastSeq: 0, newestAt: null };
-    await fsyncDir(this.#dir);
   }
 
   /** Every good record in the log, oldest first (flushes first). For admin operations: it reads all segments. */
@@ -279,19 +370,29 @@ export class AppendLog {
     return records;
   }
 
-  /** Writes and fsyncs everything appended so far. */
+  /**
+   * Writes and fsyncs everything appended so far. A stalled log tries once
+   * more; what it still cannot write keeps waiting (see {@link stall}): this
+   * never rejects for the storage.
+   */
   async flush(): Promise<void> {
     while (this.#flushing) await this.#flushing;
-    await this.#sync();
+    if (this.#stall) await this.retry();
+    else await this.#writer.sync().catch((error: unknown) => this.#stallOn(error));
   }
 
-  /** Flushes and closes; appends from the moment it is called are refused (not lost). */
+  /**
+   * Flushes and closes; appends from the moment it is called are refused (not lost).
+   * Records a stalled log still cannot write are given up: their `durable` rejects.
+   */
   close(): Promise<void> {
     this.#closed = true;
     this.#closing ??= (async () => {
       await this.flush();
       if (this.#syncTimer) clearTimeout(this.#syncTimer);
-      await this.#handle.close();
+      const stall = this.stall;
+      for (const p of stall ? this.#pending.splice(0) : []) p.reject(stalledError(stall!, `closed: record ${p.seq} is lost`));
+      await this.#writer.close();
     })();
     return this.#closing;
   }

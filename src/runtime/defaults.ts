@@ -59,4 +59,6 @@ export const DEFAULTS = {
   resource_max_wait: '10m',
   /** percent of a resource's capacity in use at which RESOURCE_THRESHOLD is published */
   resource_usage_threshold: 80,
+  /** the largest task output (and error data) stored, msgpack-encoded; larger ones fail their task with OUTPUT_TOO_LARGE */
+  max_output_bytes: '4MiB',
 } as const;

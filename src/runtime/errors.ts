@@ -39,6 +39,7 @@ export const ErrorCode = {
   DATA_DIR_UNSAFE: 'DATA_DIR_UNSAFE',
   HUB_CLOSED: 'HUB_CLOSED',
   PERSISTENCE_DISABLED: 'PERSISTENCE_DISABLED',
+  STORAGE_FAILED: 'STORAGE_FAILED',
   INTERNAL_ERROR: 'INTERNAL_ERROR',
 } as const;
 
@@ -85,6 +86,10 @@ export const recoverySuggestions: Readonly<Partial<Record<ErrorCode, readonly st
   ],
   HUB_CLOSED: ['Start troupe again; active workflows resume where they were'],
   PERSISTENCE_DISABLED: ['Run the hub with a data directory (--data-dir, or the dataDir option)'],
+  STORAGE_FAILED: [
+    'Free space in the data directory (or fix the disk); troupe tries the writes again every 2s and resumes by itself',
+    "See what cannot be written with 'health' (storage)",
+  ],
   INTERNAL_ERROR: ['This is a bug in troupe: report it with the details of this response'],
 };
 

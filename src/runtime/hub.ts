@@ -9,6 +9,8 @@ import { FileLocks } from './scheduling/file-locks.js';
 import { commandSchema, isOperation, OPERATIONS, type HubResponse } from './commands.js';
 import { DEFAULTS } from './defaults.js';
 import { formatDuration, parseDuration } from './durations.js';
+import { parseSize } from './sizes.js';
+import { OUTPUT_BYTES_CEILING } from '../actors/output-limits.js';
 import { TroupeError } from './errors.js';
 import { checkNesting } from './nesting.js';
 import { errorResponse } from './responses.js';
@@ -22,6 +24,7 @@ import { Scheduler } from './scheduling/scheduler.js';
 import { Subscriptions, type Session } from './events/subscriptions.js';
 import type { Durability } from '../persistence/append-log.js';
 import { openDataDir } from './hub-open.js';
+import { watchStorage } from './durability/storage-watch.js';
 import { ResourceManager, resolveCapacity, type ResourceCapacity } from './resources/resource-manager.js';
 import { ENDED_STATUSES, statusOf } from './scheduling/workflow-entry.js';
 import { taskFilesConfig } from './scheduling/task-files.js';
@@ -88,6 +91,16 @@ export interface HubOptions {
    * ACTOR_TRACE events of severity `debug`, named by troupe's ids. Costs nothing when off; @default false
    */
   trace?: boolean;
+  /**
+   * The largest output a task may return (and data its error may carry), as
+   * msgpack-encoded bytes or a size such as "4MiB", 1 KiB to 16 MiB. A larger
+   * one fails its task with OUTPUT_TOO_LARGE (not retried); one the codec
+   * cannot encode (nested over 100 levels, cyclic, a BigInt) fails with
+   * OUTPUT_NOT_SERIALIZABLE. Bounds every log frame well below what the
+   * log's reader accepts. An `exec` task's output counts stdout and stderr
+   * (each bounded by its `max_output`) together. @default "4MiB"
+   */
+  maxOutputBytes?: number | string;
   /** a log segment is sealed past this size, bytes; @default 64 MiB (tests use small ones) */
   logSegmentBytes?: number;
   /** what `request-resources` can hand out; @default agents: maxAgentPoolSize, cores and memory of the machine, tools {bash 8, file_ops 16, search 8, web 4} */
@@ -136,6 +149,17 @@ const duration = (value: string | number, name: string): number => {
   return ms;
 };
 
+/** `maxOutputBytes` in bytes, refused when it is no size or outside what the log can hold. */
+function outputLimit(value: string | number): number {
+  const bytes = parseSize(value);
+  if (bytes === undefined || bytes < 1024 || bytes > OUTPUT_BYTES_CEILING) {
+    throw new TroupeError('VALIDATION_FAILED', `Option maxOutputBytes (max_output_bytes) must be a size from 1KiB to 16MiB, got ${JSON.stringify(value)}`, {
+      details: 'e.g. "4MiB", "512KiB" or a number of bytes; above 16MiB a task outcome could exceed what the log reader accepts as one frame',
+    });
+  }
+  return bytes;
+}
+
 /**
  * Creates a hub. The REPL, the socket and `troupe run` are thin clients of
  * its one entry point, `execute`.
@@ -162,6 +186,7 @@ export function createHub(options: HubOptions = {}): Hub {
     idleTimeoutMs: ms('agentIdleTimeout', DEFAULTS.agent_idle_timeout),
   };
   const taskFiles = taskFilesConfig(options.dataDir, options.taskLogMax ?? DEFAULTS.task_log_max, ms('killGrace', DEFAULTS.kill_grace));
+  const maxOutputBytes = outputLimit(options.maxOutputBytes ?? DEFAULTS.max_output_bytes);
   const handlerRefs = userHandlerRefs(options);
   const bus = new EventBus(clock);
   const trace = options.trace ? new ActorTrace((draft) => bus.publish(draft)) : null;
@@ -201,6 +226,9 @@ export function createHub(options: HubOptions = {}): Hub {
     missedHeartbeats: options.missedHeartbeats ?? DEFAULTS.missed_heartbeats,
     taskFiles,
     onLogError: (workflowId, taskId, attempt, message) => recordLogError(state, { workflow_id: workflowId, task_id: taskId, attempt, message }),
+    maxOutputBytes,
+    // while the data directory cannot be written, an outcome could not be logged: nothing new starts
+    mayDispatch: () => !state.journal?.storage.degraded,
   });
   const resources = new ResourceManager({ clock, bus, locks, capacity: resolveCapacity(options.resources ?? {}, maxAgents), thresholdPercent: DEFAULTS.resource_usage_threshold });
   const state: HubState = { clock, runner, pool, bus, scheduler, locks, resources, handlers: new Map(), workflows: new Map(), waits: new Set(), journal: null, recovery: null, taskFiles, taskLogErrors: [], correlationId: null, trace, subscriptions: new Subscriptions(clock, (draft) => bus.publish(draft)), maintenance: { timer: null, running: null, last: null, closed: false }, stats: { startedAt: clock.now(), commands: 0, errors: 0, totalMs: 0, lastCommandAt: null } };
@@ -220,6 +248,8 @@ export function createHub(options: HubOptions = {}): Hub {
           retentionMs,
           compactionIntervalMs,
         });
+  // a full or failing disk is reported, and dispatching resumes once writes succeed again
+  void opened.then(() => state.journal && watchStorage(state, state.journal), () => {});
   const ready = Promise.all([probed, opened]).then(() => {});
   // a failed open is answered to every command and to whoever awaits `ready`
   ready.catch(() => {});

@@ -3,6 +3,7 @@ import { formatDuration } from './durations.js';
 import type { HubState } from './hub-state.js';
 import type { Handler } from './operation-kit.js';
 import { ENDED_STATUSES, statusOf } from './scheduling/workflow-entry.js';
+import { storageView } from './durability/storage-watch.js';
 
 type Status = 'healthy' | 'degraded' | 'unhealthy' | 'unknown';
 
@@ -44,20 +45,27 @@ export const systemHandlers: Record<string, Handler> = {
     const recovery = hub.recovery;
     const running = [...hub.workflows.values()].reduce((n, e) => n + e.inFlight.size, 0);
     const pool = hub.runner.stats();
-    const storeStatus: Status = !hub.journal ? 'unknown' : recovery && (recovery.failed.length > 0 || recovery.recovered.some((r) => r.skipped_checkpoints.length > 0)) ? 'degraded' : 'healthy';
-    const logStatus: Status = !hub.journal ? 'unknown' : recovery && recovery.log_damage.length > 0 ? 'degraded' : 'healthy';
+    const unwritable = new Set(hub.journal?.storage.troubles.map((t) => t.part) ?? []);
+    const storeStatus: Status = !hub.journal ? 'unknown' : unwritable.has('checkpoints') || (recovery && (recovery.failed.length > 0 || recovery.recovered.some((r) => r.skipped_checkpoints.length > 0))) ? 'degraded' : 'healthy';
+    const logStatus: Status = !hub.journal ? 'unknown' : unwritable.has('log') || (recovery && recovery.log_damage.length > 0) ? 'degraded' : 'healthy';
+    const storage = storageView(hub.journal);
     // a task log that could not be written lost output (the task itself went on): degraded until restart
     const taskLogStatus: Status = hub.taskLogErrors.length > 0 ? 'degraded' : 'healthy';
     const components = [
-      component(hub, 'hub', 'healthy', {
+      component(hub, 'hub', unwritable.size > 0 ? 'degraded' : 'healthy', {
         last_activity: hub.stats.lastCommandAt,
         active_operations: [...hub.workflows.values()].filter((e) => !ENDED_STATUSES.has(statusOf(e.actor.getSnapshot()))).length,
         queue_size: hub.waits.size,
         dependencies: { 'task-pool': 'healthy', store: storeStatus, log: logStatus, 'task-logs': taskLogStatus, 'event-hub': 'healthy' },
       }),
       component(hub, 'task-pool', 'healthy', { last_activity: null, active_operations: running, queue_size: pool.queueSize, details: pool }),
-      component(hub, 'store', storeStatus, { last_activity: null, active_operations: 0, queue_size: 0, details: hub.journal ? { data_dir: hub.journal.dataDir } : null }),
-      component(hub, 'log', logStatus, { last_activity: null, active_operations: 0, queue_size: 0, details: hub.journal ? { next_seq: hub.journal.log.nextSeq, segments: hub.journal.log.segments().length, last_compaction: hub.maintenance.last } : null }),
+      component(hub, 'store', storeStatus, { last_activity: null, active_operations: 0, queue_size: 0, details: hub.journal ? { data_dir: hub.journal.dataDir, storage } : null }),
+      component(hub, 'log', logStatus, {
+        last_activity: null,
+        active_operations: 0,
+        queue_size: hub.journal?.log.stall?.pendingRecords ?? 0,
+        details: hub.journal ? { next_seq: hub.journal.log.nextSeq, segments: hub.journal.log.segments().length, last_compaction: hub.maintenance.last, stall: hub.journal.log.stall } : null,
+      }),
       component(hub, 'task-logs', taskLogStatus, {
         last_activity: null,
         active_operations: 0,
@@ -82,6 +90,8 @@ export const systemHandlers: Record<string, Handler> = {
         status: worst,
         components,
         recovery,
+        // whether the data directory takes writes now (a full or failing disk pauses dispatching)
+        storage,
         workflows: statuses,
         // kept from the first version of `health`
         persistence: hub.journal ? { data_dir: hub.journal.dataDir, log_next_seq: hub.journal.log.nextSeq } : null,
@@ -90,13 +100,13 @@ export const systemHandlers: Record<string, Handler> = {
         // capacity, use, allocations and the queue of the resource manager
         resources: hub.resources.view(),
       },
-      next_steps:
-        worst === 'degraded'
-          ? [
-              ...(taskLogStatus === 'degraded' ? ['A task log could not be written (see the task-logs component): free disk space or fix the permissions of its folder'] : []),
-              ...(storeStatus === 'degraded' || logStatus === 'degraded' ? ['See recovery.failed, recovery.log_damage and skipped_checkpoints for what was found and survived'] : []),
-            ]
-          : [],
+      next_steps: [
+        ...(unwritable.size > 0 ? [`${storage!.message}. Free space in ${hub.journal!.dataDir} (or fix the disk): dispatching resumes by itself`] : []),
+        ...(taskLogStatus === 'degraded' ? ['A task log could not be written (see the task-logs component): free disk space or fix the permissions of its folder'] : []),
+        ...(worst === 'degraded' && recovery && (recovery.failed.length > 0 || recovery.log_damage.length > 0 || recovery.recovered.some((r) => r.skipped_checkpoints.length > 0))
+          ? ['See recovery.failed, recovery.log_damage and skipped_checkpoints for what was found and survived']
+          : []),
+      ],
     };
   },
 

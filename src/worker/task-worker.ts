@@ -8,6 +8,7 @@ import { BroadcastChannel, parentPort } from 'node:worker_threads';
 import type { TaskError } from '../machines/types.js';
 import { CONTROL_CHANNEL, type ControlMessage, type WorkerMessage, type WorkerOutcome, type WorkerResult, type WorkerTask } from '../actors/worker-protocol.js';
 import { isBuiltinHandler } from '../actors/handler-inputs.js';
+import { boundProgress, boundTaskError, checkOutput, OUTPUT_BYTES_CEILING } from '../actors/output-limits.js';
 import { builtinHandlers } from './builtin-handlers.js';
 import { HandlerError, type HandlerContext } from './handler-context.js';
 import { probeAll, userHandler } from './user-handlers.js';
@@ -80,6 +81,7 @@ export const probeHandlers = probeAll;
 export const ping = (): null => null;
 
 async function attempt(task: WorkerTask, controller: AbortController): Promise<WorkerOutcome> {
+  const limits = { taskId: task.taskId, maxBytes: task.maxOutputBytes ?? OUTPUT_BYTES_CEILING };
   // the thread's own heartbeat: it stops when the handler blocks the event loop, which is what liveness is about
   const beat = setInterval(() => post({ troupe: 'heartbeat', key: task.key, progress: null }), task.heartbeatIntervalMs ?? 30_000);
   // opened on the first ctx.log: most handlers never write one
@@ -98,7 +100,8 @@ async function attempt(task: WorkerTask, controller: AbortController): Promise<W
     }
     const ctx: HandlerContext = {
       signal: controller.signal,
-      heartbeat: (progress) => post({ troupe: 'heartbeat', key: task.key, progress: progress ?? null }),
+      // progress becomes an event's data: one the log cannot hold must not reach the main thread
+      heartbeat: (progress) => post({ troupe: 'heartbeat', key: task.key, progress: boundProgress(progress) }),
       trackProcessGroup: (pid) => post({ troupe: 'process', key: task.key, pid }),
       log(text) {
         if (!files) return;
@@ -129,10 +132,13 @@ async function attempt(task: WorkerTask, controller: AbortController): Promise<W
     };
     const output = await handler(task.input ?? {}, ctx);
     if (controller.signal.aborted) return { ok: false, error: controller.signal.reason as TaskError };
-    return { ok: true, output: output ?? null };
+    // checked (and given back as the log's codec will) here, so an output the log cannot hold
+    // (too deep, cyclic, a BigInt, too large) fails its task and never crosses to the main thread
+    const checked = checkOutput(output ?? null, { ...limits, normalize: true });
+    return checked.ok ? { ok: true, output: checked.output } : { ok: false, error: checked.error };
   } catch (error) {
     if (controller.signal.aborted) return { ok: false, error: controller.signal.reason as TaskError };
-    return { ok: false, error: toTaskError(error) };
+    return { ok: false, error: boundTaskError(toTaskError(error), { ...limits, normalize: true }) };
   } finally {
     clearInterval(beat);
     log?.close();

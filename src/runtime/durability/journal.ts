@@ -7,6 +7,7 @@ import type { Clock } from '../../actors/clock.js';
 import type { TaskError } from '../../machines/types.js';
 import { WORKFLOW_MACHINE, type CheckpointBody } from './checkpoint-body.js';
 import { TroupeError } from '../errors.js';
+import { StorageHealth } from './storage-health.js';
 import { idempotencyKey, statusOf, type WorkflowEntry, type WorkflowStatus } from '../scheduling/workflow-entry.js';
 
 /** A task outcome as logged, before the actor sees it. Keyed by (workflow_id, epoch, task_id, attempt). */
@@ -30,7 +31,9 @@ export interface OutcomeRecord {
 /** What triggered a checkpoint; part of its file name. */
 export type CheckpointTrigger =
   | 'create' | 'start' | 'pause' | 'resume' | 'cancel' | 'complete' | 'cleanup'
-  | 'phase' | 'end' | 'interval' | 'manual' | 'risky' | 'agent_failure' | 'restore' | 'rollback' | 'shutdown' | 'recovery' | 'import' | 'export';
+  | 'phase' | 'end' | 'interval' | 'manual' | 'risky' | 'agent_failure' | 'restore' | 'rollback' | 'shutdown' | 'recovery' | 'import' | 'export'
+  /** taken again once the data directory takes writes, for a workflow whose last checkpoint failed */
+  | 'storage';
 
 /** The coded error for a data directory that cannot be opened: locked by a live supervisor, or writable by others. */
 function dataDirError(dataDir: string, error: unknown): unknown {
@@ -69,16 +72,23 @@ export class Journal {
   readonly checkpoints: CheckpointStore;
   readonly index: WorkflowIndex;
   readonly dataDir: string;
+  /** whether the data directory takes writes: the log and the checkpoints report to it */
+  readonly storage: StorageHealth;
   readonly #release: () => Promise<void>;
   readonly #clock: Clock;
+  /** workflows whose newest checkpoint could not be written: taken again once writes succeed */
+  readonly #behind = new Set<WorkflowEntry>();
+  /** the log position each workflow's newest written checkpoint covers */
+  readonly #durable = new WeakMap<WorkflowEntry, number>();
 
-  private constructor(dataDir: string, log: AppendLog, checkpoints: CheckpointStore, index: WorkflowIndex, release: () => Promise<void>, clock: Clock) {
+  private constructor(dataDir: string, log: AppendLog, checkpoints: CheckpointStore, index: WorkflowIndex, release: () => Promise<void>, clock: Clock, storage: StorageHealth) {
     this.dataDir = dataDir;
     this.log = log;
     this.checkpoints = checkpoints;
     this.index = index;
     this.#release = release;
     this.#clock = clock;
+    this.storage = storage;
   }
 
   /**
@@ -98,9 +108,18 @@ export class Journal {
       throw dataDirError(dataDir, error);
     }
     try {
-      const { log, records, damage, segments } = await AppendLog.open(layout.events, options.segmentBytes === undefined ? {} : { segmentBytes: options.segmentBytes });
+      let journal: Journal | null = null;
+      const storage = new StorageHealth(options.clock, {
+        log: () => journal!.log.retry(),
+        checkpoints: () => journal!.#checkpointAgain(),
+      });
+      const { log, records, damage, segments } = await AppendLog.open(layout.events, {
+        ...(options.segmentBytes === undefined ? {} : { segmentBytes: options.segmentBytes }),
+        onStall: (stall) => (stall ? storage.failed('log', stall) : storage.succeeded('log')),
+        onRejected: (error) => storage.refused(error),
+      });
       const store = new FileCheckpointStore(layout.checkpoints, options.keepCheckpoints === undefined ? {} : { keep: options.keepCheckpoints });
-      const journal = new Journal(dataDir, log, store, new WorkflowIndex(layout.workflows), lock.release, options.clock);
+      journal = new Journal(dataDir, log, store, new WorkflowIndex(layout.workflows), lock.release, options.clock, storage);
       return { journal, records, damage, segments, tookOverLockFrom: lock.tookOverFrom };
     } catch (error) {
       await lock.release();
@@ -136,6 +155,7 @@ export class Journal {
       })),
     };
     const seq = ++entry.checkpointSeq;
+    if (!this.#durable.has(entry)) this.#durable.set(entry, entry.checkpointedAppliedSeq);
     entry.checkpointedAppliedSeq = covered;
     const status = statusOf(snapshot);
     const header = {
@@ -149,16 +169,37 @@ export class Journal {
       name,
     };
     const write = entry.checkpointChain.then(async () => {
-      const info = await this.checkpoints.write(header, body);
-      await this.index.put(shelfOf(status), { id: entry.id, name: snapshot.context.spec.name, status, updated_at: snapshot.context.updatedAt });
-      return info;
+      try {
+        const info = await this.checkpoints.write(header, body);
+        await this.index.put(shelfOf(status), { id: entry.id, name: snapshot.context.spec.name, status, updated_at: snapshot.context.updatedAt });
+        this.#durable.set(entry, covered);
+        entry.checkpointedAppliedSeq = Math.max(entry.checkpointedAppliedSeq, covered);
+        this.#behind.delete(entry);
+        this.storage.succeeded('checkpoints');
+        return info;
+      } catch (error) {
+        // what it would have covered is not durable: retention keeps the log it needs, the
+        // interval trigger tries again, and it is taken again once writes succeed
+        entry.checkpointedAppliedSeq = this.#durable.get(entry)!;
+        // a failed `create` takes its workflow back: there is nothing to write again
+        if (trigger !== 'create') this.#behind.add(entry);
+        this.storage.failed('checkpoints', error as NodeJS.ErrnoException);
+        throw error;
+      }
     });
     entry.checkpointChain = write.catch(() => {});
     return write;
   }
 
+  /** The storage probe for checkpoints: every workflow whose last checkpoint failed is checkpointed again. */
+  async #checkpointAgain(): Promise<boolean> {
+    const results = await Promise.allSettled([...this.#behind].map((entry) => this.checkpoint(entry, 'storage')));
+    return results.every((r) => r.status === 'fulfilled');
+  }
+
   /** Flushes the log and releases the lock. */
   async close(): Promise<void> {
+    this.storage.close();
     try {
       await this.log.close();
     } finally {

@@ -1,5 +1,6 @@
 import type { Clock } from '../../actors/clock.js';
 import type { TaskOutcome, TaskRun, TaskRunner } from '../../actors/task-runner.js';
+import { boundOutcome } from '../../actors/output-limits.js';
 import type { TaskError, TaskSpec } from '../../machines/types.js';
 import { isTerminal, openSpecs } from '../../machines/phase-records.js';
 import { formatDuration } from '../durations.js';
@@ -40,6 +41,10 @@ export interface SchedulerDeps {
   taskFiles: TaskFilesConfig;
   /** a task log could not be written (the task goes on) */
   onLogError(workflowId: string, taskId: string, attempt: number, message: string): void;
+  /** `max_output_bytes`: the largest output (or error data) an outcome may carry to the log */
+  maxOutputBytes: number;
+  /** false while no new task may start (the data directory cannot be written); the hub pumps every workflow when it turns true */
+  mayDispatch?: () => boolean;
 }
 
 /** A handler's progress heartbeats become PHASE_PROGRESS events at most this often per task. */
@@ -182,7 +187,7 @@ export class Scheduler {
 
   #dispatch(entry: WorkflowEntry, snapshot: WorkflowSnapshot): void {
     const phase = snapshot.children.phase as PhaseRef | undefined;
-    if (!phase) return;
+    if (!phase || this.#deps.mayDispatch?.() === false) return;
     const now = this.#deps.clock.now();
     const limit = snapshot.context.spec.agentRequirements.maxAgents;
     let nextDue = Infinity;
@@ -260,6 +265,7 @@ export class Scheduler {
         timeoutMs: spec.timeoutMs,
         heartbeatIntervalMs: this.#deps.heartbeatIntervalMs,
         files: attemptFiles(this.#deps.taskFiles, entry.id, entry.epoch, spec, attempt),
+        maxOutputBytes: this.#deps.maxOutputBytes,
       },
       {
         onStarted: (at) => {
@@ -311,6 +317,8 @@ export class Scheduler {
     const { clock, pool, journal } = this.#deps;
     const flight = entry.inFlight.get(spec.id);
     if (!flight || flight.run !== run) return;
+    // what the log cannot hold fails the task here, before anything counts or logs it
+    outcome = boundOutcome(outcome, { taskId: spec.id, maxBytes: this.#deps.maxOutputBytes });
     entry.inFlight.delete(spec.id);
     this.#watch.untrack(flight);
     // the files are held until the outcome is applied, so no task holding them starts before this one is seen to end
