@@ -44,7 +44,7 @@ export const systemHandlers: Record<string, Handler> = {
     const recovery = hub.recovery;
     const running = [...hub.workflows.values()].reduce((n, e) => n + e.inFlight.size, 0);
     const pool = hub.runner.stats();
-    const storeStatus: Status = !hub.journal ? 'unknown' : recovery && (recovery.failed.length > 0 || recovery.recovered.some((r) => r.skipped_checkpoints.length > 0)) ? 'degraded' : 'healthy';
+    const storeStatus: Status = !hub.journal ? 'unknown' : recovery && (recovery.failed.length > 0 || (recovery.index_repaired?.length ?? 0) > 0 || recovery.recovered.some((r) => r.skipped_checkpoints.length > 0)) ? 'degraded' : 'healthy';
     const logStatus: Status = !hub.journal ? 'unknown' : recovery && recovery.log_damage.length > 0 ? 'degraded' : 'healthy';
     const components = [
       component(hub, 'hub', 'healthy', {
@@ -82,7 +82,7 @@ export const systemHandlers: Record<string, Handler> = {
         // capacity, use, allocations and the queue of the resource manager
         resources: hub.resources.view(),
       },
-      next_steps: worst === 'degraded' ? ['See recovery.failed, recovery.log_damage and skipped_checkpoints for what was found and survived'] : [],
+      next_steps: worst === 'degraded' ? ['See recovery.failed, recovery.log_damage, recovery.index_repaired and skipped_checkpoints for what was found and survived'] : [],
     };
   },
 

@@ -30,7 +30,8 @@ export type CheckpointTrigger =
   | 'create' | 'start' | 'pause' | 'resume' | 'cancel' | 'complete' | 'cleanup'
   | 'phase' | 'end' | 'interval' | 'manual' | 'risky' | 'agent_failure' | 'restore' | 'rollback' | 'shutdown' | 'recovery' | 'import' | 'export';
 
-const shelfOf = (status: WorkflowStatus): WorkflowShelf =>
+/** The index shelf a workflow's record belongs on, by its status. */
+export const shelfOf = (status: WorkflowStatus): WorkflowShelf =>
   status === 'failed' || status === 'cancelled' ? 'failed' : status === 'completed' || status === 'partial' || status === 'archived' ? 'completed' : 'active';
 
 /**
