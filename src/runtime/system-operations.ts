@@ -39,6 +39,19 @@ function component(hub: HubState, id: string, status: Status, extra: { last_acti
   };
 }
 
+/** Subscribers shown in `health`, the most behind first: what each holds in its bounded queue and lost to its overflow policy. */
+const SUBSCRIBERS_SHOWN = 20;
+
+function busiestSubscribers(hub: HubState) {
+  const letters = new Map<string, number>();
+  for (const d of hub.subscriptions.deadLetters()) letters.set(d.subscription_id, (letters.get(d.subscription_id) ?? 0) + 1);
+  return hub.subscriptions
+    .list()
+    .map(({ subscription_id, delivery, queued, max_queue, overflow, dropped }) => ({ subscription_id, delivery, queued, max_queue, overflow, dropped, dead_lettered: letters.get(subscription_id) ?? 0 }))
+    .sort((a, b) => b.queued + b.dropped + b.dead_lettered - (a.queued + a.dropped + a.dead_lettered))
+    .slice(0, SUBSCRIBERS_SHOWN);
+}
+
 export const systemHandlers: Record<string, Handler> = {
   health(hub) {
     const recovery = hub.recovery;
@@ -59,8 +72,9 @@ export const systemHandlers: Record<string, Handler> = {
       component(hub, 'event-hub', 'healthy', {
         last_activity: hub.bus.lastPublishedAt,
         active_operations: hub.subscriptions.list().length,
-        queue_size: 0,
-        details: { published: hub.bus.published, subscriptions: hub.subscriptions.list().length, in_process_listeners: hub.bus.listeners },
+        // events waiting in the subscribers' bounded queues
+        queue_size: hub.subscriptions.list().reduce((n, s) => n + s.queued, 0),
+        details: { published: hub.bus.published, subscriptions: hub.subscriptions.list().length, in_process_listeners: hub.bus.listeners, subscribers: busiestSubscribers(hub) },
       }),
     ];
     const worst: Status = components.some((c) => c.status === 'unhealthy') ? 'unhealthy' : components.some((c) => c.status === 'degraded') ? 'degraded' : 'healthy';
