@@ -20,6 +20,7 @@ export { EVENT_TYPES, topicOf, formatEventMessage, parseEventMessage } from './r
 
 // the supervisor process: control socket, data directory, upgrade check
 export { ControlSocket, MAX_REQUEST_BYTES } from './runtime/control-socket.js';
+export { CONTROL_SOCKET_DEFAULTS } from './runtime/control-socket-options.js';
 export { checkDataDir } from './runtime/durability/check.js';
 export { dataDirLayout } from './persistence/data-dir.js';
 export { readLogsOffline } from './runtime/scheduling/offline-logs.js';
@@ -38,6 +39,8 @@ export type { Command, HubResponse, SuccessResponse, ErrorResponse, OperationNam
 export type { WorkflowDefinition } from './runtime/definition.js';
 export type { EventRecord, EventType, Severity, EventMessage } from './runtime/events/event-record.js';
 export type { Session } from './runtime/events/subscriptions.js';
+export type { ControlSocketStats } from './runtime/control-socket.js';
+export type { ControlSocketOptions } from './runtime/control-socket-options.js';
 export type { CheckpointVerdict } from './runtime/durability/check.js';
 export type { IdKind } from './persistence/safe-id.js';
 export type { Clock, ManualClock, TimerHandle } from './actors/clock.js';

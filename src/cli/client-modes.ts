@@ -52,7 +52,7 @@ export async function runAttach(dataDir: string, options: { json: boolean; palet
   options.outputClosed?.addEventListener('abort', () => gone.abort(), { once: true });
   void client.closed.then(() => {
     if (gone.signal.aborted) return;
-    process.stdout.write(options.palette.dim('\n(the supervisor shut down)\n'));
+    process.stdout.write(options.palette.dim(`\n(${client.closeReason ? `the supervisor closed this connection: ${client.closeReason}` : 'the supervisor shut down'})\n`));
     gone.abort();
   });
   try {

@@ -184,7 +184,8 @@ export async function main(argv: string[]): Promise<number> {
   // every supervisor mode listens on the control socket, so `troupe attach` and `troupe exec` reach it
   let socket: ControlSocket | null = null;
   try {
-    socket = await ControlSocket.listen(hub, dataDirLayout(dataDir).socket);
+    // `serve` has no REPL on its terminal: connections the socket refuses or closes are told there too
+    socket = await ControlSocket.listen(hub, dataDirLayout(dataDir).socket, mode === 'serve' ? { log: (line) => process.stderr.write(`${line}\n`) } : {});
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     if (mode === 'serve') {

@@ -1,5 +1,12 @@
 import { connect, type Socket } from 'node:net';
-import type { EventRecord, Hub, HubResponse, Session } from '../index.js';
+import { systemClock, type Clock, type EventRecord, type Hub, type HubResponse, type Session, type TimerHandle } from '../index.js';
+
+/**
+ * A connection sends a blank line this often: the supervisor skips it, and
+ * counts it as activity, so a quiet `troupe attach` is not closed by the
+ * control socket's idle timeout (10 minutes by default).
+ */
+export const KEEPALIVE_MS = 60_000;
 
 /** What the REPL and the script loop send commands to: a hub in this process, or one behind the socket. */
 export interface CommandTarget {
@@ -51,9 +58,20 @@ export class SocketClient implements CommandTarget {
   onEvent: ((subscriptionId: string, event: EventRecord) => void) | undefined;
   #next = 0;
   #closed: Promise<void>;
+  #keepalive: TimerHandle | null = null;
+  /** why the supervisor closed the connection, when it said so (idle, limit, backlog) */
+  closeReason: string | null = null;
 
-  private constructor(socket: Socket) {
+  private constructor(socket: Socket, clock: Clock, keepaliveMs: number) {
     this.#socket = socket;
+    const beat = () => {
+      this.#keepalive = clock.setTimer(keepaliveMs, () => {
+        if (!socket.writable) return;
+        socket.write('\n');
+        beat();
+      });
+    };
+    beat();
     let buffer = '';
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => {
@@ -66,6 +84,8 @@ export class SocketClient implements CommandTarget {
           this.onEvent?.(response.subscription_id, response.event);
           continue;
         }
+        // a line that answers no request is the supervisor's reason for closing this connection
+        if (response.request_id === undefined && response.status === 'error') this.closeReason = `${response.error.code}: ${response.error.message}`;
         const resolve = response.request_id === undefined ? undefined : this.#pending.get(response.request_id);
         if (!resolve) continue;
         this.#pending.delete(response.request_id!);
@@ -73,13 +93,19 @@ export class SocketClient implements CommandTarget {
         resolve(plain as HubResponse);
       }
     });
-    this.#closed = new Promise((resolve) => socket.on('close', () => resolve()));
+    this.#closed = new Promise((resolve) =>
+      socket.on('close', () => {
+        this.#keepalive?.cancel();
+        resolve();
+      }),
+    );
   }
 
-  static connect(path: string): Promise<SocketClient> {
+  /** Connects; `keepaliveMs` and `clock` are for tests. */
+  static connect(path: string, options: { keepaliveMs?: number; clock?: Clock } = {}): Promise<SocketClient> {
     return new Promise((resolve, reject) => {
       const socket = connect(path);
-      socket.once('connect', () => resolve(new SocketClient(socket)));
+      socket.once('connect', () => resolve(new SocketClient(socket, options.clock ?? systemClock, options.keepaliveMs ?? KEEPALIVE_MS)));
       socket.once('error', (error) => reject(new NotListeningError(path, error)));
     });
   }
@@ -89,7 +115,7 @@ export class SocketClient implements CommandTarget {
     const response = await new Promise<HubResponse>((resolve, reject) => {
       this.#pending.set(requestId, resolve);
       this.#socket.write(`${JSON.stringify({ ...(command as object), request_id: requestId })}\n`, (error) => error && reject(error));
-      void this.#closed.then(() => reject(new Error('the supervisor closed the connection')));
+      void this.#closed.then(() => reject(new Error(`the supervisor closed the connection${this.closeReason ? `: ${this.closeReason}` : ''}`)));
     });
     if (response.status === 'success' && response.operation === 'list-workflows') {
       this.#ids = (response.result as { workflows: { workflow_id: string }[] }).workflows.map((w) => w.workflow_id);
@@ -107,6 +133,7 @@ export class SocketClient implements CommandTarget {
   }
 
   close(): void {
+    this.#keepalive?.cancel();
     this.#socket.end();
   }
 }

@@ -40,6 +40,10 @@ export const ErrorCode = {
   HUB_CLOSED: 'HUB_CLOSED',
   PERSISTENCE_DISABLED: 'PERSISTENCE_DISABLED',
   STORAGE_FAILED: 'STORAGE_FAILED',
+  CONNECTION_LIMIT: 'CONNECTION_LIMIT',
+  CONNECTION_IDLE: 'CONNECTION_IDLE',
+  CONNECTION_STALLED: 'CONNECTION_STALLED',
+  CONNECTION_BACKLOG: 'CONNECTION_BACKLOG',
   INTERNAL_ERROR: 'INTERNAL_ERROR',
 } as const;
 
@@ -90,6 +94,10 @@ export const recoverySuggestions: Readonly<Partial<Record<ErrorCode, readonly st
     'Free space in the data directory (or fix the disk); troupe tries the writes again every 2s and resumes by itself',
     "See what cannot be written with 'health' (storage)",
   ],
+  CONNECTION_LIMIT: ['Close connections you no longer use (attach sessions, scripts) and connect again', 'A supervisor started from code can raise maxConnections'],
+  CONNECTION_IDLE: ['Connect again; a client that stays connected without a subscription sends a blank line now and then (troupe attach does)'],
+  CONNECTION_STALLED: ['Read what the supervisor sends: a subscription\'s events wait in its bounded queue (max_queue) only while the client reads'],
+  CONNECTION_BACKLOG: ['Read each response before sending many more requests, or send fewer at a time'],
   INTERNAL_ERROR: ['This is a bug in troupe: report it with the details of this response'],
 };
 

@@ -5,6 +5,7 @@ import type { HubState } from './hub-state.js';
 import { Journal } from './durability/journal.js';
 import { recoverWorkflow, type RecoveryReport } from './durability/recovery.js';
 import type { RecoveredTask } from './durability/process-recovery.js';
+import { repairIndex } from './durability/index-repair.js';
 import { isTroupeError } from './errors.js';
 import { HUB_VERSION } from './version.js';
 
@@ -43,6 +44,10 @@ export async function openDataDir(
     outcomesByWorkflow.set(String(r.workflow_id), list);
   }
   const report: RecoveryReport = { data_dir: dataDir, lock_taken_over_from: opened.tookOverLockFrom, log_damage: damage, recovered: [], failed: [], duration_ms: 0 };
+  // before the index is listed: a workflow whose record was lost is loaded like the others
+  const index = await repairIndex(journal, (draft) => state.bus.publish(draft));
+  report.index_repaired = index.repaired;
+  report.failed.push(...index.unrepaired);
   for (const d of damage) {
     state.bus.publish({
       type: 'ERROR_ENCOUNTERED',

@@ -74,8 +74,15 @@ const handlers: Record<string, Handler> = {
     }
     const spec = resolveDefinition(raw, hub.handlers);
     if (hub.journal && (await hub.journal.checkpoints.list(workflowId)).length > 0) {
-      throw new TroupeError('WORKFLOW_EXISTS', `Workflow ${workflowId} already exists in the data directory ${hub.journal.dataDir}`, {
-        details: 'Its checkpoints are there but it was not loaded (see health for recovery failures)',
+      const failure = hub.recovery?.failed.find((f) => f.workflow_id === workflowId);
+      throw new TroupeError('WORKFLOW_EXISTS', `Workflow ${workflowId} already exists in the data directory ${hub.journal.dataDir}, but it was not loaded`, {
+        details: failure
+          ? `At start it could not be recovered: ${failure.code}: ${failure.message}`
+          : 'Its checkpoints are there; active workflows are not loaded while auto_recovery is off',
+        suggestions: [
+          "See 'health' (recovery.failed) for what the start found, and run 'troupe check' for each checkpoint's verdict",
+          `To reuse the id, stop the supervisor and move checkpoints/${workflowId}/ out of the data directory`,
+        ],
       });
     }
     const tasks = spec.phases.flatMap((p) => p.tasks);

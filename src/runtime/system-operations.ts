@@ -40,13 +40,26 @@ function component(hub: HubState, id: string, status: Status, extra: { last_acti
   };
 }
 
+/** Subscribers shown in `health`, the most behind first: what each holds in its bounded queue and lost to its overflow policy. */
+const SUBSCRIBERS_SHOWN = 20;
+
+function busiestSubscribers(hub: HubState) {
+  const letters = new Map<string, number>();
+  for (const d of hub.subscriptions.deadLetters()) letters.set(d.subscription_id, (letters.get(d.subscription_id) ?? 0) + 1);
+  return hub.subscriptions
+    .list()
+    .map(({ subscription_id, delivery, queued, max_queue, overflow, dropped }) => ({ subscription_id, delivery, queued, max_queue, overflow, dropped, dead_lettered: letters.get(subscription_id) ?? 0 }))
+    .sort((a, b) => b.queued + b.dropped + b.dead_lettered - (a.queued + a.dropped + a.dead_lettered))
+    .slice(0, SUBSCRIBERS_SHOWN);
+}
+
 export const systemHandlers: Record<string, Handler> = {
   health(hub) {
     const recovery = hub.recovery;
     const running = [...hub.workflows.values()].reduce((n, e) => n + e.inFlight.size, 0);
     const pool = hub.runner.stats();
     const unwritable = new Set(hub.journal?.storage.troubles.map((t) => t.part) ?? []);
-    const storeStatus: Status = !hub.journal ? 'unknown' : unwritable.has('checkpoints') || (recovery && (recovery.failed.length > 0 || recovery.recovered.some((r) => r.skipped_checkpoints.length > 0))) ? 'degraded' : 'healthy';
+    const storeStatus: Status = !hub.journal ? 'unknown' : unwritable.has('checkpoints') || (recovery && (recovery.failed.length > 0 || (recovery.index_repaired?.length ?? 0) > 0 || recovery.recovered.some((r) => r.skipped_checkpoints.length > 0))) ? 'degraded' : 'healthy';
     const logStatus: Status = !hub.journal ? 'unknown' : unwritable.has('log') || (recovery && recovery.log_damage.length > 0) ? 'degraded' : 'healthy';
     const storage = storageView(hub.journal);
     // a task log that could not be written lost output (the task itself went on): degraded until restart
@@ -75,8 +88,9 @@ export const systemHandlers: Record<string, Handler> = {
       component(hub, 'event-hub', 'healthy', {
         last_activity: hub.bus.lastPublishedAt,
         active_operations: hub.subscriptions.list().length,
-        queue_size: 0,
-        details: { published: hub.bus.published, subscriptions: hub.subscriptions.list().length, in_process_listeners: hub.bus.listeners },
+        // events waiting in the subscribers' bounded queues
+        queue_size: hub.subscriptions.list().reduce((n, s) => n + s.queued, 0),
+        details: { published: hub.bus.published, subscriptions: hub.subscriptions.list().length, in_process_listeners: hub.bus.listeners, subscribers: busiestSubscribers(hub) },
       }),
     ];
     const worst: Status = components.some((c) => c.status === 'unhealthy') ? 'unhealthy' : components.some((c) => c.status === 'degraded') ? 'degraded' : 'healthy';
@@ -103,8 +117,8 @@ export const systemHandlers: Record<string, Handler> = {
       next_steps: [
         ...(unwritable.size > 0 ? [`${storage!.message}. Free space in ${hub.journal!.dataDir} (or fix the disk): dispatching resumes by itself`] : []),
         ...(taskLogStatus === 'degraded' ? ['A task log could not be written (see the task-logs component): free disk space or fix the permissions of its folder'] : []),
-        ...(worst === 'degraded' && recovery && (recovery.failed.length > 0 || recovery.log_damage.length > 0 || recovery.recovered.some((r) => r.skipped_checkpoints.length > 0))
-          ? ['See recovery.failed, recovery.log_damage and skipped_checkpoints for what was found and survived']
+        ...(worst === 'degraded' && recovery && (recovery.failed.length > 0 || recovery.log_damage.length > 0 || (recovery.index_repaired?.length ?? 0) > 0 || recovery.recovered.some((r) => r.skipped_checkpoints.length > 0))
+          ? ['See recovery.failed, recovery.log_damage, recovery.index_repaired and skipped_checkpoints for what was found and survived']
           : []),
       ],
     };

@@ -60,7 +60,8 @@ function dataDirError(dataDir: string, error: unknown): unknown {
   return error;
 }
 
-const shelfOf = (status: WorkflowStatus): WorkflowShelf =>
+/** The index shelf a workflow's record belongs on, by its status. */
+export const shelfOf = (status: WorkflowStatus): WorkflowShelf =>
   status === 'failed' || status === 'cancelled' ? 'failed' : status === 'completed' || status === 'partial' || status === 'archived' ? 'completed' : 'active';
 
 /**

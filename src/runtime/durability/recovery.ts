@@ -139,6 +139,8 @@ export interface RecoveryReport {
   compacted?: { segments: string[]; records: number };
   /** active workflows that could not be recovered; their files are left as they are */
   failed: { workflow_id: string; code: string; message: string }[];
+  /** workflows found with checkpoints but no index record, whose record was rebuilt (see index-repair.ts) */
+  index_repaired?: { workflow_id: string; shelf: string; status: string; checkpoint: string }[];
   duration_ms: number;
 }
 

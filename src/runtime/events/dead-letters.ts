@@ -63,7 +63,19 @@ export class DeadLetterStore {
     // as durable as the EVENT_DEAD_LETTERED event that announces it
     const logged = this.#append?.({ kind: 'dead_letter', letter, at: this.#now() }, 'batch');
     if (logged) this.#seqs.set(letter, logged.seq);
-    if (this.#letters.length > DEAD_LETTERS_KEPT) void this.remove([this.#letters[0]!], 'evicted').catch(() => {});
+    if (this.#letters.length > DEAD_LETTERS_KEPT) this.#evictOldest();
+  }
+
+  /**
+   * Drops the oldest letter past the bound: O(1) (a full list evicts once per
+   * letter added, e.g. for a subscriber that stopped reading), and logged
+   * `batch`, not `sync`: nobody waits for it, and an eviction lost to a crash
+   * only lists that letter again after the restart.
+   */
+  #evictOldest(): void {
+    const oldest = this.#letters.shift()!;
+    this.#seqs.delete(oldest);
+    this.#append?.({ kind: 'dead_letter_removed', ids: [oldest.dead_letter_id], reason: 'evicted', at: this.#now() }, 'batch');
   }
 
   list(subscriptionId?: string): DeadLetter[] {

@@ -86,6 +86,8 @@ export class Subscriptions {
         filters,
         delivery: queue.policy.delivery,
         queued: queue.waiting,
+        max_queue: queue.policy.maxQueue,
+        overflow: queue.policy.overflow,
         dropped: queue.dropped,
         ...(queue.policy.delivery === 'batch' ? { batch_size: queue.batchSize, deduplicated: queue.deduplicated } : {}),
       }));
@@ -163,6 +165,9 @@ export class Subscriptions {
       dead_lettered_at: new Date(this.#clock.now()).toISOString(),
     };
     this.deadLetterStore.add(letter);
+    // a notice of another subscriber's dead letter is kept, not announced: with two full queues
+    // each announcement would dead-letter at the other and announce again, without end
+    if (event.event_type === 'EVENT_DEAD_LETTERED') return;
     this.#publish({
       type: 'EVENT_DEAD_LETTERED',
       workflowId: event.workflow_id,
