@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -85,9 +86,43 @@ export const tasksSuite: Suite = {
         await rm(dir, { recursive: true, force: true });
       }
     }
+    rows.push(await execRow(quick ? 20 : 60));
     return rows;
   },
 };
+
+/** Runs `sh -c true` `count` times, `width` at a time: what an exec task costs without troupe. */
+async function bareSpawns(count: number, width: number): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < count) {
+      next++;
+      await new Promise<void>((resolve, reject) => spawn('sh', ['-c', 'true'], { stdio: 'ignore' }).on('exit', () => resolve()).on('error', reject));
+    }
+  };
+  await Promise.all(Array.from({ length: width }, lane));
+}
+
+/**
+ * `exec true` tasks end to end (each under its shepherd process, with its log
+ * and spool, durability sync) beside spawning `sh -c true` as many at a time
+ * as the hub has threads: the price of a command that survives the supervisor.
+ */
+async function execRow(count: number): Promise<BenchRow> {
+  const bare = await throughput(count, () => bareSpawns(count, THREADS));
+  const dir = await mkdtemp(join(tmpdir(), 'troupe-bench-exec-'));
+  const hub = createHub({ maxThreads: THREADS, dataDir: dir });
+  try {
+    await hub.ready;
+    const tasks = Array.from({ length: count }, (_, i) => ({ id: `e${i}`, handler: 'exec', input: { command: 'true' } }));
+    let n = 0;
+    const ours = await throughput(count, () => runWorkflow(hub, `exec_${n++}`, { name: 'exec', phases: [{ name: 'p', tasks }] }));
+    return row({ suite: 'tasks', scenario: 'exec `true` tasks (a shepherd each), durability sync', size: count, unit: 'tasks/s', baseline: `sh -c true, ${THREADS} at a time` }, ours, bare);
+  } finally {
+    await hub.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
 
 /** Runs a chain workflow; each task's latency runs from its predecessor's TASK_COMPLETED (when it became ready) to its own. */
 async function chainLatencies(hub: Hub, id: string, definition: unknown): Promise<number[]> {
