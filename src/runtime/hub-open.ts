@@ -3,6 +3,7 @@ import { compact, scheduleCompaction } from './durability/retention.js';
 import type { EventRecord } from './events/event-record.js';
 import type { HubState } from './hub-state.js';
 import { Journal } from './durability/journal.js';
+import { logDamageNotices } from './durability/log-damage-notices.js';
 import { recoverWorkflow, type RecoveryReport } from './durability/recovery.js';
 import type { RecoveredTask } from './durability/process-recovery.js';
 import { isTroupeError } from './errors.js';
@@ -10,9 +11,10 @@ import { HUB_VERSION } from './version.js';
 
 /**
  * Opens the hub's data directory: takes the lock, reads the log back
- * (truncating a torn tail), restores the event history, and, with
- * `autoRecovery`, rebuilds every active workflow from its newest valid
- * checkpoint plus the outcomes logged after it, then resumes dispatching.
+ * (cutting out damaged frames, truncating a torn tail), restores the event
+ * history, and, with `autoRecovery`, rebuilds every active workflow from its
+ * newest valid checkpoint plus the outcomes logged after it, then resumes
+ * dispatching.
  */
 export async function openDataDir(
   state: HubState,
@@ -22,6 +24,7 @@ export async function openDataDir(
   const started = performance.now();
   const opened = await Journal.open(dataDir, {
     clock: state.clock,
+    autoRecovery: options.autoRecovery,
     ...(options.keepCheckpoints === undefined ? {} : { keepCheckpoints: options.keepCheckpoints }),
     ...(options.segmentBytes === undefined ? {} : { segmentBytes: options.segmentBytes }),
   });
@@ -42,14 +45,8 @@ export async function openDataDir(
     list.push(r);
     outcomesByWorkflow.set(String(r.workflow_id), list);
   }
-  const report: RecoveryReport = { data_dir: dataDir, lock_taken_over_from: opened.tookOverLockFrom, log_damage: damage, recovered: [], failed: [], duration_ms: 0 };
-  for (const d of damage) {
-    state.bus.publish({
-      type: 'ERROR_ENCOUNTERED',
-      severity: 'warning',
-      data: { component: 'log', segment: d.segment, offset: d.offset, dropped_bytes: d.droppedBytes, reason: d.reason, action: 'truncated to the last good frame' },
-    });
-  }
+  const report: RecoveryReport = { data_dir: dataDir, lock_taken_over_from: opened.tookOverLockFrom, log_damage: damage, log_missing: opened.missing, recovered: [], failed: [], duration_ms: 0 };
+  for (const { severity, data } of logDamageNotices(damage, opened.missing)) state.bus.publish({ type: 'ERROR_ENCOUNTERED', severity, data });
   // ended workflows are loaded too (nothing to replay or run), so get-status, list-workflows and
   // `troupe run` on a finished id answer from the data directory after a restart
   const ended = [...(await journal.index.list('completed')), ...(await journal.index.list('failed'))].sort();

@@ -45,7 +45,7 @@ export const systemHandlers: Record<string, Handler> = {
     const running = [...hub.workflows.values()].reduce((n, e) => n + e.inFlight.size, 0);
     const pool = hub.runner.stats();
     const storeStatus: Status = !hub.journal ? 'unknown' : recovery && (recovery.failed.length > 0 || recovery.recovered.some((r) => r.skipped_checkpoints.length > 0)) ? 'degraded' : 'healthy';
-    const logStatus: Status = !hub.journal ? 'unknown' : recovery && recovery.log_damage.length > 0 ? 'degraded' : 'healthy';
+    const logStatus: Status = !hub.journal ? 'unknown' : recovery && (recovery.log_damage.length > 0 || recovery.log_missing) ? 'degraded' : 'healthy';
     // a task log that could not be written lost output (the task itself went on): degraded until restart
     const taskLogStatus: Status = hub.taskLogErrors.length > 0 ? 'degraded' : 'healthy';
     const components = [
@@ -94,7 +94,7 @@ export const systemHandlers: Record<string, Handler> = {
         worst === 'degraded'
           ? [
               ...(taskLogStatus === 'degraded' ? ['A task log could not be written (see the task-logs component): free disk space or fix the permissions of its folder'] : []),
-              ...(storeStatus === 'degraded' || logStatus === 'degraded' ? ['See recovery.failed, recovery.log_damage and skipped_checkpoints for what was found and survived'] : []),
+              ...(storeStatus === 'degraded' || logStatus === 'degraded' ? ['See recovery.failed, recovery.log_damage, recovery.log_missing and skipped_checkpoints for what was found and survived'] : []),
             ]
           : [],
     };
