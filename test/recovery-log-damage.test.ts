@@ -199,5 +199,6 @@ describe('a flipped byte in an early log frame, with a real supervisor killed be
     const check = await runCli(['check', '--data-dir', dataDir]);
     expect(check.stdout).toContain('damaged region(s) an earlier start cut out of the log');
     expect(check.code).toBe(0);
-  }, 120_000);
+    // six real processes in a row (three supervisors, exec, two checks): minutes on a loaded two-core machine
+  }, 240_000);
 });

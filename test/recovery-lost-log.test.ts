@@ -63,6 +63,19 @@ describe('a lost or shortened log, and lost checkpoints', () => {
     expect((await health(await open())).status).toBe('healthy');
   });
 
+  it('a torn tail alone (what a crash mid-write leaves): check reports it and exits 0', async () => {
+    await twoWorkflows();
+    const segment = join(dir, 'events', (await readdir(join(dir, 'events')))[0]!);
+    const size = (await readFile(segment)).length;
+    await writeFile(segment, Buffer.alloc(64), { flag: 'a' });
+    const report = await checkDataDir(dir);
+    expect(report).toMatchObject({ ok: true, log: { missing: null, damage: [{ offset: size, droppedBytes: 64, beforeSeq: null, action: 'truncated' }] } });
+    const cli = await runCli(['check', '--data-dir', dir]);
+    expect(cli.stdout).toContain(`! torn tail    ${segment.split('/').at(-1)} at byte ${size}: 64 byte(s), bad frame magic (zeroed or overwritten)`);
+    expect(cli.stdout).toContain('the log reads whole up to a torn tail the next start cuts off');
+    expect(cli.code).toBe(0);
+  });
+
   it('a deleted log: check exits 1; health is degraded, saying what is missing; seqs go on past every claim; the next start is healthy', async () => {
     const claimed = await twoWorkflows();
     await rm(join(dir, 'events'), { recursive: true });

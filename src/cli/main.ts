@@ -70,7 +70,8 @@ async function runCheck(dataDir: string, json: boolean, p: ReturnType<typeof cre
   if (log.saved.length > 0) process.stdout.write(p.dim(`note: events/damaged/ holds ${log.saved.length} damaged region(s) an earlier start cut out of the log\n`));
   if (outcomesAtRisk.length > 0) process.stdout.write(p.red(`workflows that may run again tasks that completed after their checkpoint: ${outcomesAtRisk.join(', ')}\n`));
   if (workflowsAtRisk.length > 0) process.stdout.write(p.red(`workflows that would not recover: ${workflowsAtRisk.join(', ')}\n`));
-  if (ok) process.stdout.write(p.green(`${verdicts.length} checkpoint(s) checked; every workflow can recover; the log reads whole\n`));
+  const whole = log.damage.length === 0 ? 'the log reads whole' : 'the log reads whole up to a torn tail the next start cuts off';
+  if (ok) process.stdout.write(p.green(`${verdicts.length} checkpoint(s) checked; every workflow can recover; ${whole}\n`));
   else if (workflowsAtRisk.length === 0 && outcomesAtRisk.length === 0) process.stdout.write(p.red('the log is damaged or short: see above\n'));
   return ok ? 0 : 1;
 }

@@ -107,7 +107,8 @@ export async function checkDataDir(dataDir: string): Promise<CheckReport> {
 
   const scan = await scanLog(layout.events);
   const missing = missingFrom([...claims.values()], scan.lastSeq);
-  const active = [...shelves].filter(([, shelf]) => shelf === 'active').map(([id]) => id);
+  // one that would not recover at all is named as such, not here
+  const active = [...shelves].filter(([id, shelf]) => shelf === 'active' && !atRisk.includes(id)).map(([id]) => id);
   // a short log may have lost anything logged after a checkpoint; a damaged stretch only what it held
   const outcomesAtRisk = active.filter((id) => missing !== null || scan.damage.some((d) => costs(d, claims.get(id)?.applied_seq ?? 0)));
   const log: LogVerdict = { segments: scan.segments.length, records: scan.records.length, last_seq: scan.lastSeq, damage: scan.damage, missing, saved: scan.saved };

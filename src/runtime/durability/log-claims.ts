@@ -45,10 +45,10 @@ export function missingFrom(claims: readonly LogClaim[], logLastSeq: number): Lo
  */
 export async function readClaims(store: CheckpointStore, ids: readonly string[], concurrency = 32): Promise<{ claims: LogClaim[]; loads: Map<string, Promise<NewestValid>> }> {
   const loads = new Map<string, Promise<NewestValid>>();
-  const queue = [...ids];
   const claims: LogClaim[] = [];
+  let next = 0;
   const worker = async () => {
-    for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
+    for (let id = ids[next++]; id !== undefined; id = ids[next++]) {
       const load = store.loadNewestValid(id);
       loads.set(id, load);
       // a store that cannot be read at all claims nothing here; recovery meets the same error and reports it
