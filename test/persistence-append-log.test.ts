@@ -7,7 +7,7 @@
  * bad byte in the log throws away the rest of it"): it is cut out of its
  * segment, its bytes kept in `damaged/`, and every frame after it is kept.
  */
-import { readdir, readFile, rm, stat, truncate, appendFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat, truncate, appendFile, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
