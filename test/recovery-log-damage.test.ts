@@ -6,7 +6,7 @@
  * keep increasing across restarts, and the crash after that still replays
  * the outcomes logged since.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -67,6 +67,9 @@ async function runCounts(out: string): Promise<Map<string, number>> {
   return counts;
 }
 
+/** Supervisors started by runUntilGate: one that a failed or timed-out test leaves at its gate is killed after the test. */
+const started = new Set<ChildProcess>();
+
 /**
  * Starts `troupe run --json` and, once it has printed TASK_STARTED of the
  * gate `task`, runs `before` (while the supervisor still runs), then kills
@@ -75,6 +78,7 @@ async function runCounts(out: string): Promise<Map<string, number>> {
 function runUntilGate<T>(args: string[], task: string, before: () => Promise<T>): Promise<T> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args, '--json'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+    started.add(child);
     let stdout = '';
     let stderr = '';
     let result: { value: T } | { error: unknown } | null = null;
@@ -90,6 +94,7 @@ function runUntilGate<T>(args: string[], task: string, before: () => Promise<T>)
       ).finally(() => child.kill('SIGKILL'));
     });
     child.on('exit', (code, signal) => {
+      started.delete(child);
       if (result && 'value' in result) resolve(result.value);
       else if (result) reject(result.error as Error);
       else reject(new Error(`troupe run ended (${String(code)}, ${String(signal)}) before ${task} started; stdout: ${stdout.slice(-2000)}; stderr: ${stderr}`));
@@ -109,7 +114,10 @@ describe('a flipped byte in an early log frame, with a real supervisor killed be
   let dir: string;
   let cleanup: () => Promise<void>;
   beforeAll(async () => ({ dir, cleanup } = await scratchDir()));
-  afterAll(() => cleanup());
+  afterAll(async () => {
+    for (const child of started) child.kill('SIGKILL');
+    await cleanup();
+  });
 
   it('costs that frame only: later frames survive, completed tasks do not run again, seqs keep increasing, and the next crash still replays', async () => {
     const dataDir = join(dir, 'data');
