@@ -2,7 +2,10 @@
  * The append-only log (DESIGN §4, §7): framed msgpack records in segments
  * named by their first seq, group commit, three durability modes, and a
  * recovery that keeps the good prefix of a torn, zeroed or altered tail and
- * truncates the rest so new records follow the last good frame.
+ * truncates the rest so new records follow the last good frame. A damaged
+ * frame with good frames after it costs only itself (Hardening item 5, "One
+ * bad byte in the log throws away the rest of it"): it is cut out of its
+ * segment, its bytes kept in `damaged/`, and every frame after it is kept.
  */
 import { readdir, readFile, stat, truncate, appendFile, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
@@ -231,7 +234,7 @@ describe('append log: readAll and flush', () => {
     const { log } = await AppendLog.open(dir);
     for (let i = 0; i < 10; i++) log.append(outcome(i), i % 2 ? 'batch' : 'none');
     await log.flush();
-    expect(readFrames(await readFile(join(dir, FIRST_SEGMENT)))).toEqual({ records: withSeq(Array.from({ length: 10 }, (_, i) => outcome(i))), goodBytes: expect.any(Number) as number, reason: null });
+    expect(readFrames(await readFile(join(dir, FIRST_SEGMENT)))).toEqual({ records: withSeq(Array.from({ length: 10 }, (_, i) => outcome(i))), goodBytes: expect.any(Number) as number, damage: [] });
     await log.close();
   });
 });
@@ -265,7 +268,6 @@ describe('append log: damage at open', () => {
     { name: 'the last frame zeroed in place', damage: async (path, b) => writeFile(path, Buffer.concat([(await readFile(path)).subarray(0, b[2]!), Buffer.alloc(b[3]! - b[2]!)])), kept: 2, reason: /bad frame magic/ },
     { name: 'a flipped byte in the last frame body', damage: flipAt((b) => b[2]! + 12 + 4), kept: 2, reason: /^crc32 mismatch$/ },
     { name: 'a flipped byte in the last frame crc', damage: flipAt((b) => b[2]! + 9), kept: 2, reason: /^crc32 mismatch$/ },
-    { name: 'a flipped byte in the middle frame body', damage: flipAt((b) => b[1]! + 12 + 2), kept: 1, reason: /^crc32 mismatch$/ },
     { name: 'a huge length in the last frame header', damage: flipAt((b) => b[2]! + 4), kept: 2, reason: /implausible frame length/ },
   ];
 
@@ -275,7 +277,9 @@ describe('append log: damage at open', () => {
 
     const opened = await AppendLog.open(dir);
     expect(opened.records).toEqual(withSeq(bodies.slice(0, kept)));
-    expect(opened.damage).toEqual([{ segment: FIRST_SEGMENT, offset: goodEnd, droppedBytes: sizeBefore - goodEnd, reason: expect.stringMatching(reason) as string }]);
+    expect(opened.damage).toEqual([
+      { segment: FIRST_SEGMENT, offset: goodEnd, droppedBytes: sizeBefore - goodEnd, reason: expect.stringMatching(reason) as string, afterSeq: kept, beforeSeq: null, action: 'truncated', savedTo: null },
+    ]);
     // cut back to the last good frame
     expect((await stat(path)).size).toBe(goodEnd);
     expect(opened.log.nextSeq).toBe(kept + 1);
@@ -303,7 +307,7 @@ describe('append log: damage at open', () => {
     await opened.log.close();
   });
 
-  it('only the last segment is truncated; damage in an earlier one is reported and left for inspection', async () => {
+  it('damage at the end of an earlier (sealed) segment costs that frame: cut out and kept in damaged/, the later segments whole', async () => {
     const dir = await tempDir();
     await logWith(dir, Array.from({ length: 12 }, (_, i) => outcome(i)), 'sync', { segmentBytes: 200 });
     const names = await segments(dir);
@@ -316,11 +320,18 @@ describe('append log: damage at open', () => {
     await writeFile(firstPath, firstBytes);
     const opened = await AppendLog.open(dir, { segmentBytes: 200 });
     const lostSeq = bounds.length - 1; // seq of that frame: the first segment starts at 1
-    expect(opened.damage).toEqual([{ segment: names[0], offset: bounds.at(-2), droppedBytes: firstBytes.length - bounds.at(-2)!, reason: 'crc32 mismatch' }]);
-    expect((await stat(firstPath)).size).toBe(firstBytes.length);
+    expect(opened.damage).toEqual([
+      { segment: names[0], offset: bounds.at(-2), droppedBytes: firstBytes.length - bounds.at(-2)!, reason: 'crc32 mismatch', afterSeq: lostSeq - 1, beforeSeq: lostSeq + 1, action: 'removed', savedTo: expect.stringContaining('/damaged/') as string },
+    ]);
+    expect((await readFile(opened.damage[0]!.savedTo!)).equals(firstBytes.subarray(bounds.at(-2)!))).toBe(true);
+    expect((await readFile(firstPath)).equals(firstBytes.subarray(0, bounds.at(-2)!))).toBe(true);
     expect(opened.records.map((r) => r.seq)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1).filter((s) => s !== lostSeq));
     expect(opened.log.nextSeq).toBe(13);
     await opened.log.close();
+    const again = await AppendLog.open(dir, { segmentBytes: 200 });
+    expect(again.damage).toEqual([]);
+    expect(again.records).toEqual(opened.records);
+    await again.log.close();
   });
 
   it('a torn last segment after rotation keeps the earlier segments whole', async () => {
@@ -332,7 +343,7 @@ describe('append log: damage at open', () => {
     const bounds = frameBounds(lastBytes);
     await truncate(join(dir, last), bounds.at(-2)! + 3);
     const opened = await AppendLog.open(dir, { segmentBytes: 200 });
-    expect(opened.damage).toEqual([{ segment: last, offset: bounds.at(-2), droppedBytes: 3, reason: 'torn frame header' }]);
+    expect(opened.damage).toEqual([{ segment: last, offset: bounds.at(-2), droppedBytes: 3, reason: 'torn frame header', afterSeq: 11, beforeSeq: null, action: 'truncated', savedTo: null }]);
     expect(opened.records.map((r) => r.seq)).toEqual(Array.from({ length: 11 }, (_, i) => i + 1));
     expect(opened.log.append({ x: 1 }, 'sync').seq).toBe(12);
     await opened.log.close();
@@ -378,7 +389,7 @@ describe('append log: segments', () => {
     for (const [i, name] of names.entries()) {
       const bytes = await readFile(join(dir, name));
       const read = readFrames(bytes);
-      expect(read.reason).toBeNull();
+      expect(read.damage).toEqual([]);
       // named by the first seq it holds, contiguous with the one before
       expect(read.records[0]!.seq).toBe(Number(name.slice(0, 12)));
       expect(read.records[0]!.seq).toBe(expectedFirst);
@@ -442,7 +453,7 @@ describe('append log: frame() and readFrames() (properties)', () => {
     fc.assert(
       fc.property(recordsArb, (records) => {
         const { bytes } = boundsOf(records);
-        expect(readFrames(bytes)).toEqual({ records, goodBytes: bytes.length, reason: null });
+        expect(readFrames(bytes)).toEqual({ records, goodBytes: bytes.length, damage: [] });
       }),
       { numRuns: 200 },
     );
@@ -458,14 +469,15 @@ describe('append log: frame() and readFrames() (properties)', () => {
           const read = readFrames(bytes.subarray(0, cut));
           expect(read.records).toEqual(records.slice(0, whole));
           expect(read.goodBytes).toBe(bounds[whole]);
-          expect(read.reason === null).toBe(cut === bounds[whole]);
+          // what is left of the frame cut through is one torn tail
+          expect(read.damage).toEqual(cut === bounds[whole] ? [] : [expect.objectContaining({ offset: bounds[whole], length: cut - bounds[whole]!, beforeSeq: null })]);
         },
       ),
       { numRuns: 300 },
     );
   });
 
-  it('any single-byte change yields the records before the changed frame', () => {
+  it('any single-byte change costs the changed frame only: every other record is read, one stretch reported', () => {
     fc.assert(
       fc.property(
         recordsArb
@@ -477,9 +489,11 @@ describe('append log: frame() and readFrames() (properties)', () => {
           changed[position] = changed[position]! ^ mask;
           const hit = bounds.filter((b) => b <= position).length - 1;
           const read = readFrames(changed);
-          expect(read.records).toEqual(records.slice(0, hit));
-          expect(read.goodBytes).toBe(bounds[hit]);
-          expect(read.reason).not.toBeNull();
+          expect(read.records).toEqual(records.filter((_, i) => i !== hit));
+          expect(read.damage).toEqual([
+            { offset: bounds[hit], length: bounds[hit + 1]! - bounds[hit]!, reason: expect.any(String) as string, afterSeq: hit, beforeSeq: hit + 1 < records.length ? hit + 2 : null },
+          ]);
+          expect(read.goodBytes).toBe(hit === records.length - 1 ? bounds[hit] : bytes.length);
         },
       ),
       { numRuns: 300 },

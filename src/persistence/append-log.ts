@@ -1,9 +1,10 @@
-import { mkdir, open, readdir, readFile, rm } from 'node:fs/promises';
+import { open, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { crc32 } from 'node:zlib';
 import { fsyncDir } from './atomic-file.js';
-import { mkdirPrivate, openPrivate } from './private-files.js';
-import { packr } from './checkpoint-codec.js';
+import { mkdirPrivate } from './private-files.js';
+import { frame, LogRecordError, readFrames, type LogRecord } from './log-frames.js';
+import { cutOut, truncateTail } from './log-repair.js';
+import { recordTime, scanLog, SEGMENT_FILE, segmentName, type LogDamage, type ScannedSegment, type SegmentInfo } from './log-scan.js';
 import { SegmentWriter, type OpenSegment } from './segment-writer.js';
 
 /**
@@ -13,70 +14,8 @@ import { SegmentWriter, type OpenSegment } from './segment-writer.js';
  */
 export type Durability = 'sync' | 'batch' | 'none';
 
-/** Every record carries its sequence number; the rest is the writer's. */
-export type LogRecord = { seq: number } & Record<string, unknown>;
-
-/** A torn or corrupt stretch found when the log was opened. */
-export interface LogDamage {
-  segment: string;
-  /** byte offset of the first bad frame */
-  offset: number;
-  /** bytes dropped from there on */
-  droppedBytes: number;
-  reason: string;
-}
-
-const MAGIC = 0x54524c47; // "TRLG"
-const FRAME_HEADER = 12;
-/** frames larger than this are taken as corrupt lengths (so none is ever written) */
-const MAX_FRAME = 64 * 1024 * 1024;
-
-/** A record the log refuses to frame: it is not written, and its append's `durable` rejects with this. */
-export class LogRecordError extends Error {
-  override name = 'LogRecordError';
-  constructor(readonly code: 'LOG_RECORD_UNENCODABLE' | 'LOG_RECORD_TOO_LARGE', message: string) {
-    super(message);
-  }
-}
-
-/**
- * Frames one record: `[magic u32][length u32][crc32 u32][msgpack body]` (msgpack alone cannot see a torn tail).
- * Throws {@link LogRecordError} for a record msgpack cannot encode or one whose frame the reader would take for damage.
- */
-export function frame(record: LogRecord): Buffer {
-  const what = `Log record ${record.seq} (${String(record.kind)})`;
-  let body: Buffer;
-  try {
-    body = packr.pack(record);
-  } catch (error) {
-    throw new LogRecordError('LOG_RECORD_UNENCODABLE', `${what} cannot be encoded: ${error instanceof Error ? error.message : String(error)}`);
-  }
-  if (body.length > MAX_FRAME) throw new LogRecordError('LOG_RECORD_TOO_LARGE', `${what} is ${body.length} bytes encoded, over the ${MAX_FRAME} a frame may hold`);
-  const head = Buffer.alloc(FRAME_HEADER);
-  head.writeUInt32BE(MAGIC, 0);
-  head.writeUInt32BE(body.length, 4);
-  head.writeUInt32BE(crc32(body), 8);
-  return Buffer.concat([head, body]);
-}
-
-/** Reads the good frames of one segment; stops at the first bad one and says why. */
-export function readFrames(bytes: Buffer): { records: LogRecord[]; goodBytes: number; reason: string | null } {
-  const records: LogRecord[] = [];
-  let offset = 0;
-  while (offset < bytes.length) {
-    if (bytes.length - offset < FRAME_HEADER) return { records, goodBytes: offset, reason: 'torn frame header' };
-    if (bytes.readUInt32BE(offset) !== MAGIC) return { records, goodBytes: offset, reason: 'bad frame magic (zeroed or overwritten)' };
-    const length = bytes.readUInt32BE(offset + 4);
-    if (length > MAX_FRAME) return { records, goodBytes: offset, reason: `implausible frame length ${length}` };
-    const end = offset + FRAME_HEADER + length;
-    if (end > bytes.length) return { records, goodBytes: offset, reason: 'torn frame body' };
-    const body = bytes.subarray(offset + FRAME_HEADER, end);
-    if (crc32(body) !== bytes.readUInt32BE(offset + 8)) return { records, goodBytes: offset, reason: 'crc32 mismatch' };
-    records.push(packr.unpack(body) as LogRecord);
-    offset = end;
-  }
-  return { records, goodBytes: offset, reason: null };
-}
+export { frame, LogRecordError, readFrames, type FrameDamage, type LogRecord } from './log-frames.js';
+export type { LogDamage, SegmentInfo } from './log-scan.js';
 
 /** The error an append gets that a stalled log cannot take: it carries the stall's errno code. */
 const stalledError = (stall: LogStall, what: string) => Object.assign(new Error(`The log cannot write (${stall.code}: ${stall.message}) and ${what}`), { code: stall.code });
@@ -85,24 +24,6 @@ const stalledError = (stall: LogStall, what: string) => Object.assign(new Error(
 function handled<T>(promise: Promise<T>): Promise<T> {
   promise.catch(() => {});
   return promise;
-}
-
-/** What opening the log learnt about one segment. */
-export interface SegmentInfo {
-  name: string;
-  /** false for the last segment, the one appended to */
-  sealed: boolean;
-  records: number;
-  lastSeq: number;
-  /** the newest time a record of it carries (epoch ms), null when none carries one */
-  newestAt: number | null;
-}
-
-/** The time a record carries: an outcome's `at`, an event's `timestamp`. */
-function recordTime(record: LogRecord): number | null {
-  if (typeof record.at === 'number') return record.at;
-  const event = record.event as { timestamp?: unknown } | undefined;
-  return typeof event?.timestamp === 'string' ? Date.parse(event.timestamp) : null;
 }
 
 interface Pending {
@@ -137,6 +58,12 @@ export interface AppendLogOptions {
   onRejected?(error: LogRecordError): void;
   /** @internal opens segment files; @default fs/promises `open` */
   openSegment?: OpenSegment;
+  /**
+   * the lowest seq the next record may get: one past the highest seq anything
+   * outside the log counts on (a checkpoint's `applied_seq`), so seqs never go
+   * back even when the log was deleted or cut short; @default 1
+   */
+  minNextSeq?: number;
 }
 
 /** While stalled, appends beyond this many waiting bytes are refused at once (memory is not a log). */
@@ -181,45 +108,33 @@ export class AppendLog {
   static async open(
     dir: string,
     options: AppendLogOptions = {},
-  ): Promise<{ log: AppendLog; records: LogRecord[]; damage: LogDamage[]; segments: SegmentInfo[] }> {
+  ): Promise<{ log: AppendLog; records: LogRecord[]; damage: LogDamage[]; segments: SegmentInfo[]; lastSeq: number }> {
     await mkdirPrivate(dir);
-    const segments = (await readdir(dir)).filter((n) => /^\d{12}\.log$/.test(n)).sort();
-    const records: LogRecord[] = [];
-    const damage: LogDamage[] = [];
-    const infos: SegmentInfo[] = [];
-    let lastSize = 0;
-    for (const [i, name] of segments.entries()) {
-      const bytes = await readFile(join(dir, name));
-      const read = readFrames(bytes);
-      records.push(...read.records);
-      lastSize = read.goodBytes;
-      infos.push({
-        name,
-        sealed: i < segments.length - 1,
-        records: read.records.length,
-        lastSeq: read.records.at(-1)?.seq ?? 0,
-        newestAt: read.records.reduce<number | null>((newest, r) => {
-          const at = recordTime(r);
-          return at === null ? newest : Math.max(newest ?? at, at);
-        }, null),
-      });
-      if (read.reason) {
-        damage.push({ segment: name, offset: read.goodBytes, droppedBytes: bytes.length - read.goodBytes, reason: read.reason });
-        if (i === segments.length - 1) {
-          // a torn tail: cut it off so new frames follow the last good one
-          const handle = await open(join(dir, name), 'r+');
-          await handle.truncate(read.goodBytes);
-          await handle.sync();
-          await handle.close();
-        }
+    const scan = await scanLog(dir);
+    for (const segment of scan.segments.filter((s) => s.bytes !== null)) await repair(dir, segment, scan.damage.filter((d) => d.segment === segment.info.name));
+    const last = scan.segments.at(-1);
+    const nextSeq = Math.max(scan.lastSeq + 1, options.minNextSeq ?? 1, last ? Number(last.info.name.slice(0, 12)) : 1);
+    const infos = scan.segments.map((s) => s.info);
+    let size = last?.size ?? 0;
+    if (!last || (last.info.records === 0 && last.info.name !== segmentName(nextSeq))) {
+      // a new log, or a last segment left empty whose name no longer says which seq comes next:
+      // start one named after it (created before the empty one goes, so a crash leaves one or both)
+      const name = segmentName(nextSeq);
+      const created = await open(join(dir, name), 'a', 0o600);
+      await created.close();
+      await fsyncDir(dir);
+      if (last) {
+        await rm(join(dir, last.info.name), { force: true });
+        await fsyncDir(dir);
+        infos.pop();
       }
+      infos.push({ name, sealed: false, records: 0, lastSeq: 0, newestAt: null });
+      size = 0;
     }
-    const nextSeq = (records.at(-1)?.seq ?? 0) + 1;
-    const name = segments.at(-1) ?? `${String(nextSeq).padStart(12, '0')}.log`;
-    const writer = await SegmentWriter.open(dir, name, segments.length === 0 ? 0 : lastSize, options.openSegment);
-    if (segments.length === 0) await fsyncDir(dir);
-    return { log: new AppendLog(dir, writer, nextSeq, infos.map((i) => ({ ...i })), options), records, damage, segments: infos };
+    const writer = await SegmentWriter.open(dir, infos.at(-1)!.name, size, options.openSegment);
+    return { log: new AppendLog(dir, writer, nextSeq, infos.map((i) => ({ ...i })), options), records: scan.records, damage: scan.damage, segments: infos, lastSeq: scan.lastSeq };
   }
+
 
   /** Every segment as it stands now, oldest first; the last is the one being written. */
   segments(): SegmentInfo[] {
@@ -357,7 +272,7 @@ export class AppendLog {
   /** Every good record in the log, oldest first (flushes first). For admin operations: it reads all segments. */
   async readAll(): Promise<LogRecord[]> {
     await this.flush();
-    const segments = (await readdir(this.#dir)).filter((n) => /^\d{12}\.log$/.test(n)).sort();
+    const segments = (await readdir(this.#dir)).filter((n) => SEGMENT_FILE.test(n)).sort();
     const records: LogRecord[] = [];
     for (const name of segments) {
       // retention may drop a sealed segment between the listing and the read: it is simply gone
@@ -395,5 +310,29 @@ export class AppendLog {
       await this.#writer.close();
     })();
     return this.#closing;
+  }
+}
+
+/**
+ * Acts on the damage found in one segment: a torn tail alone is truncated in
+ * place; anything else is cut out by rewriting the segment. If that rewrite
+ * fails (a full disk), the stretches stay where they are, `skipped` (read
+ * past at every open), and a torn tail is still truncated in place.
+ */
+async function repair(dir: string, segment: ScannedSegment, stretches: LogDamage[]): Promise<void> {
+  const path = join(dir, segment.info.name);
+  if (stretches.every((d) => d.action === 'truncated')) {
+    await truncateTail(path, segment.goodBytes);
+    segment.size = segment.goodBytes;
+    return;
+  }
+  try {
+    segment.size = await cutOut(dir, segment.info.name, segment.bytes!, stretches);
+  } catch {
+    for (const d of stretches) if (d.action === 'removed') d.action = 'skipped';
+    if (stretches.some((d) => d.action === 'truncated')) {
+      await truncateTail(path, segment.goodBytes);
+      segment.size = segment.goodBytes;
+    }
   }
 }

@@ -66,6 +66,11 @@ export class WorkflowIndex {
     return ids.filter((i) => !ended.has(i)).sort();
   }
 
+  /** The ids on a shelf as they are on disk, sorted; changes nothing (`troupe check` reads with it). */
+  async ids(shelf: WorkflowShelf): Promise<string[]> {
+    return (await readdir(join(this.#dir, shelf)).catch(() => [] as string[])).filter((n) => n.endsWith('.wf')).map((n) => n.slice(0, -3)).sort();
+  }
+
   async remove(id: string): Promise<void> {
     for (const shelf of ['active', 'completed', 'failed'] as const) await rm(idPath(join(this.#dir, shelf), 'workflow id', id, '.wf'), { force: true });
   }

@@ -3,6 +3,7 @@ import { compact, scheduleCompaction } from './durability/retention.js';
 import type { EventRecord } from './events/event-record.js';
 import type { HubState } from './hub-state.js';
 import { Journal } from './durability/journal.js';
+import { logDamageNotices } from './durability/log-damage-notices.js';
 import { recoverWorkflow, type RecoveryReport } from './durability/recovery.js';
 import type { RecoveredTask } from './durability/process-recovery.js';
 import { repairIndex } from './durability/index-repair.js';
@@ -11,9 +12,10 @@ import { HUB_VERSION } from './version.js';
 
 /**
  * Opens the hub's data directory: takes the lock, reads the log back
- * (truncating a torn tail), restores the event history, and, with
- * `autoRecovery`, rebuilds every active workflow from its newest valid
- * checkpoint plus the outcomes logged after it, then resumes dispatching.
+ * (cutting out damaged frames, truncating a torn tail), restores the event
+ * history, and, with `autoRecovery`, rebuilds every active workflow from its
+ * newest valid checkpoint plus the outcomes logged after it, then resumes
+ * dispatching.
  */
 export async function openDataDir(
   state: HubState,
@@ -23,6 +25,7 @@ export async function openDataDir(
   const started = performance.now();
   const opened = await Journal.open(dataDir, {
     clock: state.clock,
+    autoRecovery: options.autoRecovery,
     ...(options.keepCheckpoints === undefined ? {} : { keepCheckpoints: options.keepCheckpoints }),
     ...(options.segmentBytes === undefined ? {} : { segmentBytes: options.segmentBytes }),
   });
@@ -43,18 +46,12 @@ export async function openDataDir(
     list.push(r);
     outcomesByWorkflow.set(String(r.workflow_id), list);
   }
-  const report: RecoveryReport = { data_dir: dataDir, lock_taken_over_from: opened.tookOverLockFrom, log_damage: damage, recovered: [], failed: [], duration_ms: 0 };
+  const report: RecoveryReport = { data_dir: dataDir, lock_taken_over_from: opened.tookOverLockFrom, log_damage: damage, log_missing: opened.missing, recovered: [], failed: [], duration_ms: 0 };
   // before the index is listed: a workflow whose record was lost is loaded like the others
   const index = await repairIndex(journal, (draft) => state.bus.publish(draft));
   report.index_repaired = index.repaired;
   report.failed.push(...index.unrepaired);
-  for (const d of damage) {
-    state.bus.publish({
-      type: 'ERROR_ENCOUNTERED',
-      severity: 'warning',
-      data: { component: 'log', segment: d.segment, offset: d.offset, dropped_bytes: d.droppedBytes, reason: d.reason, action: 'truncated to the last good frame' },
-    });
-  }
+  for (const { severity, data } of logDamageNotices(damage, opened.missing)) state.bus.publish({ type: 'ERROR_ENCOUNTERED', severity, data });
   // ended workflows are loaded too (nothing to replay or run), so get-status, list-workflows and
   // `troupe run` on a finished id answer from the data directory after a restart
   const ended = [...(await journal.index.list('completed')), ...(await journal.index.list('failed'))].sort();

@@ -60,7 +60,7 @@ export const systemHandlers: Record<string, Handler> = {
     const pool = hub.runner.stats();
     const unwritable = new Set(hub.journal?.storage.troubles.map((t) => t.part) ?? []);
     const storeStatus: Status = !hub.journal ? 'unknown' : unwritable.has('checkpoints') || (recovery && (recovery.failed.length > 0 || (recovery.index_repaired?.length ?? 0) > 0 || recovery.recovered.some((r) => r.skipped_checkpoints.length > 0))) ? 'degraded' : 'healthy';
-    const logStatus: Status = !hub.journal ? 'unknown' : unwritable.has('log') || (recovery && recovery.log_damage.length > 0) ? 'degraded' : 'healthy';
+    const logStatus: Status = !hub.journal ? 'unknown' : unwritable.has('log') || (recovery && (recovery.log_damage.length > 0 || recovery.log_missing !== null)) ? 'degraded' : 'healthy';
     const storage = storageView(hub.journal);
     // a task log that could not be written lost output (the task itself went on): degraded until restart
     const taskLogStatus: Status = hub.taskLogErrors.length > 0 ? 'degraded' : 'healthy';
@@ -117,8 +117,8 @@ export const systemHandlers: Record<string, Handler> = {
       next_steps: [
         ...(unwritable.size > 0 ? [`${storage!.message}. Free space in ${hub.journal!.dataDir} (or fix the disk): dispatching resumes by itself`] : []),
         ...(taskLogStatus === 'degraded' ? ['A task log could not be written (see the task-logs component): free disk space or fix the permissions of its folder'] : []),
-        ...(worst === 'degraded' && recovery && (recovery.failed.length > 0 || recovery.log_damage.length > 0 || (recovery.index_repaired?.length ?? 0) > 0 || recovery.recovered.some((r) => r.skipped_checkpoints.length > 0))
-          ? ['See recovery.failed, recovery.log_damage, recovery.index_repaired and skipped_checkpoints for what was found and survived']
+        ...(worst === 'degraded' && recovery && (recovery.failed.length > 0 || recovery.log_damage.length > 0 || recovery.log_missing !== null || (recovery.index_repaired?.length ?? 0) > 0 || recovery.recovered.some((r) => r.skipped_checkpoints.length > 0))
+          ? ['See recovery.failed, recovery.log_damage, recovery.log_missing, recovery.index_repaired and skipped_checkpoints for what was found and survived']
           : []),
       ],
     };

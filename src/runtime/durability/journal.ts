@@ -6,6 +6,8 @@ import { DataDirUnsafeError, ensurePrivateDataDir } from '../../persistence/data
 import type { Clock } from '../../actors/clock.js';
 import type { TaskError } from '../../machines/types.js';
 import { WORKFLOW_MACHINE, type CheckpointBody } from './checkpoint-body.js';
+import { highestClaim, missingFrom, readClaims, type LogMissing } from './log-claims.js';
+import { PreloadedCheckpoints } from './preloaded-checkpoints.js';
 import { TroupeError } from '../errors.js';
 import { StorageHealth } from './storage-health.js';
 import { idempotencyKey, statusOf, type WorkflowEntry, type WorkflowStatus } from '../scheduling/workflow-entry.js';
@@ -94,12 +96,20 @@ export class Journal {
 
   /**
    * Takes the lock and opens the log, returning the journal with every good
-   * log record and the damage found. A live holder of the lock is DATA_DIR_LOCKED.
+   * log record, the damage found, and what the checkpoints count on that the
+   * log does not hold (`missing`). A live holder of the lock is DATA_DIR_LOCKED.
+   *
+   * Before the log opens, the newest valid checkpoint of every workflow the
+   * index lists is loaded, for the seq it claims: the log's next seq is past
+   * every claim, so seqs never go back, even after the log was deleted or cut
+   * short. Those loads are handed on to recovery through `checkpoints` (the
+   * active workflows' only when `autoRecovery` is not off: nothing else would
+   * take them), so no checkpoint is read twice.
    */
   static async open(
     dataDir: string,
-    options: { clock: Clock; keepCheckpoints?: number; segmentBytes?: number },
-  ): Promise<{ journal: Journal; records: LogRecord[]; damage: LogDamage[]; segments: SegmentInfo[]; tookOverLockFrom: number | null }> {
+    options: { clock: Clock; keepCheckpoints?: number; segmentBytes?: number; autoRecovery?: boolean },
+  ): Promise<{ journal: Journal; records: LogRecord[]; damage: LogDamage[]; missing: LogMissing | null; segments: SegmentInfo[]; tookOverLockFrom: number | null }> {
     const layout = dataDirLayout(dataDir);
     let lock;
     try {
@@ -114,14 +124,19 @@ export class Journal {
         log: () => journal!.log.retry(),
         checkpoints: () => journal!.#checkpointAgain(),
       });
-      const { log, records, damage, segments } = await AppendLog.open(layout.events, {
+      const store = new FileCheckpointStore(layout.checkpoints, options.keepCheckpoints === undefined ? {} : { keep: options.keepCheckpoints });
+      const index = new WorkflowIndex(layout.workflows);
+      const active = await index.list('active');
+      const { claims, loads } = await readClaims(store, [...active, ...(await index.list('completed')), ...(await index.list('failed'))]);
+      if (options.autoRecovery === false) for (const id of active) loads.delete(id);
+      const { log, records, damage, segments, lastSeq } = await AppendLog.open(layout.events, {
+        minNextSeq: highestClaim(claims) + 1,
         ...(options.segmentBytes === undefined ? {} : { segmentBytes: options.segmentBytes }),
         onStall: (stall) => (stall ? storage.failed('log', stall) : storage.succeeded('log')),
         onRejected: (error) => storage.refused(error),
       });
-      const store = new FileCheckpointStore(layout.checkpoints, options.keepCheckpoints === undefined ? {} : { keep: options.keepCheckpoints });
-      journal = new Journal(dataDir, log, store, new WorkflowIndex(layout.workflows), lock.release, options.clock, storage);
-      return { journal, records, damage, segments, tookOverLockFrom: lock.tookOverFrom };
+      journal = new Journal(dataDir, log, new PreloadedCheckpoints(store, loads), index, lock.release, options.clock, storage);
+      return { journal, records, damage, missing: missingFrom(claims, lastSeq), segments, tookOverLockFrom: lock.tookOverFrom };
     } catch (error) {
       await lock.release();
       throw error;

@@ -6,6 +6,7 @@ import { migrate, type CheckpointBody } from './checkpoint-body.js';
 import { TroupeError } from '../errors.js';
 import type { Inspector } from '../events/actor-trace.js';
 import type { OutcomeRecord } from './journal.js';
+import type { LogMissing } from './log-claims.js';
 import { applyOutcome } from '../scheduling/outcomes.js';
 import { newEntry, statusOf, type PhaseRef, type WorkflowActor, type WorkflowEntry } from '../scheduling/workflow-entry.js';
 import { classifyStranded, type RecoveredTask } from './process-recovery.js';
@@ -134,6 +135,8 @@ export interface RecoveryReport {
   /** pid of a dead supervisor whose lock was taken over */
   lock_taken_over_from: number | null;
   log_damage: LogDamage[];
+  /** checkpoints count on records the log does not hold (deleted or cut short); null when it holds them all */
+  log_missing: LogMissing | null;
   recovered: RecoveredWorkflow[];
   /** sealed log segments removed by retention (older than event_retention, needed by no recovery) */
   compacted?: { segments: string[]; records: number };
