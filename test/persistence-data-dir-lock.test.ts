@@ -172,6 +172,7 @@ describe('data dir layout', () => {
       checkpoints: '/data/.troupe/checkpoints',
       events: '/data/.troupe/events',
       agentPools: '/data/.troupe/agent_pools',
+      bundleKey: '/data/.troupe/bundle.key',
     });
   });
 });

@@ -183,7 +183,8 @@ export async function execHandler(raw: unknown, ctx: HandlerContext): Promise<un
     if (state.kind === 'empty') throw lostError(input);
     const claim = state.claim;
     files.report({ mode, claim });
-    const aborted = new Promise<'aborted'>((resolve) => ctx.signal.addEventListener('abort', () => resolve('aborted'), { once: true }));
+    // an abort that came while the shepherd started has fired already: its event will not come again
+    const aborted = new Promise<'aborted'>((resolve) => (ctx.signal.aborted ? resolve('aborted') : ctx.signal.addEventListener('abort', () => resolve('aborted'), { once: true })));
     if ((await Promise.race([shepherd.exited, aborted])) === 'aborted') {
       markAborted(files.spool, (ctx.signal.reason as { code?: string } | undefined)?.code ?? 'aborted');
       await endGroup(claim, files.killGraceMs);
