@@ -40,7 +40,7 @@ describe('npm run bench -- --quick', () => {
       for (const key of ['value', 'baseline_value', 'ratio', 'spread'] as const) expect(Number.isFinite(r[key]), `${r.scenario} ${key}`).toBe(true);
       expect(r.runs as number).toBeGreaterThanOrEqual(3);
       const ratio = (r.value as number) / (r.baseline_value as number);
-      expect(Math.abs((r.ratio as number) - ratio), `${r.scenario} ratio`).toBeLessThanOrEqual(0.02 * ratio + 0.002);
+      expect(Math.abs((r.ratio as number) - ratio), `${r.scenario} ratio`).toBeLessThanOrEqual(0.02 * Math.abs(ratio) + 0.002);
       expect(r.target === null || typeof r.target === 'string').toBe(true);
       expect(r.target === null ? r.target_met === null : typeof r.target_met === 'boolean').toBe(true);
     }
