@@ -21,7 +21,7 @@ describe('health and metrics', () => {
   it('health reports each component in the protocol shape', async () => {
     const health = ok(await hub.execute({ operation: 'health' }));
     expect(health.status).toBe('healthy');
-    expect(health.components.map((c: { component_id: string }) => c.component_id)).toEqual(['hub', 'task-pool', 'store', 'log', 'event-hub']);
+    expect(health.components.map((c: { component_id: string }) => c.component_id)).toEqual(['hub', 'task-pool', 'store', 'log', 'task-logs', 'event-hub']);
     for (const c of health.components) {
       expect(c).toMatchObject({
         status: 'healthy',
@@ -32,7 +32,7 @@ describe('health and metrics', () => {
         queue_size: expect.any(Number),
       });
     }
-    expect(health.components[0].dependencies).toEqual({ 'task-pool': 'healthy', store: 'healthy', log: 'healthy', 'event-hub': 'healthy' });
+    expect(health.components[0].dependencies).toEqual({ 'task-pool': 'healthy', store: 'healthy', log: 'healthy', 'task-logs': 'healthy', 'event-hub': 'healthy' });
     expect(health.recovery).toMatchObject({ recovered: [], failed: [], log_damage: [] });
   });
 

@@ -74,7 +74,8 @@ describe('timeouts', () => {
   it('an exec task that times out has its process group killed', async () => {
     const pidFile = join(tmp, 'timeout.pid');
     const command = `echo $$ > ${pidFile}; exec sleep 30`;
-    const outcome = await runner.run(task('exec', { command }, { timeoutMs: 300 })).result;
+    // long enough for the command's shepherd to start it (a Node process, through tsx from source)
+    const outcome = await runner.run(task('exec', { command }, { timeoutMs: 5_000 })).result;
     expect(errorOf(outcome).code).toBe('TASK_TIMEOUT');
     const pid = Number((await readFile(pidFile, 'utf8')).trim());
     expect(pid).toBeGreaterThan(0);

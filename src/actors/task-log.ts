@@ -186,7 +186,8 @@ export function readTaskLog(path: string, options: { tail?: number; since?: numb
     }
     const tail = options.tail ?? 100;
     // read back from the end until enough lines are in (or the whole file, or maxBytes)
-    let chunk = Math.min(physical - headerBytes, 64 * 1024);
+    // a few lines fit in 4 KiB: get-status reads a handful from each running task's log
+    let chunk = Math.min(physical - headerBytes, 4 * 1024);
     for (;;) {
       const bytes = readRange(fd, physical - chunk, chunk);
       let lines = toLines(bytes);

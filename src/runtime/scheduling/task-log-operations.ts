@@ -97,6 +97,9 @@ export const taskLogHandlers: Record<string, Handler> = {
   },
 };
 
+/** Tasks whose log tails one `get-status` reads at most. */
+const MAX_TAILS = 50;
+
 /** Lines of a task's log shown under it in `get-status`: the last few, for a task that runs or failed. */
 const TAIL_LINES = { running: 2, failed: 5 } as const;
 
@@ -106,7 +109,9 @@ const TAIL_LINES = { running: 2, failed: 5 } as const;
  * those tasks' logs.
  */
 export async function addLogTails(hub: HubState, entry: WorkflowEntry, state: { phases: { tasks: { task_id: string; status: string; attempts: number }[] }[] }): Promise<void> {
-  const wanted = state.phases.flatMap((p) => p.tasks).filter((t) => t.attempts > 0 && (t.status === 'running' || t.status === 'failed'));
+  // running tasks first; a bounded number, so a status of thousands of failed tasks stays a small read
+  const tasks = state.phases.flatMap((p) => p.tasks).filter((t) => t.attempts > 0);
+  const wanted = [...tasks.filter((t) => t.status === 'running'), ...tasks.filter((t) => t.status === 'failed')].slice(0, MAX_TAILS);
   if (wanted.length === 0) return;
   const names = new Set(await logNames(hub, entry.id));
   for (const task of wanted) {
