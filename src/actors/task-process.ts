@@ -13,7 +13,7 @@
  * supervisor, can never both run the command: the loser exits at once, and
  * the recovered supervisor adopts the winner.
  */
-import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { groupAlive, isRunning, type ProcessIdentity } from './process-identity.js';
 
@@ -71,34 +71,30 @@ function readJson<T>(path: string): T | null {
   }
 }
 
-function fsyncDir(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
+/*
+ * Spool files are written whole and put in place atomically (a hard link or a rename), and read
+ * back checked (a file that does not parse does not count), but never fsynced: a spool has to
+ * outlive the supervisor's process, not the machine. After a power cut no process from before it
+ * runs (the boot id says so), and a claim or result lost with the page cache only means the task
+ * runs again, as any task in flight at a crash does.
+ */
 
-/** Writes a temporary file whole and fsyncs it; returns its path. */
+/** Writes a temporary file whole; returns its path. */
 function writeTemp(dir: string, name: string, value: unknown): string {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const temp = join(dir, `.${name}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
   const fd = openSync(temp, 'wx', 0o600);
   try {
     writeSync(fd, JSON.stringify(value));
-    fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
   return temp;
 }
 
-/** Writes a JSON file atomically (temporary file, fsync, rename, fsync of the folder). */
+/** Writes a JSON file atomically (a temporary file renamed over it). */
 function writeJsonAtomic(path: string, value: unknown): void {
-  const temp = writeTemp(dirname(path), 'w', value);
-  renameSync(temp, path);
-  fsyncDir(dirname(path));
+  renameSync(writeTemp(dirname(path), 'w', value), path);
 }
 
 /** Reads a spool and asks /proc whether its shepherd still runs. */
@@ -114,8 +110,8 @@ export function inspectSpool(dir: string): SpoolState {
 
 /**
  * Claims the spool for the calling process (the shepherd): true when it won,
- * false when another process had already claimed it. Durable before it
- * returns, so a command is never running without its claim on disk.
+ * false when another process had already claimed it. In place before it
+ * returns, so a command never runs without its claim.
  */
 export function claimSpool(dir: string, claim: ProcessClaim): boolean {
   const temp = writeTemp(dir, 'claim', claim);
@@ -127,7 +123,6 @@ export function claimSpool(dir: string, claim: ProcessClaim): boolean {
   } finally {
     rmSync(temp, { force: true });
   }
-  fsyncDir(dir);
   return true;
 }
 
