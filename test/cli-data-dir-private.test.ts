@@ -11,26 +11,12 @@ import { chmod, chown, mkdir, readdir, readFile, stat, writeFile } from 'node:fs
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BIN, jsonLines, ROOT, runCli, scratchDir } from './helpers/cli.js';
+import { BIN, jsonLines, ROOT, runCli, scratchDir, serve } from './helpers/cli.js';
 
 const NOBODY = 65534;
 /** These start several supervisors each; on a busy two-core machine that can take longer than the default 30 s. */
 const SLOW = { timeout: 120_000 };
 
-/** `troupe serve` under umask 000; resolves once it listens. */
-async function serveUnderUmask000(dataDir: string): Promise<{ child: ChildProcess; exited: Promise<number | null> }> {
-  const child = spawn('sh', ['-c', 'umask 000 && exec "$@"', 'sh', process.execPath, BIN, 'serve', '--data-dir', dataDir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-  await new Promise<void>((resolve, reject) => {
-    let err = '';
-    child.stderr!.on('data', (chunk: Buffer) => {
-      err += chunk.toString();
-      if (err.includes('serving')) resolve();
-    });
-    void exited.then(() => reject(new Error(`serve exited: ${err}`)));
-  });
-  return { child, exited };
-}
 
 /** Every path under `dir` (itself included) with its mode bits and type. */
 async function modes(dir: string): Promise<{ path: string; mode: string; type: string }[]> {
@@ -86,7 +72,7 @@ describe('the data directory and the socket under umask 000', () => {
 
   it('a new data directory: every directory is 0700 and every file 0600, the socket included, from the start', SLOW, async () => {
     const dataDir = join(dir, 'data');
-    server = await serveUnderUmask000(dataDir);
+    server = await serve(dataDir, { umask: '000' });
     expect((await modes(dataDir)).filter((m) => m.type === 'socket')).toEqual([{ path: 'troupe.sock', mode: '600', type: 'socket' }]);
     const ran = await runCli(['exec', '--data-dir', dataDir, 'wf_1 create @examples/hello.yaml', 'wf_1 start', 'wf_1 wait {"timeout":"60s"}', 'wf_1 save-state']);
     expect(jsonLines(ran.stdout).map((r) => [r.operation, r.status])).toEqual([
@@ -125,7 +111,7 @@ describe('the data directory and the socket under umask 000', () => {
     await new Promise<void>((resolve) => child.stdout.on('data', () => out.includes('polling') && resolve()));
     // listen() -> chmod was won by a poller like this one in about half of the starts
     for (let trial = 0; trial < 8; trial++) {
-      server = await serveUnderUmask000(dataDir);
+      server = await serve(dataDir, { umask: '000' });
       expect((await stat(join(dataDir, 'troupe.sock'))).mode & 0o777).toBe(0o600);
       server.child.kill('SIGTERM');
       expect(await server.exited).toBe(0);

@@ -9,27 +9,14 @@ import { access, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createHub, type Hub } from '../src/index.js';
-import { scratchDir } from './helpers/cli.js';
+import { eachTestDataDir } from './helpers/cli.js';
 import { ok } from './helpers/responses.js';
 
 const echo = (id: string) => ({ id, handler: 'echo', input: { value: id } });
 
 describe('a workflow whose index record was lost', () => {
-  let dir: string;
-  let cleanup: () => Promise<void>;
-  let hubs: Hub[] = [];
-  const open = async () => {
-    const hub = createHub({ maxThreads: 1, dataDir: dir });
-    hubs.push(hub);
-    await hub.ready;
-    return hub;
-  };
-  beforeEach(async () => ({ dir, cleanup } = await scratchDir()));
-  afterEach(async () => {
-    for (const hub of hubs) await hub.close({ graceMs: 0 });
-    hubs = [];
-    await cleanup();
-  });
+  const data = eachTestDataDir();
+  const open = () => data.open();
 
   it('is found from its checkpoints at start, its record rebuilt on the right shelf, and it is visible again', async () => {
     const a = await open();
@@ -38,8 +25,8 @@ describe('a workflow whose index record was lost', () => {
     ok(await a.execute({ operation: 'start', workflow_id: 'wf_done' }));
     expect(ok(await a.execute({ operation: 'wait', workflow_id: 'wf_done' })).status).toBe('completed');
     await a.close();
-    await rm(join(dir, 'workflows', 'active', 'wf_new.wf'));
-    await rm(join(dir, 'workflows', 'completed', 'wf_done.wf'));
+    await rm(join(data.dir(), 'workflows', 'active', 'wf_new.wf'));
+    await rm(join(data.dir(), 'workflows', 'completed', 'wf_done.wf'));
 
     const b = await open();
     const listed = ok(await b.execute({ operation: 'list-workflows' })).workflows.map((w: { workflow_id: string; status: string }) => [w.workflow_id, w.status]);
@@ -59,8 +46,8 @@ describe('a workflow whose index record was lost', () => {
       ['wf_done', 'warning', expect.stringMatching(/^rebuilt workflows\/completed\/wf_done\.wf from checkpoint /)],
       ['wf_new', 'warning', expect.stringMatching(/^rebuilt workflows\/active\/wf_new\.wf from checkpoint /)],
     ]);
-    await access(join(dir, 'workflows', 'active', 'wf_new.wf'));
-    await access(join(dir, 'workflows', 'completed', 'wf_done.wf'));
+    await access(join(data.dir(), 'workflows', 'active', 'wf_new.wf'));
+    await access(join(data.dir(), 'workflows', 'completed', 'wf_done.wf'));
     // and it goes on where it was
     ok(await b.execute({ operation: 'start', workflow_id: 'wf_new' }));
     expect(ok(await b.execute({ operation: 'wait', workflow_id: 'wf_new' })).status).toBe('completed');
@@ -70,9 +57,9 @@ describe('a workflow whose index record was lost', () => {
     const a = await open();
     ok(await a.execute({ operation: 'create', workflow_id: 'wf_lost', parameters: { name: 'lost', phases: ['p'] } }));
     await a.close();
-    await rm(join(dir, 'workflows', 'active', 'wf_lost.wf'));
-    const [only] = await readdir(join(dir, 'checkpoints', 'wf_lost'));
-    await writeFile(join(dir, 'checkpoints', 'wf_lost', only!), 'not a checkpoint');
+    await rm(join(data.dir(), 'workflows', 'active', 'wf_lost.wf'));
+    const [only] = await readdir(join(data.dir(), 'checkpoints', 'wf_lost'));
+    await writeFile(join(data.dir(), 'checkpoints', 'wf_lost', only!), 'not a checkpoint');
 
     const b = await open();
     const health = ok(await b.execute({ operation: 'health' }));
@@ -83,7 +70,7 @@ describe('a workflow whose index record was lost', () => {
       status: 'error',
       error: {
         code: 'WORKFLOW_EXISTS',
-        message: `Workflow wf_lost already exists in the data directory ${dir}, but it was not loaded`,
+        message: `Workflow wf_lost already exists in the data directory ${data.dir()}, but it was not loaded`,
         details: expect.stringMatching(/^At start it could not be recovered: CHECKPOINT_CORRUPT: Workflow wf_lost has no index record/),
       },
     });

@@ -86,7 +86,7 @@ export const tasksSuite: Suite = {
         await rm(dir, { recursive: true, force: true });
       }
     }
-    rows.push(await execRow(quick ? 20 : 60));
+    rows.push(await execRow(quick ? 6 : 60));
     return rows;
   },
 };

@@ -3,6 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach } from 'vitest';
+import { createHub, type Hub } from '../../src/index.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const BIN = join(ROOT, 'bin', 'troupe.js');
@@ -56,9 +58,13 @@ export const jsonLines = (text: string): Record<string, any>[] =>
     .filter((line) => line.trim().startsWith('{'))
     .map((line) => JSON.parse(line) as Record<string, any>);
 
-/** Starts `troupe serve` and resolves once it listens. */
-export async function serve(dataDir: string): Promise<{ child: ChildProcess; exited: Promise<number | null> }> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--data-dir', dataDir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts `troupe serve` (under `umask`, when given, e.g. "000") and resolves once it listens. */
+export async function serve(dataDir: string, options: { umask?: string } = {}): Promise<{ child: ChildProcess; exited: Promise<number | null> }> {
+  const args = [BIN, 'serve', '--data-dir', dataDir];
+  const child =
+    options.umask === undefined
+      ? spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn('sh', ['-c', `umask ${options.umask} && exec "$@"`, 'sh', process.execPath, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
   await new Promise<void>((resolve, reject) => {
     let err = '';
@@ -69,4 +75,30 @@ export async function serve(dataDir: string): Promise<{ child: ChildProcess; exi
     void exited.then(() => reject(new Error(`serve exited: ${err}`)));
   });
   return { child, exited };
+}
+
+/**
+ * For each test, a fresh scratch data directory and hubs opened on it (one
+ * worker thread each), all closed and the directory removed after the test.
+ * `dir()` is the current test's data directory.
+ */
+export function eachTestDataDir(): { dir(): string; open(): Promise<Hub> } {
+  let dir = '';
+  let cleanup: () => Promise<void> = async () => {};
+  let hubs: Hub[] = [];
+  beforeEach(async () => ({ dir, cleanup } = await scratchDir()));
+  afterEach(async () => {
+    for (const hub of hubs) await hub.close({ graceMs: 0 });
+    hubs = [];
+    await cleanup();
+  });
+  return {
+    dir: () => dir,
+    async open() {
+      const hub = createHub({ maxThreads: 1, dataDir: dir });
+      hubs.push(hub);
+      await hub.ready;
+      return hub;
+    },
+  };
 }
