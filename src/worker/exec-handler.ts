@@ -121,10 +121,14 @@ function startShepherd(input: ExecInput, files: AttemptFiles, ctx: HandlerContex
   });
 }
 
-/** Stops a run on purpose: marked first, so its exit status is never taken for the task's. */
-async function stop(files: AttemptFiles, claim: ProcessClaim, reason: unknown): Promise<never> {
+/**
+ * Stops a run on purpose: marked first, so its exit status is never taken for
+ * the task's; then its group is ended (and, for our own shepherd, reaped).
+ */
+async function stop(files: AttemptFiles, claim: ProcessClaim, reason: unknown, exited?: Promise<void>): Promise<never> {
   markAborted(files.spool, (reason as { code?: string } | undefined)?.code ?? 'aborted');
   await endGroup(claim, files.killGraceMs);
+  await exited;
   throw reason;
 }
 
@@ -185,12 +189,7 @@ export async function execHandler(raw: unknown, ctx: HandlerContext): Promise<un
     files.report({ mode, claim });
     // an abort that came while the shepherd started has fired already: its event will not come again
     const aborted = new Promise<'aborted'>((resolve) => (ctx.signal.aborted ? resolve('aborted') : ctx.signal.addEventListener('abort', () => resolve('aborted'), { once: true })));
-    if ((await Promise.race([shepherd.exited, aborted])) === 'aborted') {
-      markAborted(files.spool, (ctx.signal.reason as { code?: string } | undefined)?.code ?? 'aborted');
-      await endGroup(claim, files.killGraceMs);
-      await shepherd.exited;
-      throw ctx.signal.reason;
-    }
+    if ((await Promise.race([shepherd.exited, aborted])) === 'aborted') return stop(files, claim, ctx.signal.reason, shepherd.exited);
     const ended = inspectSpool(files.spool);
     if (ended.kind !== 'ended') {
       // the shepherd was killed (by someone else than us): end what it left running
