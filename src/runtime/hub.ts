@@ -1,4 +1,3 @@
-import { rm } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import { systemClock, type Clock } from '../actors/clock.js';
@@ -26,8 +25,8 @@ import type { Durability } from '../persistence/append-log.js';
 import { openDataDir } from './hub-open.js';
 import { watchStorage } from './durability/storage-watch.js';
 import { ResourceManager, resolveCapacity, type ResourceCapacity } from './resources/resource-manager.js';
-import { ENDED_STATUSES, statusOf } from './scheduling/workflow-entry.js';
 import { taskFilesConfig } from './scheduling/task-files.js';
+import { shutDown } from './hub-close.js';
 import { recordLogError } from './scheduling/task-log-operations.js';
 
 /** Options of {@link createHub}; every one has a default. */
@@ -328,49 +327,7 @@ export function createHub(options: HubOptions = {}): Hub {
     async close({ graceMs = shutdownGraceMs } = {}) {
       if (closed) return;
       closed = true;
-      scheduler.halt();
-      resources.close();
-      state.subscriptions.close();
-      state.maintenance.closed = true;
-      state.maintenance.timer?.cancel();
-      for (const reject of [...state.waits]) reject(new TroupeError('HUB_CLOSED', 'The hub shut down while waiting'));
-      const running = [...state.workflows.values()].flatMap((e) => [...e.inFlight.values()]);
-      const busy = new Set([...state.workflows.values()].filter((e) => e.inFlight.size > 0));
-      for (const entry of state.workflows.values()) {
-        // every timer of the workflow (retry, deadline, checkpoint interval); running tasks drain below
-        scheduler.detach(entry);
-        entry.watchers.clear();
-      }
-      if (running.length > 0) {
-        let timer: { cancel(): void } | undefined;
-        const grace = new Promise<void>((resolve) => (timer = systemClock.setTimer(graceMs, resolve)));
-        await Promise.race([Promise.all(running.map((f) => f.run.result)), grace]);
-        timer?.cancel();
-        for (const flight of running) flight.run.abort({ name: 'ShutdownError', code: 'HUB_SHUTDOWN', message: 'The hub shut down', retryable: true });
-        await Promise.all(running.map((f) => f.run.result));
-      }
-      // outcomes that arrived during the grace period are logged first, then applied (one more
-      // turn of the loop), so the shutdown checkpoints include them
-      await state.journal?.log.flush();
-      await new Promise((resolve) => setImmediate(resolve));
-      // every workflow's state now, including what finished during the grace period; the
-      // tasks stopped by the shutdown have no outcome, so they run again after the restart
-      await Promise.allSettled([...state.workflows.values()].map((e) => e.checkpointChain));
-      if (state.journal) {
-        bus.publish({ type: 'SYSTEM_SHUTDOWN', data: { component_name: 'hub', shutdown_reason: 'close requested', workflows: state.workflows.size } });
-        // only what changed since its last checkpoint (lifecycle commands checkpoint themselves): outcomes
-        // applied after it, or tasks stopped by this shutdown, which the checkpoint lists as in flight
-        const active = [...state.workflows.values()].filter(
-          (e) => !ENDED_STATUSES.has(statusOf(e.actor.getSnapshot())) && (e.appliedSeq > e.checkpointedAppliedSeq || busy.has(e)),
-        );
-        await Promise.allSettled(active.map((e) => state.journal!.checkpoint(e, 'shutdown')));
-      }
-      for (const entry of state.workflows.values()) entry.actor.stop();
-      await state.maintenance.running;
-      pool.stop();
-      await runner.close();
-      await state.journal?.close();
-      if (taskFiles.temporary) await rm(taskFiles.root, { recursive: true, force: true });
+      await shutDown(state, graceMs);
     },
   };
 }
