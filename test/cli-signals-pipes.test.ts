@@ -56,7 +56,8 @@ describe('signals and pipes', () => {
     await writeFile(wf, `name: hang-up\nphases:\n  - name: p\n    tasks:\n      - {id: long, handler: exec, input: {command: "echo $$ > ${pidFile}; exec sleep 60"}}\n`);
     const { layout, run } = { layout: dataDirLayout(dataDir), run: supervisor(['--data-dir', dataDir, '--config', config]) };
     run.child.stdin.write(`wf create @${wf}\nwf start\n`);
-    await until(() => exists(pidFile), 'the exec child to start');
+    // written whole: the shell creates the file before it writes the pid and its newline
+    await until(async () => (await exists(pidFile)) && (await readFile(pidFile, 'utf8')).endsWith('\n'), 'the exec child to start');
     const pid = Number((await readFile(pidFile, 'utf8')).trim());
     expect(await alive(pid)).toBe(true);
     expect([await exists(layout.lock), await exists(layout.socket)]).toEqual([true, true]);
