@@ -6,7 +6,7 @@
  * then cut off as damage at the next start. Now such an output fails its task
  * only, with a coded, non-retryable error, and nothing bad reaches the log.
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -90,9 +90,12 @@ describe('a handler output the log cannot hold', () => {
 
   it('progress the codec cannot encode is replaced by a note; the task completes and the supervisor survives', async () => {
     const hub = await hubOn(join(dir, 'data-progress'));
-    await run(hub, 'wf', { name: 'progress', phases: [{ name: 'p', tasks: [{ id: 't', handler: 'badProgress' }] }] });
-    expect((await waitFor(hub, 'wf')).status).toBe('completed');
+    const seen = join(dir, 'progress-seen');
+    await run(hub, 'wf', { name: 'progress', phases: [{ name: 'p', tasks: [{ id: 't', handler: 'badProgress', input: { seen } }] }] });
     const progress = await untilEvent(hub, 'wf', 'PHASE_PROGRESS', 't');
+    // the handshake: the handler returns only once its beat has been seen
+    await writeFile(seen, '');
+    expect((await waitFor(hub, 'wf')).status).toBe('completed');
     expect(progress.data.task_progress).toEqual({ omitted: expect.stringContaining('progress.step is a BigInt (1n)') });
     expect(eventsOf(hub, 'wf', 'TASK_COMPLETED', 't')).toHaveLength(1);
   }, 30_000);
