@@ -1,9 +1,8 @@
-import { spawn } from 'node:child_process';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFrames, type LogRecord } from '../src/persistence/append-log.js';
-import { BIN, ROOT, runCli, scratchDir } from './helpers/cli.js';
+import { runAndKill, runCli, scratchDir } from './helpers/cli.js';
 import { prng } from './helpers/prng.js';
 
 const TASKS = 40;
@@ -30,17 +29,6 @@ async function recordedCompletions(dataDir: string): Promise<Set<string>> {
   return new Set(records.filter((r) => r.kind === 'outcome' && r.ok === true).map((r) => String(r.task_id)));
 }
 
-/** Starts `troupe run` and SIGKILLs it after `ms`, resolving when it is gone. */
-function runAndKill(args: string[], ms: number): Promise<number | null> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: 'ignore', env: { ...process.env, NO_COLOR: '1' } });
-    const timer = setTimeout(() => child.kill('SIGKILL'), ms);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve(code);
-    });
-  });
-}
 
 describe('kill -9 at random moments, then start again', () => {
   let dir: string;

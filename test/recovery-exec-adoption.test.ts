@@ -4,12 +4,11 @@
  * command never starts twice); with `restart` it ends them before running
  * the task again (two runs never overlap). Real supervisors, real processes.
  */
-import { spawn } from 'node:child_process';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFrames, type LogRecord } from '../src/persistence/append-log.js';
-import { BIN, ROOT, runCli, scratchDir } from './helpers/cli.js';
+import { runAndKill, runCli, scratchDir } from './helpers/cli.js';
 import { prng } from './helpers/prng.js';
 
 const TASKS = ['t1', 't2', 't3'];
@@ -30,28 +29,6 @@ function workflow(events: string, onRecovery: 'adopt' | 'restart', lines = LINES
   return `name: long tasks\non_recovery: ${onRecovery}\nagent_requirements: {min_agents: 1, max_agents: ${TASKS.length}}\nphases:\n  - name: work\n    tasks:\n${tasks.join('\n')}\n`;
 }
 
-/**
- * Starts `troupe run` and SIGKILLs it `ms` after `ready()` first holds (polled: on a loaded machine a
- * supervisor takes a while to get going), or resolves when it ends by itself, with its exit code.
- */
-function runAndKill(args: string[], ms: number, ready: () => Promise<boolean>, env: Record<string, string> = {}): Promise<number | null> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: 'ignore', env: { ...process.env, NO_COLOR: '1', ...env } });
-    let timer: NodeJS.Timeout | undefined;
-    let done = false;
-    const poll = async () => {
-      if (done) return;
-      if (await ready()) timer = setTimeout(() => child.kill('SIGKILL'), ms);
-      else timer = setTimeout(() => void poll(), 50);
-    };
-    void poll();
-    child.on('exit', (code) => {
-      done = true;
-      clearTimeout(timer);
-      resolve(code);
-    });
-  });
-}
 
 /** True once the events file shows `n` task runs started. */
 const startsReach = (events: string, n: number) => async () => [...(await tally(events))].filter(([k]) => k.startsWith('start ')).reduce((s, [, c]) => s + c, 0) >= n;

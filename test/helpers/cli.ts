@@ -102,3 +102,27 @@ export function eachTestDataDir(): { dir(): string; open(): Promise<Hub> } {
     },
   };
 }
+
+/**
+ * Starts `troupe ARGS` and SIGKILLs it `ms` after `ready()` first holds (polled, true at once by
+ * default: on a loaded machine a supervisor takes a while to get going), or resolves when it ends
+ * by itself; resolves with its exit code.
+ */
+export function runAndKill(args: string[], ms: number, ready: () => Promise<boolean> = async () => true, env: Record<string, string> = {}): Promise<number | null> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: 'ignore', env: { ...process.env, NO_COLOR: '1', ...env } });
+    let timer: NodeJS.Timeout | undefined;
+    let done = false;
+    const poll = async () => {
+      if (done) return;
+      if (await ready()) timer = setTimeout(() => child.kill('SIGKILL'), ms);
+      else timer = setTimeout(() => void poll(), 50);
+    };
+    void poll();
+    child.on('exit', (code) => {
+      done = true;
+      clearTimeout(timer);
+      resolve(code);
+    });
+  });
+}
