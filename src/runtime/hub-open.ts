@@ -57,7 +57,7 @@ export async function openDataDir(
   const ended = [...(await journal.index.list('completed')), ...(await journal.index.list('failed'))].sort();
   // their checkpoint reads overlap like the active ones'; results are taken in id order
   const endedLoads = inBatches(ended, RECOVERY_CONCURRENCY, (id) =>
-    recoverWorkflow(journal.checkpoints, [], id, state.clock.now(), state.trace?.forWorkflow(id)).then(
+    recoverWorkflow(journal.checkpoints, [], id, state.clock.now(), state.taskFiles.root, state.trace?.forWorkflow(id)).then(
       (value) => ({ ok: true as const, value }),
       (error: unknown) => ({ ok: false as const, error }),
     ),
@@ -74,7 +74,7 @@ export async function openDataDir(
     const active = await journal.index.list('active');
     // file reads overlap (bounded), the rest runs in order: events and reports stay in id order
     const loads = inBatches(active, RECOVERY_CONCURRENCY, (id) =>
-      recoverWorkflow(journal.checkpoints, outcomesByWorkflow.get(id) ?? [], id, state.clock.now(), state.trace?.forWorkflow(id), state.taskFiles.root).then(
+      recoverWorkflow(journal.checkpoints, outcomesByWorkflow.get(id) ?? [], id, state.clock.now(), state.taskFiles.root, state.trace?.forWorkflow(id)).then(
         (value) => ({ ok: true as const, value }),
         (error: unknown) => ({ ok: false as const, error }),
       ),

@@ -78,9 +78,9 @@ export async function recoverWorkflow(
   records: readonly LogRecord[],
   workflowId: string,
   now: number,
+  /** where task process spools are (the data directory) */
+  taskFilesRoot: string,
   inspect?: Inspector,
-  /** where task process spools are (the data directory); without it no process is looked for */
-  taskFilesRoot?: string,
 ): Promise<{ entry: WorkflowEntry; report: RecoveredWorkflow }> {
   const { checkpoint, skipped } = await store.loadNewestValid(workflowId);
   if (!checkpoint) {
@@ -103,7 +103,7 @@ export async function recoverWorkflow(
     .filter((d) => !records.some((o) => o.kind === 'outcome' && o.workflow_id === workflowId && o.epoch === body.epoch && o.task_id === d.task_id && o.attempt === d.attempt))
     .map((d) => String(d.task_id));
   const stranded = [...new Set([...releaseInFlight(entry, now), ...dispatched])];
-  const classified = taskFilesRoot === undefined ? stranded.map((id): RecoveredTask => ({ task_id: id, attempt: 0, recovery: 'rerun' })) : classifyStranded(entry, stranded, taskFilesRoot);
+  const classified = classifyStranded(entry, stranded, taskFilesRoot);
   // what replay changed has not been announced yet
   entry.announced.status = statusOf(actor.getSnapshot());
   return {
