@@ -16,16 +16,31 @@ import { TERMINAL_TASK_STATUSES } from '../src/machines/phase-records.js';
 import type { FailureTolerance } from '../src/machines/types.js';
 import { phase, task, taskError, workflowSpec } from './machines-fixtures.js';
 
-/** Phase 0 runs `a`; phase 1 runs `b` (needs `a`, from the earlier phase) and the independent `c`. */
-const specFor = (tolerance: FailureTolerance) =>
-  workflowSpec([phase('build', [task('a')]), phase('ship', [task('b', ['a']), task('c')])], tolerance);
+/**
+ * Phase 0 runs `a`; phase 1 runs `b` (needs `a`, from the earlier phase) and
+ * the independent `c`. In a saga every task has a compensation: a failure
+ * (or a cancel with compensation) after a task completed undoes it.
+ */
+const undo = { compensate: { handler: 'echo', input: { value: 'undo' }, timeoutMs: 1_000, retries: 0 } };
+const specFor = (tolerance: FailureTolerance, saga = false) => {
+  const extra = saga ? undo : {};
+  return workflowSpec([phase('build', [task('a', [], extra)]), phase('ship', [task('b', ['a'], extra), task('c', [], extra)])], tolerance);
+};
 
 const WORKFLOW_EVENTS = ['start', 'pause', 'resume', 'cancel', 'complete', 'cleanup', 'deadline'] as const;
-type TaskStep = { type: 'task.run' | 'task.succeed' | 'task.fail'; at: number };
+type TaskStep = { type: 'task.run' | 'task.succeed' | 'task.fail' | 'undo.run' | 'undo.succeed' | 'undo.fail'; at: number };
 type ModelEvent = WorkflowEvent | TaskStep;
 
 interface ModelContext {
   tolerance: FailureTolerance;
+  /** every task has a compensation */
+  saga: boolean;
+  /** tasks completed so far */
+  completed: number;
+  /** compensations not ended yet, one of them running, one failed */
+  undoOpen: number;
+  undoRunning: boolean;
+  undoFailures: boolean;
   phase: number;
   /** tasks of the current phase that are not terminal */
   open: number;
@@ -36,31 +51,65 @@ interface ModelContext {
 }
 
 const isFail = (event: ModelEvent) => event.type === 'task.fail';
+/** tasks completed once this event is applied */
+const completedAfter = (context: ModelContext, event: ModelEvent) => context.completed + (event.type === 'task.succeed' ? 1 : 0);
+
+/** The running task's end fails the workflow: low fails fast, medium fails once the phase is over. */
+const failsWorkflowNow = (context: ModelContext, event: ModelEvent) =>
+  context.running &&
+  (context.tolerance === 'low' ? isFail(event) : context.tolerance === 'medium' && context.open === 1 && (context.failures || isFail(event)));
 
 /** What the workflow should do, abstracted to phase index, open-task count and failures. */
 const model = setup({
-  types: { context: {} as ModelContext, events: {} as ModelEvent, input: {} as { tolerance: FailureTolerance } },
+  types: { context: {} as ModelContext, events: {} as ModelEvent, input: {} as { tolerance: FailureTolerance; saga: boolean } },
   guards: {
     canRun: ({ context }) => !context.running,
     /** the running task's end fails the workflow: low fails fast, medium fails once the phase is over */
-    failsWorkflow: ({ context, event }) =>
-      context.running &&
-      (context.tolerance === 'low'
-        ? isFail(event)
-        : context.tolerance === 'medium' && context.open === 1 && (context.failures || isFail(event))),
+    failsWorkflow: ({ context, event }) => failsWorkflowNow(context, event),
     endsWorkflow: ({ context }) => context.running && context.open === 1 && context.phase === 1,
     endsPhase: ({ context }) => context.running && context.open === 1,
     isRunning: ({ context }) => context.running,
+    /** a saga with a completed task compensates instead of ending failed */
+    undoes: ({ context, event }) => context.saga && completedAfter(context, event) > 0,
+    cancelUndoes: ({ context, event }) => event.type === 'cancel' && event.compensate === true && context.saga && context.completed > 0,
+    canUndo: ({ context }) => !context.undoRunning && context.undoOpen > 0,
+    undoRunning: ({ context }) => context.undoRunning,
+    endsUndo: ({ context }) => context.undoRunning && context.undoOpen === 1,
   },
   actions: {
     run: assign({ running: true }),
-    taskEnded: assign(({ context, event }) => ({ running: false, open: context.open - 1, failures: context.failures || isFail(event) })),
+    beginUndo: assign(({ context, event }) => ({ running: false, undoOpen: completedAfter(context, event), completed: completedAfter(context, event) })),
+    runUndo: assign({ undoRunning: true }),
+    undoEnded: assign(({ context, event }) => ({ undoRunning: false, undoOpen: context.undoOpen - 1, undoFailures: context.undoFailures || event.type === 'undo.fail' })),
+    taskEnded: assign(({ context, event }) => ({
+      running: false,
+      open: context.open - 1,
+      failures: context.failures || isFail(event),
+      completed: completedAfter(context, event),
+    })),
     /** phase 1 has `b` and `c`, unless `a` failed: then `b` is skipped at once (tolerance high) */
-    nextPhase: assign(({ context, event }) => ({ running: false, phase: 1, open: isFail(event) ? 1 : 2, failures: context.failures || isFail(event) })),
+    nextPhase: assign(({ context, event }) => ({
+      running: false,
+      phase: 1,
+      open: isFail(event) ? 1 : 2,
+      failures: context.failures || isFail(event),
+      completed: completedAfter(context, event),
+    })),
   },
 }).createMachine({
   id: 'model',
-  context: ({ input }) => ({ tolerance: input.tolerance, phase: 0, open: 1, running: false, failures: false }),
+  context: ({ input }) => ({
+    tolerance: input.tolerance,
+    saga: input.saga,
+    phase: 0,
+    open: 1,
+    running: false,
+    failures: false,
+    completed: 0,
+    undoOpen: 0,
+    undoRunning: false,
+    undoFailures: false,
+  }),
   initial: 'created',
   states: {
     created: { on: { start: 'active', cancel: 'cancelled' } },
@@ -71,16 +120,18 @@ const model = setup({
         paused: { on: { resume: 'running' } },
       },
       on: {
-        cancel: '#model.cancelled',
+        cancel: [{ guard: 'cancelUndoes', target: '#model.compensating', actions: 'beginUndo' }, { target: '#model.cancelled' }],
         complete: '#model.completed',
-        deadline: '#model.failed',
+        deadline: [{ guard: 'undoes', target: '#model.compensating', actions: 'beginUndo' }, { target: '#model.failed' }],
         'task.succeed': [
+          { guard: ({ context, event }) => failsWorkflowNow(context, event) && context.saga && completedAfter(context, event) > 0, target: '#model.compensating', actions: 'beginUndo' },
           { guard: 'failsWorkflow', target: '#model.failed' },
           { guard: 'endsWorkflow', target: '#model.ended', actions: 'taskEnded' },
           { guard: 'endsPhase', actions: 'nextPhase' },
           { guard: 'isRunning', actions: 'taskEnded' },
         ],
         'task.fail': [
+          { guard: ({ context, event }) => failsWorkflowNow(context, event) && context.saga && completedAfter(context, event) > 0, target: '#model.compensating', actions: 'beginUndo' },
           { guard: 'failsWorkflow', target: '#model.failed' },
           { guard: 'endsWorkflow', target: '#model.ended', actions: 'taskEnded' },
           { guard: 'endsPhase', actions: 'nextPhase' },
@@ -88,6 +139,18 @@ const model = setup({
         ],
       },
     },
+    compensating: {
+      on: {
+        'undo.run': { guard: 'canUndo', actions: 'runUndo' },
+        'undo.succeed': [{ guard: 'endsUndo', target: 'compensationEnded', actions: 'undoEnded' }, { guard: 'undoRunning', actions: 'undoEnded' }],
+        'undo.fail': [{ guard: 'endsUndo', target: 'compensationEnded', actions: 'undoEnded' }, { guard: 'undoRunning', actions: 'undoEnded' }],
+        // a cancel stops the compensations: not everything was undone
+        cancel: 'compensation_failed',
+      },
+    },
+    compensationEnded: { always: [{ guard: ({ context }) => context.undoFailures, target: 'compensation_failed' }, { target: 'compensated' }] },
+    compensated: { on: { cleanup: 'archived' } },
+    compensation_failed: { on: { cleanup: 'archived' } },
     ended: { always: [{ guard: ({ context }) => context.failures, target: 'partial' }, { target: 'completed' }] },
     completed: { on: { cleanup: 'archived' } },
     partial: { on: { cleanup: 'archived' } },
@@ -101,9 +164,13 @@ type ModelSnapshot = SnapshotFrom<typeof model>;
 /** Event templates: `at` is the offset of the event inside its step's tick (see `replay`). */
 const EVENTS: ModelEvent[] = [
   ...WORKFLOW_EVENTS.map((type, i) => ({ type, at: 10 + i })),
+  { type: 'cancel', at: 17, compensate: true },
   { type: 'task.run', at: 20 },
   { type: 'task.succeed', at: 30 },
   { type: 'task.fail', at: 40 },
+  { type: 'undo.run', at: 50 },
+  { type: 'undo.succeed', at: 60 },
+  { type: 'undo.fail', at: 70 },
 ];
 
 /** Every transition the real workflow machine declares, with a readable label. */
@@ -122,9 +189,9 @@ interface Coverage {
 }
 
 /** Replays one model path on a real workflow actor, checking it after every step. */
-async function replay(path: TestPath<ModelSnapshot, ModelEvent>, tolerance: FailureTolerance, coverage: Coverage) {
+async function replay(path: TestPath<ModelSnapshot, ModelEvent>, tolerance: FailureTolerance, saga: boolean, coverage: Coverage) {
   const actor = createActor(workflowMachine, {
-    input: { id: 'wf-1', spec: specFor(tolerance), at: 0 },
+    input: { id: 'wf-1', spec: specFor(tolerance, saga), at: 0 },
     inspect: (ev) => {
       if (ev.type !== '@xstate.microstep' || ev.actorRef !== actor) return;
       ev._transitions.forEach((t) => coverage.transitions.add(t));
@@ -149,16 +216,21 @@ async function replay(path: TestPath<ModelSnapshot, ModelEvent>, tolerance: Fail
   };
   const sendWorkflow = ({ event }: { event: ModelEvent }) => {
     const at = atOf(event);
-    actor.send({ type: event.type as WorkflowEvent['type'], at });
+    actor.send({ ...(event as WorkflowEvent), at });
     const snap = actor.getSnapshot();
-    if (['cancel', 'complete', 'deadline'].includes(event.type)) expect(snap.context.finishedAt).toBe(at);
+    // a compensation that begins ends the workflow only once it is over
+    if (snap.matches('compensating')) expect(snap.context.finishedAt).toBeNull();
+    else if (['cancel', 'complete', 'deadline'].includes(event.type)) expect(snap.context.finishedAt).toBe(at);
     if (event.type === 'deadline') expect(snap.context.failure?.code).toBe('WORKFLOW_TIMEOUT');
     if (!['cancel', 'complete', 'deadline'].includes(event.type)) expect(snap.context.updatedAt).toBe(at);
   };
   const afterTask = () => {
     const snap = actor.getSnapshot();
-    if (snap.matches('failed')) expect(snap.context.failure?.code).toBe('TASK_FAILED');
-    if (!snap.matches('active')) expect(snap.context.finishedAt).toBe(snap.context.updatedAt);
+    if (snap.matches('failed') || (snap.matches('compensating') && snap.context.compensation?.reason === 'failed')) {
+      expect(snap.context.failure?.code).toBe('TASK_FAILED');
+    }
+    if (snap.matches('compensating')) expect(snap.context.finishedAt).toBeNull();
+    else if (!snap.matches('active')) expect(snap.context.finishedAt).toBe(snap.context.updatedAt);
   };
   const check = (state: ModelSnapshot) => {
     const snap = actor.getSnapshot();
@@ -169,6 +241,14 @@ async function replay(path: TestPath<ModelSnapshot, ModelEvent>, tolerance: Fail
       expect(ctx.index).toBe(state.context.phase);
       expect(tasks.filter((t) => !TERMINAL_TASK_STATUSES.has(t.status))).toHaveLength(state.context.open);
       expect(tasks.some((t) => t.status === 'running')).toBe(state.context.running);
+    } else if (state.matches('compensating')) {
+      // the compensation phase: one task per completed task, after the definition's phases
+      const ctx = child().getSnapshot().context;
+      const tasks = Object.values(ctx.tasks);
+      expect(ctx.index).toBe(2);
+      expect(tasks).toHaveLength(state.context.completed);
+      expect(tasks.filter((t) => !TERMINAL_TASK_STATUSES.has(t.status))).toHaveLength(state.context.undoOpen);
+      expect(tasks.some((t) => t.status === 'running')).toBe(state.context.undoRunning);
     } else {
       expect(snap.children.phase).toBeUndefined();
     }
@@ -202,6 +282,18 @@ async function replay(path: TestPath<ModelSnapshot, ModelEvent>, tolerance: Fail
         child().send({ type: 'task.failed', taskId: taskIn('running'), error: taskError(false), retryAt: 0, at: atOf(event) });
         afterTask();
       },
+      'undo.run': ({ event }: { event: ModelEvent }) => {
+        const taskId = taskIn('ready');
+        const at = atOf(event);
+        child().send({ type: 'task.assigned', taskId, agentId: 'agent_001', at });
+        child().send({ type: 'task.started', taskId, at });
+      },
+      'undo.succeed': ({ event }: { event: ModelEvent }) => {
+        child().send({ type: 'task.completed', taskId: taskIn('running'), output: { undone: true }, at: atOf(event) });
+      },
+      'undo.fail': ({ event }: { event: ModelEvent }) => {
+        child().send({ type: 'task.failed', taskId: taskIn('running'), error: taskError(false), retryAt: 0, at: atOf(event) });
+      },
     },
     states: { '*': check },
   };
@@ -209,23 +301,25 @@ async function replay(path: TestPath<ModelSnapshot, ModelEvent>, tolerance: Fail
   await path.test(params as unknown as TestParam<ModelSnapshot, ModelEvent>);
 }
 
-const LIFECYCLE = ['"created"', '{"active":"running"}', '{"active":"paused"}', '"ended"', '"completed"', '"partial"', '"failed"', '"cancelled"', '"archived"'];
+const PLAIN = ['"created"', '{"active":"running"}', '{"active":"paused"}', '"ended"', '"completed"', '"partial"', '"failed"', '"cancelled"', '"archived"'];
+const UNDOING = ['"compensating"', '"compensationEnded"', '"compensated"', '"compensation_failed"'];
+const LIFECYCLE = [...PLAIN, ...UNDOING];
 const TOLERANCES: FailureTolerance[] = ['low', 'medium', 'high'];
 /**
  * Shortest paths over the default serialization, which tells states apart by
  * the transition that reached them: one path per model transition. Simple
  * paths over plain states (value + context): every loop-free way to each.
  */
-const traversal = (tolerance: FailureTolerance) => ({
-  input: { tolerance },
+const traversal = (tolerance: FailureTolerance, saga: boolean) => ({
+  input: { tolerance, saga },
   events: EVENTS,
   /** only events the model takes: a guarded-out task event is no step */
   filterEvents: (state: ModelSnapshot, event: ModelEvent) => state.can(event),
 });
 const generators = {
-  shortest: (tolerance: FailureTolerance) => createTestModel(model, traversal(tolerance)).getShortestPaths(),
-  simple: (tolerance: FailureTolerance) =>
-    createTestModel(model, { ...traversal(tolerance), serializeTransition: () => '' }).getSimplePaths(),
+  shortest: (tolerance: FailureTolerance, saga: boolean) => createTestModel(model, traversal(tolerance, saga)).getShortestPaths(),
+  simple: (tolerance: FailureTolerance, saga: boolean) =>
+    createTestModel(model, { ...traversal(tolerance, saga), serializeTransition: () => '' }).getSimplePaths(),
 };
 
 describe('workflow lifecycle, model-based', () => {
@@ -238,19 +332,20 @@ describe('workflow lifecycle, model-based', () => {
   });
 
   describe.each(Object.entries(generators))('%s paths', (_name, generate) => {
-    it.each(TOLERANCES)('replay on real workflows (failure_tolerance %s)', async (tolerance) => {
+    it.each(TOLERANCES.flatMap((t) => [[t, false], [t, true]] as const))('replay on real workflows (failure_tolerance %s, saga %s)', async (tolerance, saga) => {
       const coverage: Coverage = { transitions: new Set(), states: new Set() };
-      const paths = generate(tolerance);
+      const paths = generate(tolerance, saga);
       expect(paths.length).toBeGreaterThan(5);
-      for (const path of paths) await replay(path, tolerance, coverage);
-      const expected = tolerance === 'high' ? LIFECYCLE : LIFECYCLE.filter((s) => s !== '"partial"');
+      for (const path of paths) await replay(path, tolerance, saga, coverage);
+      const states = saga ? LIFECYCLE : PLAIN;
+      const expected = tolerance === 'high' ? states : states.filter((s) => s !== '"partial"');
       expect([...coverage.states].sort()).toEqual([...expected].sort());
     });
 
     it('reach every lifecycle state and take every workflow transition', async () => {
       const coverage: Coverage = { transitions: new Set(), states: new Set() };
       for (const tolerance of TOLERANCES) {
-        for (const path of generate(tolerance)) await replay(path, tolerance, coverage);
+        for (const saga of [false, true]) for (const path of generate(tolerance, saga)) await replay(path, tolerance, saga, coverage);
       }
       expect([...coverage.states].sort()).toEqual([...LIFECYCLE].sort());
       const missed = ALL_TRANSITIONS.filter(([t]) => !coverage.transitions.has(t)).map(([, label]) => label);

@@ -20,7 +20,7 @@ type Source = (params: LogsParams) => Promise<TaskLog | { workflow_status?: stri
 
 const FOLLOW_EVERY_MS = 500;
 const ENDED_TASK = new Set(['completed', 'failed', 'skipped', 'cancelled']);
-const ENDED_WORKFLOW = new Set(['completed', 'partial', 'failed', 'cancelled', 'archived']);
+const ENDED_WORKFLOW = new Set(['completed', 'partial', 'failed', 'cancelled', 'archived', 'compensated', 'compensation_failed']);
 
 export interface LogsOptions {
   workflowId: string;

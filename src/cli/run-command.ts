@@ -119,7 +119,7 @@ export async function runWorkflowFile(hub: Hub, options: RunOptions): Promise<nu
     out.write(`${p.bold(id)}: ${existingStatus?.name ?? (definition as { name?: string }).name}${how}\n`);
     if (existingStatus) for (const line of await recoveryLines(hub, id, p)) out.write(`${line}\n`);
   }
-  while (status === 'created' || status === 'running' || status === 'paused') {
+  while (status === 'created' || status === 'running' || status === 'paused' || status === 'compensating') {
     // `run` drives the workflow to its end: it starts a created one and resumes a paused one
     // (paused in an earlier session: nothing else can resume it while `run` owns the data directory)
     if (status === 'created' || status === 'paused') {

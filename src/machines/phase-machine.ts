@@ -31,6 +31,8 @@ export interface PhaseInput {
   tolerance: FailureTolerance;
   /** ids of earlier phases' tasks that failed or were skipped: their dependents are skipped */
   blocked: string[];
+  /** the blocked tasks whose not completing was benign (see `TaskRecord.benign`): so are their dependents' skips */
+  excused?: string[];
   /** when the phase starts */
   at: number;
 }
@@ -47,6 +49,8 @@ export interface PhaseContext {
   /** bumped whenever `tasks` changes, since the map itself keeps its identity; absent in older checkpoints */
   revision?: number;
   blocked: string[];
+  /** absent in checkpoints written before conditions existed */
+  excused?: string[];
   status: PhaseStatus;
   stoppedBy: PhaseStop | null;
   startedAt: number | null;
@@ -62,6 +66,8 @@ export type PhaseEvent =
   | { type: 'task.failed'; taskId: string; error: TaskError; retryAt: number; at: number }
   /** an assigned or running task goes back to `ready` (same attempt): its run is gone */
   | { type: 'task.released'; taskId: string; at: number }
+  /** a ready task whose condition is false ends `skipped` without running (benign) */
+  | { type: 'task.skipped'; taskId: string; reason: string; at: number }
   | { type: 'phase.stop'; reason: PhaseStop; at: number };
 
 const has = (ctx: PhaseContext, taskId: string, ...statuses: TaskStatus[]): boolean => {
@@ -76,7 +82,7 @@ function update(ctx: PhaseContext, owner: object, taskId: string, patch: Partial
   let open = openOf(ctx);
   const tasks = ownTasks(ctx.tasks, owner);
   open += put(tasks, { ...tasks[taskId]!, ...patch });
-  open += settle(ctx.specs, tasks, blockedSet(ctx.blocked), at, [taskId]);
+  open += settle(ctx.specs, tasks, blockedSet(ctx.blocked), at, [taskId], blockedSet(ctx.excused ?? []));
   return { tasks, open, revision: (ctx.revision ?? 0) + 1 };
 }
 
@@ -102,7 +108,7 @@ export const phaseMachine = setup({
   },
   guards: {
     endsAs: ({ context }, params: { status: PhaseOutcome['status'] }) => verdict(context) === params.status,
-    isReady: ({ context, event }) => event.type === 'task.assigned' && has(context, event.taskId, 'ready'),
+    isReady: ({ context, event }) => (event.type === 'task.assigned' || event.type === 'task.skipped') && has(context, event.taskId, 'ready'),
     isAssigned: ({ context, event }) => event.type === 'task.started' && has(context, event.taskId, 'assigned'),
     /** a task given to an agent, started or not, whose run is gone (its agent left, or the supervisor restarted) */
     isReleasable: ({ context, event }) => event.type === 'task.released' && has(context, event.taskId, 'assigned', 'running'),
@@ -114,7 +120,7 @@ export const phaseMachine = setup({
     begin: assign(({ context, self }) => {
       let open = openOf(context);
       const tasks = ownTasks(context.tasks, self);
-      open += settle(context.specs, tasks, blockedSet(context.blocked), context.startedAt ?? 0);
+      open += settle(context.specs, tasks, blockedSet(context.blocked), context.startedAt ?? 0, undefined, blockedSet(context.excused ?? []));
       return { status: 'running' as const, tasks, open, revision: (context.revision ?? 0) + 1 };
     }),
     markAssigned: assign(({ context, event, self }) => {
@@ -144,9 +150,16 @@ export const phaseMachine = setup({
         const patch = { status: 'ready' as const, agentId: null, error: event.error, notBefore: event.retryAt };
         return update(context, self, event.taskId, patch, event.at);
       }
-      const failed = update(context, self, event.taskId, { status: 'failed', error: event.error, finishedAt: event.at }, event.at);
-      if (!failsFast(context.tolerance)) return failed;
+      // an allowed failure is benign: it stops nothing, and its dependents' skips are benign too
+      const allowed = spec.allowFailure === true;
+      const failed = update(context, self, event.taskId, { status: 'failed', error: event.error, finishedAt: event.at, ...(allowed ? { benign: true } : {}) }, event.at);
+      if (allowed || !failsFast(context.tolerance)) return failed;
       return { ...failed, tasks: stopOpenTasks(failed.tasks, 'cancelled', `task ${event.taskId} failed`, event.at), open: 0 };
+    }),
+    markSkipped: assign(({ context, event, self }) => {
+      if (event.type !== 'task.skipped') return {};
+      const patch = { status: 'skipped' as const, reason: event.reason, benign: true, finishedAt: event.at, notBefore: null };
+      return update(context, self, event.taskId, patch, event.at);
     }),
     stop: assign(({ context, event }) => {
       if (event.type !== 'phase.stop') return {};
@@ -171,6 +184,7 @@ export const phaseMachine = setup({
     open: input.spec.tasks.length,
     revision: 0,
     blocked: input.blocked,
+    excused: input.excused ?? [],
     status: 'pending',
     stoppedBy: null,
     startedAt: input.at,
@@ -193,6 +207,7 @@ export const phaseMachine = setup({
         'task.assigned': { guard: 'isReady', actions: 'markAssigned' },
         'task.started': { guard: 'isAssigned', actions: 'markStarted' },
         'task.released': { guard: 'isReleasable', actions: 'markReleased' },
+        'task.skipped': { guard: 'isReady', actions: 'markSkipped' },
         'task.completed': { guard: 'isInFlight', actions: 'markCompleted' },
         'task.failed': { guard: 'isInFlight', actions: 'markFailed' },
         'phase.stop': { actions: 'stop' },

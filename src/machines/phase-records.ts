@@ -111,15 +111,23 @@ const BROKEN: ReadonlySet<TaskStatus> = new Set(['failed', 'skipped', 'cancelled
  */
 const doneUpTo = new WeakMap<object, Map<string, number>>();
 
-/** True when every dependency of `spec` is done; moves the task's mark past the ones that are. */
+/** A task that waits for its dependencies to end in any state, not to complete: it has a condition, or is a compensation. */
+export const waitsForAnyEnd = (spec: TaskSpec): boolean => spec.when !== undefined || spec.compensates !== undefined;
+
+/**
+ * True when every dependency of `spec` is done (completed; or, for a task
+ * that waits for any end, terminal; an earlier phase's task is ended
+ * whatever it did); moves the task's mark past the ones that are.
+ */
 function dependenciesDone(spec: TaskSpec, tasks: Readonly<Record<string, TaskRecord>>, blocked: ReadonlySet<string>): boolean {
   let marks = doneUpTo.get(tasks);
   if (!marks) doneUpTo.set(tasks, (marks = new Map()));
   const deps = spec.dependsOn;
+  const anyEnd = waitsForAnyEnd(spec);
   let i = marks.get(spec.id) ?? 0;
   for (; i < deps.length; i++) {
     const record = tasks[deps[i]!];
-    if (record ? record.status !== 'completed' : blocked.has(deps[i]!)) break;
+    if (record ? (anyEnd ? !isTerminal(record) : record.status !== 'completed') : !anyEnd && blocked.has(deps[i]!)) break;
   }
   marks.set(spec.id, i);
   return i === deps.length;
@@ -129,7 +137,11 @@ function dependenciesDone(spec: TaskSpec, tasks: Readonly<Record<string, TaskRec
  * Moves pending tasks on, in place in `tasks` (a map the caller owns, see
  * {@link ownTasks}): to `ready` when every dependency completed, to `skipped`
  * when one failed, was skipped or cancelled (in this phase, or, via
- * `blocked`, in an earlier one); skips cascade along chains. With `changed`,
+ * `blocked`, in an earlier one); skips cascade along chains. A task that
+ * waits for any end (see {@link waitsForAnyEnd}) is never skipped here: it
+ * becomes ready once its dependencies ended, whatever they did. A skip is
+ * benign when every broken dependency's was (`excused`: an earlier phase's
+ * benign ones). With `changed`,
  * only the dependents of those tasks are looked at (an outcome can only move
  * its own dependents), so a phase of n tasks costs O(tasks + dependencies)
  * in all, not per event. Iterative: a cascade along a chain of any length,
@@ -142,11 +154,16 @@ export function settle(
   blocked: ReadonlySet<string>,
   at: number,
   changed?: readonly string[],
+  excused: ReadonlySet<string> = NONE,
 ): number {
   let delta = 0;
   const isBroken = (dep: string) => {
     const record = tasks[dep];
     return record ? BROKEN.has(record.status) : blocked.has(dep);
+  };
+  const isBenign = (dep: string) => {
+    const record = tasks[dep];
+    return record ? record.benign === true : excused.has(dep);
   };
   // a task to look at, and the dependency whose change brought it here (null: nothing says which)
   const queue: { spec: TaskSpec; cause: string | null }[] = [];
@@ -159,11 +176,16 @@ export function settle(
     const { spec, cause } = queue[i]!;
     const task = tasks[spec.id];
     if (!task || task.status !== 'pending') continue;
+    if (waitsForAnyEnd(spec)) {
+      if (dependenciesDone(spec, tasks, blocked)) put(tasks, { ...task, status: 'ready' });
+      continue;
+    }
     // a pending task has no broken dependency but the one that just changed, if any: only then (or
     // when the cause is unknown) is the whole list searched, for the first broken one in order
     const broken = cause === null || isBroken(cause) ? spec.dependsOn.find(isBroken) : undefined;
     if (broken !== undefined) {
-      delta += put(tasks, { ...task, status: 'skipped', finishedAt: at, reason: `dependency ${broken} did not complete` });
+      const benign = spec.dependsOn.every((dep) => !isBroken(dep) || isBenign(dep));
+      delta += put(tasks, { ...task, status: 'skipped', finishedAt: at, reason: `dependency ${broken} did not complete`, ...(benign ? { benign } : {}) });
       lookAtDependents(spec.id);
     } else if (dependenciesDone(spec, tasks, blocked)) {
       put(tasks, { ...task, status: 'ready' });
@@ -199,7 +221,8 @@ export const STOP_EFFECT: Readonly<Record<PhaseStop, { status: 'cancelled' | 'sk
 
 /**
  * The status a phase ends with once every task is terminal. A stop from
- * outside decides it; otherwise any failed task fails the phase (the workflow
+ * outside decides it; otherwise any failed task (but one with
+ * `allow_failure`) fails the phase (the workflow
  * then applies its failure tolerance), a phase whose tasks were all skipped is
  * `skipped`, and any other is `completed`.
  */
@@ -210,7 +233,8 @@ export function finalPhaseStatus(
   if (stoppedBy === 'cancel') return 'cancelled';
   if (stoppedBy === 'deadline') return 'failed';
   if (stoppedBy === 'complete') return 'completed';
-  if (tasks.some((t) => t.status === 'failed' || t.status === 'cancelled')) return 'failed';
+  // a failure that was allowed fails nothing
+  if (tasks.some((t) => (t.status === 'failed' && t.benign !== true) || t.status === 'cancelled')) return 'failed';
   if (tasks.length > 0 && tasks.every((t) => t.status === 'skipped')) return 'skipped';
   return 'completed';
 }

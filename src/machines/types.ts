@@ -17,7 +17,7 @@ export type TaskStatus =
   | 'completed'
   /** failed and will not be retried */
   | 'failed'
-  /** never run: a dependency failed, or the workflow was completed early */
+  /** never run: a dependency did not complete, its condition was false, or the workflow was completed early */
   | 'skipped'
   /** stopped by a cancel */
   | 'cancelled';
@@ -61,6 +61,26 @@ export interface TaskSpec {
    * existed: `adopt`.
    */
   onRecovery?: 'adopt' | 'restart';
+  /**
+   * A condition (`when`, the text as written): the task waits until its
+   * dependencies ended in any state, then runs if it holds, else ends
+   * `skipped` (reason `condition`). Evaluated by the runtime at dispatch.
+   */
+  when?: string;
+  /** its failure counts against nothing: the phase goes on, and a `when` downstream can react */
+  allowFailure?: boolean;
+  /** what undoes the task's effects once it completed, if its workflow fails or is cancelled with compensation */
+  compensate?: CompensateSpec;
+  /** set on a compensation task only: the id of the completed task it undoes (it waits for its dependencies to end in any state) */
+  compensates?: string;
+}
+
+/** A task's compensation, resolved: durations in ms. */
+export interface CompensateSpec {
+  handler: string;
+  input: unknown;
+  timeoutMs: number;
+  retries: number;
 }
 
 /** The live record of one task. Timestamps are epoch ms from the runtime's clock. */
@@ -78,6 +98,12 @@ export interface TaskRecord {
   error: TaskError | null;
   /** why a task was skipped or cancelled */
   reason: string | null;
+  /**
+   * True when the task not completing counts against nothing: its condition
+   * was false, it failed with `allow_failure`, or it was skipped because of
+   * one of those. Absent means false.
+   */
+  benign?: boolean;
 }
 
 /** The resolved definition of one phase. */

@@ -1,12 +1,23 @@
 import { assign, sendTo, setup } from 'xstate';
+import { compensationPlan } from './compensation-plan.js';
 import { phaseMachine } from './phase-machine.js';
-import type { FailureTolerance, PhaseOutcome, PhaseStop, WorkflowSpec } from './types.js';
+import type { FailureTolerance, PhaseOutcome, PhaseSpec, PhaseStop, WorkflowSpec } from './types.js';
 
 /** What the hub gives a workflow when it creates it. */
 export interface WorkflowInput {
   id: string;
   spec: WorkflowSpec;
   at: number;
+}
+
+/** The undoing of a failed or cancelled workflow's completed tasks (saga). */
+export interface Compensation {
+  /** what ended the workflow's run */
+  reason: 'failed' | 'cancelled';
+  /** the compensation tasks, one per completed task with a `compensate` */
+  spec: PhaseSpec;
+  /** how the compensation phase ended; null while it runs */
+  outcome: PhaseOutcome | null;
 }
 
 /** Why a workflow failed. */
@@ -24,6 +35,12 @@ export interface WorkflowContext {
   phases: PhaseOutcome[];
   /** ids of tasks that failed or were skipped: later dependents are skipped */
   blocked: string[];
+  /** the blocked tasks whose not completing was benign (a false condition, an allowed failure); absent in older checkpoints */
+  excused?: string[];
+  /** set by `cancel {compensate: true}`: the cancel undoes what completed */
+  compensateOnCancel?: boolean;
+  /** the compensation, once one began; absent in older checkpoints */
+  compensation?: Compensation | null;
   createdAt: number;
   startedAt: number | null;
   updatedAt: number;
@@ -39,7 +56,8 @@ export type WorkflowEvent =
   | { type: 'start'; at: number; failureTolerance?: FailureTolerance }
   | { type: 'pause'; at: number }
   | { type: 'resume'; at: number }
-  | { type: 'cancel'; at: number }
+  /** `compensate`: undo the completed tasks (their `compensate`) once the running ones stopped */
+  | { type: 'cancel'; at: number; compensate?: boolean }
   | { type: 'complete'; at: number }
   | { type: 'cleanup'; at: number }
   /** the runtime's clock passed `context.deadline` */
@@ -48,9 +66,11 @@ export type WorkflowEvent =
 /** Records a finished phase: its outcome, the tasks later phases must treat as blocked, the next index. */
 function recordPhase(context: WorkflowContext, output: PhaseOutcome): Partial<WorkflowContext> {
   const blockedNow = output.tasks.filter((t) => t.status !== 'completed').map((t) => t.id);
+  const excusedNow = output.tasks.filter((t) => t.status !== 'completed' && t.benign === true).map((t) => t.id);
   return {
     phases: [...context.phases, output],
     blocked: [...context.blocked, ...blockedNow],
+    excused: [...(context.excused ?? []), ...excusedNow],
     phaseIndex: output.index + 1,
     updatedAt: output.finishedAt ?? context.updatedAt,
   };
@@ -66,8 +86,18 @@ function taskFailure(output: PhaseOutcome): WorkflowFailure {
   };
 }
 
+/** A task failed or was skipped, and not benignly (a false condition or an allowed failure is the plan working). */
 const hasFailures = (phases: readonly PhaseOutcome[]): boolean =>
-  phases.some((p) => p.tasks.some((t) => t.status === 'failed' || t.status === 'skipped'));
+  phases.some((p) => p.tasks.some((t) => (t.status === 'failed' || t.status === 'skipped') && t.benign !== true));
+
+/** The compensation to run once `output` is recorded, or null when no completed task has one. */
+const planAfter = (context: WorkflowContext, output: PhaseOutcome, reason: Compensation['reason']): Compensation | null => {
+  const spec = compensationPlan(context.spec.phases, [...context.phases, output]);
+  return spec ? { reason, spec, outcome: null } : null;
+};
+
+/** The index of the compensation phase: the one after the last. */
+export const compensationIndex = (spec: WorkflowSpec): number => spec.phases.length;
 
 /**
  * The workflow lifecycle:
@@ -113,6 +143,8 @@ export const workflowMachine = setup({
     phaseIndex: 0,
     phases: [],
     blocked: [],
+    excused: [],
+    compensation: null,
     createdAt: input.at,
     startedAt: null,
     updatedAt: input.at,
@@ -139,13 +171,32 @@ export const workflowMachine = setup({
           spec: context.spec.phases[context.phaseIndex]!,
           tolerance: context.spec.failureTolerance,
           blocked: context.blocked,
+          excused: context.excused ?? [],
           at: context.updatedAt,
         }),
         onDone: [
           {
+            guard: ({ context, event }) =>
+              event.output.stoppedBy === 'cancel' && context.compensateOnCancel === true && planAfter(context, event.output, 'cancelled') !== null,
+            target: 'compensating',
+            actions: assign(({ context, event }) => ({
+              ...recordPhase(context, event.output),
+              compensation: planAfter(context, event.output, 'cancelled'),
+            })),
+          },
+          {
             guard: ({ event }) => event.output.stoppedBy === 'cancel',
             target: 'cancelled',
             actions: [assign(({ context, event }) => recordPhase(context, event.output)), 'finish'],
+          },
+          {
+            guard: ({ context, event }) => event.output.stoppedBy === 'deadline' && planAfter(context, event.output, 'failed') !== null,
+            target: 'compensating',
+            actions: assign(({ context, event }) => ({
+              ...recordPhase(context, event.output),
+              failure: { code: 'WORKFLOW_TIMEOUT' as const, message: `Workflow ${context.id} passed its timeout` },
+              compensation: planAfter(context, event.output, 'failed'),
+            })),
           },
           {
             guard: ({ event }) => event.output.stoppedBy === 'deadline',
@@ -162,6 +213,16 @@ export const workflowMachine = setup({
             guard: ({ event }) => event.output.stoppedBy === 'complete',
             target: 'completed',
             actions: [assign(({ context, event }) => recordPhase(context, event.output)), 'finish'],
+          },
+          {
+            guard: ({ context, event }) =>
+              event.output.status === 'failed' && context.spec.failureTolerance !== 'high' && planAfter(context, event.output, 'failed') !== null,
+            target: 'compensating',
+            actions: assign(({ context, event }) => ({
+              ...recordPhase(context, event.output),
+              failure: taskFailure(event.output),
+              compensation: planAfter(context, event.output, 'failed'),
+            })),
           },
           {
             guard: ({ context, event }) => event.output.status === 'failed' && context.spec.failureTolerance !== 'high',
@@ -188,7 +249,9 @@ export const workflowMachine = setup({
         history: { type: 'history' },
       },
       on: {
-        cancel: { actions: ['stamp', { type: 'stopPhase', params: { reason: 'cancel' } }] },
+        cancel: {
+          actions: ['stamp', assign(({ event }) => ({ compensateOnCancel: event.compensate === true })), { type: 'stopPhase', params: { reason: 'cancel' } }],
+        },
         complete: { actions: ['stamp', { type: 'stopPhase', params: { reason: 'complete' } }] },
         deadline: { actions: ['stamp', { type: 'stopPhase', params: { reason: 'deadline' } }] },
       },
@@ -203,6 +266,49 @@ export const workflowMachine = setup({
         { target: 'completed' },
       ],
     },
+    /**
+     * The workflow failed (or was cancelled with compensation): the
+     * compensations of its completed tasks run as one more phase, in reverse
+     * dependency order. A cancel stops them, which leaves the workflow
+     * `compensation_failed`: not everything was undone.
+     */
+    compensating: {
+      invoke: {
+        id: 'phase',
+        src: 'phase',
+        input: ({ context }) => ({
+          index: compensationIndex(context.spec),
+          spec: context.compensation!.spec,
+          // one that fails never stops the others
+          tolerance: 'medium' as const,
+          blocked: [],
+          at: context.updatedAt,
+        }),
+        onDone: {
+          target: 'compensationEnded',
+          actions: assign(({ context, event }) => ({
+            compensation: { ...context.compensation!, outcome: event.output },
+            updatedAt: event.output.finishedAt ?? context.updatedAt,
+          })),
+        },
+      },
+      on: { cancel: { actions: ['stamp', { type: 'stopPhase', params: { reason: 'cancel' } }] } },
+    },
+    /** The compensation phase ended: did every compensation complete? */
+    compensationEnded: {
+      always: [
+        {
+          guard: ({ context }) => context.compensation?.outcome?.status === 'completed',
+          target: 'compensated',
+          actions: 'finish',
+        },
+        { target: 'compensation_failed', actions: 'finish' },
+      ],
+    },
+    /** Every completed task's compensation completed: the workflow's effects are undone. */
+    compensated: { on: { cleanup: { target: 'archived', actions: 'stamp' } } },
+    /** A compensation failed for good (or a cancel stopped them): some effects may remain. */
+    compensation_failed: { on: { cleanup: { target: 'archived', actions: 'stamp' } } },
     /** Every phase ran and every task completed (or `complete` ended it early). */
     completed: { on: { cleanup: { target: 'archived', actions: 'stamp' } } },
     /** Ended under `failure_tolerance: high` with failed or skipped tasks. */
@@ -223,7 +329,8 @@ type PersistedWithPhase = {
 };
 
 /**
- * The live phase's task specs are its workflow's own (`spec.phases[i].tasks`):
+ * The live phase's task specs are its workflow's own (`spec.phases[i].tasks`,
+ * or the compensation plan's for the compensation phase):
  * a persisted snapshot leaves the phase's copy out (a third of a 20-task
  * workflow's checkpoint, written at every checkpoint and decoded again at
  * every recovery) and a restore puts the workflow's back. A snapshot that
@@ -243,7 +350,9 @@ workflowMachine.restoreSnapshot = (snapshot, scope) => {
   const phase = persisted.children?.phase;
   const context = phase?.snapshot.context;
   if (!phase || !context || context.specs !== undefined) return restoreWorkflow(snapshot, scope);
-  const specs = persisted.context.spec.phases[context.index]?.tasks;
+  const { spec, compensation } = persisted.context;
+  // the compensation phase's tasks are the workflow's too: in its compensation plan
+  const specs = context.index === compensationIndex(spec) ? compensation?.spec.tasks : spec.phases[context.index]?.tasks;
   const restored = { ...persisted, children: { ...persisted.children, phase: { ...phase, snapshot: { ...phase.snapshot, context: { ...context, specs } } } } };
   return restoreWorkflow(restored as never, scope);
 };

@@ -74,14 +74,17 @@ export const OPERATIONS = {
   }),
   cancel: op({
     group: 'lifecycle',
-    summary: 'Cancel a workflow: running tasks are aborted, the rest cancelled',
+    summary: 'Cancel a workflow: running tasks are aborted, the rest cancelled; with compensate, completed tasks are undone',
     workflow: 'required',
-    params: z.strictObject({ reason: z.string().optional() }),
-    example: 'wf_1 cancel {"reason":"superseded"}',
+    params: z.strictObject({
+      reason: z.string().optional(),
+      compensate: z.boolean().default(false).describe("run the compensation ('compensate') of every completed task, in reverse dependency order"),
+    }),
+    example: 'wf_1 cancel {"reason":"superseded","compensate":true}',
   }),
   cleanup: op({
     group: 'lifecycle',
-    summary: 'Archive an ended workflow (completed, partial, failed or cancelled) and release its agents',
+    summary: 'Archive an ended workflow (completed, partial, failed, cancelled, compensated or compensation_failed) and release its agents',
     workflow: 'required',
     params: none,
     example: 'wf_1 cleanup',
@@ -110,13 +113,15 @@ export const OPERATIONS = {
     summary: 'List the workflows with their status and progress',
     workflow: 'none',
     params: z.strictObject({
-      status: z.enum(['created', 'running', 'paused', 'completed', 'partial', 'failed', 'cancelled', 'archived']).optional(),
+      status: z
+        .enum(['created', 'running', 'paused', 'completed', 'partial', 'failed', 'cancelled', 'archived', 'compensating', 'compensated', 'compensation_failed'])
+        .optional(),
     }),
     example: 'list-workflows {"status":"running"}',
   }),
   wait: op({
     group: 'state',
-    summary: 'Answer once the workflow is completed, partial, failed, cancelled or paused',
+    summary: 'Answer once the workflow is completed, partial, failed, cancelled, compensated, compensation_failed or paused',
     workflow: 'required',
     params: z.strictObject({ timeout: durationSchema.prefault(DEFAULTS.wait_timeout).describe('give up after this long') }),
     example: 'wf_1 wait {"timeout":"60s"}',

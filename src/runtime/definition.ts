@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { builtinInputs, BUILTIN_HANDLERS, isBuiltinHandler } from '../actors/handler-inputs.js';
 import type { HandlerProbe } from '../actors/handler-registry.js';
+import { compensationId } from '../machines/compensation-plan.js';
 import { findCycle } from '../machines/task-graph.js';
+import { checkReferences, inputHasTemplates } from './flow/definition-references.js';
 import type { PhaseSpec, TaskSpec, WorkflowSpec } from '../machines/types.js';
 import { unsafeIdReason, UnsafeIdError, type IdKind } from '../persistence/safe-id.js';
 import { DEFAULTS } from './defaults.js';
@@ -53,6 +55,19 @@ const taskSchema = z.strictObject({
   risky: z.boolean().default(false),
   /** `exec` only: after a crash, adopt the process that still runs (default) or end it and run again */
   on_recovery: z.enum(['adopt', 'restart']).optional(),
+  /** a condition (bare, or as one `${{ }}`): run once the dependencies ended in any state, if it holds */
+  when: z.string().trim().min(1, 'must not be empty').optional(),
+  /** its failure counts against nothing: the phase goes on, a `when` downstream can react */
+  allow_failure: z.boolean().default(false),
+  /** what undoes the task once it completed, when the workflow fails or is cancelled with compensation */
+  compensate: z
+    .strictObject({
+      handler: name,
+      input: z.unknown().optional(),
+      timeout: positiveDuration.prefault(DEFAULTS.task_timeout),
+      retries: z.number().int().min(0).max(100).default(DEFAULTS.task_retries),
+    })
+    .optional(),
 });
 
 // a bare string is a phase without tasks; turned into the object form first, so an error
@@ -104,32 +119,55 @@ const at = (phase: number, task: number) => `phases[${phase}].tasks[${task}]`;
 /** The user handlers a hub has, by name, with whether each can run (see `runner.probeHandlers`). */
 export type UserHandlers = ReadonlyMap<string, HandlerProbe>;
 
-/** A task's handler exists and can run; a built-in's input fits its schema. */
+/** A task's handler (and its compensation's) exists and can run; a built-in's input fits its schema. */
 function checkHandler(task: TaskSpec, where: string, userHandlers: UserHandlers): void {
-  if (task.handler !== 'exec' && task.onRecovery !== undefined) {
+  if (task.handler !== 'exec' && task.onRecovery !== undefined && task.compensate?.handler !== 'exec') {
     throw new TroupeError('VALIDATION_FAILED', `Task ${task.id} (${where}) sets on_recovery, but its handler ${task.handler} runs no process of its own`, {
       details: 'on_recovery is for exec tasks: a worker-thread handler dies with the supervisor and runs again with the same idempotency key. Remove on_recovery from this task',
     });
   }
-  if (isBuiltinHandler(task.handler)) {
-    const input = builtinInputs[task.handler].safeParse(task.input ?? {});
-    if (!input.success) {
-      throw new TroupeError('VALIDATION_FAILED', `Task ${task.id} (${where}) has an invalid input for handler ${task.handler}`, {
-        details: z.prettifyError(input.error),
+  checkHandlerUse(`Task ${task.id} (${where})`, task.handler, task.input, userHandlers);
+  if (task.compensate) checkHandlerUse(`The compensate of task ${task.id} (${where})`, task.compensate.handler, task.compensate.input, userHandlers);
+}
+
+/**
+ * `handler` exists and can run, and a built-in's input fits its schema. An
+ * input with `${{ }}` is checked once it is rendered, when the task runs
+ * (the worker parses it again): its values are not known yet.
+ */
+function checkHandlerUse(who: string, handler: string, input: unknown, userHandlers: UserHandlers): void {
+  if (isBuiltinHandler(handler)) {
+    if (inputHasTemplates(input)) return;
+    const parsed = builtinInputs[handler].safeParse(input ?? {});
+    if (!parsed.success) {
+      throw new TroupeError('VALIDATION_FAILED', `${who} has an invalid input for handler ${handler}`, {
+        details: z.prettifyError(parsed.error),
       });
     }
     return;
   }
-  const probe = userHandlers.get(task.handler);
+  const probe = userHandlers.get(handler);
   if (probe?.ok) return;
   if (probe) {
-    throw new TroupeError('HANDLER_NOT_FOUND', `Task ${task.id} (${where}) uses handler ${task.handler}, which is configured but cannot run`, {
+    throw new TroupeError('HANDLER_NOT_FOUND', `${who} uses handler ${handler}, which is configured but cannot run`, {
       details: `${probe.reason}. Fix the module or the 'handlers' entry of the config, then restart the supervisor`,
     });
   }
-  throw new TroupeError('HANDLER_NOT_FOUND', `Task ${task.id} (${where}) uses handler ${task.handler}, which does not exist`, {
+  throw new TroupeError('HANDLER_NOT_FOUND', `${who} uses handler ${handler}, which does not exist`, {
     details: `Available handlers: ${[...BUILTIN_HANDLERS, ...[...userHandlers.keys()]].join(', ')}. User handlers are named in the config's 'handlers'`,
   });
+}
+
+/** A compensation's task id (`<id>.compensate`) must not be a task of the workflow too: their logs and outcomes would mix. */
+function checkCompensationIds(phases: PhaseSpec[]): void {
+  const ids = new Set(phases.flatMap((p) => p.tasks.map((t) => t.id)));
+  for (const task of phases.flatMap((p) => p.tasks)) {
+    if (task.compensate && ids.has(compensationId(task.id))) {
+      throw new TroupeError('DUPLICATE_TASK', `Task id ${compensationId(task.id)} is taken by the compensation of task ${task.id}`, {
+        details: `A compensation runs as task ${compensationId(task.id)}: rename the other task`,
+      });
+    }
+  }
 }
 
 /** Ids an error message lists at most: a graph of thousands of tasks must not make a message of thousands of ids. */
@@ -175,6 +213,7 @@ function checkGraph(phases: PhaseSpec[], userHandlers: UserHandlers): void {
       checkHandler(task, at(p, t), userHandlers);
     }),
   );
+  checkCompensationIds(phases);
   const cycle = findCycle(phases.flatMap((p) => p.tasks));
   if (cycle) {
     // a long cycle is named by its ends in the message, and whole in the details
@@ -216,16 +255,30 @@ export function resolveDefinition(raw: unknown, userHandlers: UserHandlers = new
           exclusiveFiles: task.exclusive_files,
           estimatedDurationMs: task.estimated_duration,
           risky: task.risky,
-          ...(task.handler === 'exec'
+          ...(task.handler === 'exec' || task.compensate?.handler === 'exec'
             ? { onRecovery: task.on_recovery ?? def.on_recovery ?? 'adopt' }
             : task.on_recovery === undefined
               ? {}
               : { onRecovery: task.on_recovery }),
+          ...(task.when === undefined ? {} : { when: task.when }),
+          ...(task.allow_failure ? { allowFailure: true } : {}),
+          ...(task.compensate === undefined
+            ? {}
+            : {
+                compensate: {
+                  handler: task.compensate.handler,
+                  input: task.compensate.input ?? {},
+                  timeoutMs: task.compensate.timeout,
+                  retries: task.compensate.retries,
+                },
+              }),
         }),
       ),
     };
   });
   checkGraph(phases, userHandlers);
+  // after the graph: a reference is checked against dependencies that are known to exist, without a cycle
+  checkReferences(phases);
   return {
     name: def.name,
     description: def.description ?? null,

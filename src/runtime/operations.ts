@@ -21,7 +21,7 @@ const LIFECYCLE = ['start', 'pause', 'resume', 'cancel', 'complete', 'cleanup'] 
 type LifecycleOperation = (typeof LIFECYCLE)[number];
 
 /** Statuses `wait` answers in. */
-const SETTLED: ReadonlySet<WorkflowStatus> = new Set(['completed', 'partial', 'failed', 'cancelled', 'paused', 'archived']);
+const SETTLED: ReadonlySet<WorkflowStatus> = new Set(['completed', 'partial', 'failed', 'cancelled', 'paused', 'archived', 'compensated', 'compensation_failed']);
 
 /** The operations allowed on a workflow in its current state. */
 export function allowedOperations(entry: WorkflowEntry): string[] {
@@ -49,7 +49,7 @@ async function transition(hub: HubState, entry: WorkflowEntry, operation: Lifecy
   return before;
 }
 
-function lifecycle(operation: Exclude<LifecycleOperation, 'start' | 'complete'>, next: (id: string) => string[]): Handler {
+function lifecycle(operation: Exclude<LifecycleOperation, 'start' | 'complete' | 'cancel'>, next: (id: string) => string[]): Handler {
   return async (hub, id) => {
     const entry = entryOf(hub, id);
     const previous = await transition(hub, entry, operation, { type: operation, at: hub.clock.now() });
@@ -149,7 +149,18 @@ const handlers: Record<string, Handler> = {
 
   pause: lifecycle('pause', (id) => [`Resume with '${id} resume'`]),
   resume: lifecycle('resume', (id) => [`Follow it with '${id} get-status'`]),
-  cancel: lifecycle('cancel', (id) => [`Archive it with '${id} cleanup'`]),
+  async cancel(hub, id, params: { compensate: boolean }) {
+    const entry = entryOf(hub, id);
+    const previous = await transition(hub, entry, 'cancel', { type: 'cancel', at: hub.clock.now(), compensate: params.compensate });
+    const status = statusOf(entry.actor.getSnapshot());
+    return {
+      result: { workflow_id: entry.id, previous_status: previous, status, compensate: params.compensate },
+      next_steps:
+        status === 'compensating' || (params.compensate && status === 'running')
+          ? [`Block until the compensation ends with '${entry.id} wait'`]
+          : [`Archive it with '${entry.id} cleanup'`],
+    };
+  },
   cleanup: lifecycle('cleanup', () => ["See the remaining workflows with 'list-workflows'"]),
 
   async complete(hub, id, params: { generate_report: boolean }) {

@@ -64,7 +64,11 @@ function dataDirError(dataDir: string, error: unknown): unknown {
 
 /** The index shelf a workflow's record belongs on, by its status. */
 export const shelfOf = (status: WorkflowStatus): WorkflowShelf =>
-  status === 'failed' || status === 'cancelled' ? 'failed' : status === 'completed' || status === 'partial' || status === 'archived' ? 'completed' : 'active';
+  status === 'failed' || status === 'cancelled' || status === 'compensated' || status === 'compensation_failed'
+    ? 'failed'
+    : status === 'completed' || status === 'partial' || status === 'archived'
+      ? 'completed'
+      : 'active';
 
 /**
  * The hub's durable side: the data-directory lock, the append-only log

@@ -37,7 +37,8 @@ export interface RecoveredTask {
 export function classifyStranded(entry: WorkflowEntry, taskIds: readonly string[], root: string): RecoveredTask[] {
   const snapshot = entry.actor.getSnapshot();
   const phase = snapshot.children.phase as PhaseRef | undefined;
-  const specs = new Map(snapshot.context.spec.phases.flatMap((p) => p.tasks).map((t) => [t.id, t]));
+  const all = [...snapshot.context.spec.phases.flatMap((p) => p.tasks), ...(snapshot.context.compensation?.spec.tasks ?? [])];
+  const specs = new Map(all.map((t) => [t.id, t]));
   return taskIds.map((taskId): RecoveredTask => {
     const attempt = (phase?.getSnapshot().context.tasks[taskId]?.attempts ?? 0) + 1;
     const spec = specs.get(taskId);

@@ -34,6 +34,15 @@ export const EVENT_DATA: Readonly<Record<EventType, z.ZodType>> = {
   TASK_REASSIGNED: needs({ task_id: id, old_agent: z.string().nullable(), new_agent: z.string().nullable(), reason: z.string() }),
   // troupe's own: an exec attempt found its process from an earlier supervisor (adopted, recorded or restarted)
   TASK_RECOVERED: needs({ task_id: id, agent_id: id, attempt: z.number().int().min(1), process: z.enum(['adopted', 'recorded', 'restarted']), pid: z.number().int() }),
+  // troupe's own (DESIGN §11): a failed or cancelled workflow undoes its completed tasks
+  COMPENSATION_STARTED: needs({ reason: z.enum(['failed', 'cancelled']), tasks: z.array(id) }),
+  TASK_COMPENSATED: needs({ task_id: id, compensation_task_id: id, agent_id: id, duration, results: anyValue }),
+  TASK_COMPENSATION_FAILED: needs({ task_id: id, compensation_task_id: id, agent_id: id, failure_reason: z.string(), will_retry: z.boolean() }),
+  WORKFLOW_COMPENSATED: needs({
+    status: z.enum(['compensated', 'compensation_failed']),
+    compensated_tasks: z.array(id),
+    failed_compensations: z.array(id),
+  }),
   AGENT_ALLOCATED: needs({ agent_id: id, workflow_id: z.string(), role: z.string(), capabilities: z.array(z.string()) }),
   AGENT_DEALLOCATED: needs({ agent_id: id, workflow_id: z.string(), reason: z.string() }),
   AGENT_PERFORMANCE_ALERT: needs({ agent_id: id, performance_metric: z.string(), threshold: anyValue }),

@@ -50,10 +50,12 @@ export function announce(entry: WorkflowEntry, snapshot: WorkflowSnapshot, statu
     publish(PHASE_EVENT[outcome.status], outcome.name, phaseEndData(outcome));
   }
   const live = snapshot.children.phase as PhaseRef | undefined;
-  if (live && seen.phaseStarted <= ctx.phaseIndex) {
+  // the compensation phase is announced by the compensation events below, not as a phase of the definition
+  if (live && seen.phaseStarted <= ctx.phaseIndex && ctx.phaseIndex < ctx.spec.phases.length) {
     publish('PHASE_STARTED', ctx.spec.phases[ctx.phaseIndex]!.name, phaseStartData(ctx.spec.phases[ctx.phaseIndex]!, ctx.phaseIndex));
     seen.phaseStarted = ctx.phaseIndex + 1;
   }
+  announceCompensation(entry, snapshot, status, previous, publish);
   const ended = WORKFLOW_EVENT[status];
   if (status !== previous && ended && status !== 'paused') {
     const base = {
@@ -78,5 +80,47 @@ export function announce(entry: WorkflowEntry, snapshot: WorkflowSnapshot, statu
       WORKFLOW_CANCELLED: { cancellation_reason: 'cancel requested', cleanup_status: 'running tasks aborted' },
     };
     publish(ended, undefined, { ...base, ...byType[ended] });
+  }
+}
+
+const UNDOING: ReadonlySet<WorkflowStatus> = new Set(['compensating', 'compensated', 'compensation_failed']);
+
+/**
+ * A workflow that fails (or is cancelled) into compensation is announced as
+ * failed (or cancelled) first, then COMPENSATION_STARTED with the tasks to
+ * undo; its end as WORKFLOW_COMPENSATED with what was undone and what not.
+ */
+function announceCompensation(entry: WorkflowEntry, snapshot: WorkflowSnapshot, status: WorkflowStatus, previous: WorkflowStatus, publish: Publish): void {
+  const ctx = snapshot.context;
+  const compensation = ctx.compensation;
+  if (!compensation || !UNDOING.has(status)) return;
+  const iso = (ms: number | null) => new Date(ms ?? ctx.updatedAt).toISOString();
+  const tasks = compensation.spec.tasks.map((t) => t.compensates!);
+  if (!UNDOING.has(previous)) {
+    const duration_ms = ctx.updatedAt - (ctx.startedAt ?? ctx.createdAt);
+    if (compensation.reason === 'failed') {
+      publish('WORKFLOW_FAILED', undefined, {
+        status: 'failed',
+        ...(ctx.failure ? { error: ctx.failure } : {}),
+        duration_ms,
+        failure_reason: ctx.failure?.message ?? 'failed',
+        recovery_options: [`${entry.id} wait`, `${entry.id} get-status`],
+        compensation: 'started',
+      });
+    } else {
+      publish('WORKFLOW_CANCELLED', undefined, { status: 'cancelled', duration_ms, cancellation_reason: 'cancel requested', cleanup_status: 'compensating completed tasks' });
+    }
+    publish('COMPENSATION_STARTED', undefined, { reason: compensation.reason, tasks, start_time: iso(ctx.updatedAt), ...(ctx.failure ? { failure: ctx.failure } : {}) });
+  }
+  if ((status === 'compensated' || status === 'compensation_failed') && previous !== status) {
+    const records = compensation.outcome?.tasks ?? [];
+    const undone = (ok: boolean) => records.filter((r) => (r.status === 'completed') === ok).map((r) => compensation.spec.tasks.find((t) => t.id === r.id)!.compensates!);
+    publish('WORKFLOW_COMPENSATED', undefined, {
+      status,
+      reason: compensation.reason,
+      compensated_tasks: undone(true),
+      failed_compensations: undone(false),
+      completion_time: iso(ctx.finishedAt),
+    });
   }
 }

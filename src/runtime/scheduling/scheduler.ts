@@ -4,7 +4,6 @@ import { boundOutcome } from '../../actors/output-limits.js';
 import type { TaskError, TaskSpec } from '../../machines/types.js';
 import { isTerminal, openSpecs } from '../../machines/phase-records.js';
 import { formatDuration } from '../durations.js';
-import { boundedResults } from '../events/event-data.js';
 import type { Durability } from '../../persistence/append-log.js';
 import type { AgentPool } from '../agents/agent-pool.js';
 import type { CheckpointTrigger, Journal, OutcomeRecord } from '../durability/journal.js';
@@ -12,7 +11,9 @@ import { applyOutcome } from './outcomes.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { FileLocks } from './file-locks.js';
 import type { EventType } from '../events/event-record.js';
-import { ENDED_STATUSES, idempotencyKey, statusOf, type InFlight, type PhaseRef, type WorkflowEntry, type WorkflowSnapshot } from './workflow-entry.js';
+import { DISPATCHING_STATUSES, ENDED_STATUSES, idempotencyKey, statusOf, type InFlight, type PhaseRef, type WorkflowEntry, type WorkflowSnapshot } from './workflow-entry.js';
+import { prepareTask } from '../flow/task-context.js';
+import { outcomeEvent } from './outcome-events.js';
 import type { AssignmentStrategy } from '../agents/agent-ranking.js';
 import { announce } from './announce.js';
 import { FlightWatch, type MovedTask } from './flight-watch.js';
@@ -49,6 +50,9 @@ export interface SchedulerDeps {
 
 /** A handler's progress heartbeats become PHASE_PROGRESS events at most this often per task. */
 const PROGRESS_EVERY_MS = 1_000;
+
+/** The agent of a task that ended without running (its condition or input failed): no agent took it. */
+const NO_AGENT = 'none';
 
 const CANCELLED: TaskError = { name: 'CancelledError', code: 'TASK_CANCELLED', message: 'The workflow ended while the task ran', retryable: false };
 
@@ -124,10 +128,17 @@ export class Scheduler {
     if (ENDED_STATUSES.has(status)) {
       this.#stopAll(entry);
       this.#deps.pool.releaseFloor(entry.id);
+    } else if (status === 'compensating') {
+      // the workflow's run is over: what still runs of it stops, and its deadline no longer applies
+      this.#abortStale(entry, snapshot);
+      entry.deadlineTimer?.cancel();
+      entry.deadlineTimer = null;
+      this.#armInterval(entry, snapshot);
+      this.#dispatch(entry, snapshot);
     } else if (status !== 'created') {
       this.#armDeadline(entry, snapshot);
       this.#armInterval(entry, snapshot);
-      if (status === 'running') this.#dispatch(entry, snapshot);
+      if (DISPATCHING_STATUSES.has(status)) this.#dispatch(entry, snapshot);
     }
     for (const watcher of [...entry.watchers]) watcher();
   }
@@ -152,6 +163,16 @@ export class Scheduler {
     entry.deadlineTimer = null;
     entry.intervalTimer?.cancel();
     entry.intervalTimer = null;
+  }
+
+  /** Aborts the runs of a phase that is no longer the live one (a compensation began while tasks of the failed phase still ran). */
+  #abortStale(entry: WorkflowEntry, snapshot: WorkflowSnapshot): void {
+    const live = snapshot.children.phase as PhaseRef | undefined;
+    for (const flight of entry.inFlight.values()) {
+      if (flight.phase === live || flight.aborted) continue;
+      flight.aborted = true;
+      flight.run.abort(CANCELLED);
+    }
   }
 
   /** The `checkpoint_interval` trigger: a checkpoint when something was applied since the last one. */
@@ -200,6 +221,16 @@ export class Scheduler {
         nextDue = Math.min(nextDue, record.notBefore);
         continue;
       }
+      // the condition and the input are evaluated now that the dependencies have ended
+      const prepared = prepareTask(snapshot, spec, record.attempts + 1);
+      if (prepared.kind === 'skip') {
+        phase.send({ type: 'task.skipped', taskId: spec.id, reason: prepared.reason, at: now });
+        continue;
+      }
+      if (prepared.kind === 'fail') {
+        this.#failUnrun(entry, phase, spec, record.attempts + 1, prepared.error);
+        continue;
+      }
       const move = entry.moves.get(spec.id);
       const agentId =
         this.#deps.locks.conflicts(spec.exclusiveFiles).length > 0
@@ -209,7 +240,7 @@ export class Scheduler {
         this.#starved.add(entry);
         continue;
       }
-      this.#launch(entry, phase, spec, record.attempts + 1, agentId);
+      this.#launch(entry, phase, spec, record.attempts + 1, agentId, prepared.input);
     }
     if (nextDue < Infinity && (!entry.retryTimer || entry.retryTimer.due > nextDue)) {
       entry.retryTimer?.handle.cancel();
@@ -221,7 +252,22 @@ export class Scheduler {
     }
   }
 
-  #launch(entry: WorkflowEntry, phase: PhaseRef, spec: TaskSpec, attempt: number, agentId: string): void {
+  /**
+   * A task that fails before it runs (its condition or input could not be
+   * evaluated): marked assigned at once, so no pump evaluates it again, then
+   * its failure is logged and delivered like any outcome.
+   */
+  #failUnrun(entry: WorkflowEntry, phase: PhaseRef, spec: TaskSpec, attempt: number, error: TaskError): void {
+    const at = this.#deps.clock.now();
+    phase.send({ type: 'task.assigned', taskId: spec.id, agentId: NO_AGENT, at });
+    const record: OutcomeRecord = {
+      kind: 'outcome', workflow_id: entry.id, epoch: entry.epoch, task_id: spec.id, attempt, agent_id: NO_AGENT,
+      ok: false, output: null, error, duration_ms: 0, at, retry_at: at,
+    };
+    this.#record(entry, phase, record, () => {});
+  }
+
+  #launch(entry: WorkflowEntry, phase: PhaseRef, spec: TaskSpec, attempt: number, agentId: string, input: unknown): void {
     const { clock, pool, journal } = this.#deps;
     const phaseName = phase.getSnapshot().context.name;
     phase.send({ type: 'task.assigned', taskId: spec.id, agentId, at: clock.now() });
@@ -238,13 +284,13 @@ export class Scheduler {
     journal?.log.append({ kind: 'dispatch', workflow_id: entry.id, epoch: entry.epoch, task_id: spec.id, attempt }, 'batch').durable.catch(() => {});
     if (spec.risky && journal) {
       // the state before a risky task is made durable first
-      void this.#checkpoint(entry, 'risky').then(() => this.#run(entry, phase, spec, attempt, agentId, key));
+      void this.#checkpoint(entry, 'risky').then(() => this.#run(entry, phase, spec, attempt, agentId, key, input));
     } else {
-      this.#run(entry, phase, spec, attempt, agentId, key);
+      this.#run(entry, phase, spec, attempt, agentId, key, input);
     }
   }
 
-  #run(entry: WorkflowEntry, phase: PhaseRef, spec: TaskSpec, attempt: number, agentId: string, key: string): void {
+  #run(entry: WorkflowEntry, phase: PhaseRef, spec: TaskSpec, attempt: number, agentId: string, key: string, input: unknown): void {
     const { runner, pool } = this.#deps;
     if (phase.getSnapshot().context.tasks[spec.id]?.status !== 'assigned' || this.#halted) {
       // ended while its risky checkpoint was written
@@ -259,7 +305,7 @@ export class Scheduler {
         workflowId: entry.id,
         taskId: spec.id,
         handler: spec.handler,
-        input: spec.input,
+        input,
         attempt,
         idempotencyKey: idempotencyKey(entry, spec.id),
         timeoutMs: spec.timeoutMs,
@@ -299,7 +345,7 @@ export class Scheduler {
         onLogError: (message) => this.#deps.onLogError(entry.id, spec.id, attempt, message),
       },
     );
-    const flight: InFlight = { key, run, attempt, agentId, phase, files: spec.exclusiveFiles, liveness: null, lastBeatAt: null, moving: null, progressAt: null, process: null };
+    const flight: InFlight = { key, run, attempt, agentId, phase, files: spec.exclusiveFiles, liveness: null, lastBeatAt: null, moving: null, progressAt: null, process: null, aborted: false };
     entry.inFlight.set(spec.id, flight);
     this.#watch.track(entry, flight);
     void run.result.then((outcome) => this.#finish(entry, spec, attempt, run, outcome));
@@ -350,27 +396,32 @@ export class Scheduler {
       at,
       retry_at: at + this.#backoff(attempt),
     };
+    this.#record(entry, flight.phase, record, releaseFiles);
+  }
+
+  /** Logs an outcome, then delivers it to the phase (in that order: what the actor acts on survives a crash); `settled` runs either way. */
+  #record(entry: WorkflowEntry, phase: PhaseRef, record: OutcomeRecord, settled: () => void): void {
+    const { journal } = this.#deps;
     if (!journal) {
-      this.#deliver(entry, flight.phase, record, null);
-      return releaseFiles();
+      this.#deliver(entry, phase, record, null);
+      return settled();
     }
-    // the outcome is logged before the actor sees it: what the actor acts on survives a crash
     const mode = entry.actor.getSnapshot().context.spec.durability ?? this.#deps.durability;
     const { seq, durable } = journal.appendOutcome(record, mode);
     entry.pendingOutcomes.add(seq);
     durable.then(
       () => {
         entry.pendingOutcomes.delete(seq);
-        this.#deliver(entry, flight.phase, record, seq);
-        releaseFiles();
+        this.#deliver(entry, phase, record, seq);
+        settled();
       },
       (error: unknown) => {
-        releaseFiles();
+        settled();
         this.#publish(entry, 'SYSTEM_ERROR', undefined, {
           error_type: 'log_write_failed',
           affected_components: ['log'],
           severity: 'critical',
-          message: `Could not log the outcome of ${spec.id}: ${String(error)}`,
+          message: `Could not log the outcome of ${record.task_id}: ${String(error)}`,
         });
       },
     );
@@ -381,24 +432,12 @@ export class Scheduler {
     const phaseName = phase.getSnapshot().context.name;
     if (seq !== null) entry.appliedSeq = Math.max(entry.appliedSeq, seq);
     if (!applyOutcome(phase, record)) return;
-    const base = { task_id: record.task_id, agent_id: record.agent_id, attempt: record.attempt, execution_time_ms: record.duration_ms };
-    if (record.ok) {
-      this.#publish(entry, 'TASK_COMPLETED', phaseName, { ...base, duration: formatDuration(record.duration_ms), results: boundedResults(record.output) });
-    } else {
-      const willRetry = phase.getSnapshot().context.tasks[record.task_id]?.status === 'ready';
-      // a retry goes to another agent when one can take it
-      if (willRetry) entry.moves.set(record.task_id, { from: record.agent_id, reason: `retry after ${record.error!.code}` });
-      const timedOut = record.error!.code === 'TASK_TIMEOUT';
-      const spec = phase.getSnapshot().context.specs.find((t) => t.id === record.task_id);
-      this.#publish(entry, timedOut ? 'TASK_TIMEOUT' : 'TASK_FAILED', phaseName, {
-        ...base,
-        error: record.error,
-        will_retry: willRetry,
-        failure_reason: record.error!.message,
-        retry_count: record.attempt - 1,
-        ...(timedOut ? { timeout_duration: formatDuration(spec?.timeoutMs ?? 0) } : {}),
-      });
-    }
+    const willRetry = !record.ok && phase.getSnapshot().context.tasks[record.task_id]?.status === 'ready';
+    // a retry goes to another agent when one can take it
+    if (willRetry) entry.moves.set(record.task_id, { from: record.agent_id, reason: `retry after ${record.error!.code}` });
+    const spec = phase.getSnapshot().context.specs.find((t) => t.id === record.task_id);
+    const { type, data } = outcomeEvent(record, spec, willRetry);
+    this.#publish(entry, type, phaseName, data);
     this.pump(entry);
     const snapshot = entry.actor.getSnapshot();
     if (this.#deps.journal && !this.#halted && !ENDED_STATUSES.has(statusOf(snapshot)) && snapshot.context.phases.length > before) {

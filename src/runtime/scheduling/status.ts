@@ -5,14 +5,17 @@ import type { AgentPool, AgentView } from '../agents/agent-pool.js';
 import { formatDuration } from '../durations.js';
 import { statusOf, type PhaseRef, type WorkflowSnapshot } from './workflow-entry.js';
 
+const UNDOING: ReadonlySet<string> = new Set(['compensating', 'compensated', 'compensation_failed']);
+
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
-function describeTask(spec: TaskSpec, record: TaskRecord, wave: number, includeOutput: boolean) {
+function describeTask(spec: TaskSpec, record: TaskRecord, wave: number, includeOutput: boolean, undo: TaskRecord | undefined) {
   const ms = record.startedAt !== null && record.finishedAt !== null ? record.finishedAt - record.startedAt : null;
   return {
     task_id: spec.id,
     description: spec.description,
-    status: record.status,
+    // a completed task whose compensation completed is `compensated` (DESIGN §11)
+    status: record.status === 'completed' && undo?.status === 'completed' ? 'compensated' : record.status,
     handler: spec.handler,
     role: spec.role,
     wave: wave + 1,
@@ -26,7 +29,63 @@ function describeTask(spec: TaskSpec, record: TaskRecord, wave: number, includeO
     ...(record.notBefore !== null && record.status === 'ready' ? { retry_at: iso(record.notBefore) } : {}),
     ...(record.error ? { error: record.error } : {}),
     ...(record.reason ? { reason: record.reason } : {}),
+    ...(spec.when === undefined ? {} : { when: spec.when }),
+    ...(spec.allowFailure ? { allow_failure: true } : {}),
+    ...(undo ? { compensation: describeUndo(undo) } : {}),
     ...(includeOutput && record.status === 'completed' ? { output: record.output } : {}),
+  };
+}
+
+/** A compensation's record, as shown under the task it undoes. */
+const describeUndo = (undo: TaskRecord) => ({
+  task_id: undo.id,
+  status: undo.status,
+  attempts: undo.attempts,
+  assigned_agent: undo.agentId,
+  started_at: iso(undo.startedAt),
+  completed_at: iso(undo.finishedAt),
+  ...(undo.error ? { error: undo.error } : {}),
+});
+
+/** The compensation tasks of a workflow with their records (fresh ones for those not started): empty before a compensation began. */
+export function compensationTasks(snapshot: WorkflowSnapshot): { spec: TaskSpec; record: TaskRecord }[] {
+  const specs = snapshot.context.compensation?.spec.tasks ?? [];
+  const records = compensationRecords(snapshot);
+  return specs.map((spec) => ({ spec, record: records.get(spec.compensates!) ?? newTaskRecord(spec.id) }));
+}
+
+/** The compensation records of a workflow, by the id of the task each undoes: live while it compensates, else from its outcome. */
+function compensationRecords(snapshot: WorkflowSnapshot): Map<string, TaskRecord> {
+  const compensation = snapshot.context.compensation;
+  const found = new Map<string, TaskRecord>();
+  if (!compensation) return found;
+  const live = statusOf(snapshot) === 'compensating' ? (snapshot.children.phase as PhaseRef | undefined)?.getSnapshot().context.tasks : undefined;
+  const ended = compensation.outcome ? new Map(compensation.outcome.tasks.map((t) => [t.id, t])) : undefined;
+  for (const spec of compensation.spec.tasks) {
+    const record = live?.[spec.id] ?? ended?.get(spec.id);
+    if (record) found.set(spec.compensates!, record);
+  }
+  return found;
+}
+
+/** The compensation section of `get-status`: why it ran, how it stands, and each compensation in order. */
+function describeCompensation(snapshot: WorkflowSnapshot, undos: ReadonlyMap<string, TaskRecord>) {
+  const compensation = snapshot.context.compensation;
+  if (!compensation) return {};
+  const status = statusOf(snapshot);
+  return {
+    compensation: {
+      reason: compensation.reason,
+      status: status === 'compensating' ? 'running' : status === 'compensated' ? 'compensated' : 'compensation_failed',
+      tasks: compensation.spec.tasks.map((spec) => ({
+        ...describeUndo(undos.get(spec.compensates!) ?? newTaskRecord(spec.id)),
+        task_id: spec.compensates!,
+        compensation_task_id: spec.id,
+        handler: spec.handler,
+        // the compensations that run before this one
+        after: spec.dependsOn,
+      })),
+    },
   };
 }
 
@@ -82,7 +141,10 @@ export function describeWorkflow(snapshot: WorkflowSnapshot, pool: AgentPool, op
   const idsWith = (s: TaskRecord['status']) => allTasks.filter((t) => t.status === s).map((t) => t.id);
   const specs = ctx.spec.phases.flatMap((p) => p.tasks);
   const waves = computeWaves(specs);
-  const critical = criticalPath(specs);
+  // the critical path of the work that runs: a task its condition skipped adds nothing
+  const skippedByCondition = new Set(allTasks.filter((t) => t.status === 'skipped' && t.reason === 'condition').map((t) => t.id));
+  const critical = criticalPath(skippedByCondition.size === 0 ? specs : specs.filter((s) => !skippedByCondition.has(s.id)));
+  const undos = compensationRecords(snapshot);
   const agentIds = [...new Set(allTasks.map((t) => t.agentId).filter((id): id is string => id !== null))];
   const agents: Record<string, AgentView & { current_task: string | null }> = {};
   for (const id of agentIds) {
@@ -106,15 +168,16 @@ export function describeWorkflow(snapshot: WorkflowSnapshot, pool: AgentPool, op
       progress_percentage: progressOf(phases),
       ...(ctx.failure ? { failure: ctx.failure } : {}),
       // what a partial (or failed) end left undone, by id
-      ...(status === 'partial' || status === 'failed' ? { failed_tasks: idsWith('failed'), skipped_tasks: idsWith('skipped') } : {}),
+      ...(status === 'partial' || status === 'failed' || UNDOING.has(status) ? { failed_tasks: idsWith('failed'), skipped_tasks: idsWith('skipped') } : {}),
       phases: phases.map((p, index) => ({
         phase_id: index + 1,
         name: p.spec.name,
         status: p.status,
         started_at: iso(p.startedAt),
         completed_at: iso(p.finishedAt),
-        tasks: p.spec.tasks.map((spec, i) => describeTask(spec, p.tasks[i]!, waves.get(spec.id) ?? 0, options.includeOutput)),
+        tasks: p.spec.tasks.map((spec, i) => describeTask(spec, p.tasks[i]!, waves.get(spec.id) ?? 0, options.includeOutput, undos.get(spec.id))),
       })),
+      ...describeCompensation(snapshot, undos),
       agent_assignments: agents,
       critical_path: { tasks: critical.path, estimated_duration: formatDuration(critical.durationMs) },
       configuration: {
@@ -133,6 +196,7 @@ export function describeWorkflow(snapshot: WorkflowSnapshot, pool: AgentPool, op
         tasks_failed: count('failed'),
         tasks_skipped: count('skipped'),
         tasks_cancelled: count('cancelled'),
+        tasks_compensated: [...undos.values()].filter((u) => u.status === 'completed').length,
         tasks_running: count('running') + count('assigned'),
         retries: allTasks.reduce((n, t) => n + Math.max(0, t.attempts - 1), 0),
       },

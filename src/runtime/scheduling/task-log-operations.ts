@@ -4,7 +4,7 @@ import type { TaskRecord, TaskSpec } from '../../machines/types.js';
 import { TroupeError } from '../errors.js';
 import type { HubState } from '../hub-state.js';
 import { entryOf, type Handler } from '../operation-kit.js';
-import { phaseRecords } from './status.js';
+import { compensationTasks, phaseRecords } from './status.js';
 import type { TaskLogError } from './task-files.js';
 import { statusOf, type WorkflowEntry, type WorkflowSnapshot } from './workflow-entry.js';
 
@@ -32,7 +32,9 @@ export function recordLogError(hub: HubState, error: Omit<TaskLogError, 'at'>): 
 
 /** Each task's spec and live record, in definition order. */
 function tasksOf(snapshot: WorkflowSnapshot): { spec: TaskSpec; record: TaskRecord }[] {
-  return phaseRecords(snapshot).flatMap((phase) => phase.spec.tasks.map((spec, i) => ({ spec, record: phase.tasks[i]! })));
+  const tasks = phaseRecords(snapshot).flatMap((phase) => phase.spec.tasks.map((spec, i) => ({ spec, record: phase.tasks[i]! })));
+  // a compensation is a task with a log of its own (`<id>.compensate`)
+  return [...tasks, ...compensationTasks(snapshot)];
 }
 
 /** True while this attempt of the task may still write: it is the task's current attempt and runs. */

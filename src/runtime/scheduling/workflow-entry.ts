@@ -11,16 +11,21 @@ export type WorkflowSnapshot = SnapshotFrom<typeof workflowMachine>;
 export type PhaseRef = ActorRefFrom<typeof phaseMachine>;
 
 /** The status users see: the statechart's state, with `active.*` flattened. */
-export type WorkflowStatus = 'created' | 'running' | 'paused' | 'completed' | 'partial' | 'failed' | 'cancelled' | 'archived';
+export type WorkflowStatus =
+  | 'created' | 'running' | 'paused' | 'completed' | 'partial' | 'failed' | 'cancelled' | 'archived'
+  | 'compensating' | 'compensated' | 'compensation_failed';
 
 /** Statuses in which nothing runs any more. */
-export const ENDED_STATUSES: ReadonlySet<WorkflowStatus> = new Set(['completed', 'partial', 'failed', 'cancelled', 'archived']);
+export const ENDED_STATUSES: ReadonlySet<WorkflowStatus> = new Set(['completed', 'partial', 'failed', 'cancelled', 'archived', 'compensated', 'compensation_failed']);
+
+/** Statuses in which the scheduler dispatches ready tasks. */
+export const DISPATCHING_STATUSES: ReadonlySet<WorkflowStatus> = new Set(['running', 'compensating']);
 
 /** The status of a workflow snapshot. */
 export function statusOf(snapshot: WorkflowSnapshot): WorkflowStatus {
   if (snapshot.matches({ active: 'paused' })) return 'paused';
   if (snapshot.matches('active')) return 'running';
-  // `ended` is transient (eventless), so it is never observed from outside
+  // `ended` and `compensationEnded` are transient (eventless), so they are never observed from outside
   return snapshot.value as WorkflowStatus;
 }
 
@@ -41,6 +46,8 @@ export interface InFlight {
   progressAt: number | null;
   /** set when the run was aborted to move the task to another agent */
   moving: { reason: string; strategy?: AssignmentStrategy } | null;
+  /** aborted because its phase is no longer the live one (a compensation began) */
+  aborted: boolean;
   /** an `exec` run's process group, and how the run came by it */
   process: { pid: number; mode: ProcessMode } | null;
 }
@@ -119,5 +126,10 @@ export function newEntry(
   };
 }
 
-/** The idempotency key of a task: the same for every attempt and every restart within an epoch. */
-export const idempotencyKey = (entry: Pick<WorkflowEntry, 'id' | 'epoch'>, taskId: string): string => `${entry.id}/${entry.epoch}/${taskId}`;
+/**
+ * The idempotency key of a task: the same for every attempt, every restart,
+ * and a run again after a rollback or restore (which bumps the epoch), so a
+ * handler recognises work it did before. A compensation has its own task id
+ * (`<id>.compensate`), hence its own key.
+ */
+export const idempotencyKey = (entry: Pick<WorkflowEntry, 'id'>, taskId: string): string => `${entry.id}/${taskId}`;

@@ -1,0 +1,116 @@
+import type { PhaseSpec, TaskSpec } from '../../machines/types.js';
+import { TroupeError } from '../errors.js';
+import { ExpressionSyntaxError, referencesOf, type CompiledExpression } from './expressions.js';
+import { compileCondition, findTemplates, TemplateSyntaxError } from './templates.js';
+
+/** True when a value (an input) holds a `${{ }}` anywhere; a syntax error counts (the check below reports it). */
+export function inputHasTemplates(input: unknown): boolean {
+  try {
+    return findTemplates(input, 'input').length > 0;
+  } catch {
+    return true;
+  }
+}
+
+/** Every task a task depends on, directly or through others (the graph is known to be acyclic here). */
+function ancestorsOf(task: TaskSpec, byId: ReadonlyMap<string, TaskSpec>): Set<string> {
+  const found = new Set<string>();
+  const queue = [...task.dependsOn];
+  for (let i = 0; i < queue.length; i++) {
+    const id = queue[i]!;
+    if (found.has(id)) continue;
+    found.add(id);
+    queue.push(...(byId.get(id)?.dependsOn ?? []));
+  }
+  return found;
+}
+
+/** One place expressions are written: a task's `when`, its `input`, or its `compensate.input`. */
+interface Site {
+  /** where, as a user finds it: `when`, `input.command`, `compensate.input.id` */
+  path: string;
+  text: string;
+  expressions: CompiledExpression[];
+}
+
+function sitesOf(task: TaskSpec): Site[] {
+  const sites: Site[] = [];
+  const fail = (error: ExpressionSyntaxError, path: string, text: string): never => {
+    throw new TroupeError('INVALID_EXPRESSION', `Task ${task.id} has a syntax error in ${path} at position ${error.position + 1}: ${error.reason}`, {
+      details: `${text}\n${' '.repeat(Math.max(0, error.position))}^\nExpressions are CEL (e.g. tasks.build.output.id, tasks.test.status == "failed"); see the README, "Passing data between tasks"`,
+    });
+  };
+  if (task.when !== undefined) {
+    try {
+      sites.push({ path: 'when', text: task.when, expressions: [compileCondition(task.when)] });
+    } catch (error) {
+      if (error instanceof ExpressionSyntaxError) fail(error, 'when', task.when);
+      throw error;
+    }
+  }
+  const templated = (value: unknown, prefix: string) => {
+    try {
+      for (const { path, template } of findTemplates(value, prefix)) sites.push({ path, text: template.source, expressions: template.expressions });
+    } catch (error) {
+      if (error instanceof TemplateSyntaxError) fail(error, error.path, textAt(value, error.path, prefix));
+      throw error;
+    }
+  };
+  templated(task.input, 'input');
+  if (task.compensate) templated(task.compensate.input, 'compensate.input');
+  return sites;
+}
+
+/** The string at `path` inside `value` (for the caret line of a syntax error), or the path when it cannot be walked. */
+function textAt(value: unknown, path: string, prefix: string): string {
+  let here: unknown = value;
+  for (const part of path.slice(prefix.length).match(/[^.[\]]+/g) ?? []) {
+    if (here === null || typeof here !== 'object') return path;
+    here = (here as Record<string, unknown>)[part];
+  }
+  return typeof here === 'string' ? here : path;
+}
+
+/**
+ * Checks every expression of a workflow at `create` (DESIGN §11): its
+ * syntax (INVALID_EXPRESSION with the position), and what it names
+ * (INVALID_REFERENCE): a task must exist and be one the expression's task
+ * depends on, directly or through others, because only those have ended
+ * when it runs; a compensation may also read its own task (`output`, or
+ * `tasks.<self>`); `output` exists only in `compensate.input`; `params.NAME`
+ * needs the workflow to declare it (templates, not yet part of a plain
+ * definition).
+ */
+export function checkReferences(phases: readonly PhaseSpec[]): void {
+  const byId = new Map(phases.flatMap((p) => p.tasks).map((t) => [t.id, t]));
+  for (const task of byId.values()) {
+    const sites = sitesOf(task);
+    if (sites.length === 0) continue;
+    const ancestors = ancestorsOf(task, byId);
+    for (const site of sites) {
+      const compensation = site.path.startsWith('compensate.');
+      for (const expression of site.expressions) {
+        const refs = referencesOf(expression);
+        const refuse = (what: string, fix: string): never => {
+          throw new TroupeError('INVALID_REFERENCE', `Task ${task.id}: ${site.path} (${site.text}) ${what}`, { details: fix });
+        };
+        if (refs.roots.includes('output') && !compensation) {
+          refuse('reads output, which only a compensation has', `Read a dependency's output as tasks.<id>.output; 'output' is the compensated task's output inside compensate.input`);
+        }
+        for (const param of refs.params) {
+          refuse(`reads params.${param}, but this workflow declares no params`, 'Parameters come with templates; use a literal value here');
+        }
+        for (const id of refs.tasks) {
+          if (!byId.has(id)) refuse(`reads tasks.${id}, which is not a task of this workflow`, `Known tasks: ${[...byId.keys()].slice(0, 20).join(', ')}`);
+          if (id === task.id && !compensation) refuse(`reads its own task ${id}, which has not run yet when this is evaluated`, 'Read the output of a task it depends on');
+          if (id !== task.id && !ancestors.has(id)) {
+            refuse(
+              `reads tasks.${id}, which task ${task.id} does not depend on`,
+              `Add ${id} to the depends_on of ${task.id} (directly or through another task), so it has ended when ${task.id} runs`,
+            );
+          }
+        }
+      }
+    }
+  }
+}

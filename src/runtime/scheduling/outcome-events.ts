@@ -1,0 +1,37 @@
+import type { TaskSpec } from '../../machines/types.js';
+import type { OutcomeRecord } from '../durability/journal.js';
+import { formatDuration } from '../durations.js';
+import { boundedResults } from '../events/event-data.js';
+import type { EventType } from '../events/event-record.js';
+
+/**
+ * The event that announces a task outcome once it is applied: TASK_COMPLETED,
+ * TASK_FAILED or TASK_TIMEOUT, or, for a compensation, TASK_COMPENSATED and
+ * TASK_COMPENSATION_FAILED (named by the task it undoes, so a subscriber
+ * counting completed tasks never counts an undo).
+ */
+export function outcomeEvent(record: OutcomeRecord, spec: TaskSpec | undefined, willRetry: boolean): { type: EventType; data: Record<string, unknown> } {
+  const base = { task_id: record.task_id, agent_id: record.agent_id, attempt: record.attempt, execution_time_ms: record.duration_ms };
+  const compensates = spec?.compensates;
+  if (compensates !== undefined) {
+    const undo = { ...base, task_id: compensates, compensation_task_id: record.task_id };
+    if (record.ok) return { type: 'TASK_COMPENSATED', data: { ...undo, duration: formatDuration(record.duration_ms), results: boundedResults(record.output) } };
+    return {
+      type: 'TASK_COMPENSATION_FAILED',
+      data: { ...undo, error: record.error, will_retry: willRetry, failure_reason: record.error!.message, retry_count: record.attempt - 1 },
+    };
+  }
+  if (record.ok) return { type: 'TASK_COMPLETED', data: { ...base, duration: formatDuration(record.duration_ms), results: boundedResults(record.output) } };
+  const timedOut = record.error!.code === 'TASK_TIMEOUT';
+  return {
+    type: timedOut ? 'TASK_TIMEOUT' : 'TASK_FAILED',
+    data: {
+      ...base,
+      error: record.error,
+      will_retry: willRetry,
+      failure_reason: record.error!.message,
+      retry_count: record.attempt - 1,
+      ...(timedOut ? { timeout_duration: formatDuration(spec?.timeoutMs ?? 0) } : {}),
+    },
+  };
+}
