@@ -101,6 +101,8 @@ describe('exec', () => {
       signal: null,
       stdout: 'out\n',
       stderr: 'err\n',
+      // the command wrote nothing to $TROUPE_OUTPUT (see tasks-exec-values.test.ts)
+      values: {},
       stdout_truncated_bytes: 0,
       stderr_truncated_bytes: 0,
     });
@@ -111,7 +113,7 @@ describe('exec', () => {
     expect(error).toMatchObject({ name: 'HandlerError', code: 'EXEC_FAILED', retryable: true });
     expect(error.message).toContain('exited with code 3');
     expect(error.message).toContain('it broke');
-    expect(error.data).toMatchObject({ exit_code: 3, signal: null, stdout: 'partial\n', stderr: 'it broke\n' });
+    expect(error.data).toMatchObject({ exit_code: 3, signal: null, stdout: 'partial\n', stderr: 'it broke\n', values: {} });
   });
 
   it('keeps max_output bytes of stdout and of stderr and counts the rest', async () => {

@@ -62,6 +62,15 @@ const CLAIM = 'claim.json';
 const RESULT = 'result.json';
 const ABORTED = 'aborted.json';
 
+/**
+ * Where the command writes its values (`$TROUPE_OUTPUT`): in the spool, so a
+ * run adopted or recorded by a later supervisor still has them, and a spool
+ * cleared for a new run takes the old run's values with it.
+ */
+export function valuesFile(dir: string): string {
+  return join(dir, 'output');
+}
+
 function readJson<T>(path: string): T | null {
   try {
     return JSON.parse(readFileSync(path, 'utf8')) as T;

@@ -10,6 +10,10 @@
  * - it ended while no supervisor ran: its recorded exit status is the outcome;
  * - a run stopped on purpose (cancel, timeout, move, shutdown) or killed
  *   without a result: what is left of its group is ended, and it starts again.
+ *
+ * Its output is `{exit_code, stdout, stderr, values}` (and the signal and the
+ * truncated byte counts), `values` being what the command wrote to
+ * `$TROUPE_OUTPUT` (see `exec-values.ts`).
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, openSync, closeSync } from 'node:fs';
@@ -18,9 +22,10 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { builtinInputs } from '../actors/handler-inputs.js';
 import { endGroup } from '../actors/process-identity.js';
-import { clearSpool, inspectSpool, markAborted, type ProcessClaim, type ProcessResult, type SpoolState } from '../actors/task-process.js';
+import { clearSpool, inspectSpool, markAborted, valuesFile, type ProcessClaim, type ProcessResult, type SpoolState } from '../actors/task-process.js';
 import type { ProcessMode } from '../actors/worker-protocol.js';
 import { HandlerError, type AttemptContext as AttemptFiles, type HandlerContext } from './handler-context.js';
+import { readValues } from './exec-values.js';
 import { CLAIM_LOST_EXIT, type ShepherdArgs, type ShepherdMessage } from './shepherd-protocol.js';
 
 // vitest and tsx run this file as .ts: the shepherd then needs the tsx loader too
@@ -35,23 +40,37 @@ const ADOPTED_POLL_MS = 100;
 
 type ExecInput = ReturnType<(typeof builtinInputs.exec)['parse']>;
 
-/** The task's outcome from the recorded end of its command. */
-function outcomeOf(input: ExecInput, result: ProcessResult): unknown {
+/**
+ * The task's outcome from the recorded end of its command and the values it
+ * wrote (read now, whichever way the run came to an end: spawned, adopted or
+ * recorded). A non-zero exit fails the task as before, its values in the
+ * error's data; values that cannot be read then go beside them as
+ * `values_error`, since the command's failure is what a retry is for.
+ */
+function outcomeOf(input: ExecInput, files: AttemptFiles, result: ProcessResult): unknown {
   if (result.spawn_error !== undefined) {
     throw new HandlerError('EXEC_SPAWN_FAILED', `Could not run \`${input.command}\`: ${result.spawn_error}`, false);
   }
-  const output = {
+  const read = readValues(valuesFile(files.spool), input.max_output);
+  // the contract's four fields first, then what tells how much of the output was kept
+  const output = (values: Record<string, unknown>) => ({
     exit_code: result.exit_code,
-    signal: result.signal,
     stdout: result.stdout,
     stderr: result.stderr,
+    values,
+    signal: result.signal,
     stdout_truncated_bytes: result.stdout_truncated_bytes,
     stderr_truncated_bytes: result.stderr_truncated_bytes,
-  };
-  if (result.exit_code === 0) return output;
+  });
+  if (result.exit_code === 0) {
+    if (read.ok) return output(read.values);
+    // the same command writes the same values: not retryable
+    throw new HandlerError(read.code, read.message, false, output({}));
+  }
+  const data = read.ok ? output(read.values) : { ...output({}), values_error: { code: read.code, message: read.message } };
   const tail = result.stderr.trim().split('\n').slice(-5).join('\n');
   const how = result.exit_code === null ? `was killed by ${result.signal}` : `exited with code ${result.exit_code}`;
-  throw new HandlerError('EXEC_FAILED', `\`${input.command}\` ${how}${tail ? `: ${tail}` : ''}`, true, output);
+  throw new HandlerError('EXEC_FAILED', `\`${input.command}\` ${how}${tail ? `: ${tail}` : ''}`, true, data);
 }
 
 const lostError = (input: ExecInput) =>
@@ -145,7 +164,7 @@ async function watchAdopted(input: ExecInput, files: AttemptFiles, claim: Proces
 
 function finishFrom(input: ExecInput, files: AttemptFiles, result: ProcessResult): unknown {
   if (result.log_error) files.report({ logError: result.log_error });
-  return outcomeOf(input, result);
+  return outcomeOf(input, files, result);
 }
 
 /** Makes the spool ready for a new run: what is left of a stopped or orphaned run is ended first. */

@@ -5,15 +5,18 @@
  * attempt's spool, runs `sh -c command` in its group, writes the output to
  * the task log as it arrives, keeps the bounded stdout and stderr of the
  * result, and records the exit status in the spool when the command ends —
- * whether or not a supervisor is still there to hear it.
+ * whether or not a supervisor is still there to hear it. The command's
+ * `$TROUPE_OUTPUT` names a file in the same spool, for its values (the
+ * worker reads them, see `exec-values.ts`).
  *
  * Its own stdout is a pipe to the worker that started it, for one line:
  * `{"claimed":true}`. Exit code 3: another shepherd had claimed the spool, so
  * this one started nothing.
  */
 import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { identityOf } from '../actors/process-identity.js';
-import { claimSpool, recordResult } from '../actors/task-process.js';
+import { claimSpool, recordResult, valuesFile } from '../actors/task-process.js';
 import { openTaskLog } from '../actors/task-log.js';
 import { boundedCollector } from './bounded-collector.js';
 import { CLAIM_LOST_EXIT, type ShepherdArgs, type ShepherdMessage } from './shepherd-protocol.js';
@@ -71,9 +74,13 @@ const finish = (exit: { exit_code: number | null; signal: string | null; spawn_e
 
 // an earlier run of this attempt (moved, or restarted after a crash) is kept above this one
 if (log.size() > 0) log.write(`${args.rerunNote}\n`);
+// this claim's run starts with no values: whatever lies there (a stray write of an earlier run) is not its own
+const values = valuesFile(args.spool);
+rmSync(values, { recursive: true, force: true });
 const child = spawn('sh', ['-c', args.command], {
   ...(args.cwd === undefined ? {} : { cwd: args.cwd }),
-  env: process.env,
+  // troupe's TROUPE_OUTPUT wins over one in the task's `env`: values are read from the spool only
+  env: { ...process.env, TROUPE_OUTPUT: values },
   stdio: ['ignore', 'pipe', 'pipe'],
 });
 child.stdout.on('data', output(stdout));
