@@ -45,6 +45,7 @@ interface StatusView {
   failure?: { code: string; message: string };
   phases: { name: string; status: string; tasks: { task_id: string; status: string; assigned_agent: string | null; attempts: number; execution_time: string | null; error?: { message: string }; reason?: string; log_tail?: string[] }[] }[];
   metrics: { tasks_completed: number; tasks_total: number; total_execution_time: string | null };
+  compensation?: { reason: string; status: string; tasks: { task_id: string; compensation_task_id: string; status: string; attempts: number; error?: { message: string } }[] };
 }
 
 /** One line of a task's output, cut to fit beside the tree (escape sequences dropped: they would run past the cut). */
@@ -74,7 +75,20 @@ export function formatStatus(p: Palette, w: StatusView): string {
       for (const line of t.log_tail ?? []) lines.push(`${under}   ${p.dim('│')} ${(t.status === 'failed' ? p.red : p.dim)(clip(line, 100))}`);
     });
   });
+  if (w.compensation) lines.push(...formatCompensation(p, w.compensation));
   return lines.join('\n');
+}
+
+/** The compensation under the tree: why it ran, and each undo (its own task id, for `troupe logs`) in plan order. */
+function formatCompensation(p: Palette, c: NonNullable<StatusView['compensation']>): string[] {
+  const lines = [`${p.bold('compensation')} ${p.dim(`(workflow ${c.reason})`)}  ${colorStatus(p, c.status === 'running' ? 'compensating' : c.status)}`];
+  c.tasks.forEach((t, i) => {
+    const branch = i === c.tasks.length - 1 ? '└─' : '├─';
+    const why = t.error?.message.split('\n')[0];
+    const extra = t.attempts > 1 ? `${t.attempts} attempts` : '';
+    lines.push(`${branch} ${pad(`undo ${t.task_id}`, 24)} ${pad(colorStatus(p, t.status), 12)} ${p.dim([t.compensation_task_id, extra].filter(Boolean).join('  '))}${why ? `  ${p.dim(why)}` : ''}`);
+  });
+  return lines;
 }
 
 function formatTable(rows: Record<string, unknown>[], columns: string[]): string {

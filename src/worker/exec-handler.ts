@@ -95,7 +95,15 @@ function startShepherd(input: ExecInput, files: AttemptFiles, ctx: HandlerContex
     let child;
     try {
       child = spawn(process.execPath, [...loader, shepherdFile, JSON.stringify(args)], {
-        env: { ...process.env, ...input.env },
+        // who the command runs for, so it can make its effects idempotent (the key is stable across attempts, restarts and rollbacks)
+        env: {
+          ...process.env,
+          ...input.env,
+          TROUPE_WORKFLOW_ID: ctx.workflowId,
+          TROUPE_TASK_ID: ctx.taskId,
+          TROUPE_ATTEMPT: String(ctx.attempt),
+          TROUPE_IDEMPOTENCY_KEY: ctx.idempotencyKey,
+        },
         ...(shepherdCwd === undefined ? {} : { cwd: shepherdCwd }),
         stdio: ['ignore', 'pipe', errFd],
         // its own session and process group: a signal to the supervisor's group (Ctrl-C) does not reach it

@@ -11,7 +11,7 @@ export interface HandlerContext {
   workflowId: string;
   /** 1 for the first attempt */
   attempt: number;
-  /** the same for every attempt of this task in this epoch: use it to make side effects idempotent */
+  /** the same for every attempt of this task, across restarts and rollbacks: use it to make side effects idempotent */
   idempotencyKey: string;
   /**
    * Tells the supervisor about a process group the handler started (a

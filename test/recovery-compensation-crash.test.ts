@@ -1,0 +1,87 @@
+/**
+ * Compensation across `kill -9` (DESIGN §11): a chain of completed tasks is
+ * undone in reverse order while the supervisor is killed at seeded random
+ * moments. Each compensation's completion is logged like any outcome, so a
+ * completed one never runs again; one in flight at a kill is adopted (the
+ * default) or run again (`on_recovery: restart`) under the same idempotency
+ * key, which the command uses to make its effect happen once.
+ */
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFrames, type LogRecord } from '../src/persistence/append-log.js';
+import { runAndKill, runCli, scratchDir } from './helpers/cli.js';
+import { prng } from './helpers/prng.js';
+
+const CHAIN = 6;
+
+/** t0 -> t1 -> … -> t5 -> boom (fails): every t has an idempotent compensation that notes each run. */
+function workflowYaml(dir: string, onRecovery: 'adopt' | 'restart'): string {
+  const runs = join(dir, 'runs.txt');
+  const undone = join(dir, 'undone.txt');
+  const undo = `echo "$TROUPE_IDEMPOTENCY_KEY" >> ${runs}; sleep 0.25; grep -qxF "$TROUPE_IDEMPOTENCY_KEY" ${undone} 2>/dev/null || echo "$TROUPE_IDEMPOTENCY_KEY" >> ${undone}`;
+  const lines = ['name: saga crash', 'checkpoint_interval: 200ms', 'phases:', '  - name: chain', '    tasks:'];
+  for (let i = 0; i < CHAIN; i++) {
+    lines.push(`      - id: t${i}`);
+    lines.push('        handler: exec');
+    if (i > 0) lines.push(`        depends_on: [t${i - 1}]`);
+    lines.push(`        on_recovery: ${onRecovery}`);
+    lines.push(`        input: {command: "echo t${i} >> ${join(dir, 'did.txt')}"}`);
+    lines.push(`        compensate: {handler: exec, input: {command: ${JSON.stringify(undo)}}}`);
+  }
+  lines.push(`      - {id: boom, handler: fail, depends_on: [t${CHAIN - 1}], input: {message: "carrier down", retryable: false}}`);
+  return `${lines.join('\n')}\n`;
+}
+
+async function logRecords(dataDir: string): Promise<LogRecord[]> {
+  const dir = join(dataDir, 'events');
+  const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith('.log')).sort();
+  const records: LogRecord[] = [];
+  for (const name of names) records.push(...readFrames(await readFile(join(dir, name))).records);
+  return records;
+}
+
+const lines = async (file: string) => (await readFile(file, 'utf8').catch(() => '')).split('\n').filter(Boolean);
+
+describe('kill -9 during compensation, then start again', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  beforeAll(async () => ({ dir, cleanup } = await scratchDir()));
+  afterAll(() => cleanup());
+
+  it.each([
+    [11, 'adopt'],
+    [2024, 'restart'],
+    [5, 'restart'],
+  ] as const)('each completed task is compensated exactly once, in reverse order (seed %i, on_recovery %s)', async (seed, onRecovery) => {
+    const random = prng(seed);
+    const work = join(dir, `w-${seed}`);
+    await mkdir(work, { recursive: true });
+    const file = join(work, 'saga.yaml');
+    await writeFile(file, workflowYaml(work, onRecovery));
+    const dataDir = join(work, 'data');
+    const args = ['run', file, '--id', 'saga', '--data-dir', dataDir];
+    const runs = join(work, 'runs.txt');
+    let kills = 0;
+    for (let round = 0; round < 6; round++) {
+      // kill once compensation has begun (the first run noted), somewhere inside it
+      const code = await runAndKill(args, Math.floor(random() * 700), async () => (await lines(runs)).length > 0);
+      if (code !== null) break;
+      kills++;
+    }
+    const final = await runCli(args);
+    expect(final.code).toBe(1);
+    expect(final.stdout).toContain('compensated');
+    const keys = Array.from({ length: CHAIN }, (_, i) => `saga/t${CHAIN - 1 - i}.compensate`);
+    // every compensation's effect happened once, in reverse dependency order
+    expect(await lines(join(work, 'undone.txt'))).toEqual(keys);
+    // a run again (restart) used the same key: nothing ran under any other
+    expect([...new Set(await lines(runs))].sort()).toEqual([...keys].sort());
+    // the log holds exactly one completed outcome per compensation
+    const completed = (await logRecords(dataDir)).filter((r) => r.kind === 'outcome' && r.ok === true && String(r.task_id).endsWith('.compensate'));
+    expect(completed.map((r) => String(r.task_id)).sort()).toEqual(keys.map((k) => k.slice('saga/'.length)).sort());
+    // the tasks themselves ran once each, before any kill
+    expect(await lines(join(work, 'did.txt'))).toEqual(Array.from({ length: CHAIN }, (_, i) => `t${i}`));
+    expect(kills).toBeGreaterThan(0);
+  }, 120_000);
+});
