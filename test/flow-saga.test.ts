@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Hub, ManualClock, WorkflowDefinition } from '../src/index.js';
-import { eachTestOwnHub, eventsOf, ok, run, statusOf, taskOf, waitFor } from './hub-fixtures.js';
+import { eachTestOwnHub, eventsOf, ok, run, statusOf, taskOf, until, waitFor } from './hub-fixtures.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const handlers = { act: './fixtures/handlers/saga.mjs#act', undo: './fixtures/handlers/saga.mjs#undo' };
@@ -205,16 +205,17 @@ describe('compensation', () => {
     expect(taskOf(state, 'ship').status).toBe('failed');
     const compensation = (state as unknown as { compensation: { reason: string; status: string; tasks: { task_id: string; status: string; after: string[] }[] } }).compensation;
     expect(compensation).toMatchObject({ reason: 'failed', status: 'compensated' });
+    // in the order they run
     expect(compensation.tasks.map((t) => [t.task_id, t.status, t.after])).toEqual([
-      ['reserve', 'completed', ['charge.compensate']],
       ['charge', 'completed', []],
+      ['reserve', 'completed', ['charge.compensate']],
     ]);
     // the events, in order
     const types = hub.events('shop').map((e) => e.event_type).filter((t) => /COMPENSAT|WORKFLOW_FAILED/.test(t));
     expect(types).toEqual(['WORKFLOW_FAILED', 'COMPENSATION_STARTED', 'TASK_COMPENSATED', 'TASK_COMPENSATED', 'WORKFLOW_COMPENSATED']);
-    expect(eventsOf(hub, 'shop', 'COMPENSATION_STARTED')[0]!.data).toMatchObject({ reason: 'failed', tasks: ['reserve', 'charge'] });
+    expect(eventsOf(hub, 'shop', 'COMPENSATION_STARTED')[0]!.data).toMatchObject({ reason: 'failed', tasks: ['charge', 'reserve'] });
     expect(eventsOf(hub, 'shop', 'TASK_COMPENSATED').map((e) => e.data.task_id)).toEqual(['charge', 'reserve']);
-    expect(eventsOf(hub, 'shop', 'WORKFLOW_COMPENSATED')[0]!.data).toMatchObject({ status: 'compensated', compensated_tasks: ['reserve', 'charge'], failed_compensations: [] });
+    expect(eventsOf(hub, 'shop', 'WORKFLOW_COMPENSATED')[0]!.data).toMatchObject({ status: 'compensated', compensated_tasks: ['charge', 'reserve'], failed_compensations: [] });
     // no compensation counts as a completed task
     expect(eventsOf(hub, 'shop', 'TASK_COMPLETED').map((e) => e.data.task_id)).toEqual(['reserve', 'charge']);
   });
@@ -226,10 +227,10 @@ describe('compensation', () => {
     tasks[1]!.compensate.retries = 1;
     await run(hub, 'stuck', definition);
     // the failed compensation is retried once (with backoff on the manual clock)
-    for (let i = 0; i < 50 && (await statusOf(hub, 'stuck')).status === 'compensating'; i++) {
+    await until(async () => {
       clock.advance(1_000);
-      await new Promise((r) => setTimeout(r, 10));
-    }
+      return !['running', 'compensating'].includes((await statusOf(hub, 'stuck')).status);
+    }, 'the compensation to end', 10_000);
     expect((await waitFor(hub, 'stuck')).status).toBe('compensation_failed');
     expect(journal().map((d) => d.what)).toEqual(['reserve', 'charge', 'undo charge-1', 'undo charge-1', 'undo reserve-1']);
     expect(eventsOf(hub, 'stuck', 'TASK_COMPENSATION_FAILED').map((e) => e.data.will_retry)).toEqual([true, false]);

@@ -118,7 +118,8 @@ describe('compensation plan', () => {
     const specs = [task('reserve', [], undo()), task('charge', ['reserve'], undo()), task('ship', ['charge'], undo())];
     const plan = compensationPlan([phase('p', specs)], [outcome(0, specs, { ship: 'failed' })]);
     expect(order(plan)).toEqual({ 'reserve.compensate': ['charge.compensate'], 'charge.compensate': [] });
-    expect(plan!.tasks[0]).toMatchObject({ compensates: 'reserve', handler: 'echo', input: { value: 'undo' }, role: 'code' });
+    expect(plan!.tasks.map((t) => t.id)).toEqual(['charge.compensate', 'reserve.compensate']);
+    expect(plan!.tasks[1]).toMatchObject({ compensates: 'reserve', handler: 'echo', input: { value: 'undo' }, role: 'code' });
   });
 
   it('runs independent compensations in parallel and orders through tasks without one', () => {
@@ -170,9 +171,9 @@ describe('a workflow that fails compensates', () => {
     expect(snap.context.compensation).toMatchObject({ reason: 'failed', outcome: null });
     const live = snap.children.phase!.getSnapshot().context;
     expect(live.index).toBe(1);
-    expect(Object.values(live.tasks).map((t) => [t.id, t.status])).toEqual([
-      ['reserve.compensate', 'pending'],
+    expect(live.specs.map((s) => [s.id, live.tasks[s.id]!.status])).toEqual([
       ['charge.compensate', 'ready'],
+      ['reserve.compensate', 'pending'],
     ]);
     expect(snap.can({ type: 'pause', at: 40 })).toBe(false);
     expect(snap.can({ type: 'cleanup', at: 40 })).toBe(false);
@@ -191,7 +192,7 @@ describe('a workflow that fails compensates', () => {
       const snap = actor.getSnapshot();
       expect(snap.value).toBe(ok ? 'compensated' : 'compensation_failed');
       expect(snap.context.finishedAt).toBe(51);
-      expect(snap.context.compensation!.outcome!.tasks.map((t) => t.status)).toEqual(['completed', ok ? 'completed' : 'failed']);
+      expect(snap.context.compensation!.outcome!.tasks.map((t) => t.status)).toEqual([ok ? 'completed' : 'failed', 'completed']);
       expect(snap.can({ type: 'cleanup', at: 60 })).toBe(true);
     }
   });
@@ -217,7 +218,7 @@ describe('a workflow that fails compensates', () => {
     const restored = createActor(workflowMachine, { snapshot: JSON.parse(JSON.stringify(persisted)), input: { id: 'wf', spec: workflowSpec(specs()), at: 0 } }).start();
     expect(restored.getSnapshot().value).toBe('compensating');
     const live = restored.getSnapshot().children.phase!.getSnapshot().context;
-    expect(live.specs.map((s) => s.id)).toEqual(['reserve.compensate', 'charge.compensate']);
+    expect(live.specs.map((s) => s.id)).toEqual(['charge.compensate', 'reserve.compensate']);
     expect(live.tasks['charge.compensate']!.status).toBe('ready');
   });
 });

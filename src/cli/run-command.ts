@@ -60,6 +60,13 @@ function progressLine(p: Palette, e: EventRecord): string | null {
     case 'TASK_FAILED':
     case 'TASK_TIMEOUT':
       return (d.will_retry ? p.yellow : p.red)(`  ✗ ${task}: ${d.error?.message ?? 'failed'}${d.will_retry ? ' — will retry' : ''}`);
+    case 'COMPENSATION_STARTED': {
+      const tasks = (e.data.tasks as string[] | undefined) ?? [];
+      return p.yellow(`↶ undoing ${tasks.length} completed task(s) (workflow ${String(e.data.reason)}): ${tasks.join(', ')}`);
+    }
+    case 'TASK_COMPENSATED': return p.green(`  ↺ undid ${d.task_id}`) + p.dim(` ${d.execution_time_ms} ms`);
+    case 'TASK_COMPENSATION_FAILED':
+      return (d.will_retry ? p.yellow : p.red)(`  ✗ could not undo ${d.task_id}: ${d.error?.message ?? 'failed'}${d.will_retry ? ' — will retry' : ''}`);
     default: return null;
   }
 }
@@ -145,6 +152,8 @@ export async function runWorkflowFile(hub: Hub, options: RunOptions): Promise<nu
   print(final);
   if (!options.json && final.status === 'success') out.write(`${summary(p, (final.result as StatusResult).workflow_state)}\n`);
   if (status === 'partial' && !options.json) out.write(p.yellow('completed with failed or skipped tasks (failure_tolerance: high)\n'));
+  if (status === 'compensated' && !options.json) out.write(p.yellow('failed, and every completed task with a compensate was undone\n'));
+  if (status === 'compensation_failed' && !options.json) out.write(p.red("failed, and a compensation failed too: some effects may remain (see 'compensation' above and troupe logs)\n"));
   return status === 'completed' || status === 'partial' ? RUN_EXIT.completed : RUN_EXIT.failed;
 }
 

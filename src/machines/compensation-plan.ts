@@ -1,3 +1,4 @@
+import { computeWaves } from './task-graph.js';
 import type { PhaseOutcome, PhaseSpec, TaskSpec } from './types.js';
 
 /** The id of the task that undoes `taskId`: a task id of its own, so its runs, logs and outcomes are kept apart. */
@@ -65,5 +66,8 @@ export function compensationPlan(specs: readonly PhaseSpec[], ended: readonly Ph
       ...(spec.compensate.handler === 'exec' ? { onRecovery: spec.onRecovery ?? 'adopt' } : {}),
     });
   }
-  return tasks.length === 0 ? null : { name: 'compensation', tasks };
+  if (tasks.length === 0) return null;
+  // listed in the order they can run (by wave, then as defined), as status and events show them
+  const waves = computeWaves(tasks);
+  return { name: 'compensation', tasks: tasks.map((t, i) => ({ t, i })).sort((a, b) => waves.get(a.t.id)! - waves.get(b.t.id)! || a.i - b.i).map(({ t }) => t) };
 }
