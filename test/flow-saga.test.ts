@@ -270,3 +270,28 @@ describe('compensation', () => {
     expect(journal()[2]!.input.charge).toBe('order charge-1 of reserve-1');
   });
 });
+
+describe('rollback and the idempotency key', () => {
+  it('a task run again after a rollback keeps its idempotency key, so its handler recognises it', async () => {
+    const { createHub } = await import('../src/index.js');
+    const durable = createHub({ maxThreads: 2, dataDir: join(dir, 'data'), handlers, handlersBaseDir: here });
+    await durable.ready;
+    try {
+      const definition = { name: 'rb', phases: [{ name: 'p', tasks: [{ id: 'pay', handler: 'act', input: { file, what: 'pay' } }] }] };
+      await ok(durable, { operation: 'create', workflow_id: 'rb', parameters: definition });
+      await ok(durable, { operation: 'checkpoint', workflow_id: 'rb', parameters: { name: 'fresh' } });
+      await ok(durable, { operation: 'start', workflow_id: 'rb' });
+      await ok(durable, { operation: 'wait', workflow_id: 'rb' });
+      const rolled = await ok(durable, { operation: 'rollback', workflow_id: 'rb', parameters: { name: 'fresh' } });
+      expect(rolled.result).toMatchObject({ epoch: 1 });
+      await ok(durable, { operation: 'start', workflow_id: 'rb' });
+      await ok(durable, { operation: 'wait', workflow_id: 'rb' });
+      expect(journal().map((d) => [d.what, d.key])).toEqual([
+        ['pay', 'rb/pay'],
+        ['pay', 'rb/pay'],
+      ]);
+    } finally {
+      await durable.close({ graceMs: 0 });
+    }
+  });
+});

@@ -154,7 +154,7 @@ const handlers: Record<string, Handler> = {
     const previous = await transition(hub, entry, 'cancel', { type: 'cancel', at: hub.clock.now(), compensate: params.compensate });
     const status = statusOf(entry.actor.getSnapshot());
     return {
-      result: { workflow_id: entry.id, previous_status: previous, status, compensate: params.compensate },
+      result: { workflow_id: entry.id, previous_status: previous, status },
       next_steps:
         status === 'compensating' || (params.compensate && status === 'running')
           ? [`Block until the compensation ends with '${entry.id} wait'`]
