@@ -108,6 +108,12 @@ const REFUSALS: { name: string; tasks: Task[]; code: string; says: string[] }[] 
     says: ['a.compensate', 'compensation of task a'],
   },
   {
+    name: 'a task id too long for its compensation id',
+    tasks: [{ ...a, id: 'x'.repeat(120), compensate: { handler: 'noop' } }],
+    code: 'INVALID_ID',
+    says: ['.compensate', 'shorten'],
+  },
+  {
     name: 'an empty condition',
     tasks: [{ id: 'b', handler: 'noop', when: '  ' }],
     code: 'VALIDATION_FAILED',

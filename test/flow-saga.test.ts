@@ -295,3 +295,33 @@ describe('rollback and the idempotency key', () => {
     }
   });
 });
+
+describe('compensation after a fail-fast', () => {
+  it('aborts what still runs of the failed phase, then undoes only what completed', async () => {
+    await run(hub, 'fast', {
+      name: 'fast',
+      failure_tolerance: 'low',
+      phases: [
+        {
+          name: 'p',
+          tasks: [
+            { id: 'reserve', handler: 'act', input: { file, what: 'reserve' }, compensate: { handler: 'undo', input: { file, undo: '${{ output.id }}' } } },
+            { id: 'slow', handler: 'sleep', depends_on: ['reserve'], input: { ms: 60_000 }, compensate: { handler: 'undo', input: { file, undo: 'slow' } } },
+            { id: 'boom', handler: 'fail', depends_on: ['reserve'], input: { message: 'boom', times: 1, retryable: false } },
+          ],
+        },
+      ],
+    });
+    expect((await waitFor(hub, 'fast')).status).toBe('compensated');
+    const state = await statusOf(hub, 'fast');
+    expect(taskOf(state, 'slow')).toMatchObject({ status: 'cancelled' });
+    expect(taskOf(state, 'reserve').status).toBe('compensated');
+    expect(journal().map((d) => d.what)).toEqual(['reserve', 'undo reserve-1']);
+    // the aborted run ends and frees its agent
+    await until(async () => {
+      clock.advance(1_000);
+      const pool = await ok(hub, { operation: 'monitor-pool' });
+      return (pool.result as { agents: { load: number }[] }).agents.every((a) => a.load === 0);
+    }, 'the aborted sleep to free its agent');
+  });
+});

@@ -162,6 +162,12 @@ function checkHandlerUse(who: string, handler: string, input: unknown, userHandl
 function checkCompensationIds(phases: PhaseSpec[]): void {
   const ids = new Set(phases.flatMap((p) => p.tasks.map((t) => t.id)));
   for (const task of phases.flatMap((p) => p.tasks)) {
+    const reason = task.compensate ? unsafeIdReason(compensationId(task.id)) : null;
+    if (reason !== null) {
+      throw new TroupeError('INVALID_ID', `Task ${task.id} has a compensate, and its compensation's task id ${compensationId(task.id)} ${reason}`, {
+        details: `A compensation runs as task <id>.compensate, which must follow the id rule too: shorten the task id`,
+      });
+    }
     if (task.compensate && ids.has(compensationId(task.id))) {
       throw new TroupeError('DUPLICATE_TASK', `Task id ${compensationId(task.id)} is taken by the compensation of task ${task.id}`, {
         details: `A compensation runs as task ${compensationId(task.id)}: rename the other task`,
