@@ -325,3 +325,16 @@ describe('compensation after a fail-fast', () => {
     }, 'the aborted sleep to free its agent');
   });
 });
+
+describe('a skip that ends a phase', () => {
+  it('moves the workflow on: the next phase runs, and the end is announced', async () => {
+    const chain = Array.from({ length: 300 }, (_, i) => ({ id: `c${i}`, handler: 'noop', when: 'false', ...(i > 0 ? { depends_on: [`c${i - 1}`] } : {}) }));
+    // every c after c0 waits for its dependency to end, and each is skipped by its own condition in turn
+    await run(hub, 'skips', { name: 'skips', phases: [{ name: 'maybe', tasks: chain }, { name: 'then', tasks: [{ id: 'last', handler: 'noop' }] }] });
+    expect((await waitFor(hub, 'skips')).status).toBe('completed');
+    const types = hub.events('skips').map((e) => e.event_type);
+    expect(types).toEqual(expect.arrayContaining(['PHASE_SKIPPED', 'PHASE_COMPLETED', 'WORKFLOW_COMPLETED']));
+    expect(taskOf(await statusOf(hub, 'skips'), 'last').status).toBe('completed');
+    expect(taskOf(await statusOf(hub, 'skips'), 'c299')).toMatchObject({ status: 'skipped', reason: 'condition' });
+  });
+});

@@ -212,6 +212,7 @@ export class Scheduler {
     const now = this.#deps.clock.now();
     const limit = snapshot.context.spec.agentRequirements.maxAgents;
     let nextDue = Infinity;
+    let skipped = false;
     // from the first task not done yet: a scan from the top per pump made a phase of n tasks O(n²)
     for (const spec of openSpecs(phase.getSnapshot().context.specs, phase.getSnapshot().context.tasks)) {
       if (entry.inFlight.size >= limit) break;
@@ -225,6 +226,7 @@ export class Scheduler {
       const prepared = prepareTask(snapshot, spec, record.attempts + 1);
       if (prepared.kind === 'skip') {
         phase.send({ type: 'task.skipped', taskId: spec.id, reason: prepared.reason, at: now });
+        skipped = true;
         continue;
       }
       if (prepared.kind === 'fail') {
@@ -250,6 +252,9 @@ export class Scheduler {
       });
       entry.retryTimer = { due: nextDue, handle };
     }
+    // a skip may have readied dependents or ended the phase (or the workflow): that is announced and
+    // dispatched by another pump, queued rather than nested, so a long chain of skips needs no stack
+    if (skipped) queueMicrotask(() => this.#halted || this.pump(entry));
   }
 
   /**
