@@ -22,19 +22,27 @@ import { phase, task, taskError, workflowSpec } from './machines-fixtures.js';
  * (or a cancel with compensation) after a task completed undoes it.
  */
 const undo = { compensate: { handler: 'echo', input: { value: 'undo' }, timeoutMs: 1_000, retries: 0 } };
-const specFor = (tolerance: FailureTolerance, saga = false) => {
-  const extra = saga ? undo : {};
+/** plain; saga: every task has a compensation; intervene: every task's final failure waits for a person */
+type Variant = 'plain' | 'saga' | 'intervene';
+const specFor = (tolerance: FailureTolerance, variant: Variant = 'plain') => {
+  const extra = variant === 'saga' ? undo : variant === 'intervene' ? { onFailure: 'intervene' as const } : {};
   return workflowSpec([phase('build', [task('a', [], extra)]), phase('ship', [task('b', ['a'], extra), task('c', [], extra)])], tolerance);
 };
 
 const WORKFLOW_EVENTS = ['start', 'pause', 'resume', 'cancel', 'complete', 'cleanup', 'deadline'] as const;
 type TaskStep = { type: 'task.run' | 'task.succeed' | 'task.fail' | 'undo.run' | 'undo.succeed' | 'undo.fail'; at: number };
-type ModelEvent = WorkflowEvent | TaskStep;
+/** a person's answer to the task waiting for intervention (the executor fills in which task) */
+type PersonStep = { type: 'retry-task' | 'skip-task'; at: number };
+type ModelEvent = Exclude<WorkflowEvent, { type: 'retry-task' | 'skip-task' }> | TaskStep | PersonStep;
 
 interface ModelContext {
   tolerance: FailureTolerance;
   /** every task has a compensation */
   saga: boolean;
+  /** every task's final failure waits for a person */
+  intervene: boolean;
+  /** a person gave a task fresh attempts (so a path through a retry reaches a state of its own) */
+  retried: boolean;
   /** tasks completed so far */
   completed: number;
   /** compensations not ended yet, one of them running, one failed */
@@ -61,7 +69,7 @@ const failsWorkflowNow = (context: ModelContext, event: ModelEvent) =>
 
 /** What the workflow should do, abstracted to phase index, open-task count and failures. */
 const model = setup({
-  types: { context: {} as ModelContext, events: {} as ModelEvent, input: {} as { tolerance: FailureTolerance; saga: boolean } },
+  types: { context: {} as ModelContext, events: {} as ModelEvent, input: {} as { tolerance: FailureTolerance; variant: Variant } },
   guards: {
     canRun: ({ context }) => !context.running,
     /** the running task's end fails the workflow: low fails fast, medium fails once the phase is over */
@@ -73,11 +81,14 @@ const model = setup({
     undoes: ({ context, event }) => context.saga && completedAfter(context, event) > 0,
     cancelUndoes: ({ context, event }) => event.type === 'cancel' && event.compensate === true && context.saga && context.completed > 0,
     canUndo: ({ context }) => !context.undoRunning && context.undoOpen > 0,
+    /** the running task's failure waits for a person */
+    heldFor: ({ context, event }) => context.intervene && context.running && isFail(event),
     undoRunning: ({ context }) => context.undoRunning,
     endsUndo: ({ context }) => context.undoRunning && context.undoOpen === 1,
   },
   actions: {
     run: assign({ running: true }),
+    hold: assign({ running: false }),
     beginUndo: assign(({ context, event }) => ({ running: false, undoOpen: completedAfter(context, event), completed: completedAfter(context, event) })),
     runUndo: assign({ undoRunning: true }),
     undoEnded: assign(({ context, event }) => ({ undoRunning: false, undoOpen: context.undoOpen - 1, undoFailures: context.undoFailures || event.type === 'undo.fail' })),
@@ -100,7 +111,9 @@ const model = setup({
   id: 'model',
   context: ({ input }) => ({
     tolerance: input.tolerance,
-    saga: input.saga,
+    saga: input.variant === 'saga',
+    intervene: input.variant === 'intervene',
+    retried: false,
     phase: 0,
     open: 1,
     running: false,
@@ -118,6 +131,17 @@ const model = setup({
       states: {
         running: { on: { pause: 'paused', 'task.run': { guard: 'canRun', actions: 'run' } } },
         paused: { on: { resume: 'running' } },
+        needs_intervention: {
+          on: {
+            'retry-task': { target: 'running', actions: assign({ retried: true }) },
+            // skipped: it counts as ended, not as a failure (a person decided)
+            'skip-task': [
+              { guard: ({ context }) => context.open === 1 && context.phase === 1, target: '#model.ended', actions: assign(({ context }) => ({ open: context.open - 1 })) },
+              { guard: ({ context }) => context.open === 1, target: 'running', actions: assign({ phase: 1, open: 1 }) },
+              { target: 'running', actions: assign(({ context }) => ({ open: context.open - 1 })) },
+            ],
+          },
+        },
       },
       on: {
         cancel: [{ guard: 'cancelUndoes', target: '#model.compensating', actions: 'beginUndo' }, { target: '#model.cancelled' }],
@@ -131,6 +155,7 @@ const model = setup({
           { guard: 'isRunning', actions: 'taskEnded' },
         ],
         'task.fail': [
+          { guard: 'heldFor', target: '.needs_intervention', actions: 'hold' },
           { guard: ({ context, event }) => failsWorkflowNow(context, event) && context.saga && completedAfter(context, event) > 0, target: '#model.compensating', actions: 'beginUndo' },
           { guard: 'failsWorkflow', target: '#model.failed' },
           { guard: 'endsWorkflow', target: '#model.ended', actions: 'taskEnded' },
@@ -168,6 +193,8 @@ const EVENTS: ModelEvent[] = [
   { type: 'task.run', at: 20 },
   { type: 'task.succeed', at: 30 },
   { type: 'task.fail', at: 40 },
+  { type: 'retry-task', at: 45 },
+  { type: 'skip-task', at: 46 },
   { type: 'undo.run', at: 50 },
   { type: 'undo.succeed', at: 60 },
   { type: 'undo.fail', at: 70 },
@@ -189,9 +216,9 @@ interface Coverage {
 }
 
 /** Replays one model path on a real workflow actor, checking it after every step. */
-async function replay(path: TestPath<ModelSnapshot, ModelEvent>, tolerance: FailureTolerance, saga: boolean, coverage: Coverage) {
+async function replay(path: TestPath<ModelSnapshot, ModelEvent>, tolerance: FailureTolerance, variant: Variant, coverage: Coverage) {
   const actor = createActor(workflowMachine, {
-    input: { id: 'wf-1', spec: specFor(tolerance, saga), at: 0 },
+    input: { id: 'wf-1', spec: specFor(tolerance, variant), at: 0 },
     inspect: (ev) => {
       if (ev.type !== '@xstate.microstep' || ev.actorRef !== actor) return;
       ev._transitions.forEach((t) => coverage.transitions.add(t));
@@ -212,6 +239,11 @@ async function replay(path: TestPath<ModelSnapshot, ModelEvent>, tolerance: Fail
     const { specs, tasks } = child().getSnapshot().context;
     const found = specs.map((s) => tasks[s.id]!).find((t) => t.status === status);
     expect(found, `a ${status} task`).toBeDefined();
+    return found!.id;
+  };
+  const held = () => {
+    const found = Object.values(child().getSnapshot().context.tasks).find((t) => t.status === 'needs_intervention');
+    expect(found, 'a task waiting for intervention').toBeDefined();
     return found!.id;
   };
   const sendWorkflow = ({ event }: { event: ModelEvent }) => {
@@ -282,6 +314,13 @@ async function replay(path: TestPath<ModelSnapshot, ModelEvent>, tolerance: Fail
         child().send({ type: 'task.failed', taskId: taskIn('running'), error: taskError(false), retryAt: 0, at: atOf(event) });
         afterTask();
       },
+      'retry-task': ({ event }: { event: ModelEvent }) => {
+        actor.send({ type: 'retry-task', taskId: held(), at: atOf(event) });
+      },
+      'skip-task': ({ event }: { event: ModelEvent }) => {
+        actor.send({ type: 'skip-task', taskId: held(), at: atOf(event) });
+        afterTask();
+      },
       'undo.run': ({ event }: { event: ModelEvent }) => {
         const taskId = taskIn('ready');
         const at = atOf(event);
@@ -303,23 +342,33 @@ async function replay(path: TestPath<ModelSnapshot, ModelEvent>, tolerance: Fail
 
 const PLAIN = ['"created"', '{"active":"running"}', '{"active":"paused"}', '"ended"', '"completed"', '"partial"', '"failed"', '"cancelled"', '"archived"'];
 const UNDOING = ['"compensating"', '"compensationEnded"', '"compensated"', '"compensation_failed"'];
-const LIFECYCLE = [...PLAIN, ...UNDOING];
+const INTERVENING = '{"active":"needs_intervention"}';
+const LIFECYCLE = [...PLAIN, ...UNDOING, INTERVENING];
+/** the configurations replayed: each tolerance plain and as a saga, and interventions under medium */
 const TOLERANCES: FailureTolerance[] = ['low', 'medium', 'high'];
+const CONFIGURATIONS: [FailureTolerance, Variant][] = [...TOLERANCES.flatMap((t) => [[t, 'plain'], [t, 'saga']] as [FailureTolerance, Variant][]), ['medium', 'intervene']];
+/** the states a configuration reaches */
+function expectedStates(tolerance: FailureTolerance, variant: Variant): string[] {
+  // with interventions nothing fails for good: no partial end; a failure is only the deadline's
+  if (variant === 'intervene') return [...PLAIN.filter((s) => s !== '"partial"'), INTERVENING];
+  const states = variant === 'saga' ? [...PLAIN, ...UNDOING] : PLAIN;
+  return tolerance === 'high' ? states : states.filter((s) => s !== '"partial"');
+}
 /**
  * Shortest paths over the default serialization, which tells states apart by
  * the transition that reached them: one path per model transition. Simple
  * paths over plain states (value + context): every loop-free way to each.
  */
-const traversal = (tolerance: FailureTolerance, saga: boolean) => ({
-  input: { tolerance, saga },
+const traversal = (tolerance: FailureTolerance, variant: Variant) => ({
+  input: { tolerance, variant },
   events: EVENTS,
   /** only events the model takes: a guarded-out task event is no step */
   filterEvents: (state: ModelSnapshot, event: ModelEvent) => state.can(event),
 });
 const generators = {
-  shortest: (tolerance: FailureTolerance, saga: boolean) => createTestModel(model, traversal(tolerance, saga)).getShortestPaths(),
-  simple: (tolerance: FailureTolerance, saga: boolean) =>
-    createTestModel(model, { ...traversal(tolerance, saga), serializeTransition: () => '' }).getSimplePaths(),
+  shortest: (tolerance: FailureTolerance, variant: Variant) => createTestModel(model, traversal(tolerance, variant)).getShortestPaths(),
+  simple: (tolerance: FailureTolerance, variant: Variant) =>
+    createTestModel(model, { ...traversal(tolerance, variant), serializeTransition: () => '' }).getSimplePaths(),
 };
 
 describe('workflow lifecycle, model-based', () => {
@@ -334,38 +383,34 @@ describe('workflow lifecycle, model-based', () => {
   describe.each(Object.entries(generators))('%s paths', (_name, generate) => {
     // what each (tolerance, saga) replay covered: the last test adds them up, replaying only what a filtered run left out
     const covered = new Map<string, Coverage>();
-    const replayAll = async (tolerance: FailureTolerance, saga: boolean): Promise<Coverage> => {
-      const key = `${tolerance}/${saga}`;
+    const replayAll = async (tolerance: FailureTolerance, variant: Variant): Promise<Coverage> => {
+      const key = `${tolerance}/${variant}`;
       const known = covered.get(key);
       if (known) return known;
       const coverage: Coverage = { transitions: new Set(), states: new Set() };
-      const paths = generate(tolerance, saga);
+      const paths = generate(tolerance, variant);
       expect(paths.length).toBeGreaterThan(5);
-      for (const path of paths) await replay(path, tolerance, saga, coverage);
+      for (const path of paths) await replay(path, tolerance, variant, coverage);
       covered.set(key, coverage);
       return coverage;
     };
 
-    it.each(TOLERANCES.flatMap((t) => [[t, false], [t, true]] as const))('replay on real workflows (failure_tolerance %s, saga %s)', async (tolerance, saga) => {
-      const coverage = await replayAll(tolerance, saga);
-      const states = saga ? LIFECYCLE : PLAIN;
-      const expected = tolerance === 'high' ? states : states.filter((s) => s !== '"partial"');
-      expect([...coverage.states].sort()).toEqual([...expected].sort());
+    it.each(CONFIGURATIONS)('replay on real workflows (failure_tolerance %s, %s)', async (tolerance, variant) => {
+      const coverage = await replayAll(tolerance, variant);
+      expect([...coverage.states].sort()).toEqual([...expectedStates(tolerance, variant)].sort());
     });
 
     it('reach every lifecycle state and take every workflow transition', async () => {
       const coverage: Coverage = { transitions: new Set(), states: new Set() };
-      for (const tolerance of TOLERANCES) {
-        for (const saga of [false, true]) {
-          const one = await replayAll(tolerance, saga);
-          one.transitions.forEach((t) => coverage.transitions.add(t));
-          one.states.forEach((s) => coverage.states.add(s));
-        }
+      for (const [tolerance, variant] of CONFIGURATIONS) {
+        const one = await replayAll(tolerance, variant);
+        one.transitions.forEach((t) => coverage.transitions.add(t));
+        one.states.forEach((s) => coverage.states.add(s));
       }
       expect([...coverage.states].sort()).toEqual([...LIFECYCLE].sort());
       const missed = ALL_TRANSITIONS.filter(([t]) => !coverage.transitions.has(t)).map(([, label]) => label);
       expect(missed).toEqual([]);
-      expect(ALL_TRANSITIONS.length).toBeGreaterThanOrEqual(27);
+      expect(ALL_TRANSITIONS.length).toBeGreaterThanOrEqual(32);
     });
   });
 

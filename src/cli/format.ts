@@ -18,14 +18,14 @@ export function createPalette(enabled: boolean): Palette {
 const STATUS_MARK: Record<string, string> = {
   completed: '✓', partial: '◐', failed: '✗', cancelled: '⊘', skipped: '↷', running: '▶', assigned: '▷',
   ready: '○', pending: '·', paused: '❚❚', created: '·', archived: '▣',
-  compensating: '↶', compensated: '↺', compensation_failed: '✗',
+  compensating: '↶', compensated: '↺', compensation_failed: '✗', needs_intervention: '✋', waiting_approval: '⌛',
 };
 
 function colorStatus(p: Palette, status: string): string {
   const text = `${STATUS_MARK[status] ?? '·'} ${status}`;
   if (status === 'completed') return p.green(text);
   if (status === 'failed' || status === 'cancelled' || status === 'compensation_failed') return p.red(text);
-  if (status === 'partial' || status === 'paused' || status === 'skipped' || status === 'compensated' || status === 'compensating') return p.yellow(text);
+  if (['partial', 'paused', 'skipped', 'compensated', 'compensating', 'needs_intervention', 'waiting_approval'].includes(status)) return p.yellow(text);
   if (status === 'running' || status === 'assigned') return p.cyan(text);
   return p.dim(text);
 }

@@ -1,4 +1,4 @@
-import { assign, setup } from 'xstate';
+import { assign, enqueueActions, setup } from 'xstate';
 import {
   blockedSet,
   countOpen,
@@ -68,6 +68,12 @@ export type PhaseEvent =
   | { type: 'task.released'; taskId: string; at: number }
   /** a ready task whose condition is false ends `skipped` without running (benign) */
   | { type: 'task.skipped'; taskId: string; reason: string; at: number }
+  /** a ready approval waits for a person: no agent, no thread (`deadline`: null for none) */
+  | { type: 'task.awaiting'; taskId: string; prompt: string; deadline: number | null; onTimeout: 'approve' | 'reject'; at: number }
+  /** `retry-task`: a task waiting for intervention gets fresh attempts (its attempt number goes on counting) */
+  | { type: 'task.retry'; taskId: string; at: number }
+  /** `skip-task`: a task waiting for intervention ends `skipped`, or `completed` with the output given */
+  | { type: 'task.skip'; taskId: string; output?: unknown; at: number }
   | { type: 'phase.stop'; reason: PhaseStop; at: number };
 
 const has = (ctx: PhaseContext, taskId: string, ...statuses: TaskStatus[]): boolean => {
@@ -76,6 +82,15 @@ const has = (ctx: PhaseContext, taskId: string, ...statuses: TaskStatus[]): bool
 };
 
 const openOf = (ctx: PhaseContext): number => ctx.open ?? countOpen(ctx.tasks);
+
+/** What a phase tells its workflow: a task failed and waits for a person, or no task waits any more. */
+export type PhaseNotice = { type: 'phase.intervention'; taskId: string; at: number } | { type: 'phase.resolved'; at: number };
+
+/** True when a task's final failure waits for a person: its own `on_failure`, or the phase's tolerance (never for an allowed failure). */
+const intervenes = (spec: TaskSpec, tolerance: FailureTolerance): boolean =>
+  spec.onFailure === 'intervene' || (tolerance === 'intervene' && spec.allowFailure !== true);
+
+const waitingForPerson = (ctx: PhaseContext): boolean => Object.values(ctx.tasks).some((t) => t.status === 'needs_intervention');
 
 /** The context change for one task's update: written in place (O(1)), then its dependents settled. */
 function update(ctx: PhaseContext, owner: object, taskId: string, patch: Partial<TaskRecord>, at: number) {
@@ -114,7 +129,9 @@ export const phaseMachine = setup({
     isReleasable: ({ context, event }) => event.type === 'task.released' && has(context, event.taskId, 'assigned', 'running'),
     isInFlight: ({ context, event }) =>
       (event.type === 'task.completed' || event.type === 'task.failed') &&
-      has(context, event.taskId, 'assigned', 'running'),
+      has(context, event.taskId, 'assigned', 'running', 'waiting_approval'),
+    isWaitingApproval: ({ context, event }) => event.type === 'task.awaiting' && has(context, event.taskId, 'ready'),
+    needsIntervention: ({ context, event }) => (event.type === 'task.retry' || event.type === 'task.skip') && has(context, event.taskId, 'needs_intervention'),
   },
   actions: {
     begin: assign(({ context, self }) => {
@@ -146,9 +163,14 @@ export const phaseMachine = setup({
       if (event.type !== 'task.failed') return {};
       const task = context.tasks[event.taskId]!;
       const spec = specOf(context.specs, event.taskId)!;
-      if (event.error.retryable && task.attempts <= spec.retries) {
+      // retries count from the last `retry-task`, if a person gave fresh attempts
+      if (event.error.retryable && task.attempts - (task.retryBase ?? 0) <= spec.retries) {
         const patch = { status: 'ready' as const, agentId: null, error: event.error, notBefore: event.retryAt };
         return update(context, self, event.taskId, patch, event.at);
+      }
+      // a failure a person decides on stops nothing yet: its dependents wait, the phase stays open
+      if (intervenes(spec, context.tolerance)) {
+        return update(context, self, event.taskId, { status: 'needs_intervention', agentId: null, error: event.error, finishedAt: event.at, notBefore: null }, event.at);
       }
       // an allowed failure is benign: it stops nothing, and its dependents' skips are benign too
       const allowed = spec.allowFailure === true;
@@ -160,6 +182,35 @@ export const phaseMachine = setup({
       if (event.type !== 'task.skipped') return {};
       const patch = { status: 'skipped' as const, reason: event.reason, benign: true, finishedAt: event.at, notBefore: null };
       return update(context, self, event.taskId, patch, event.at);
+    }),
+    markAwaiting: assign(({ context, event, self }) => {
+      if (event.type !== 'task.awaiting') return {};
+      const attempts = context.tasks[event.taskId]!.attempts + 1;
+      const approval = { prompt: event.prompt, deadline: event.deadline, onTimeout: event.onTimeout };
+      return update(context, self, event.taskId, { status: 'waiting_approval', attempts, startedAt: event.at, notBefore: null, approval }, event.at);
+    }),
+    markRetry: assign(({ context, event, self }) => {
+      if (event.type !== 'task.retry') return {};
+      const task = context.tasks[event.taskId]!;
+      return update(context, self, event.taskId, { status: 'ready', retryBase: task.attempts, finishedAt: null, notBefore: null }, event.at);
+    }),
+    markResolved: assign(({ context, event, self }) => {
+      if (event.type !== 'task.skip') return {};
+      const patch =
+        event.output === undefined
+          ? { status: 'skipped' as const, reason: 'skipped by a person (skip-task)', benign: true, finishedAt: event.at }
+          : { status: 'completed' as const, output: event.output, reason: 'completed by a person (skip-task)', finishedAt: event.at };
+      return update(context, self, event.taskId, patch, event.at);
+    }),
+    /** the failure just applied left its task waiting for a person: the workflow is told */
+    tellIfIntervenes: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'task.failed' || context.tasks[event.taskId]?.status !== 'needs_intervention') return;
+      enqueue.sendParent({ type: 'phase.intervention', taskId: event.taskId, at: event.at } satisfies PhaseNotice);
+    }),
+    /** a person's answer left no task waiting: the workflow goes on */
+    tellIfResolved: enqueueActions(({ context, event, enqueue }) => {
+      if ((event.type !== 'task.retry' && event.type !== 'task.skip') || waitingForPerson(context)) return;
+      enqueue.sendParent({ type: 'phase.resolved', at: event.at } satisfies PhaseNotice);
     }),
     stop: assign(({ context, event }) => {
       if (event.type !== 'phase.stop') return {};
@@ -209,7 +260,10 @@ export const phaseMachine = setup({
         'task.released': { guard: 'isReleasable', actions: 'markReleased' },
         'task.skipped': { guard: 'isReady', actions: 'markSkipped' },
         'task.completed': { guard: 'isInFlight', actions: 'markCompleted' },
-        'task.failed': { guard: 'isInFlight', actions: 'markFailed' },
+        'task.failed': { guard: 'isInFlight', actions: ['markFailed', 'tellIfIntervenes'] },
+        'task.awaiting': { guard: 'isWaitingApproval', actions: 'markAwaiting' },
+        'task.retry': { guard: 'needsIntervention', actions: ['markRetry', 'tellIfResolved'] },
+        'task.skip': { guard: 'needsIntervention', actions: ['markResolved', 'tellIfResolved'] },
         'phase.stop': { actions: 'stop' },
       },
     },

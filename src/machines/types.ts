@@ -13,6 +13,10 @@ export type TaskStatus =
   | 'assigned'
   /** running on a worker thread */
   | 'running'
+  /** an approval waiting for a person's answer: it holds no agent and no thread */
+  | 'waiting_approval'
+  /** failed for good with `on_failure: intervene`: waits for `retry-task` or `skip-task` */
+  | 'needs_intervention'
   /** finished with an output */
   | 'completed'
   /** failed and will not be retried */
@@ -29,7 +33,9 @@ export type FailureTolerance =
   /** skip the failed task's dependents, finish the phase, then fail */
   | 'medium'
   /** skip the failed task's dependents (in later phases too), end `partial` */
-  | 'high';
+  | 'high'
+  /** a task that fails for good waits for a person (`on_failure: intervene` on every task) */
+  | 'intervene';
 
 /** A task's failure, carried as data (piscina strips error properties, piscina #1143). */
 export interface TaskError {
@@ -73,6 +79,8 @@ export interface TaskSpec {
   compensate?: CompensateSpec;
   /** set on a compensation task only: the id of the completed task it undoes (it waits for its dependencies to end in any state) */
   compensates?: string;
+  /** `intervene`: a final failure waits for a person instead of failing (absent: the workflow's failure tolerance decides) */
+  onFailure?: 'intervene';
 }
 
 /** A task's compensation, resolved: durations in ms. */
@@ -98,6 +106,10 @@ export interface TaskRecord {
   error: TaskError | null;
   /** why a task was skipped or cancelled */
   reason: string | null;
+  /** an approval's request while it waits: its prompt, when it expires (null: never) and what then */
+  approval?: { prompt: string; deadline: number | null; onTimeout: 'approve' | 'reject' };
+  /** attempts made before the last `retry-task`: its retries count from here */
+  retryBase?: number;
   /**
    * True when the task not completing counts against nothing: its condition
    * was false, it failed with `allow_failure`, or it was skipped because of

@@ -1,6 +1,6 @@
 import { assign, sendTo, setup } from 'xstate';
 import { compensationPlan } from './compensation-plan.js';
-import { phaseMachine } from './phase-machine.js';
+import { phaseMachine, type PhaseNotice } from './phase-machine.js';
 import type { FailureTolerance, PhaseOutcome, PhaseSpec, PhaseStop, WorkflowSpec } from './types.js';
 
 /** What the hub gives a workflow when it creates it. */
@@ -61,7 +61,13 @@ export type WorkflowEvent =
   | { type: 'complete'; at: number }
   | { type: 'cleanup'; at: number }
   /** the runtime's clock passed `context.deadline` */
-  | { type: 'deadline'; at: number };
+  | { type: 'deadline'; at: number }
+  /** `retry-task`: the task waiting for intervention gets fresh attempts */
+  | { type: 'retry-task'; taskId: string; at: number }
+  /** `skip-task`: the task waiting for intervention ends skipped, or completed with `output` */
+  | { type: 'skip-task'; taskId: string; output?: unknown; at: number }
+  /** from the running phase (see PhaseNotice): a task waits for a person, or none does any more */
+  | PhaseNotice;
 
 /** Records a finished phase: its outcome, the tasks later phases must treat as blocked, the next index. */
 function recordPhase(context: WorkflowContext, output: PhaseOutcome): Partial<WorkflowContext> {
@@ -243,9 +249,34 @@ export const workflowMachine = setup({
       initial: 'running',
       states: {
         /** The scheduler dispatches the phase's ready tasks. */
-        running: { on: { pause: { target: 'paused', actions: 'stamp' } } },
+        running: {
+          on: {
+            pause: { target: 'paused', actions: 'stamp' },
+            'phase.intervention': { target: 'needs_intervention', actions: 'stamp' },
+          },
+        },
         /** Nothing new is dispatched; tasks already running finish and are recorded. */
-        paused: { on: { resume: { target: 'running', actions: 'stamp' } } },
+        paused: {
+          on: {
+            resume: { target: 'running', actions: 'stamp' },
+            // a failure that waits for a person outranks a pause: the answer resumes the workflow
+            'phase.intervention': { target: 'needs_intervention', actions: 'stamp' },
+          },
+        },
+        /**
+         * A task failed for good with `on_failure: intervene`: running tasks
+         * finish, nothing new starts, until a person answers every such task
+         * with `retry-task` or `skip-task` (or cancels the workflow).
+         */
+        needs_intervention: {
+          on: {
+            'retry-task': { actions: ['stamp', sendTo('phase', ({ event }) => ({ type: 'task.retry' as const, taskId: event.taskId, at: event.at }))] },
+            'skip-task': {
+              actions: ['stamp', sendTo('phase', ({ event }) => ({ type: 'task.skip' as const, taskId: event.taskId, at: event.at, ...(event.output === undefined ? {} : { output: event.output }) }))],
+            },
+            'phase.resolved': { target: 'running', actions: 'stamp' },
+          },
+        },
         history: { type: 'history' },
       },
       on: {

@@ -52,7 +52,7 @@ export const OPERATIONS = {
     summary: 'Start a created workflow: its phases run in order, tasks in dependency waves',
     workflow: 'required',
     params: z.strictObject({
-      failure_tolerance: z.enum(['low', 'medium', 'high']).optional().describe('overrides the definition'),
+      failure_tolerance: z.enum(['low', 'medium', 'high', 'intervene']).optional().describe('overrides the definition'),
       agent_pool_size: z.number().int().min(1).max(DEFAULTS.max_agent_pool_size).optional().describe('agents to have ready before the first task'),
     }),
     example: 'wf_1 start {"failure_tolerance":"medium"}',
@@ -108,20 +108,66 @@ export const OPERATIONS = {
     }),
     example: 'wf_1 logs {"task_id":"build","tail":100}',
   }),
+  approve: op({
+    group: 'tasks',
+    summary: 'Approve a task that waits for an approval (handler: approval): it completes with {approved, by, comment, at}',
+    workflow: 'required',
+    params: z.strictObject({
+      task_id: z.string().min(1).describe('the approval task'),
+      by: z.string().trim().min(1).max(200).describe('who approves (recorded in the output and the event)'),
+      comment: z.string().max(10_000).optional(),
+    }),
+    example: 'wf_1 approve {"task_id":"release","by":"alice","comment":"ship it"}',
+  }),
+  reject: op({
+    group: 'tasks',
+    summary: 'Reject a task that waits for an approval: it fails with APPROVAL_REJECTED (not retried)',
+    workflow: 'required',
+    params: z.strictObject({
+      task_id: z.string().min(1).describe('the approval task'),
+      by: z.string().trim().min(1).max(200).describe('who rejects'),
+      reason: z.string().max(10_000).optional(),
+    }),
+    example: 'wf_1 reject {"task_id":"release","by":"alice","reason":"not before Monday"}',
+  }),
+  approvals: op({
+    group: 'tasks',
+    summary: 'Every approval that waits for an answer, across workflows, with its prompt, deadline and the commands that answer it',
+    workflow: 'none',
+    params: z.strictObject({}),
+    example: 'approvals',
+  }),
+  'retry-task': op({
+    group: 'tasks',
+    summary: 'A task waiting for intervention gets fresh attempts (its retries again; the attempt number goes on counting)',
+    workflow: 'required',
+    params: z.strictObject({ task_id: z.string().min(1).describe('the task that needs intervention') }),
+    example: 'wf_1 retry-task {"task_id":"deploy"}',
+  }),
+  'skip-task': op({
+    group: 'tasks',
+    summary: 'A task waiting for intervention ends skipped, or completed with the output given (its dependents then run)',
+    workflow: 'required',
+    params: z.strictObject({
+      task_id: z.string().min(1).describe('the task that needs intervention'),
+      output: z.unknown().optional().describe('complete it with this output instead of skipping it'),
+    }),
+    example: 'wf_1 skip-task {"task_id":"deploy","output":{"url":"https://example.test"}}',
+  }),
   'list-workflows': op({
     group: 'state',
     summary: 'List the workflows with their status and progress',
     workflow: 'none',
     params: z.strictObject({
       status: z
-        .enum(['created', 'running', 'paused', 'completed', 'partial', 'failed', 'cancelled', 'archived', 'compensating', 'compensated', 'compensation_failed'])
+        .enum(['created', 'running', 'paused', 'needs_intervention', 'completed', 'partial', 'failed', 'cancelled', 'archived', 'compensating', 'compensated', 'compensation_failed'])
         .optional(),
     }),
     example: 'list-workflows {"status":"running"}',
   }),
   wait: op({
     group: 'state',
-    summary: 'Answer once the workflow is completed, partial, failed, cancelled, compensated, compensation_failed or paused',
+    summary: 'Answer once the workflow is completed, partial, failed, cancelled, compensated, compensation_failed, paused or needs_intervention',
     workflow: 'required',
     params: z.strictObject({ timeout: durationSchema.prefault(DEFAULTS.wait_timeout).describe('give up after this long') }),
     example: 'wf_1 wait {"timeout":"60s"}',

@@ -4,6 +4,7 @@ import type { HandlerProbe } from '../actors/handler-registry.js';
 import { compensationId } from '../machines/compensation-plan.js';
 import { findCycle } from '../machines/task-graph.js';
 import { checkReferences, inputHasTemplates } from './flow/definition-references.js';
+import { approvalInputSchema } from './scheduling/approval-gates.js';
 import type { PhaseSpec, TaskSpec, WorkflowSpec } from '../machines/types.js';
 import { unsafeIdReason, UnsafeIdError, type IdKind } from '../persistence/safe-id.js';
 import { DEFAULTS } from './defaults.js';
@@ -59,6 +60,8 @@ const taskSchema = z.strictObject({
   when: z.string().trim().min(1, 'must not be empty').optional(),
   /** its failure counts against nothing: the phase goes on, a `when` downstream can react */
   allow_failure: z.boolean().default(false),
+  /** `intervene`: a final failure waits for a person (retry-task, skip-task) instead of failing; `fail`: the failure tolerance decides */
+  on_failure: z.enum(['fail', 'intervene']).optional(),
   /** what undoes the task once it completed, when the workflow fails or is cancelled with compensation */
   compensate: z
     .strictObject({
@@ -84,7 +87,7 @@ export const workflowDefinitionSchema = z.strictObject({
   priority: z.enum(['high', 'medium', 'low']).default(DEFAULTS.priority),
   timeout: positiveDuration.prefault(DEFAULTS.workflow_timeout),
   checkpoint_interval: positiveDuration.prefault(DEFAULTS.checkpoint_interval),
-  failure_tolerance: z.enum(['low', 'medium', 'high']).default(DEFAULTS.failure_tolerance),
+  failure_tolerance: z.enum(['low', 'medium', 'high', 'intervene']).default(DEFAULTS.failure_tolerance),
   /** how durable a task outcome is before the workflow acts on it; the hub's mode when absent */
   durability: z.enum(['sync', 'batch', 'none']).optional(),
   /** the `on_recovery` of its `exec` tasks that set none: `adopt` (default) or `restart` */
@@ -136,6 +139,13 @@ function checkHandler(task: TaskSpec, where: string, userHandlers: UserHandlers)
  * (the worker parses it again): its values are not known yet.
  */
 function checkHandlerUse(who: string, handler: string, input: unknown, userHandlers: UserHandlers): void {
+  if (handler === 'approval') {
+    // a person answers it, in the hub: no worker ever runs it
+    if (inputHasTemplates(input)) return;
+    const parsed = approvalInputSchema.safeParse(input ?? {});
+    if (!parsed.success) throw new TroupeError('VALIDATION_FAILED', `${who} has an invalid input for handler approval`, { details: z.prettifyError(parsed.error) });
+    return;
+  }
   if (isBuiltinHandler(handler)) {
     if (inputHasTemplates(input)) return;
     const parsed = builtinInputs[handler].safeParse(input ?? {});
@@ -154,7 +164,7 @@ function checkHandlerUse(who: string, handler: string, input: unknown, userHandl
     });
   }
   throw new TroupeError('HANDLER_NOT_FOUND', `${who} uses handler ${handler}, which does not exist`, {
-    details: `Available handlers: ${[...BUILTIN_HANDLERS, ...[...userHandlers.keys()]].join(', ')}. User handlers are named in the config's 'handlers'`,
+    details: `Available handlers: ${[...BUILTIN_HANDLERS, 'approval', ...[...userHandlers.keys()]].join(', ')}. User handlers are named in the config's 'handlers'`,
   });
 }
 
@@ -268,6 +278,7 @@ export function resolveDefinition(raw: unknown, userHandlers: UserHandlers = new
               : { onRecovery: task.on_recovery }),
           ...(task.when === undefined ? {} : { when: task.when }),
           ...(task.allow_failure ? { allowFailure: true } : {}),
+          ...(task.on_failure === 'intervene' ? { onFailure: 'intervene' as const } : {}),
           ...(task.compensate === undefined
             ? {}
             : {

@@ -7,6 +7,8 @@ import { TroupeError } from './errors.js';
 import type { HubState } from './hub-state.js';
 import { helpFor } from './help.js';
 import { entryOf, type Handler } from './operation-kit.js';
+import { allowedOperations, transition, type LifecycleOperation } from './workflow-transitions.js';
+import { peopleHandlers } from './people-operations.js';
 import { recoveryHandlers } from './durability/recovery-operations.js';
 import { bundleHandlers } from './durability/state-bundle.js';
 import { systemHandlers } from './system-operations.js';
@@ -17,37 +19,8 @@ import { addLogTails, taskLogHandlers } from './scheduling/task-log-operations.j
 import { describeWorkflow, summarizeWorkflow } from './scheduling/status.js';
 import { ENDED_STATUSES, newEntry, statusOf, type WorkflowEntry, type WorkflowStatus } from './scheduling/workflow-entry.js';
 
-const LIFECYCLE = ['start', 'pause', 'resume', 'cancel', 'complete', 'cleanup'] as const;
-type LifecycleOperation = (typeof LIFECYCLE)[number];
-
 /** Statuses `wait` answers in. */
-const SETTLED: ReadonlySet<WorkflowStatus> = new Set(['completed', 'partial', 'failed', 'cancelled', 'paused', 'archived', 'compensated', 'compensation_failed']);
-
-/** The operations allowed on a workflow in its current state. */
-export function allowedOperations(entry: WorkflowEntry): string[] {
-  const snapshot = entry.actor.getSnapshot();
-  const allowed = LIFECYCLE.filter((op) => snapshot.can({ type: op, at: 0 } as WorkflowEvent));
-  return [...allowed, 'get-status', 'wait'];
-}
-
-/** Sends a lifecycle event, or answers INVALID_TRANSITION naming the state and what is allowed. */
-async function transition(hub: HubState, entry: WorkflowEntry, operation: LifecycleOperation, event: WorkflowEvent): Promise<WorkflowStatus> {
-  const snapshot = entry.actor.getSnapshot();
-  const before = statusOf(snapshot);
-  if (!snapshot.can(event)) {
-    const allowed = allowedOperations(entry);
-    throw new TroupeError('INVALID_TRANSITION', `Cannot ${operation} workflow ${entry.id}: it is ${before}`, {
-      details: `Allowed in state ${before}: ${allowed.join(', ')}`,
-      suggestions: [`Allowed now: ${allowed.map((op) => `'${entry.id} ${op}'`).join(', ')}`],
-    });
-  }
-  entry.actor.send(event);
-  // durable before anything is dispatched: an outcome logged under a transition the
-  // checkpoints do not know of yet would be replayed onto the older state and lost
-  await hub.journal?.checkpoint(entry, operation);
-  hub.scheduler.pump(entry);
-  return before;
-}
+const SETTLED: ReadonlySet<WorkflowStatus> = new Set(['completed', 'partial', 'failed', 'cancelled', 'paused', 'archived', 'compensated', 'compensation_failed', 'needs_intervention']);
 
 function lifecycle(operation: Exclude<LifecycleOperation, 'start' | 'complete' | 'cancel'>, next: (id: string) => string[]): Handler {
   return async (hub, id) => {
@@ -65,6 +38,7 @@ const handlers: Record<string, Handler> = {
   ...eventHandlers,
   ...resourceHandlers,
   ...taskLogHandlers,
+  ...peopleHandlers,
   async create(hub, id, _params, raw) {
     const workflowId = id!;
     if (hub.workflows.has(workflowId)) {

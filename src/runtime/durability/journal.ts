@@ -34,6 +34,8 @@ export interface OutcomeRecord {
 export type CheckpointTrigger =
   | 'create' | 'start' | 'pause' | 'resume' | 'cancel' | 'complete' | 'cleanup'
   | 'phase' | 'end' | 'interval' | 'manual' | 'risky' | 'agent_failure' | 'restore' | 'rollback' | 'shutdown' | 'recovery' | 'import' | 'export'
+  /** a person answered a task that waits for intervention */
+  | 'retry_task' | 'skip_task'
   /** taken again once the data directory takes writes, for a workflow whose last checkpoint failed */
   | 'storage';
 

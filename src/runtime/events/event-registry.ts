@@ -43,6 +43,10 @@ export const EVENT_DATA: Readonly<Record<EventType, z.ZodType>> = {
     compensated_tasks: z.array(id),
     failed_compensations: z.array(id),
   }),
+  // troupe's own (DESIGN §12): a person's answer to an approval gate
+  APPROVAL_REQUESTED: needs({ task_id: id, prompt: z.string(), deadline: z.string().nullable(), on_timeout: z.enum(['approve', 'reject']) }),
+  APPROVAL_GRANTED: needs({ task_id: id, by: z.string(), at: time }),
+  APPROVAL_REJECTED: needs({ task_id: id, by: z.string(), at: time }),
   AGENT_ALLOCATED: needs({ agent_id: id, workflow_id: z.string(), role: z.string(), capabilities: z.array(z.string()) }),
   AGENT_DEALLOCATED: needs({ agent_id: id, workflow_id: z.string(), reason: z.string() }),
   AGENT_PERFORMANCE_ALERT: needs({ agent_id: id, performance_metric: z.string(), threshold: anyValue }),

@@ -34,8 +34,9 @@ export function announce(entry: WorkflowEntry, snapshot: WorkflowSnapshot, statu
       start_time: iso(ctx.startedAt),
       resource_allocation: { max_agents: ctx.spec.agentRequirements.maxAgents, roles: rolesOf(ctx.spec.phases.flatMap((p) => p.tasks)) },
     });
-  } else if (status !== previous && status === 'running' && previous === 'paused') {
-    publish('WORKFLOW_RESUMED', undefined, { name: ctx.spec.name, resume_time: iso(ctx.updatedAt), state_validation: 'ok' });
+  } else if (status !== previous && status === 'running' && (previous === 'paused' || previous === 'needs_intervention')) {
+    const validation = previous === 'paused' ? 'ok' : 'intervention resolved';
+    publish('WORKFLOW_RESUMED', undefined, { name: ctx.spec.name, resume_time: iso(ctx.updatedAt), state_validation: validation });
   }
   if (status !== previous && status === 'paused') {
     const phase = ctx.spec.phases[Math.min(ctx.phaseIndex, ctx.spec.phases.length - 1)]!.name;

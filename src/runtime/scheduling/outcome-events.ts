@@ -35,3 +35,39 @@ export function outcomeEvent(record: OutcomeRecord, spec: TaskSpec | undefined, 
     },
   };
 }
+
+/**
+ * What a person needs to hear after an outcome is applied, beside the task
+ * event: an approval's answer (APPROVAL_GRANTED, APPROVAL_REJECTED), or a
+ * task that now waits for intervention (ERROR_ENCOUNTERED with
+ * `manual_intervention_required`, and the commands that answer it).
+ */
+export function personEvents(workflowId: string, record: OutcomeRecord, spec: TaskSpec | undefined, statusAfter: string | undefined): { type: EventType; data: Record<string, unknown> }[] {
+  const events: { type: EventType; data: Record<string, unknown> }[] = [];
+  if (spec?.handler === 'approval' && record.agent_id === 'person') {
+    const answer = (record.ok ? record.output : record.error?.data) as { by?: string; comment?: string | null; reason?: string | null; at?: string } | null;
+    const by = answer?.by ?? 'unknown';
+    const at = answer?.at ?? new Date(record.at).toISOString();
+    if (record.ok) events.push({ type: 'APPROVAL_GRANTED', data: { task_id: record.task_id, by, comment: answer?.comment ?? null, at } });
+    else events.push({ type: 'APPROVAL_REJECTED', data: { task_id: record.task_id, by, reason: answer?.reason ?? null, at } });
+  }
+  if (statusAfter === 'needs_intervention') {
+    events.push({
+      type: 'ERROR_ENCOUNTERED',
+      data: {
+        component: 'workflow',
+        manual_intervention_required: true,
+        task_id: record.task_id,
+        attempt: record.attempt,
+        error: record.error,
+        options: [
+          `${workflowId} retry-task {"task_id":"${record.task_id}"}`,
+          `${workflowId} skip-task {"task_id":"${record.task_id}"}`,
+          `${workflowId} skip-task {"task_id":"${record.task_id}","output":{…}}`,
+          `${workflowId} cancel`,
+        ],
+      },
+    });
+  }
+  return events;
+}

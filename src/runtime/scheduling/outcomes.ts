@@ -14,7 +14,7 @@ export function applyOutcome(phase: PhaseRef, record: OutcomeRecord): boolean {
   const startedAt = record.at - record.duration_ms;
   if (task.status === 'ready' && task.attempts + 1 === record.attempt) {
     phase.send({ type: 'task.assigned', taskId: record.task_id, agentId: record.agent_id, at: startedAt });
-  } else if (!((task.status === 'assigned' || task.status === 'running') && task.attempts === record.attempt)) {
+  } else if (!((task.status === 'assigned' || task.status === 'running' || task.status === 'waiting_approval') && task.attempts === record.attempt)) {
     return false;
   }
   if (phase.getSnapshot().context.tasks[record.task_id]!.status === 'assigned') {

@@ -13,7 +13,8 @@ import type { FileLocks } from './file-locks.js';
 import type { EventType } from '../events/event-record.js';
 import { DISPATCHING_STATUSES, ENDED_STATUSES, idempotencyKey, statusOf, type InFlight, type PhaseRef, type WorkflowEntry, type WorkflowSnapshot } from './workflow-entry.js';
 import { prepareTask } from '../flow/task-context.js';
-import { outcomeEvent } from './outcome-events.js';
+import { outcomeEvent, personEvents } from './outcome-events.js';
+import { ApprovalGates, type ApprovalAnswer } from './approval-gates.js';
 import type { AssignmentStrategy } from '../agents/agent-ranking.js';
 import { announce } from './announce.js';
 import { FlightWatch, type MovedTask } from './flight-watch.js';
@@ -76,6 +77,7 @@ const runKey = (entry: WorkflowEntry, taskId: string, attempt: number) => `${ide
 export class Scheduler {
   readonly #deps: SchedulerDeps;
   readonly #watch: FlightWatch;
+  readonly #gates: ApprovalGates;
   /** workflows with a ready task that found no agent or a held file: pumped when capacity frees up */
   readonly #starved = new Set<WorkflowEntry>();
 
@@ -84,6 +86,11 @@ export class Scheduler {
   constructor(deps: SchedulerDeps) {
     this.#deps = deps;
     this.#watch = new FlightWatch({ ...deps, halted: () => this.#halted });
+    this.#gates = new ApprovalGates({
+      clock: deps.clock,
+      record: (entry, phase, record) => this.#record(entry, phase, record, () => this.#gates.settled(entry, record.task_id)),
+      publish: (entry, type, phase, data) => this.#publish(entry, type, phase, data),
+    });
     deps.pool.onCapacity(() => this.#wake());
     deps.locks.onRelease(() => this.#wake());
   }
@@ -128,17 +135,22 @@ export class Scheduler {
     if (ENDED_STATUSES.has(status)) {
       this.#stopAll(entry);
       this.#deps.pool.releaseFloor(entry.id);
-    } else if (status === 'compensating') {
-      // the workflow's run is over: what still runs of it stops, and its deadline no longer applies
-      this.#abortStale(entry, snapshot);
-      entry.deadlineTimer?.cancel();
-      entry.deadlineTimer = null;
-      this.#armInterval(entry, snapshot);
-      this.#dispatch(entry, snapshot);
-    } else if (status !== 'created') {
-      this.#armDeadline(entry, snapshot);
-      this.#armInterval(entry, snapshot);
-      if (DISPATCHING_STATUSES.has(status)) this.#dispatch(entry, snapshot);
+    } else {
+      if (status === 'compensating') {
+        // the workflow's run is over: what still runs of it stops, and its deadline no longer applies
+        this.#abortStale(entry, snapshot);
+        entry.deadlineTimer?.cancel();
+        entry.deadlineTimer = null;
+        this.#armInterval(entry, snapshot);
+        this.#dispatch(entry, snapshot);
+      } else if (status !== 'created') {
+        this.#armDeadline(entry, snapshot);
+        this.#armInterval(entry, snapshot);
+        if (DISPATCHING_STATUSES.has(status)) this.#dispatch(entry, snapshot);
+      }
+      // an approval's deadline runs whatever the workflow does meanwhile (paused, waiting for intervention);
+      // armed after dispatch, which may just have made an approval wait
+      this.#gates.arm(entry, snapshot);
     }
     for (const watcher of [...entry.watchers]) watcher();
   }
@@ -150,8 +162,19 @@ export class Scheduler {
     this.#stopAll(entry, false);
   }
 
+  /** A person's answer to an approval the workflow waits on (see ApprovalGates.answer for the refusals). */
+  answerApproval(entry: WorkflowEntry, taskId: string, answer: ApprovalAnswer): { task_id: string; attempt: number } {
+    return this.#gates.answer(entry, taskId, answer);
+  }
+
+  /** The approvals a workflow waits on now. */
+  pendingApprovals(entry: WorkflowEntry) {
+    return this.#gates.pending(entry);
+  }
+
   /** Aborts every running task of the workflow and cancels its timers. */
   #stopAll(entry: WorkflowEntry, abort = true): void {
+    this.#gates.disarm(entry);
     for (const flight of entry.inFlight.values()) {
       flight.liveness?.cancel();
       flight.liveness = null;
@@ -231,6 +254,11 @@ export class Scheduler {
       }
       if (prepared.kind === 'fail') {
         this.#failUnrun(entry, phase, spec, record.attempts + 1, prepared.error);
+        continue;
+      }
+      if (spec.handler === 'approval') {
+        // a person answers it: no agent, no thread
+        this.#gates.request(entry, phase, spec, record.attempts + 1, prepared.input);
         continue;
       }
       const move = entry.moves.get(spec.id);
@@ -443,6 +471,7 @@ export class Scheduler {
     const spec = phase.getSnapshot().context.specs.find((t) => t.id === record.task_id);
     const { type, data } = outcomeEvent(record, spec, willRetry);
     this.#publish(entry, type, phaseName, data);
+    for (const event of personEvents(entry.id, record, spec, phase.getSnapshot().context.tasks[record.task_id]?.status)) this.#publish(entry, event.type, phaseName, event.data);
     this.pump(entry);
     const snapshot = entry.actor.getSnapshot();
     if (this.#deps.journal && !this.#halted && !ENDED_STATUSES.has(statusOf(snapshot)) && snapshot.context.phases.length > before) {

@@ -93,7 +93,7 @@ function describeCompensation(snapshot: WorkflowSnapshot, undos: ReadonlyMap<str
 export function phaseRecords(snapshot: WorkflowSnapshot) {
   const ctx = snapshot.context;
   const live = snapshot.children.phase as PhaseRef | undefined;
-  const ended = statusOf(snapshot) !== 'running' && statusOf(snapshot) !== 'paused' && statusOf(snapshot) !== 'created';
+  const ended = !['running', 'paused', 'needs_intervention', 'created'].includes(statusOf(snapshot));
   return ctx.spec.phases.map((spec, index) => {
     const outcome = ctx.phases[index];
     if (outcome) return { spec, status: outcome.status as string, startedAt: outcome.startedAt, finishedAt: outcome.finishedAt, tasks: outcome.tasks };

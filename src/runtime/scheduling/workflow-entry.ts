@@ -13,7 +13,7 @@ export type PhaseRef = ActorRefFrom<typeof phaseMachine>;
 /** The status users see: the statechart's state, with `active.*` flattened. */
 export type WorkflowStatus =
   | 'created' | 'running' | 'paused' | 'completed' | 'partial' | 'failed' | 'cancelled' | 'archived'
-  | 'compensating' | 'compensated' | 'compensation_failed';
+  | 'compensating' | 'compensated' | 'compensation_failed' | 'needs_intervention';
 
 /** Statuses in which nothing runs any more. */
 export const ENDED_STATUSES: ReadonlySet<WorkflowStatus> = new Set(['completed', 'partial', 'failed', 'cancelled', 'archived', 'compensated', 'compensation_failed']);
@@ -24,6 +24,7 @@ export const DISPATCHING_STATUSES: ReadonlySet<WorkflowStatus> = new Set(['runni
 /** The status of a workflow snapshot. */
 export function statusOf(snapshot: WorkflowSnapshot): WorkflowStatus {
   if (snapshot.matches({ active: 'paused' })) return 'paused';
+  if (snapshot.matches({ active: 'needs_intervention' })) return 'needs_intervention';
   if (snapshot.matches('active')) return 'running';
   // `ended` and `compensationEnded` are transient (eventless), so they are never observed from outside
   return snapshot.value as WorkflowStatus;

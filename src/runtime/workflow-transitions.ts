@@ -1,0 +1,47 @@
+import type { WorkflowEvent } from '../machines/workflow-machine.js';
+import { TroupeError } from './errors.js';
+import type { HubState } from './hub-state.js';
+import { statusOf, type WorkflowEntry, type WorkflowStatus } from './scheduling/workflow-entry.js';
+
+/** The lifecycle operations that are workflow events. */
+export const LIFECYCLE = ['start', 'pause', 'resume', 'cancel', 'complete', 'cleanup'] as const;
+export type LifecycleOperation = (typeof LIFECYCLE)[number];
+
+/** Operations of a person answering a task that failed for good with `on_failure: intervene`. */
+const INTERVENTIONS = ['retry-task', 'skip-task'] as const;
+type InterventionOperation = (typeof INTERVENTIONS)[number];
+
+/** The operations allowed on a workflow in its current state. */
+export function allowedOperations(entry: WorkflowEntry): string[] {
+  const snapshot = entry.actor.getSnapshot();
+  const allowed = LIFECYCLE.filter((op) => snapshot.can({ type: op, at: 0 } as WorkflowEvent));
+  const interventions = INTERVENTIONS.filter((op) => snapshot.can({ type: op, taskId: '', at: 0 } as WorkflowEvent));
+  return [...allowed, ...interventions, 'get-status', 'wait'];
+}
+
+/**
+ * Sends a workflow event, or answers INVALID_TRANSITION naming the state and
+ * what is allowed. The new state is checkpointed before anything it causes is
+ * dispatched: an outcome logged under a transition the checkpoints do not
+ * know of yet would be replayed onto the older state and lost.
+ */
+export async function transition(
+  hub: HubState,
+  entry: WorkflowEntry,
+  operation: LifecycleOperation | InterventionOperation,
+  event: WorkflowEvent,
+): Promise<WorkflowStatus> {
+  const snapshot = entry.actor.getSnapshot();
+  const before = statusOf(snapshot);
+  if (!snapshot.can(event)) {
+    const allowed = allowedOperations(entry);
+    throw new TroupeError('INVALID_TRANSITION', `Cannot ${operation} workflow ${entry.id}: it is ${before}`, {
+      details: `Allowed in state ${before}: ${allowed.join(', ')}`,
+      suggestions: [`Allowed now: ${allowed.map((op) => `'${entry.id} ${op}'`).join(', ')}`],
+    });
+  }
+  entry.actor.send(event);
+  await hub.journal?.checkpoint(entry, operation === 'retry-task' ? 'retry_task' : operation === 'skip-task' ? 'skip_task' : operation);
+  hub.scheduler.pump(entry);
+  return before;
+}
