@@ -68,4 +68,32 @@ describe('the interactive REPL in a terminal', () => {
     // what was typed may hold secrets: the history is private like the rest of the data directory
     expect((await stat(join(dir, 'data', 'repl_history'))).mode & 0o777).toBe(0o600);
   });
+
+  it('says above the prompt when an approval is requested, and lists those that already wait when it starts', async () => {
+    const dataDir = join(dir, 'data');
+    const r = repl(dataDir);
+    try {
+      await r.until('troupe> ');
+      r.type('wf_a create {"name":"gate","phases":[{"name":"p","tasks":[{"id":"ok","handler":"approval","input":{"prompt":"Ship it?"}}]}]}\r');
+      await r.until('✓ create wf_a');
+      r.type('wf_a start\r');
+      await r.until('⌛ wf_a/ok waits for approval: Ship it?');
+      expect(r.output()).toContain('wf_a approve {"task_id":"ok","by":"<you>"}');
+      r.type('quit\r');
+      await r.exited;
+    } finally {
+      r.kill();
+    }
+    // a new session shows what still waits, before anything is typed
+    const again = repl(dataDir);
+    try {
+      await again.until('⌛ wf_a/ok waits for approval: Ship it?');
+      again.type('wf_a approve {"task_id":"ok","by":"me"}\r');
+      await again.until('✓ approve wf_a');
+      again.type('quit\r');
+      await again.exited;
+    } finally {
+      again.kill();
+    }
+  });
 });

@@ -43,7 +43,7 @@ const pad = (s: string, n: number) => (visibleLength(s) >= n ? s : s + ' '.repea
 interface StatusView {
   id: string; name: string; status: string; progress_percentage: number; current_phase: number; total_phases: number;
   failure?: { code: string; message: string };
-  phases: { name: string; status: string; tasks: { task_id: string; status: string; assigned_agent: string | null; attempts: number; execution_time: string | null; error?: { message: string }; reason?: string; log_tail?: string[] }[] }[];
+  phases: { name: string; status: string; tasks: { task_id: string; status: string; assigned_agent: string | null; attempts: number; execution_time: string | null; error?: { message: string }; reason?: string; log_tail?: string[]; approval?: { prompt: string } }[] }[];
   metrics: { tasks_completed: number; tasks_total: number; total_execution_time: string | null };
   compensation?: { reason: string; status: string; tasks: { task_id: string; compensation_task_id: string; status: string; attempts: number; error?: { message: string } }[] };
 }
@@ -69,7 +69,7 @@ export function formatStatus(p: Palette, w: StatusView): string {
         .filter(Boolean)
         .join('  ');
       // the message's first line: an exec failure's stderr follows it, and the log tail below shows it whole
-      const why = (t.error?.message ?? t.reason)?.split('\n')[0];
+      const why = (t.approval ? `waits for approval: ${t.approval.prompt}` : (t.error?.message ?? t.reason))?.split('\n')[0];
       lines.push(`${branch} ${pad(t.task_id, 21)} ${pad(colorStatus(p, t.status), 12)} ${p.dim(extra)}${why ? `  ${p.dim(why)}` : ''}`);
       const under = `${lastPhase ? '   ' : '│  '}${j === phase.tasks.length - 1 ? '   ' : '│  '}`;
       for (const line of t.log_tail ?? []) lines.push(`${under}   ${p.dim('│')} ${(t.status === 'failed' ? p.red : p.dim)(clip(line, 100))}`);

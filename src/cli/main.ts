@@ -223,6 +223,7 @@ export async function main(argv: string[]): Promise<number> {
         json: values.json,
         palette,
         out: process.stdout,
+        execPrefix: values['data-dir'] === undefined && process.env.TROUPE_DATA_DIR === undefined ? 'troupe exec' : `troupe exec --data-dir ${JSON.stringify(dataDir)}`,
       });
     } else if (!process.stdin.isTTY) {
       code = await runScript(new LocalTarget(hub), process.stdin, process.stdout, stopReading.signal);

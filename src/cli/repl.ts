@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { appendFilePrivate, errorResponse, helpFor, isOperation, mkdirPrivate, OPERATION_NAMES, type HubResponse } from '../index.js';
+import { appendFilePrivate, errorResponse, helpFor, isOperation, mkdirPrivate, OPERATION_NAMES, type EventRecord, type HubResponse } from '../index.js';
 import { formatEvent, formatResponse, type Palette } from './format.js';
 import { LineAssembler, lineToCommand, splitLine } from './parse-line.js';
 import { watchWorkflow } from './watch.js';
@@ -92,9 +92,13 @@ export async function runRepl(hub: CommandTarget, options: { dataDir: string; js
   process.stdout.write(p.dim(`e.g.  wf_1 create @examples/hello.yaml   then   wf_1 start   and   wf_1 get-status\n`));
   let interrupts = 0;
   const assembler = new LineAssembler();
+  // what waits for a person is said above the prompt as it happens, and at start for what already waits
+  const people = await watchForPeople(hub, p);
   // a subscribed event is printed above the prompt, and the line being typed is drawn again
-  hub.onEvent = (_id, event) => {
-    process.stdout.write(`\r\u001b[K${options.json ? JSON.stringify(event) : formatEvent(p, event)}\n`);
+  hub.onEvent = (id, event) => {
+    const text = id === people ? personLine(p, event) : options.json ? JSON.stringify(event) : formatEvent(p, event);
+    if (text === null) return;
+    process.stdout.write(`\r\u001b[K${text}\n`);
     rl.prompt(true);
   };
   rl.on('SIGINT', () => {
@@ -137,4 +141,32 @@ export async function runRepl(hub: CommandTarget, options: { dataDir: string; js
   }
   rl.close();
   return 0;
+}
+
+/**
+ * Subscribes this session to what needs a person (approval requests,
+ * interventions) and prints what already waits; returns the subscription id
+ * (null when the hub refused it: the REPL works without).
+ */
+async function watchForPeople(hub: CommandTarget, p: Palette): Promise<string | null> {
+  const pending = await hub.execute({ operation: 'approvals' });
+  if (pending.status === 'success') {
+    for (const a of (pending.result as { approvals: { workflow_id: string; task_id: string; prompt: string; approve: string }[] }).approvals) {
+      process.stdout.write(`${p.yellow(`⌛ ${a.workflow_id}/${a.task_id} waits for approval: ${a.prompt}`)}  ${p.dim(a.approve)}\n`);
+    }
+  }
+  const subscribed = await hub.execute({ operation: 'subscribe-event', parameters: { patterns: ['APPROVAL_REQUESTED.#', 'ERROR_ENCOUNTERED.#'] } });
+  return subscribed.status === 'success' ? String((subscribed.result as { subscription_id: string }).subscription_id) : null;
+}
+
+/** The line above the prompt for an event that needs a person, or null for one that does not. */
+function personLine(p: Palette, event: EventRecord): string | null {
+  if (event.event_type === 'APPROVAL_REQUESTED') {
+    return `${p.yellow(`⌛ ${event.workflow_id}/${String(event.data.task_id)} waits for approval: ${String(event.data.prompt)}`)}  ${p.dim(String(event.data.approve))}`;
+  }
+  if (event.event_type === 'ERROR_ENCOUNTERED' && event.data.manual_intervention_required === true) {
+    const options = (event.data.options as string[] | undefined) ?? [];
+    return `${p.yellow(`✋ ${event.workflow_id}/${String(event.data.task_id)} failed and waits for a person`)}  ${p.dim(options.slice(0, 2).join('  |  '))}`;
+  }
+  return null;
 }

@@ -13,6 +13,8 @@ export interface RunOptions {
   json: boolean;
   palette: Palette;
   out: NodeJS.WritableStream;
+  /** how another terminal reaches this supervisor (`troupe exec`, with its --data-dir when not the default) */
+  execPrefix?: string;
 }
 
 /**
@@ -46,7 +48,7 @@ async function recoveryLines(hub: Hub, id: string, p: Palette): Promise<string[]
   });
 }
 
-function progressLine(p: Palette, e: EventRecord): string | null {
+function progressLine(p: Palette, e: EventRecord, exec = 'troupe exec'): string | null {
   const d = e.data as { task_id?: string; agent_id?: string; attempt?: number; execution_time_ms?: number; will_retry?: boolean; error?: { message: string }; status?: string };
   const task = `${e.phase}/${d.task_id}`;
   switch (e.event_type) {
@@ -60,6 +62,24 @@ function progressLine(p: Palette, e: EventRecord): string | null {
     case 'TASK_FAILED':
     case 'TASK_TIMEOUT':
       return (d.will_retry ? p.yellow : p.red)(`  ✗ ${task}: ${d.error?.message ?? 'failed'}${d.will_retry ? ' — will retry' : ''}`);
+    case 'APPROVAL_REQUESTED': {
+      const deadline = e.data.deadline ? `, until ${String(e.data.deadline)} (then ${String(e.data.on_timeout)})` : '';
+      return [
+        p.yellow(`⌛ ${task} waits for approval: ${String(e.data.prompt)}${deadline}`),
+        p.dim(`  answer from another terminal: ${exec} '${String(e.data.approve)}'  (or reject)`),
+      ].join('\n');
+    }
+    case 'APPROVAL_GRANTED': return p.green(`  ✓ ${task} approved by ${String(e.data.by)}`);
+    case 'APPROVAL_REJECTED': return p.red(`  ✗ ${task} rejected by ${String(e.data.by)}${e.data.reason ? `: ${String(e.data.reason)}` : ''}`);
+    case 'ERROR_ENCOUNTERED': {
+      if (e.data.manual_intervention_required !== true) return null;
+      const options = (e.data.options as string[] | undefined) ?? [];
+      return [
+        p.yellow(`✋ ${task} failed and waits for a person: ${d.error?.message ?? ''}`),
+        ...options.slice(0, 2).map((o) => p.dim(`  ${exec} '${o}'`)),
+        p.dim(`  (skip-task with "output" completes it instead; cancel ends the workflow)`),
+      ].join('\n');
+    }
     case 'COMPENSATION_STARTED': {
       const tasks = (e.data.tasks as string[] | undefined) ?? [];
       return p.yellow(`↶ undoing ${tasks.length} completed task(s) (workflow ${String(e.data.reason)}): ${tasks.join(', ')}`);
@@ -110,9 +130,9 @@ export async function runWorkflowFile(hub: Hub, options: RunOptions): Promise<nu
   const unsubscribe = hub.subscribe((event) => {
     if (event.workflow_id !== id) return;
     if (options.json) out.write(`${JSON.stringify(event)}\n`);
-    else if (live) live.event(event, progressLine(p, event));
+    else if (live) live.event(event, progressLine(p, event, options.execPrefix));
     else {
-      const line = progressLine(p, event);
+      const line = progressLine(p, event, options.execPrefix);
       if (line) out.write(`${line}\n`);
     }
   });
@@ -126,7 +146,12 @@ export async function runWorkflowFile(hub: Hub, options: RunOptions): Promise<nu
     out.write(`${p.bold(id)}: ${existingStatus?.name ?? (definition as { name?: string }).name}${how}\n`);
     if (existingStatus) for (const line of await recoveryLines(hub, id, p)) out.write(`${line}\n`);
   }
-  while (status === 'created' || status === 'running' || status === 'paused' || status === 'compensating') {
+  while (status === 'created' || status === 'running' || status === 'paused' || status === 'compensating' || status === 'needs_intervention') {
+    if (status === 'needs_intervention') {
+      // a person answers from another terminal (the lines above say how); `run` waits for the workflow to move
+      status = await movedFrom(hub, id, status);
+      continue;
+    }
     // `run` drives the workflow to its end: it starts a created one and resumes a paused one
     // (paused in an earlier session: nothing else can resume it while `run` owns the data directory)
     if (status === 'created' || status === 'paused') {
@@ -157,9 +182,27 @@ export async function runWorkflowFile(hub: Hub, options: RunOptions): Promise<nu
   return status === 'completed' || status === 'partial' ? RUN_EXIT.completed : RUN_EXIT.failed;
 }
 
+/** Resolves with the workflow's status once it is no longer `from` (an event of the workflow says when to look). */
+function movedFrom(hub: Hub, id: string, from: string): Promise<string> {
+  return new Promise((resolve) => {
+    const look = async () => {
+      const now = await hub.execute({ operation: 'get-status', workflow_id: id, parameters: { include_output: false } });
+      const status = now.status === 'success' ? (now.result as StatusResult).workflow_state.status : 'unknown';
+      if (status === from) return;
+      unsubscribe();
+      resolve(status);
+    };
+    const unsubscribe = hub.subscribe((event) => {
+      if (event.workflow_id === id && event.event_type.startsWith('WORKFLOW_')) void look();
+    });
+    void look();
+  });
+}
+
 /** The parts of `get-status` the summary reads. */
 interface StatusResult {
   workflow_state: {
+    status: string;
     metrics: { tasks_total: number; tasks_completed: number; total_execution_time: string | null };
     phases: { name: string; started_at: string | null; completed_at: string | null; tasks: { task_id: string; execution_time_ms: number | null }[] }[];
     critical_path: { tasks: string[]; estimated_duration: string };

@@ -29,6 +29,10 @@ function describeTask(spec: TaskSpec, record: TaskRecord, wave: number, includeO
     ...(record.notBefore !== null && record.status === 'ready' ? { retry_at: iso(record.notBefore) } : {}),
     ...(record.error ? { error: record.error } : {}),
     ...(record.reason ? { reason: record.reason } : {}),
+    ...(record.status === 'waiting_approval' && record.approval
+      ? { approval: { prompt: record.approval.prompt, deadline: iso(record.approval.deadline), on_timeout: record.approval.onTimeout } }
+      : {}),
+    ...(spec.onFailure ? { on_failure: spec.onFailure } : {}),
     ...(spec.when === undefined ? {} : { when: spec.when }),
     ...(spec.allowFailure ? { allow_failure: true } : {}),
     ...(undo ? { compensation: describeUndo(undo) } : {}),
