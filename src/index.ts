@@ -9,9 +9,13 @@ export { OPERATIONS, OPERATION_NAMES, commandSchema, isOperation } from './runti
 export { helpFor } from './runtime/help.js';
 export { ErrorCode, TroupeError } from './runtime/errors.js';
 export { errorResponse } from './runtime/responses.js';
-export { MAX_PARAMS_DEPTH, checkNesting, checkJsonTextNesting, nestingTooDeep } from './runtime/nesting.js';
+export { MAX_PARAMS_DEPTH, checkNesting, checkJsonTextNesting, checkYamlTextNesting, nestingTooDeep } from './runtime/nesting.js';
 export { DEFAULTS } from './runtime/defaults.js';
 export { resolveDefinition, workflowDefinitionSchema } from './runtime/definition.js';
+// templates (DESIGN §12): the shipped ones' folder, and command-line text made into typed params
+export { BUILTIN_TEMPLATES_DIR } from './runtime/templates/template-catalog.js';
+export { paramsFromText } from './runtime/templates/param-values.js';
+export { MAX_TEMPLATE_FILE_BYTES } from './runtime/templates/template-file.js';
 export { parseDuration, formatDuration } from './runtime/durations.js';
 export { parseSize } from './runtime/sizes.js';
 

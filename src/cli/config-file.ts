@@ -28,6 +28,8 @@ export const configSchema = z.strictObject({
   keep_checkpoints: z.number().int().min(1).max(1000).optional(),
   auto_recovery: z.boolean().optional(),
   event_retention: duration.optional(),
+  /** a folder of workflow templates (NAME.yaml): relative to this file; default templates/ beside it, when that exists */
+  templates_dir: z.string().min(1).optional(),
   /** user handlers: name -> "path/to/module.js#export", paths relative to this file */
   handlers: z.record(z.string(), z.string().min(1)).optional(),
   compaction_interval: duration.optional(),
@@ -52,16 +54,33 @@ export async function findConfig(named: string | undefined, cwd = process.cwd())
   if (named) return resolve(cwd, named);
   for (const name of DISCOVERED) {
     const path = resolve(cwd, name);
-    if (await access(path).then(() => true, () => false)) return path;
+    if (await exists(path)) return path;
   }
   return null;
 }
 
+const exists = (path: string) => access(path).then(() => true, () => false);
+
+/**
+ * The templates folder: `templates_dir` of the config, relative to the
+ * config file (named: used even when missing, so `list-templates` says it is
+ * missing); else `templates/` beside the config file, or in `cwd` when there
+ * is no config file, if that exists (an unasked-for folder that is not
+ * there is no news).
+ */
+async function templatesDirOf(config: ConfigFile, path: string | null, cwd: string): Promise<string | undefined> {
+  if (config.templates_dir !== undefined) return resolve(path ? dirname(path) : cwd, config.templates_dir);
+  const fallback = resolve(path ? dirname(path) : cwd, 'templates');
+  return (await exists(fallback)) ? fallback : undefined;
+}
+
 /** Reads and validates a config file (JSON or YAML); throws with zod's text on a bad one. */
-export async function loadConfig(path: string | null): Promise<{ config: ConfigFile; hub: HubOptions }> {
-  if (!path) return { config: {}, hub: {} };
-  const config = configSchema.parse(parseYaml(await readFile(path, 'utf8')) ?? {});
+export async function loadConfig(path: string | null, cwd = process.cwd()): Promise<{ config: ConfigFile; hub: HubOptions }> {
+  const config = path ? configSchema.parse(parseYaml(await readFile(path, 'utf8')) ?? {}) : {};
   const hub: HubOptions = {};
+  const templatesDir = await templatesDirOf(config, path, cwd);
+  if (templatesDir !== undefined) hub.templatesDir = templatesDir;
+  if (!path) return { config, hub };
   if (config.max_threads !== undefined) hub.maxThreads = config.max_threads;
   if (config.max_agent_pool_size !== undefined) hub.maxAgentPoolSize = config.max_agent_pool_size;
   if (config.heartbeat_interval !== undefined) hub.heartbeatInterval = config.heartbeat_interval;

@@ -9,6 +9,7 @@ import { findConfig, loadConfig, type ConfigFile } from './config-file.js';
 import { createPalette } from './format.js';
 import { runRepl, runScript } from './repl.js';
 import { runWorkflowFile, RUN_EXIT } from './run-command.js';
+import { paramPairs } from './run-source.js';
 import { runLogs } from './logs-command.js';
 import { guardStreams, OUTPUT_CLOSED_EXIT } from './output-guard.js';
 
@@ -20,6 +21,9 @@ const USAGE = `usage:
                              exit 0 only when every response is a success
   troupe run FILE [--id ID]  create and start the workflow in FILE, show progress;
                              exit 0 completed, 1 failed or cancelled, 2 bad input
+  troupe run --template NAME [--param KEY=VALUE]... [--id ID]
+                             the same for a template (list them: troupe exec list-templates, or the
+                             REPL); --param also sets a FILE's declared params
   troupe logs ID [TASK]      what the workflow's tasks printed (per attempt; --attempt N, --tail N),
                              through the running supervisor or from the data directory; -f follows
 options:
@@ -94,6 +98,8 @@ export async function main(argv: string[]): Promise<number> {
         'data-dir': { type: 'string' },
         config: { type: 'string' },
         id: { type: 'string' },
+        template: { type: 'string' },
+        param: { type: 'string', multiple: true },
         follow: { type: 'boolean', short: 'f', default: false },
         attempt: { type: 'string' },
         tail: { type: 'string' },
@@ -120,6 +126,17 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const [mode, ...rest] = positionals;
+  if (mode !== 'run' && (values.template !== undefined || values.param !== undefined)) {
+    process.stderr.write(`troupe: --template and --param are options of run\n${USAGE}\n`);
+    return 2;
+  }
+  let params: Record<string, string> = {};
+  try {
+    params = paramPairs(values.param ?? []);
+  } catch (error) {
+    process.stderr.write(`troupe: ${(error as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
   const color = !values['no-color'] && !process.env.NO_COLOR && process.stdout.isTTY === true;
   const palette = createPalette(color);
   const configPath = await findConfig(values.config);
@@ -163,8 +180,9 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`troupe: unknown command '${mode}'\n${USAGE}\n`);
     return 2;
   }
-  if (mode === 'run' && rest.length !== 1) {
-    process.stderr.write(`troupe: run takes one workflow file, got ${rest.length}\n${USAGE}\n`);
+  if (mode === 'run' && rest.length !== (values.template === undefined ? 1 : 0)) {
+    const what = values.template === undefined ? `one workflow file, got ${rest.length}` : 'a template or a workflow file, not both';
+    process.stderr.write(`troupe: run takes ${what}\n${USAGE}\n`);
     return 2;
   }
 
@@ -218,7 +236,8 @@ export async function main(argv: string[]): Promise<number> {
       code = 0;
     } else if (mode === 'run') {
       code = await runWorkflowFile(hub, {
-        file: rest[0]!,
+        source: values.template === undefined ? { file: rest[0]! } : { template: values.template },
+        params,
         ...(values.id === undefined ? {} : { id: values.id }),
         json: values.json,
         palette,

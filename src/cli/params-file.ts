@@ -1,8 +1,8 @@
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
-import { Lexer, Parser, parse as parseYaml } from 'yaml';
-import { checkJsonTextNesting, checkNesting, MAX_PARAMS_DEPTH, nestingTooDeep, TroupeError } from '../index.js';
+import { parse as parseYaml } from 'yaml';
+import { checkJsonTextNesting, checkNesting, checkYamlTextNesting, MAX_PARAMS_DEPTH, TroupeError } from '../index.js';
 
 const MIB = 1024 * 1024;
 
@@ -70,26 +70,6 @@ export async function readParamsFile(path: string, limit = MAX_PARAMS_FILE_BYTES
 }
 
 /**
- * Refuses YAML `text` nested much deeper than {@link MAX_PARAMS_DEPTH} before
- * the YAML parser builds it: that parser recurses per level (it overflows
- * near 800) and an 8 MiB file of `[` exhausted the heap. The CST parser
- * (iterative) is driven lexeme by lexeme and stops once its stack of open
- * nodes (the document, each collection, a scalar) passes the limit with a
- * little room; the exact depth is checked on the parsed value.
- */
-function checkYamlNesting(text: string, path: string): void {
-  const lexer = new Lexer();
-  const parser = new Parser();
-  const bound = MAX_PARAMS_DEPTH + 4;
-  for (const lexeme of lexer.lex(text)) {
-    for (const _ of parser.next(lexeme));
-    if (parser.stack.length > bound) {
-      throw nestingTooDeep(`parameters file ${path}`, `character ${parser.offset} of ${text.length}`);
-    }
-  }
-}
-
-/**
  * The parameters in a file's `text`: JSON when it is JSON (fast, and the
  * same as inline parameters), else YAML. Either way nested at most
  * {@link MAX_PARAMS_DEPTH} levels (NESTING_TOO_DEEP), checked before a
@@ -108,7 +88,7 @@ export function parseParamsText(text: string, path: string): unknown {
       // YAML's flow style starts the same way: the YAML parser decides, and reports
     }
   }
-  checkYamlNesting(text, path);
+  checkYamlTextNesting(text, what);
   let value: unknown;
   try {
     value = parseYaml(text, { prettyErrors: true });

@@ -1,14 +1,17 @@
 import { basename, extname } from 'node:path';
 import { formatDuration, SAFE_ID_MAX_LENGTH, type EventRecord, type Hub, type HubResponse } from '../index.js';
 import { formatResponse, type Palette } from './format.js';
-import { parseParams } from './parse-line.js';
+import { createParameters, type RunSource } from './run-source.js';
 import { RunProgress } from './run-progress.js';
 
 /** Exit codes of `troupe run` (DESIGN §5). */
 export const RUN_EXIT = { completed: 0, failed: 1, badInput: 2 } as const;
 
 export interface RunOptions {
-  file: string;
+  /** a workflow file, or a template by name */
+  source: RunSource;
+  /** `--param key=value`, as typed */
+  params?: Record<string, string>;
   id?: string;
   json: boolean;
   palette: Palette;
@@ -18,7 +21,7 @@ export interface RunOptions {
 }
 
 /**
- * A workflow id from the file name: `examples/hello.yaml` -> `hello_<time>`,
+ * A workflow id from the file (or template) name: `examples/hello.yaml` -> `hello_<time>`,
  * within the id rule (`SAFE_ID_RULE`): no "..", at most 128 characters.
  */
 function defaultId(file: string): string {
@@ -92,31 +95,34 @@ function progressLine(p: Palette, e: EventRecord, exec = 'troupe exec'): string 
 }
 
 /**
- * `troupe run FILE [--id ID]`: creates and starts the workflow in FILE,
- * shows progress, and resolves to the exit code: 0 completed (also
- * `partial`, with a warning), 1 failed or cancelled, 2 bad input.
+ * `troupe run FILE [--id ID]` or `troupe run --template NAME [--param k=v]…`:
+ * creates and starts the workflow, shows progress, and resolves to the exit
+ * code: 0 completed (also `partial`, with a warning), 1 failed or
+ * cancelled, 2 bad input (a refused definition or params).
  */
 export async function runWorkflowFile(hub: Hub, options: RunOptions): Promise<number> {
-  const { palette: p, out } = options;
+  const { palette: p, out, source } = options;
   const print = (response: HubResponse) => out.write(`${options.json ? JSON.stringify(response) : formatResponse(p, response)}\n`);
-  let definition: unknown;
+  let parameters: unknown;
   try {
-    definition = await parseParams(`@${options.file}`);
+    parameters = await createParameters(hub, source, options.params ?? {});
   } catch (error) {
     const { errorResponse } = await import('../index.js');
     print(errorResponse(error, { operation: 'run' }, Date.now()));
     return RUN_EXIT.badInput;
   }
-  const id = options.id ?? defaultId(options.file);
+  const id = options.id ?? defaultId('file' in source ? source.file : source.template);
   // an id the data directory already holds is recovered, not created again
   const existing = hub.workflowIds().includes(id) ? await hub.execute({ operation: 'get-status', workflow_id: id, parameters: { include_output: false } }) : null;
   const existingStatus = existing?.status === 'success' ? (existing.result as { workflow_state: { status: string; name: string } }).workflow_state : null;
+  let name = existingStatus?.name;
   if (!existingStatus) {
-    const created = await hub.execute({ operation: 'create', workflow_id: id, parameters: definition });
+    const created = await hub.execute({ operation: 'create', workflow_id: id, parameters });
     if (created.status === 'error') {
       print(created);
       return RUN_EXIT.badInput;
     }
+    name = (created.result as { name: string }).name;
   }
   // on a terminal a live status line sits under the event lines; elsewhere output stays plain lines
   const before = await hub.execute({ operation: 'get-status', workflow_id: id, parameters: { include_output: false } });
@@ -143,7 +149,7 @@ export async function runWorkflowFile(hub: Hub, options: RunOptions): Promise<nu
   let status = existingStatus?.status ?? 'created';
   if (!options.json) {
     const how = existingStatus ? ` (recovered from the data directory: ${status})` : '';
-    out.write(`${p.bold(id)}: ${existingStatus?.name ?? (definition as { name?: string }).name}${how}\n`);
+    out.write(`${p.bold(id)}: ${name}${how}\n`);
     if (existingStatus) for (const line of await recoveryLines(hub, id, p)) out.write(`${line}\n`);
   }
   while (status === 'created' || status === 'running' || status === 'paused' || status === 'compensating' || status === 'needs_intervention') {

@@ -153,6 +153,12 @@ export interface WorkflowSpec {
   durability?: 'sync' | 'batch' | 'none' | null;
   agentRequirements: { minAgents: number; maxAgents: number; specializedRoles: string[] };
   phases: PhaseSpec[];
+  /**
+   * The params it runs with (a template, or a definition that declares
+   * params): what `${{ params.NAME }}` reads when a task runs. Absent when it
+   * declares none, and in checkpoints from before templates.
+   */
+  params?: Record<string, string | number | boolean>;
 }
 
 /** Every event carries the time it happened, from the runtime's clock (machines never read one). */

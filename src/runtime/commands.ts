@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DEFAULTS } from './defaults.js';
-import { durationSchema, safeIdSchema, workflowDefinitionSchema } from './definition.js';
+import { durationSchema, safeIdSchema } from './definition.js';
+import { createHelpSchema, createParamsSchema } from './templates/create-request.js';
 import { eventParams } from './events/event-operations.js';
 import { resourceParams } from './resources/resource-params.js';
 import { agentParams } from './agents/agent-operations.js';
@@ -26,6 +27,8 @@ export interface OperationSpec {
   /** whether the REPL line starts with a workflow id */
   workflow: 'required' | 'optional' | 'none';
   params: z.ZodType;
+  /** what `help` describes, when `params` picks a schema by the input's shape (create) */
+  help?: z.ZodType;
   example: string;
   /** false for operations of the contract that this version does not do yet */
   available: boolean;
@@ -42,10 +45,18 @@ const op = (spec: Omit<OperationSpec, 'available'> & { available?: boolean }): O
 export const OPERATIONS = {
   create: op({
     group: 'lifecycle',
-    summary: 'Define a workflow from its definition (phases, tasks, dependencies); nothing runs until start',
+    summary: 'Define a workflow from its definition (phases, tasks, dependencies) or from a template with params; nothing runs until start',
     workflow: 'required',
-    params: workflowDefinitionSchema,
-    example: 'wf_1 create @examples/hello.yaml',
+    params: createParamsSchema,
+    help: createHelpSchema,
+    example: 'wf_1 create @examples/hello.yaml   or   wf_1 create {"template":"bug-fix","params":{"issue":"BUG-7"}}',
+  }),
+  'list-templates': op({
+    group: 'tasks',
+    summary: "The workflow templates: the config's templates_dir and those shipped with troupe, each with its params (type, default, required) and where it comes from",
+    workflow: 'none',
+    params: z.strictObject({ name: z.string().min(1).optional().describe('only the templates of this name') }),
+    example: 'list-templates',
   }),
   start: op({
     group: 'lifecycle',

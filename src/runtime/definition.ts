@@ -10,6 +10,8 @@ import { unsafeIdReason, UnsafeIdError, type IdKind } from '../persistence/safe-
 import { DEFAULTS } from './defaults.js';
 import { parseDuration } from './durations.js';
 import { TroupeError } from './errors.js';
+import { instantiate } from './templates/instantiate.js';
+import { paramsDeclarationSchema } from './templates/param-declarations.js';
 
 /** A duration: `"250ms"`, `"30s"`, `"15m"`, `"2h"`, `"7d"`, or a number of milliseconds. */
 export const durationSchema = z.union([z.string(), z.number()]).transform((value, ctx) => {
@@ -92,6 +94,8 @@ export const workflowDefinitionSchema = z.strictObject({
   durability: z.enum(['sync', 'batch', 'none']).optional(),
   /** the `on_recovery` of its `exec` tasks that set none: `adopt` (default) or `restart` */
   on_recovery: z.enum(['adopt', 'restart']).optional(),
+  /** the params it takes (a template): used as `${{ params.NAME }}` in its strings, applied at create */
+  params: paramsDeclarationSchema.optional(),
   /** external things the workflow needs, recorded for the status report */
   dependencies: z.array(z.string()).optional(),
   agent_requirements: z
@@ -242,15 +246,18 @@ function checkGraph(phases: PhaseSpec[], userHandlers: UserHandlers): void {
 
 /**
  * Validates a workflow definition (already parsed from JSON or YAML) and
- * resolves it into the {@link WorkflowSpec} the machines run: defaults filled
- * in, durations in ms, phases in object form. Throws a {@link TroupeError}
- * with the first problem found.
+ * resolves it into the {@link WorkflowSpec} the machines run: params
+ * applied (`given`, else the defaults it declares; DESIGN §12), defaults
+ * filled in, durations in ms, phases in object form. Throws a
+ * {@link TroupeError} with the first problem found; `who` names the
+ * definition in params errors.
  *
  * @example
  * resolveDefinition({ name: 'hello', phases: [{ name: 'greet', tasks: [{ id: 'hi', handler: 'echo', input: { value: 'hi' } }] }] })
  */
-export function resolveDefinition(raw: unknown, userHandlers: UserHandlers = new Map()): WorkflowSpec {
-  const parsed = workflowDefinitionSchema.safeParse(raw);
+export function resolveDefinition(raw: unknown, userHandlers: UserHandlers = new Map(), given?: unknown, who = 'this workflow'): WorkflowSpec {
+  const { definition, params } = instantiate(raw, given, who);
+  const parsed = workflowDefinitionSchema.safeParse(definition);
   if (!parsed.success) {
     throw new TroupeError('VALIDATION_FAILED', 'The workflow definition is invalid', { details: z.prettifyError(parsed.error) });
   }
@@ -295,7 +302,7 @@ export function resolveDefinition(raw: unknown, userHandlers: UserHandlers = new
   });
   checkGraph(phases, userHandlers);
   // after the graph: a reference is checked against dependencies that are known to exist, without a cycle
-  checkReferences(phases);
+  checkReferences(phases, params === null ? [] : Object.keys(params));
   return {
     name: def.name,
     description: def.description ?? null,
@@ -310,5 +317,6 @@ export function resolveDefinition(raw: unknown, userHandlers: UserHandlers = new
       specializedRoles: def.agent_requirements.specialized_roles,
     },
     phases,
+    ...(params === null ? {} : { params }),
   };
 }

@@ -73,7 +73,7 @@ export function helpFor(operation?: string) {
     workflow_id: spec.workflow,
     available: spec.available,
     usage: `${spec.workflow === 'required' ? '<workflow-id> ' : spec.workflow === 'optional' ? '[<workflow-id>] ' : ''}${operation} [params]`,
-    parameters: spec.available ? describeParams(spec.params) : [],
+    parameters: spec.available ? describeParams((spec as { help?: z.ZodType }).help ?? spec.params) : [],
     example: spec.example,
   };
 }

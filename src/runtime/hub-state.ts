@@ -21,6 +21,8 @@ export interface HubState {
   pool: AgentPool;
   bus: EventBus;
   scheduler: Scheduler;
+  /** the `templates_dir` whose templates `create {"template"}` and `list-templates` see besides the shipped ones; null: the shipped ones only */
+  templatesDir: string | null;
   /** configured user handlers and whether each can run (probed in a worker at start) */
   handlers: Map<string, HandlerProbe>;
   /** exclusive files held by running tasks and resource allocations */

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import { systemClock, type Clock } from '../actors/clock.js';
@@ -82,6 +83,12 @@ export interface HubOptions {
   handlers?: Record<string, string>;
   /** where relative handler paths start; @default the current directory */
   handlersBaseDir?: string;
+  /**
+   * A folder of workflow templates (NAME.yaml, .yml or .json), read at each
+   * `create {"template"}` and `list-templates`; its templates replace shipped
+   * ones of the same name. Relative to the current directory. @default none: the shipped templates only
+   */
+  templatesDir?: string;
   /** how often retention runs while the hub runs; @default "1h" */
   compactionInterval?: string | number;
   /**
@@ -230,7 +237,7 @@ export function createHub(options: HubOptions = {}): Hub {
     mayDispatch: () => !state.journal?.storage.degraded,
   });
   const resources = new ResourceManager({ clock, bus, locks, capacity: resolveCapacity(options.resources ?? {}, maxAgents), thresholdPercent: DEFAULTS.resource_usage_threshold });
-  const state: HubState = { clock, runner, pool, bus, scheduler, locks, resources, handlers: new Map(), workflows: new Map(), waits: new Set(), journal: null, recovery: null, taskFiles, taskLogErrors: [], correlationId: null, trace, subscriptions: new Subscriptions(clock, (draft) => bus.publish(draft)), maintenance: { timer: null, running: null, last: null, closed: false }, stats: { startedAt: clock.now(), commands: 0, errors: 0, totalMs: 0, lastCommandAt: null } };
+  const state: HubState = { clock, runner, pool, bus, scheduler, locks, resources, handlers: new Map(), templatesDir: options.templatesDir === undefined ? null : resolve(options.templatesDir), workflows: new Map(), waits: new Set(), journal: null, recovery: null, taskFiles, taskLogErrors: [], correlationId: null, trace, subscriptions: new Subscriptions(clock, (draft) => bus.publish(draft)), maintenance: { timer: null, running: null, last: null, closed: false }, stats: { startedAt: clock.now(), commands: 0, errors: 0, totalMs: 0, lastCommandAt: null } };
   let closed = false;
   bus.subscribe((event) => state.subscriptions.deliver(event));
   // probed in a worker while the data directory opens: a broken module is reported at create, never a crash

@@ -1,3 +1,4 @@
+import { Lexer, Parser } from 'yaml';
 import { TroupeError } from './errors.js';
 
 /**
@@ -125,4 +126,25 @@ export function checkJsonTextNesting(text: string, what: string, limit = MAX_PAR
   const at = jsonNestingExceeds(text, limit);
   if (at === -1) return;
   throw nestingTooDeep(what, `character ${at + 1} of ${text.length}`, limit);
+}
+
+/**
+ * Refuses YAML `text` nested much deeper than `limit` before the YAML parser
+ * builds it: that parser recurses per level (it overflows near 800) and an
+ * 8 MiB file of `[` exhausted the heap. The CST parser (iterative) is driven
+ * lexeme by lexeme and stops once its stack of open nodes (the document, each
+ * collection, a scalar) passes the limit with a little room; the exact depth
+ * is checked on the parsed value (checkNesting). `what` names the text.
+ *
+ * @example
+ * checkYamlTextNesting('a: [1, 2]', 'template file t.yaml') // passes
+ */
+export function checkYamlTextNesting(text: string, what: string, limit = MAX_PARAMS_DEPTH): void {
+  const lexer = new Lexer();
+  const parser = new Parser();
+  const bound = limit + 4;
+  for (const lexeme of lexer.lex(text)) {
+    for (const _ of parser.next(lexeme));
+    if (parser.stack.length > bound) throw nestingTooDeep(what, `character ${parser.offset} of ${text.length}`, limit);
+  }
 }

@@ -1,7 +1,8 @@
 import { createActor } from 'xstate';
 import { workflowMachine, type WorkflowEvent } from '../machines/workflow-machine.js';
 import { criticalPath } from '../machines/task-graph.js';
-import { resolveDefinition } from './definition.js';
+import { resolveCreate } from './templates/create-request.js';
+import { templateHandlers } from './templates/template-operations.js';
 import { formatDuration } from './durations.js';
 import { TroupeError } from './errors.js';
 import type { HubState } from './hub-state.js';
@@ -39,6 +40,7 @@ const handlers: Record<string, Handler> = {
   ...resourceHandlers,
   ...taskLogHandlers,
   ...peopleHandlers,
+  ...templateHandlers,
   async create(hub, id, _params, raw) {
     const workflowId = id!;
     if (hub.workflows.has(workflowId)) {
@@ -46,7 +48,7 @@ const handlers: Record<string, Handler> = {
         details: `It is ${statusOf(hub.workflows.get(workflowId)!.actor.getSnapshot())}`,
       });
     }
-    const spec = resolveDefinition(raw, hub.handlers);
+    const { spec, template } = await resolveCreate(raw, hub.handlers, hub.templatesDir);
     if (hub.journal && (await hub.journal.checkpoints.list(workflowId)).length > 0) {
       const failure = hub.recovery?.failed.find((f) => f.workflow_id === workflowId);
       throw new TroupeError('WORKFLOW_EXISTS', `Workflow ${workflowId} already exists in the data directory ${hub.journal.dataDir}, but it was not loaded`, {
@@ -97,6 +99,8 @@ const handlers: Record<string, Handler> = {
         tasks: tasks.length,
         roles: [...new Set(tasks.map((t) => t.role))],
         critical_path: { tasks: critical.path, estimated_duration: formatDuration(critical.durationMs) },
+        ...(template === null ? {} : { template }),
+        ...(spec.params === undefined ? {} : { params: spec.params }),
       },
       next_steps: [`Start it with '${workflowId} start'`],
     };

@@ -246,6 +246,8 @@ function definitionOf(spec: WorkflowSpec) {
       specialized_roles: spec.agentRequirements.specializedRoles,
     },
     phases: spec.phases.map((phase) => ({ name: phase.name, tasks: phase.tasks.map(taskDefinitionOf) })),
+    // the values it runs with, declared as defaults: what its inputs still read when tasks run
+    ...(spec.params === undefined ? {} : { params: Object.fromEntries(Object.entries(spec.params).map(([k, v]) => [k, { type: typeof v, default: v }])) }),
   };
 }
 

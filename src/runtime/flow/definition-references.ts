@@ -78,10 +78,10 @@ function textAt(value: unknown, path: string, prefix: string): string {
  * depends on, directly or through others, because only those have ended
  * when it runs; a compensation may also read its own task (`output`, or
  * `tasks.<self>`); `output` exists only in `compensate.input`; `params.NAME`
- * needs the workflow to declare it (templates, not yet part of a plain
- * definition).
+ * needs the workflow to declare it (`declaredParams`, DESIGN §12).
  */
-export function checkReferences(phases: readonly PhaseSpec[]): void {
+export function checkReferences(phases: readonly PhaseSpec[], declaredParams: readonly string[] = []): void {
+  const declared = new Set(declaredParams);
   const byId = new Map(phases.flatMap((p) => p.tasks).map((t) => [t.id, t]));
   for (const task of byId.values()) {
     const sites = sitesOf(task);
@@ -98,7 +98,11 @@ export function checkReferences(phases: readonly PhaseSpec[]): void {
           refuse('reads output, which only a compensation has', `Read a dependency's output as tasks.<id>.output; 'output' is the compensated task's output inside compensate.input`);
         }
         for (const param of refs.params) {
-          refuse(`reads params.${param}, but this workflow declares no params`, 'Parameters come with templates; use a literal value here');
+          if (declared.has(param)) continue;
+          refuse(
+            `reads params.${param}, which this workflow does not declare`,
+            declared.size === 0 ? 'Declare it: params: {NAME: {type: string | number | boolean, default, description}}' : `Declared params: ${[...declared].join(', ')}`,
+          );
         }
         for (const id of refs.tasks) {
           if (!byId.has(id)) refuse(`reads tasks.${id}, which is not a task of this workflow`, `Known tasks: ${[...byId.keys()].slice(0, 20).join(', ')}`);

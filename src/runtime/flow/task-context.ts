@@ -77,7 +77,7 @@ export function expressionContext(snapshot: WorkflowSnapshot, spec: TaskSpec, at
   return {
     tasks,
     workflow: { id: ctx.id, name: ctx.spec.name },
-    params: {},
+    params: ctx.spec.params ?? {},
     task: { attempt },
     ...(spec.compensates === undefined ? {} : { output: tasks[spec.compensates]?.output ?? null }),
   };

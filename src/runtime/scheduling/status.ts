@@ -192,6 +192,7 @@ export function describeWorkflow(snapshot: WorkflowSnapshot, pool: AgentPool, op
         min_agents: ctx.spec.agentRequirements.minAgents,
         max_agents: ctx.spec.agentRequirements.maxAgents,
         specialized_roles: ctx.spec.agentRequirements.specializedRoles,
+        ...(ctx.spec.params === undefined ? {} : { params: ctx.spec.params }),
       },
       metrics: {
         total_execution_time: end === null || ctx.startedAt === null ? null : formatDuration(end - ctx.startedAt),
