@@ -62,9 +62,10 @@ export class KpiFold {
    */
   apply(event: FoldedEvent): void {
     this.lastSeq = event.seq;
-    if (!RUNTIME_SOURCES.has(event.source) || event.tags.includes('imported')) return;
-    const at = Date.parse(event.timestamp);
-    if (!Number.isFinite(at)) return;
+    // read back from a log, an event is data from disk: a field missing or of another type is skipped, never a throw
+    if (!RUNTIME_SOURCES.has(event.source) || (Array.isArray(event.tags) && event.tags.includes('imported'))) return;
+    const at = typeof event.timestamp === 'string' ? Date.parse(event.timestamp) : NaN;
+    if (!Number.isFinite(at) || typeof event.data !== 'object' || event.data === null) return;
     this.firstAt ??= at;
     this.spanFrom ??= at;
     const d = event.data;
