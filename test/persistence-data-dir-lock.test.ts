@@ -172,6 +172,8 @@ describe('data dir layout', () => {
       checkpoints: '/data/.troupe/checkpoints',
       events: '/data/.troupe/events',
       agentPools: '/data/.troupe/agent_pools',
+      poolRecords: '/data/.troupe/agent_pools/pool.ckpt',
+      kpiTotals: '/data/.troupe/metrics/kpis.ckpt',
       bundleKey: '/data/.troupe/bundle.key',
     });
   });

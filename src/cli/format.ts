@@ -128,6 +128,18 @@ function formatHelp(p: Palette, help: HelpList | HelpOne): string {
   return lines.join('\n');
 }
 
+interface KpiView { value: number | null; target: number; comparison: string; met: boolean | null }
+type KpiWindows = Record<'all_time' | 'last_24h', Record<string, KpiView | string | null>>;
+
+/** `metrics` as people read it: each KPI over all time and the last 24 h beside its target (the rest is in --json). */
+function formatKpis(kpis: KpiWindows): string {
+  const shown = (k: KpiView) => (k.value === null ? '-' : `${k.value}% ${k.met ? 'met' : 'missed'}`);
+  const rows = Object.entries(kpis.all_time)
+    .filter((entry): entry is [string, KpiView] => typeof entry[1] === 'object' && entry[1] !== null)
+    .map(([name, k]) => ({ kpi: name, all_time: shown(k), last_24h: shown(kpis.last_24h[name] as KpiView), target: `${k.comparison} ${k.target}%` }));
+  return formatTable(rows, ['kpi', 'all_time', 'last_24h', 'target']);
+}
+
 /** A response as people read it; `--json` prints the response itself instead. */
 export function formatResponse(p: Palette, response: HubResponse): string {
   if (response.status === 'error') {
@@ -157,6 +169,8 @@ export function formatResponse(p: Palette, response: HubResponse): string {
   } else if (response.operation === 'redistribute-tasks') {
     const moves = (result.redistribution_strategy as { new_assignments: Record<string, unknown>[] }).new_assignments;
     body = moves.length === 0 ? p.dim('the agent ran no tasks: it is out of the pool') : formatTable(moves, ['workflow_id', 'task_id', 'target_agent', 'reason']);
+  } else if (response.operation === 'metrics' && result.kpis) {
+    body = formatKpis(result.kpis as KpiWindows);
   } else if (response.operation === 'help') body = formatHelp(p, result as unknown as HelpList | HelpOne);
   else if (response.operation === 'get-events') {
     const events = result.events as EventRecord[];

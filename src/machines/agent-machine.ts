@@ -8,6 +8,8 @@ export interface AgentInput {
   maxConcurrentTasks: number;
   /** consecutive failures that open the circuit breaker */
   breakerThreshold: number;
+  /** its record from before a restart (agent_pools/pool.ckpt); fresh when absent */
+  performance?: AgentPerformance;
 }
 
 /** The performance record of an agent, as the spec's agent tracking describes it. */
@@ -103,7 +105,7 @@ export const agentMachine = setup({
     running: [],
     consecutiveFailures: 0,
     trialTaskId: null,
-    performance: { tasksCompleted: 0, tasksFailed: 0, totalTaskMs: 0, recentScores: [] },
+    performance: input.performance ?? { tasksCompleted: 0, tasksFailed: 0, totalTaskMs: 0, recentScores: [] },
   }),
   states: {
     lifecycle: {

@@ -1,5 +1,5 @@
 import { enqueueActions, setup } from 'xstate';
-import { agentMachine } from './agent-machine.js';
+import { agentMachine, type AgentPerformance } from './agent-machine.js';
 
 /** What the hub gives its agent pool. */
 export interface PoolInput {
@@ -26,7 +26,8 @@ export interface PoolContext extends PoolInput {
 }
 
 export type PoolEvent =
-  | { type: 'agent.add'; role: string }
+  /** `id` and `performance` bring back an agent from before a restart (agent_pools/pool.ckpt) */
+  | { type: 'agent.add'; role: string; id?: string; performance?: AgentPerformance }
   | { type: 'agent.remove'; agentId: string }
   /** a failed or unresponsive agent leaves, whatever the minimum: it holds no capacity */
   | { type: 'agent.discard'; agentId: string }
@@ -34,6 +35,9 @@ export type PoolEvent =
 
 /** The id of the `n`th agent a pool spawns. */
 export const agentIdFor = (n: number): string => `agent_${String(n).padStart(3, '0')}`;
+
+/** The `n` of an id `agentIdFor(n)` made, 0 for any other id: a restored agent's id is never given out again. */
+const seqOfAgentId = (id: string): number => Number(/^agent_(\d+)$/.exec(id)?.[1] ?? 0);
 
 /**
  * The agent pool: spawns agents by reference (`spawnChild('agent')`, never
@@ -45,7 +49,8 @@ export const poolMachine = setup({
   types: { input: {} as PoolInput, context: {} as PoolContext, events: {} as PoolEvent },
   actors: { agent: agentMachine },
   guards: {
-    belowMax: ({ context }) => context.members.length < context.maxAgents,
+    belowMax: ({ context, event }) =>
+      context.members.length < context.maxAgents && !(event.type === 'agent.add' && event.id !== undefined && context.members.some((m) => m.id === event.id)),
     isMember: ({ context, event }) => event.type === 'agent.discard' && context.members.some((m) => m.id === event.agentId),
     aboveMin: ({ context, event }) =>
       event.type === 'agent.remove' &&
@@ -55,7 +60,7 @@ export const poolMachine = setup({
   actions: {
     spawnAgent: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'agent.add') return;
-      const id = agentIdFor(context.nextSeq);
+      const id = event.id ?? agentIdFor(context.nextSeq);
       enqueue.spawnChild('agent', {
         id,
         input: {
@@ -63,9 +68,10 @@ export const poolMachine = setup({
           role: event.role,
           maxConcurrentTasks: context.maxConcurrentTasks,
           breakerThreshold: context.breakerThreshold,
+          ...(event.performance ? { performance: event.performance } : {}),
         },
       });
-      enqueue.assign({ members: [...context.members, { id, role: event.role }], nextSeq: context.nextSeq + 1 });
+      enqueue.assign({ members: [...context.members, { id, role: event.role }], nextSeq: event.id === undefined ? context.nextSeq + 1 : Math.max(context.nextSeq, seqOfAgentId(id) + 1) });
     }),
     retireAgent: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'agent.remove') return;

@@ -15,6 +15,10 @@ export function dataDirLayout(root: string) {
     checkpoints: join(root, 'checkpoints'),
     events: join(root, 'events'),
     agentPools: join(root, 'agent_pools'),
+    /** the agents' performance records, written at checkpoints and shutdown */
+    poolRecords: join(root, 'agent_pools', 'pool.ckpt'),
+    /** the KPIs' running totals, so retention dropping old log segments does not drop them from all-time figures */
+    kpiTotals: join(root, 'metrics', 'kpis.ckpt'),
     /** the HMAC key that signs this directory's save-state bundles (mode 0600) */
     bundleKey: join(root, 'bundle.key'),
   };

@@ -328,7 +328,7 @@ export const OPERATIONS = {
   }),
   metrics: op({
     group: 'system',
-    summary: 'Workflow efficiency, agent performance, event throughput, memory and CPU',
+    summary: 'The KPIs beside their targets (all time and last 24 h), workflow efficiency, agent performance, event throughput, memory and CPU',
     workflow: 'none',
     params: none,
     example: 'metrics',

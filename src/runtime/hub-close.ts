@@ -47,6 +47,8 @@ export async function shutDown(state: HubState, graceMs: number): Promise<void> 
       (e) => !ENDED_STATUSES.has(statusOf(e.actor.getSnapshot())) && (e.appliedSeq > e.checkpointedAppliedSeq || busy.has(e)),
     );
     await Promise.allSettled(active.map((e) => state.journal!.checkpoint(e, 'shutdown')));
+    // the agents' records and the KPIs' totals as they are at the end (after SYSTEM_SHUTDOWN: they count it)
+    await state.stateFiles?.saveAll();
   }
   for (const entry of state.workflows.values()) entry.actor.stop();
   await state.maintenance.running;

@@ -9,6 +9,7 @@ import type { RecoveredTask } from './durability/process-recovery.js';
 import { repairIndex } from './durability/index-repair.js';
 import { isTroupeError } from './errors.js';
 import { HUB_VERSION } from './version.js';
+import { StateFiles } from './durability/state-files.js';
 
 /**
  * Opens the hub's data directory: takes the lock, reads the log back
@@ -32,7 +33,13 @@ export async function openDataDir(
   const { journal, records, damage } = opened;
   state.journal = journal;
   state.scheduler.useJournal(journal);
-  state.bus.restore(records.filter((r) => r.kind === 'event').map((r) => ({ ...(r.event as Omit<EventRecord, 'seq'>), seq: r.seq })));
+  const history = records.filter((r) => r.kind === 'event').map((r) => ({ ...(r.event as Omit<EventRecord, 'seq'>), seq: r.seq }));
+  state.bus.restore(history);
+  // before anything new is published: the agents' records come back, and the KPIs catch up with the log
+  const stateFiles = new StateFiles(state, journal);
+  state.stateFiles = stateFiles;
+  const stateReport = await stateFiles.load(history);
+  journal.onCheckpointWritten = () => stateFiles.poolChanged();
   // events from now on go to the log too; they are history, not the durable truth, so batched
   state.bus.persistWith((event) => journal.log.append({ kind: 'event', event }, 'batch').seq);
   state.subscriptions.deadLetterStore.restore(records);
@@ -46,7 +53,7 @@ export async function openDataDir(
     list.push(r);
     outcomesByWorkflow.set(String(r.workflow_id), list);
   }
-  const report: RecoveryReport = { data_dir: dataDir, lock_taken_over_from: opened.tookOverLockFrom, log_damage: damage, log_missing: opened.missing, recovered: [], failed: [], duration_ms: 0 };
+  const report: RecoveryReport = { data_dir: dataDir, lock_taken_over_from: opened.tookOverLockFrom, log_damage: damage, log_missing: opened.missing, recovered: [], failed: [], state_files: stateReport, duration_ms: 0 };
   // before the index is listed: a workflow whose record was lost is loaded like the others
   const index = await repairIndex(journal, (draft) => state.bus.publish(draft));
   report.index_repaired = index.repaired;
@@ -91,6 +98,8 @@ export async function openDataDir(
           workflowId: id,
           severity: done.skipped_checkpoints.length > 0 ? 'warning' : 'info',
           data: {
+            // a restart's recovery, not a restore or rollback: the recovery-success KPI follows these
+            trigger: 'recovery',
             checkpoint: done.checkpoint,
             skipped_checkpoints: done.skipped_checkpoints,
             replayed_outcomes: done.replayed_outcomes,
@@ -122,6 +131,10 @@ export async function openDataDir(
       recovered: report.recovered.length,
       failed: report.failed.length,
       duration_ms: report.duration_ms,
+      // the last event of the history before this start: the hub was down since (the KPIs leave that time out)
+      down_since: history.at(-1)?.timestamp ?? null,
+      // the agents brought back from agent_pools/pool.ckpt, the pool this process starts with
+      restored_agents: state.pool.views().map((a) => a.agent_id),
     },
   });
   for (const entry of state.workflows.values()) state.scheduler.pump(entry);

@@ -13,6 +13,7 @@ import type { ActorTrace } from './events/actor-trace.js';
 import type { RecoveryReport } from './durability/recovery.js';
 import type { ResourceManager } from './resources/resource-manager.js';
 import type { TaskFilesConfig, TaskLogError } from './scheduling/task-files.js';
+import type { KpiFold } from './metrics/kpi-fold.js';
 
 /** The parts of a hub its operations work on. @internal */
 export interface HubState {
@@ -46,6 +47,10 @@ export interface HubState {
   taskFiles: TaskFilesConfig;
   /** task log writes that failed (the last few), for `health` */
   taskLogErrors: TaskLogError[];
+  /** the KPIs' running state, fed every event (`metrics`' kpis, `get-status`' workflow_state.kpis) */
+  kpis: KpiFold;
+  /** agent_pools/pool.ckpt and metrics/kpis.ckpt (durability/state-files.ts); null for an in-memory hub */
+  stateFiles: { saveAll(): Promise<void> } | null;
   /** what the last start recovered, for `health` */
   recovery: RecoveryReport | null;
   /** periodic log compaction: its timer, the run under way, what the last run dropped, and whether the hub is closing */

@@ -29,6 +29,8 @@ import { ResourceManager, resolveCapacity, type ResourceCapacity } from './resou
 import { taskFilesConfig } from './scheduling/task-files.js';
 import { shutDown } from './hub-close.js';
 import { recordLogError } from './scheduling/task-log-operations.js';
+import { FileWaits } from './scheduling/file-waits.js';
+import { KpiFold } from './metrics/kpi-fold.js';
 
 /** Options of {@link createHub}; every one has a default. */
 export interface HubOptions {
@@ -217,6 +219,7 @@ export function createHub(options: HubOptions = {}): Hub {
     trace?.forPool(),
   );
   const locks = new FileLocks();
+  const fileWaits = new FileWaits(bus, locks);
   const scheduler = new Scheduler({
     clock,
     runner,
@@ -235,10 +238,24 @@ export function createHub(options: HubOptions = {}): Hub {
     maxOutputBytes,
     // while the data directory cannot be written, an outcome could not be logged: nothing new starts
     mayDispatch: () => !state.journal?.storage.degraded,
+    // a ready task kept back by a held exclusive file: RESOURCE_CONFLICT, once per task (the conflict-rate KPI counts them)
+    onFileWait: (entry, taskId, phase, held) => fileWaits.report(entry, taskId, phase, held),
   });
   const resources = new ResourceManager({ clock, bus, locks, capacity: resolveCapacity(options.resources ?? {}, maxAgents), thresholdPercent: DEFAULTS.resource_usage_threshold });
-  const state: HubState = { clock, runner, pool, bus, scheduler, locks, resources, handlers: new Map(), templatesDir: options.templatesDir === undefined ? null : resolve(options.templatesDir), workflows: new Map(), waits: new Set(), journal: null, recovery: null, taskFiles, taskLogErrors: [], correlationId: null, trace, subscriptions: new Subscriptions(clock, (draft) => bus.publish(draft)), maintenance: { timer: null, running: null, last: null, closed: false }, stats: { startedAt: clock.now(), commands: 0, errors: 0, totalMs: 0, lastCommandAt: null } };
+  const state: HubState = {
+    clock, runner, pool, bus, scheduler, locks, resources,
+    handlers: new Map(),
+    templatesDir: options.templatesDir === undefined ? null : resolve(options.templatesDir),
+    workflows: new Map(), waits: new Set(), journal: null, recovery: null,
+    kpis: new KpiFold(), stateFiles: null,
+    taskFiles, taskLogErrors: [], correlationId: null, trace,
+    subscriptions: new Subscriptions(clock, (draft) => bus.publish(draft)),
+    maintenance: { timer: null, running: null, last: null, closed: false },
+    stats: { startedAt: clock.now(), commands: 0, errors: 0, totalMs: 0, lastCommandAt: null },
+  };
   let closed = false;
+  // the KPIs fold every event as it is published (state.kpis is replaced once, when the data directory's saved state is loaded)
+  bus.subscribe((event) => state.kpis.apply(event));
   bus.subscribe((event) => state.subscriptions.deliver(event));
   // probed in a worker while the data directory opens: a broken module is reported at create, never a crash
   const probed = runner.probeHandlers().then((probes) => {

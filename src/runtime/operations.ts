@@ -18,6 +18,7 @@ import { eventHandlers } from './events/event-operations.js';
 import { resourceHandlers } from './resources/resource-operations.js';
 import { addLogTails, taskLogHandlers } from './scheduling/task-log-operations.js';
 import { describeWorkflow, summarizeWorkflow } from './scheduling/status.js';
+import { workflowKpis } from './metrics/kpi-report.js';
 import { ENDED_STATUSES, newEntry, statusOf, type WorkflowEntry, type WorkflowStatus } from './scheduling/workflow-entry.js';
 
 /** Statuses `wait` answers in. */
@@ -158,7 +159,8 @@ const handlers: Record<string, Handler> = {
     const next = allowedOperations(entry)
       .filter((op) => op !== 'get-status' && (op !== 'wait' || !ENDED_STATUSES.has(status)))
       .map((op) => `${entry.id} ${op}`);
-    const described = describeWorkflow(entry.actor.getSnapshot(), hub.pool, { includeOutput: params.include_output });
+    const kpis = workflowKpis(hub.kpis, entry.id, hub.clock.now());
+    const described = describeWorkflow(entry.actor.getSnapshot(), hub.pool, { includeOutput: params.include_output, kpis });
     await addLogTails(hub, entry, described.workflow_state);
     return {
       result: described,

@@ -4,6 +4,7 @@ import type { HubState } from './hub-state.js';
 import type { Handler } from './operation-kit.js';
 import { ENDED_STATUSES, statusOf } from './scheduling/workflow-entry.js';
 import { storageView } from './durability/storage-watch.js';
+import { kpiReport } from './metrics/kpi-report.js';
 
 type Status = 'healthy' | 'degraded' | 'unhealthy' | 'unknown';
 
@@ -59,7 +60,9 @@ export const systemHandlers: Record<string, Handler> = {
     const running = [...hub.workflows.values()].reduce((n, e) => n + e.inFlight.size, 0);
     const pool = hub.runner.stats();
     const unwritable = new Set(hub.journal?.storage.troubles.map((t) => t.part) ?? []);
-    const storeStatus: Status = !hub.journal ? 'unknown' : unwritable.has('checkpoints') || (recovery && (recovery.failed.length > 0 || (recovery.index_repaired?.length ?? 0) > 0 || recovery.recovered.some((r) => r.skipped_checkpoints.length > 0))) ? 'degraded' : 'healthy';
+    // a torn or corrupt pool.ckpt or kpis.ckpt was survived (fresh records, KPIs from the log alone): said until restart
+    const stateFilesLost = [recovery?.state_files?.pool, recovery?.state_files?.kpis].filter((f) => f?.status === 'corrupt');
+    const storeStatus: Status = !hub.journal ? 'unknown' : unwritable.has('checkpoints') || stateFilesLost.length > 0 || (recovery && (recovery.failed.length > 0 || (recovery.index_repaired?.length ?? 0) > 0 || recovery.recovered.some((r) => r.skipped_checkpoints.length > 0))) ? 'degraded' : 'healthy';
     const logStatus: Status = !hub.journal ? 'unknown' : unwritable.has('log') || (recovery && (recovery.log_damage.length > 0 || recovery.log_missing !== null)) ? 'degraded' : 'healthy';
     const storage = storageView(hub.journal);
     // a task log that could not be written lost output (the task itself went on): degraded until restart
@@ -116,6 +119,7 @@ export const systemHandlers: Record<string, Handler> = {
       },
       next_steps: [
         ...(unwritable.size > 0 ? [`${storage!.message}. Free space in ${hub.journal!.dataDir} (or fix the disk): dispatching resumes by itself`] : []),
+        ...stateFilesLost.map((f) => `${f!.file} could not be read (${f!.reason ?? 'corrupt'}): ${f === recovery?.state_files?.pool ? 'the pool started with fresh performance records' : 'the KPIs count only the events the log still holds'}; it is written anew at the next checkpoint or shutdown`),
         ...(taskLogStatus === 'degraded' ? ['A task log could not be written (see the task-logs component): free disk space or fix the permissions of its folder'] : []),
         ...(worst === 'degraded' && recovery && (recovery.failed.length > 0 || recovery.log_damage.length > 0 || recovery.log_missing !== null || (recovery.index_repaired?.length ?? 0) > 0 || recovery.recovered.some((r) => r.skipped_checkpoints.length > 0))
           ? ['See recovery.failed, recovery.log_damage, recovery.log_missing, recovery.index_repaired and skipped_checkpoints for what was found and survived']
@@ -155,6 +159,8 @@ export const systemHandlers: Record<string, Handler> = {
           events_per_second: Math.round((hub.bus.published / uptimeMs) * 1000 * 10) / 10,
           subscribers: hub.bus.listeners,
         },
+        // the orchestrator spec's success metrics beside their targets, over all history and the last 24 h (see metrics/)
+        kpis: kpiReport(hub.kpis, hub.clock.now()),
         system_health: {
           memory_usage: `${resourceUsage().memory_mb}MB`,
           cpu_utilization: resourceUsage().cpu_percent,

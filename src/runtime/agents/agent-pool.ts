@@ -1,6 +1,6 @@
 import { createActor, type ActorRefFrom, type SnapshotFrom } from 'xstate';
 import type { Clock, TimerHandle } from '../../actors/clock.js';
-import { acceptsNewTask, agentMachine } from '../../machines/agent-machine.js';
+import { acceptsNewTask, agentMachine, type AgentPerformance } from '../../machines/agent-machine.js';
 import { poolMachine, type PoolInput } from '../../machines/pool-machine.js';
 import { performanceScore, rank, type AssignmentStrategy, type Candidate } from './agent-ranking.js';
 import { formatDuration } from '../durations.js';
@@ -43,6 +43,12 @@ export interface PickOptions {
   strategy?: AssignmentStrategy;
   /** who the task is for: named in AGENT_ALLOCATED when the pool grows for it */
   workflowId?: string;
+}
+
+/** What `agent_pools/pool.ckpt` keeps: each agent's role and performance record, and the views of the agents that left. */
+export interface PoolRecords {
+  agents: { id: string; role: string; performance: AgentPerformance }[];
+  departed: AgentView[];
 }
 
 /** Agents kept for views after they left the pool (failed or retired), so a task's agent stays visible. */
@@ -110,6 +116,8 @@ export class AgentPool {
     this.#actor.send({ type: 'agent.add', role });
     const added = this.#members().at(-1);
     if (this.#members().length === before || !added) return null;
+    // an id from before a restart given out again: the new agent is the one its views mean now
+    this.#departed.delete(added.id);
     this.#bus.publish({ type: 'AGENT_ALLOCATED', data: { agent_id: added.id, workflow_id: workflowId, role, capabilities: [role] } });
     this.#armIdle(added.id);
     return added.id;
@@ -305,6 +313,35 @@ export class AgentPool {
   /** Agents that left the pool, newest last. */
   departed(): AgentView[] {
     return [...this.#departed.values()];
+  }
+
+  /** The agents' records now, for `agent_pools/pool.ckpt`. */
+  records(): PoolRecords {
+    const agents = this.#members().flatMap((m) => {
+      const context = this.#agent(m.id)?.getSnapshot().context;
+      return context ? [{ id: m.id, role: m.role, performance: context.performance }] : [];
+    });
+    return { agents, departed: this.departed() };
+  }
+
+  /**
+   * Brings back the agents of `agent_pools/pool.ckpt` at start, idle, with
+   * their ids and performance records (scores, counts, times), so ranking
+   * and `monitor-pool` go on where they were; breakers start closed (a
+   * restart is a fresh chance). Publishes nothing: they are not new agents.
+   * Returns the ids restored.
+   */
+  restore(records: PoolRecords): string[] {
+    for (const view of records.departed.slice(-DEPARTED_LIMIT)) this.#departed.set(view.agent_id, view);
+    const restored: string[] = [];
+    for (const agent of records.agents) {
+      this.#actor.send({ type: 'agent.add', role: agent.role, id: agent.id, performance: agent.performance });
+      if (!this.#agent(agent.id)) continue;
+      restored.push(agent.id);
+      this.#departed.delete(agent.id);
+      this.#armIdle(agent.id);
+    }
+    return restored;
   }
 
   stop(): void {

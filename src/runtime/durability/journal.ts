@@ -87,6 +87,8 @@ export class Journal {
   readonly #clock: Clock;
   /** workflows whose newest checkpoint could not be written: taken again once writes succeed */
   readonly #behind = new Set<WorkflowEntry>();
+  /** told after each checkpoint written (the hub writes the pool's records then) */
+  onCheckpointWritten: (() => void) | null = null;
   /** the log position each workflow's newest written checkpoint covers */
   readonly #durable = new WeakMap<WorkflowEntry, number>();
 
@@ -198,6 +200,7 @@ export class Journal {
         entry.checkpointedAppliedSeq = Math.max(entry.checkpointedAppliedSeq, covered);
         this.#behind.delete(entry);
         this.storage.succeeded('checkpoints');
+        this.onCheckpointWritten?.();
         return info;
       } catch (error) {
         // what it would have covered is not durable: retention keeps the log it needs, the

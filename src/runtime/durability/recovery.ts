@@ -144,6 +144,21 @@ export interface RecoveryReport {
   failed: { workflow_id: string; code: string; message: string }[];
   /** workflows found with checkpoints but no index record, whose record was rebuilt (see index-repair.ts) */
   index_repaired?: { workflow_id: string; shelf: string; status: string; checkpoint: string }[];
+  /** what start made of agent_pools/pool.ckpt and metrics/kpis.ckpt (see state-files.ts) */
+  state_files?: StateFilesReport;
   duration_ms: number;
+}
+
+/** What start found of a state file: `corrupt` ones are survived (fresh state) and make `health` degraded. */
+export interface StateFileStatus {
+  file: string;
+  status: 'restored' | 'missing' | 'corrupt';
+  reason?: string;
+}
+
+/** What start made of the pool's and the KPIs' state files. */
+export interface StateFilesReport {
+  pool: StateFileStatus & { agents: number };
+  kpis: StateFileStatus & { replayed_events: number };
 }
 

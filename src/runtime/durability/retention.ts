@@ -26,6 +26,8 @@ export async function compact(state: HubState, retentionMs: number): Promise<Com
   }
   const cutoff = state.clock.now() - retentionMs;
   const old = journal.log.segments().filter((s) => s.sealed && s.lastSeq <= needed && s.newestAt !== null && s.newestAt < cutoff);
+  // the KPIs' all-time totals are saved first: once these events are gone, only that file holds what they counted
+  if (old.length > 0) await state.stateFiles?.saveAll();
   await journal.log.dropSegments(old.map((s) => s.name));
   return { segments: old.map((s) => s.name), records: old.reduce((n, s) => n + s.records, 0) };
 }

@@ -6,7 +6,7 @@ import { durationSchema } from '../definition.js';
 import { DEFAULT_DELIVERY } from './subscriptions.js';
 import { ADAPTIVE_BATCH, DEFAULT_BATCHING } from './event-batching.js';
 import { formatDuration } from '../durations.js';
-import { EVENT_TYPES, type EventRecord } from './event-record.js';
+import { EVENT_TYPES, RUNTIME_SOURCES, type EventRecord } from './event-record.js';
 import type { Handler } from '../operation-kit.js';
 
 const SEVERITIES = ['debug', 'info', 'warning', 'error', 'critical'] as const;
@@ -35,7 +35,11 @@ export const eventParams = {
     severity: z.enum(SEVERITIES).optional(),
     data: z.record(z.string(), z.unknown()).default({}),
     tags: z.array(z.string()).default([]),
-    source: z.string().min(1).default('user'),
+    source: z
+      .string()
+      .min(1)
+      .refine((s) => !RUNTIME_SOURCES.has(s), { message: `${[...RUNTIME_SOURCES].join(' and ')} are the runtime's own sources (the KPIs count their events): name yours otherwise` })
+      .default('user'),
     causation_id: z.string().optional(),
     event_id: z.string().min(1).max(128).optional().describe('your id for the event; publishing again with the same id lets batch subscriptions skip the repeat (dedup_window)'),
   }),

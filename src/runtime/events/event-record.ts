@@ -42,6 +42,13 @@ export interface EventRecord {
   tags: string[];
 }
 
+/**
+ * The sources of the runtime's own events. The KPIs count only these:
+ * anyone can `publish-event` a WORKFLOW_COMPLETED, but not under these names
+ * (`publish-event` refuses them).
+ */
+export const RUNTIME_SOURCES: ReadonlySet<string> = new Set(['troupe', 'scheduler']);
+
 /** What a publisher says; the rest of the record is derived. */
 export interface EventDraft {
   type: EventType;

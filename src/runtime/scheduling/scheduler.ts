@@ -47,6 +47,8 @@ export interface SchedulerDeps {
   maxOutputBytes: number;
   /** false while no new task may start (the data directory cannot be written); the hub pumps every workflow when it turns true */
   mayDispatch?: () => boolean;
+  /** a ready task is kept back because others hold some of its exclusive files (told at every pump it waits) */
+  onFileWait?: (entry: WorkflowEntry, taskId: string, phase: string, held: { file: string; holder: string }[]) => void;
 }
 
 /** A handler's progress heartbeats become PHASE_PROGRESS events at most this often per task. */
@@ -262,8 +264,10 @@ export class Scheduler {
         continue;
       }
       const move = entry.moves.get(spec.id);
+      const held = this.#deps.locks.conflicts(spec.exclusiveFiles);
+      if (held.length > 0) this.#deps.onFileWait?.(entry, spec.id, phase.getSnapshot().context.name, held);
       const agentId =
-        this.#deps.locks.conflicts(spec.exclusiveFiles).length > 0
+        held.length > 0
           ? null
           : this.#deps.pool.pick(spec.role, { avoid: move?.from ?? null, threshold: entry.performanceThreshold, workflowId: entry.id, ...(move?.strategy ? { strategy: move.strategy } : {}) });
       if (agentId === null) {

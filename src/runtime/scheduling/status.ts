@@ -136,7 +136,7 @@ const currentPhaseName = (snapshot: WorkflowSnapshot) => {
  * progress, phases with their tasks, agent assignments, critical path,
  * configuration and metrics.
  */
-export function describeWorkflow(snapshot: WorkflowSnapshot, pool: AgentPool, options: { includeOutput: boolean }) {
+export function describeWorkflow(snapshot: WorkflowSnapshot, pool: AgentPool, options: { includeOutput: boolean; kpis?: unknown }) {
   const ctx = snapshot.context;
   const status = statusOf(snapshot);
   const phases = phaseRecords(snapshot);
@@ -205,6 +205,8 @@ export function describeWorkflow(snapshot: WorkflowSnapshot, pool: AgentPool, op
         tasks_running: count('running') + count('assigned'),
         retries: allTasks.reduce((n, t) => n + Math.max(0, t.attempts - 1), 0),
       },
+      // its own KPIs, from the event history (metrics/kpi-report.ts workflowKpis)
+      ...(options.kpis === undefined ? {} : { kpis: options.kpis }),
     },
   };
 }
