@@ -19,7 +19,9 @@ const CHAIN = 3;
 function workflowYaml(dir: string, onRecovery: 'adopt' | 'restart'): string {
   const runs = join(dir, 'runs.txt');
   const undone = join(dir, 'undone.txt');
-  const undo = `echo "$TROUPE_IDEMPOTENCY_KEY" >> ${runs}; sleep 1.5; grep -qxF "$TROUPE_IDEMPOTENCY_KEY" ${undone} 2>/dev/null || echo "$TROUPE_IDEMPOTENCY_KEY" >> ${undone}`;
+  // a compensation notes its run, waits until the test opens the gate, then makes its effect once (by its key)
+  const gate = join(dir, 'gate');
+  const undo = `echo "$TROUPE_IDEMPOTENCY_KEY" >> ${runs}; while [ ! -f ${gate} ]; do sleep 0.05; done; sleep 0.3; grep -qxF "$TROUPE_IDEMPOTENCY_KEY" ${undone} 2>/dev/null || echo "$TROUPE_IDEMPOTENCY_KEY" >> ${undone}`;
   const lines = ['name: saga crash', 'checkpoint_interval: 200ms', 'phases:', '  - name: chain', '    tasks:'];
   for (let i = 0; i < CHAIN; i++) {
     lines.push(`      - id: t${i}`);
@@ -64,14 +66,21 @@ describe('kill -9 during compensation, then start again', () => {
     const runs = join(work, 'runs.txt');
     const undone = join(work, 'undone.txt');
     let kills = 0;
-    for (let round = 0; round < 6; round++) {
-      // kill once this supervisor started (or restarted) a compensation, while it sleeps (1.5 s: longer than a
-      // restart takes, so the killed one still runs when the next supervisor looks at it)
+    /** kills the supervisor at a seeded moment after it started (or restarted) a compensation; false when the run ended first */
+    const killInFlight = async (maxMs: number) => {
       const before = (await lines(runs)).length;
-      const code = await runAndKill(args, Math.floor(random() * 300), async () => (await lines(runs)).length > before);
-      if (code !== null) break;
-      kills++;
-    }
+      const code = await runAndKill(args, Math.floor(random() * maxMs), async () => (await lines(runs)).length > before);
+      if (code === null) kills++;
+      return code === null;
+    };
+    // the gate is closed: the first compensation is certainly in flight when the supervisor dies, and
+    // the next supervisor finds it still running: it adopts it, or (restart) ends it and runs it again,
+    // which the second kill catches in flight too
+    await killInFlight(300);
+    if (onRecovery === 'restart') await killInFlight(300);
+    await writeFile(join(work, 'gate'), 'open');
+    // then kills at seeded moments, in flight or in between, until the run ends by itself
+    for (let round = 0; round < 4 && (await killInFlight(400)); round++);
     const final = await runCli(args);
     expect(final.code).toBe(1);
     expect(final.stdout).toContain('compensated');
@@ -81,14 +90,14 @@ describe('kill -9 during compensation, then start again', () => {
     // a run again (restart) used the same key: nothing ran under any other
     const ran = await lines(runs);
     expect([...new Set(ran)].sort()).toEqual([...keys].sort());
-    // killed in flight: adopted, it ran once; restarted, it ran again
+    // killed in flight: adopted, it ran once; restarted, it ran again (under the same key)
     if (onRecovery === 'adopt') expect(ran).toHaveLength(CHAIN);
-    else expect(ran.length).toBeGreaterThan(CHAIN);
+    else expect(ran.filter((k) => k === keys[0]).length).toBeGreaterThanOrEqual(2);
     // the log holds exactly one completed outcome per compensation
     const completed = (await logRecords(dataDir)).filter((r) => r.kind === 'outcome' && r.ok === true && String(r.task_id).endsWith('.compensate'));
     expect(completed.map((r) => String(r.task_id)).sort()).toEqual(keys.map((k) => k.slice('saga/'.length)).sort());
     // the tasks themselves ran once each, before any kill
     expect(await lines(join(work, 'did.txt'))).toEqual(Array.from({ length: CHAIN }, (_, i) => `t${i}`));
-    expect(kills).toBeGreaterThan(0);
+    expect(kills).toBeGreaterThanOrEqual(onRecovery === 'restart' ? 2 : 1);
   }, 120_000);
 });
