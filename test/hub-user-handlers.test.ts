@@ -69,7 +69,7 @@ describe('a handler that cannot run', () => {
     const { hub } = userHub();
     const unknown = await fails(hub, { operation: 'create', workflow_id: 'wf_u', parameters: { name: 'u', phases: [{ name: 'p', tasks: [{ id: 't', handler: 'nobody' }] }] } });
     expect(unknown.error.code).toBe('HANDLER_NOT_FOUND');
-    expect(unknown.error.details).toContain('exec, greet, crash, ghost, broken');
+    expect(unknown.error.details).toContain('exec, approval, greet, crash, ghost, broken');
     await ok(hub, { operation: 'list-workflows' });
   });
 
