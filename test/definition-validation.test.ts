@@ -126,14 +126,14 @@ const rows: Row[] = [
     parameters: oneTask({ id: 'a', handler: 'shell' }),
     code: 'HANDLER_NOT_FOUND',
     message: 'Task a (phases[0].tasks[0]) uses handler shell, which does not exist',
-    details: "Available handlers: noop, echo, sleep, cpu, fail, exec. User handlers are named in the config's 'handlers'",
+    details: "Available handlers: noop, echo, sleep, cpu, fail, exec, approval. User handlers are named in the config's 'handlers'",
   },
   {
     name: 'a handler named like an Object.prototype member',
     parameters: oneTask({ id: 'a', handler: 'toString' }),
     code: 'HANDLER_NOT_FOUND',
     message: 'Task a (phases[0].tasks[0]) uses handler toString, which does not exist',
-    details: "Available handlers: noop, echo, sleep, cpu, fail, exec. User handlers are named in the config's 'handlers'",
+    details: "Available handlers: noop, echo, sleep, cpu, fail, exec, approval. User handlers are named in the config's 'handlers'",
   },
   {
     name: 'exec without command',
