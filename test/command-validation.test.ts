@@ -179,7 +179,8 @@ describe('bad commands get the exact code, message and details', () => {
   it('every operation of the contract (DESIGN §3) is there and available', () => {
     const contract = `create start pause resume complete cancel cleanup save-state load-state get-status list-workflows wait
       assign-agents redistribute-tasks monitor-pool publish-event subscribe-event unsubscribe-event get-events configure-batching
-      dead-letters redrive checkpoint restore rollback list-checkpoints health metrics request-resources release-resources help logs`;
+      dead-letters redrive checkpoint restore rollback list-checkpoints health metrics request-resources release-resources help logs
+      set-priority`;
     expect([...OPERATION_NAMES].sort()).toEqual(contract.split(/\s+/).sort());
     expect(OPERATION_NAMES.filter((name) => !OPERATIONS[name].available)).toEqual([]);
   });

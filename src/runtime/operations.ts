@@ -1,6 +1,7 @@
 import { createActor } from 'xstate';
 import { workflowMachine, type WorkflowEvent } from '../machines/workflow-machine.js';
 import { criticalPath } from '../machines/task-graph.js';
+import type { FailureTolerance, Priority } from '../machines/types.js';
 import { resolveDefinition } from './definition.js';
 import { formatDuration } from './durations.js';
 import { TroupeError } from './errors.js';
@@ -30,8 +31,8 @@ export function allowedOperations(entry: WorkflowEntry): string[] {
   return [...allowed, 'get-status', 'wait'];
 }
 
-/** Sends a lifecycle event, or answers INVALID_TRANSITION naming the state and what is allowed. */
-async function transition(hub: HubState, entry: WorkflowEntry, operation: LifecycleOperation, event: WorkflowEvent): Promise<WorkflowStatus> {
+/** Sends a lifecycle event (or a priority), or answers INVALID_TRANSITION naming the state and what is allowed. */
+async function transition(hub: HubState, entry: WorkflowEntry, operation: LifecycleOperation | 'set-priority', event: WorkflowEvent): Promise<WorkflowStatus> {
   const snapshot = entry.actor.getSnapshot();
   const before = statusOf(snapshot);
   if (!snapshot.can(event)) {
@@ -44,7 +45,7 @@ async function transition(hub: HubState, entry: WorkflowEntry, operation: Lifecy
   entry.actor.send(event);
   // durable before anything is dispatched: an outcome logged under a transition the
   // checkpoints do not know of yet would be replayed onto the older state and lost
-  await hub.journal?.checkpoint(entry, operation);
+  await hub.journal?.checkpoint(entry, operation === 'set-priority' ? 'priority' : operation);
   hub.scheduler.pump(entry);
   return before;
 }
@@ -128,7 +129,7 @@ const handlers: Record<string, Handler> = {
     };
   },
 
-  async start(hub, id, params: { failure_tolerance?: 'low' | 'medium' | 'high'; agent_pool_size?: number }) {
+  async start(hub, id, params: { failure_tolerance?: FailureTolerance; priority?: Priority; agent_pool_size?: number }) {
     const entry = entryOf(hub, id);
     const spec = entry.actor.getSnapshot().context.spec;
     const roles = rolesOfWorkflow(spec);
@@ -137,13 +138,27 @@ const handlers: Record<string, Handler> = {
     if (entry.actor.getSnapshot().can({ type: 'start', at: 0 })) {
       roles.forEach((role, i) => hub.pool.ensure(role, shareOf(wanted, roles.length, i), entry.id));
     }
-    const event: WorkflowEvent = params.failure_tolerance
-      ? { type: 'start', at: hub.clock.now(), failureTolerance: params.failure_tolerance }
-      : { type: 'start', at: hub.clock.now() };
+    const event: WorkflowEvent = {
+      type: 'start',
+      at: hub.clock.now(),
+      ...(params.failure_tolerance ? { failureTolerance: params.failure_tolerance } : {}),
+      ...(params.priority ? { priority: params.priority } : {}),
+    };
     const previous = await transition(hub, entry, 'start', event);
     return {
       result: { workflow_id: entry.id, previous_status: previous, status: statusOf(entry.actor.getSnapshot()) },
       next_steps: [`Follow it with '${entry.id} get-status'`, `Block until it ends with '${entry.id} wait'`],
+    };
+  },
+
+  /** Kept in the workflow's context (checkpointed); what waits for agents is served in the new order from now on. */
+  async 'set-priority'(hub, id, params: { priority: Priority }) {
+    const entry = entryOf(hub, id);
+    const previous = entry.actor.getSnapshot().context.spec.priority;
+    await transition(hub, entry, 'set-priority', { type: 'prioritize', priority: params.priority, at: hub.clock.now() });
+    return {
+      result: { workflow_id: entry.id, previous_priority: previous, priority: entry.actor.getSnapshot().context.spec.priority },
+      next_steps: [`Follow it with '${entry.id} get-status'`],
     };
   },
 
