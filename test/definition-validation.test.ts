@@ -238,7 +238,7 @@ const rows: Row[] = [
     parameters: { name: 'wf', phases: ['p'], priority: 'urgent' },
     code: 'VALIDATION_FAILED',
     message: SCHEMA,
-    details: '✖ Invalid option: expected one of "high"|"medium"|"low"\n  → at priority',
+    details: '✖ Invalid option: expected one of "critical"|"high"|"medium"|"low"\n  → at priority',
   },
   {
     name: 'negative retries',

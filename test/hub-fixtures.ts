@@ -24,6 +24,8 @@ export interface TaskView {
   handler: string;
   wave: number;
   depends_on: string[];
+  /** its estimate plus the longest remaining path of its dependents, as a duration */
+  remaining_path: string;
   assigned_agent: string | null;
   attempts: number;
   started_at: string | null;

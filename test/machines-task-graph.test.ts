@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { computeWaves, criticalPath, dependentsOf, findCycle } from '../src/machines/task-graph.js';
+import { computeWaves, criticalPath, dependentsOf, findCycle, remainingPaths } from '../src/machines/task-graph.js';
 
 interface Node {
   id: string;
@@ -111,6 +111,16 @@ function referenceDependents(tasks: readonly Node[], ids: readonly string[]): Se
   return found;
 }
 
+/** Remaining paths the plain way: a task's weight (its estimate, or 1) plus the longest of its direct dependents', recursively. */
+function referenceRemaining(tasks: readonly Node[]): Map<string, number> {
+  const memo = new Map<string, number>();
+  const remaining = (t: Node): number => {
+    if (!memo.has(t.id)) memo.set(t.id, (t.estimatedDurationMs || 1) + Math.max(0, ...tasks.filter((d) => d.dependsOn.includes(t.id)).map(remaining)));
+    return memo.get(t.id)!;
+  };
+  return new Map(tasks.map((t) => [t.id, remaining(t)]));
+}
+
 /** A cycle as findCycle reports it: closed, no repeats inside, each step a real dependency. */
 function expectRealCycle(tasks: readonly Node[], cycle: string[] | null) {
   expect(cycle).not.toBeNull();
@@ -193,6 +203,12 @@ describe('task graph: examples', () => {
     expect(criticalPath([node('z1'), node('z2', ['z1']), node('z3', ['z2']), node('y')]).path).toEqual(['z1', 'z2', 'z3']);
   });
 
+  it('remainingPaths adds each task\'s estimate (1 without one) to the longest remaining path of its dependents', () => {
+    const tasks = [node('a', [], 3), node('b', ['a'], 2), node('c', ['a'], 5), node('d', ['b', 'c']), node('e', [], 8), node('f', ['outside'])];
+    expect(Object.fromEntries(remainingPaths(tasks))).toEqual({ a: 9, b: 3, c: 6, d: 1, e: 8, f: 1 });
+    expect(remainingPaths([])).toEqual(new Map());
+  });
+
   it('dependentsOf finds direct and indirect dependents only', () => {
     const tasks = [node('a'), node('b', ['a']), node('c', ['b']), node('d'), node('e', ['d', 'c'])];
     expect(dependentsOf(tasks, ['a'])).toEqual(new Set(['b', 'c', 'e']));
@@ -223,6 +239,8 @@ describe('task graph: tens of thousands of tasks, without recursion', () => {
         expect(critical.durationMs).toBe(n);
         expect(critical.path).toEqual(Array.from({ length: n }, (_, i) => `t${i}`));
         expect(dependentsOf(tasks, ['t0']).size).toBe(n - 1);
+        const remaining = remainingPaths(tasks);
+        expect([remaining.get('t0'), remaining.get(`t${n - 1}`)]).toEqual([n, 1]);
       });
     }
   }
@@ -247,6 +265,7 @@ describe('task graph: tens of thousands of tasks, without recursion', () => {
     expect([waves.get('root'), waves.get('m0'), waves.get('m9999'), waves.get('join')]).toEqual([0, 1, 1, 2]);
     expect(criticalPath(tasks)).toEqual({ path: ['root', 'm4321', 'join'], durationMs: 9 });
     expect(dependentsOf(tasks, ['root']).size).toBe(10_001);
+    expect([remainingPaths(tasks).get('root'), remainingPaths(tasks).get('m4321'), remainingPaths(tasks).get('m0')]).toEqual([9, 8, 2]);
   });
 });
 
@@ -318,6 +337,10 @@ describe('task graph: properties', () => {
         expect(findCycle(tasks)).toBeNull();
         expect(computeWaves(tasks)).toEqual(referenceWaves(tasks));
         expect(criticalPath(tasks)).toEqual(referenceCriticalPath(tasks));
+        const remaining = remainingPaths(tasks);
+        expect(remaining).toEqual(referenceRemaining(tasks));
+        // longest first is a topological order: a task always outweighs what depends on it
+        for (const t of tasks) for (const d of t.dependsOn) expect(remaining.get(d)).toBeGreaterThan(remaining.get(t.id)!);
       }),
       { numRuns: 200 },
     );

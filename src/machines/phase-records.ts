@@ -246,14 +246,18 @@ export const failsFast = (tolerance: FailureTolerance): boolean => tolerance ===
  * Where, in each task map, the specs before it are all terminal. Terminal
  * tasks never change again, and a map keeps its identity while its phase
  * writes it in place, so the mark only moves forward: scanning from it costs
- * O(n) over a whole phase instead of O(n) per scan.
+ * O(n) over a whole phase instead of O(n) per scan. The mark is a position in
+ * one list of specs (the scheduler scans them in its own order): another list
+ * starts from the top again.
  */
-const firstOpen = new WeakMap<object, number>();
+const firstOpen = new WeakMap<object, { specs: readonly TaskSpec[]; start: number }>();
 
 /** The specs in order, from the first whose task is not terminal yet (those before it have nothing left to do). */
 export function* openSpecs(specs: readonly TaskSpec[], tasks: Readonly<Record<string, TaskRecord>>): Generator<TaskSpec> {
-  let start = firstOpen.get(tasks) ?? 0;
+  const mark = firstOpen.get(tasks);
+  let start = mark?.specs === specs ? mark.start : 0;
   while (start < specs.length && tasks[specs[start]!.id] !== undefined && isTerminal(tasks[specs[start]!.id]!)) start++;
-  firstOpen.set(tasks, start);
+  if (mark?.specs === specs) mark.start = start;
+  else firstOpen.set(tasks, { specs, start });
   for (let i = start; i < specs.length; i++) yield specs[i]!;
 }

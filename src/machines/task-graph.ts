@@ -152,6 +152,33 @@ export function criticalPath(tasks: readonly Pick<TaskSpec, 'id' | 'dependsOn' |
 }
 
 /**
+ * Each task's remaining path: its own weight (`estimatedDurationMs`, or 1 for
+ * a task without one, so that unestimated work still counts by its number of
+ * tasks) plus the longest remaining path among the tasks that depend on it,
+ * directly or through others. A task always weighs more than any of its
+ * dependents, so ordering by it, longest first, is also a topological order.
+ * One pass in reverse topological order; a task on or behind a cycle (which a
+ * created workflow never has) counts its own weight only.
+ *
+ * @example
+ * remainingPaths([{ id: 'a', dependsOn: [], estimatedDurationMs: 2 }, { id: 'b', dependsOn: ['a'], estimatedDurationMs: 0 }])
+ * // Map { a => 3, b => 1 }
+ */
+export function remainingPaths(tasks: readonly Pick<TaskSpec, 'id' | 'dependsOn' | 'estimatedDurationMs'>[]): Map<string, number> {
+  const { deps, order } = indexGraph(tasks);
+  const weight = (i: number) => tasks[i]!.estimatedDurationMs || 1;
+  // the longest remaining path among each task's dependents found so far
+  const after = tasks.map(() => 0);
+  const remaining = tasks.map((_, i) => weight(i));
+  for (let k = order.length - 1; k >= 0; k--) {
+    const i = order[k]!;
+    remaining[i] = weight(i) + after[i]!;
+    for (const dep of deps[i]!) if (remaining[i]! > after[dep]!) after[dep] = remaining[i]!;
+  }
+  return new Map(tasks.map((t, i) => [t.id, remaining[i]!]));
+}
+
+/**
  * Every task that depends on one of `ids`, directly or through others,
  * within `tasks` (a task of `ids` itself only when a cycle leads back to it).
  *

@@ -141,11 +141,15 @@ export interface PhaseOutcome {
   tasks: TaskRecord[];
 }
 
+/** How a workflow's tasks rank against other workflows' for agents (critical first). */
+export type Priority = 'critical' | 'high' | 'medium' | 'low';
+
 /** The resolved workflow definition the workflow machine runs. */
 export interface WorkflowSpec {
   name: string;
   description: string | null;
-  priority: 'high' | 'medium' | 'low';
+  /** changed by `start {priority}` and `set-priority`: it lives here, so checkpoints keep it */
+  priority: Priority;
   timeoutMs: number;
   checkpointIntervalMs: number;
   failureTolerance: FailureTolerance;

@@ -1,7 +1,7 @@
 import { assign, sendTo, setup } from 'xstate';
 import { compensationPlan } from './compensation-plan.js';
 import { phaseMachine, type PhaseNotice } from './phase-machine.js';
-import type { FailureTolerance, PhaseOutcome, PhaseSpec, PhaseStop, WorkflowSpec } from './types.js';
+import type { FailureTolerance, PhaseOutcome, PhaseSpec, PhaseStop, Priority, WorkflowSpec } from './types.js';
 
 /** What the hub gives a workflow when it creates it. */
 export interface WorkflowInput {
@@ -52,8 +52,8 @@ export interface WorkflowContext {
 
 /** Lifecycle events. Each carries the time it happened. */
 export type WorkflowEvent =
-  /** `failureTolerance` overrides the definition's for this run */
-  | { type: 'start'; at: number; failureTolerance?: FailureTolerance }
+  /** `failureTolerance` and `priority` override the definition's for this run */
+  | { type: 'start'; at: number; failureTolerance?: FailureTolerance; priority?: Priority }
   | { type: 'pause'; at: number }
   | { type: 'resume'; at: number }
   /** `compensate`: undo the completed tasks (their `compensate`) once the running ones stopped */
@@ -67,7 +67,9 @@ export type WorkflowEvent =
   /** `skip-task`: the task waiting for intervention ends skipped, or completed with `output` */
   | { type: 'skip-task'; taskId: string; output?: unknown; at: number }
   /** from the running phase (see PhaseNotice): a task waits for a person, or none does any more */
-  | PhaseNotice;
+  | PhaseNotice
+  /** `set-priority`: in the spec, so a checkpoint keeps it; any state but an ended one */
+  | { type: 'prioritize'; at: number; priority: Priority };
 
 /** Records a finished phase: its outcome, the tasks later phases must treat as blocked, the next index. */
 function recordPhase(context: WorkflowContext, output: PhaseOutcome): Partial<WorkflowContext> {
@@ -126,8 +128,12 @@ export const workflowMachine = setup({
     stamp: assign(({ event }) => ({ updatedAt: event.at })),
     begin: assign(({ context, event }) => ({
       spec:
-        event.type === 'start' && event.failureTolerance
-          ? { ...context.spec, failureTolerance: event.failureTolerance }
+        event.type === 'start' && (event.failureTolerance || event.priority)
+          ? {
+              ...context.spec,
+              ...(event.failureTolerance ? { failureTolerance: event.failureTolerance } : {}),
+              ...(event.priority ? { priority: event.priority } : {}),
+            }
           : context.spec,
       startedAt: event.at,
       updatedAt: event.at,
@@ -159,6 +165,13 @@ export const workflowMachine = setup({
     failure: null,
   }),
   initial: 'created',
+  on: {
+    // targetless at the root: the running phase is not re-entered; every ended state has finishedAt set
+    prioritize: {
+      guard: ({ context }) => context.finishedAt === null,
+      actions: ['stamp', assign(({ context, event }) => ({ spec: { ...context.spec, priority: event.priority } }))],
+    },
+  },
   states: {
     /** Defined and validated; nothing runs until `start`. */
     created: {

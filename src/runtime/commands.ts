@@ -5,6 +5,7 @@ import { createHelpSchema, createParamsSchema } from './templates/create-request
 import { eventParams } from './events/event-operations.js';
 import { resourceParams } from './resources/resource-params.js';
 import { agentParams } from './agents/agent-operations.js';
+import { prioritySchema } from './scheduling/priority.js';
 
 /** A command as `hub.execute` takes it; the REPL line `wf_1 start {}` becomes `{operation:'start', workflow_id:'wf_1', parameters:{}}`. */
 export const commandSchema = z.strictObject({
@@ -64,9 +65,17 @@ export const OPERATIONS = {
     workflow: 'required',
     params: z.strictObject({
       failure_tolerance: z.enum(['low', 'medium', 'high', 'intervene']).optional().describe('overrides the definition'),
+      priority: prioritySchema.optional().describe("overrides the definition's: its ready tasks get agents before those of lower ones"),
       agent_pool_size: z.number().int().min(1).max(DEFAULTS.max_agent_pool_size).optional().describe('agents to have ready before the first task'),
     }),
     example: 'wf_1 start {"failure_tolerance":"medium"}',
+  }),
+  'set-priority': op({
+    group: 'lifecycle',
+    summary: 'Change the priority of a workflow that has not ended: when tasks of several workflows wait for agents, the higher priority goes first, then the earlier start',
+    workflow: 'required',
+    params: z.strictObject({ priority: prioritySchema.describe('critical, high, medium or low') }),
+    example: 'wf_1 set-priority {"priority":"critical"}',
   }),
   pause: op({
     group: 'lifecycle',

@@ -12,6 +12,7 @@ import { parseDuration } from './durations.js';
 import { TroupeError } from './errors.js';
 import { instantiate } from './templates/instantiate.js';
 import { paramsDeclarationSchema } from './templates/param-declarations.js';
+import { prioritySchema } from './scheduling/priority.js';
 
 /** A duration: `"250ms"`, `"30s"`, `"15m"`, `"2h"`, `"7d"`, or a number of milliseconds. */
 export const durationSchema = z.union([z.string(), z.number()]).transform((value, ctx) => {
@@ -86,7 +87,8 @@ const phaseSchema = z.preprocess(
 export const workflowDefinitionSchema = z.strictObject({
   name,
   description: z.string().optional(),
-  priority: z.enum(['high', 'medium', 'low']).default(DEFAULTS.priority),
+  /** how its ready tasks rank against other workflows' for agents */
+  priority: prioritySchema.default(DEFAULTS.priority),
   timeout: positiveDuration.prefault(DEFAULTS.workflow_timeout),
   checkpoint_interval: positiveDuration.prefault(DEFAULTS.checkpoint_interval),
   failure_tolerance: z.enum(['low', 'medium', 'high', 'intervene']).default(DEFAULTS.failure_tolerance),

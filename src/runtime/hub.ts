@@ -139,7 +139,7 @@ export interface Hub {
 }
 
 /** Operations that change a workflow: the events they cause carry their correlation id. */
-const MUTATING: ReadonlySet<string> = new Set(['start', 'pause', 'resume', 'cancel', 'complete', 'cleanup', 'restore', 'rollback', 'checkpoint']);
+const MUTATING: ReadonlySet<string> = new Set(['start', 'pause', 'resume', 'cancel', 'complete', 'cleanup', 'restore', 'rollback', 'checkpoint', 'set-priority']);
 
 function userHandlerRefs(options: HubOptions): HandlerRef[] {
   try {

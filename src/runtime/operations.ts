@@ -3,6 +3,7 @@ import { workflowMachine, type WorkflowEvent } from '../machines/workflow-machin
 import { criticalPath } from '../machines/task-graph.js';
 import { resolveCreate } from './templates/create-request.js';
 import { templateHandlers } from './templates/template-operations.js';
+import type { FailureTolerance, Priority } from '../machines/types.js';
 import { formatDuration } from './durations.js';
 import { TroupeError } from './errors.js';
 import type { HubState } from './hub-state.js';
@@ -107,7 +108,7 @@ const handlers: Record<string, Handler> = {
     };
   },
 
-  async start(hub, id, params: { failure_tolerance?: 'low' | 'medium' | 'high'; agent_pool_size?: number }) {
+  async start(hub, id, params: { failure_tolerance?: FailureTolerance; priority?: Priority; agent_pool_size?: number }) {
     const entry = entryOf(hub, id);
     const spec = entry.actor.getSnapshot().context.spec;
     const roles = rolesOfWorkflow(spec);
@@ -116,13 +117,27 @@ const handlers: Record<string, Handler> = {
     if (entry.actor.getSnapshot().can({ type: 'start', at: 0 })) {
       roles.forEach((role, i) => hub.pool.ensure(role, shareOf(wanted, roles.length, i), entry.id));
     }
-    const event: WorkflowEvent = params.failure_tolerance
-      ? { type: 'start', at: hub.clock.now(), failureTolerance: params.failure_tolerance }
-      : { type: 'start', at: hub.clock.now() };
+    const event: WorkflowEvent = {
+      type: 'start',
+      at: hub.clock.now(),
+      ...(params.failure_tolerance ? { failureTolerance: params.failure_tolerance } : {}),
+      ...(params.priority ? { priority: params.priority } : {}),
+    };
     const previous = await transition(hub, entry, 'start', event);
     return {
       result: { workflow_id: entry.id, previous_status: previous, status: statusOf(entry.actor.getSnapshot()) },
       next_steps: [`Follow it with '${entry.id} get-status'`, `Block until it ends with '${entry.id} wait'`],
+    };
+  },
+
+  /** Kept in the workflow's context (checkpointed); what waits for agents is served in the new order from now on. */
+  async 'set-priority'(hub, id, params: { priority: Priority }) {
+    const entry = entryOf(hub, id);
+    const previous = entry.actor.getSnapshot().context.spec.priority;
+    await transition(hub, entry, 'set-priority', { type: 'prioritize', priority: params.priority, at: hub.clock.now() });
+    return {
+      result: { workflow_id: entry.id, previous_priority: previous, priority: entry.actor.getSnapshot().context.spec.priority },
+      next_steps: [`Follow it with '${entry.id} get-status'`],
     };
   },
 

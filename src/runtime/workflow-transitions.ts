@@ -11,6 +11,9 @@ export type LifecycleOperation = (typeof LIFECYCLE)[number];
 const INTERVENTIONS = ['retry-task', 'skip-task'] as const;
 type InterventionOperation = (typeof INTERVENTIONS)[number];
 
+/** Checkpoint triggers are file-name words: operations with a dash get their own. */
+const TRIGGER: Partial<Record<string, 'retry_task' | 'skip_task' | 'priority'>> = { 'retry-task': 'retry_task', 'skip-task': 'skip_task', 'set-priority': 'priority' };
+
 /** The operations allowed on a workflow in its current state. */
 export function allowedOperations(entry: WorkflowEntry): string[] {
   const snapshot = entry.actor.getSnapshot();
@@ -28,7 +31,7 @@ export function allowedOperations(entry: WorkflowEntry): string[] {
 export async function transition(
   hub: HubState,
   entry: WorkflowEntry,
-  operation: LifecycleOperation | InterventionOperation,
+  operation: LifecycleOperation | InterventionOperation | 'set-priority',
   event: WorkflowEvent,
 ): Promise<WorkflowStatus> {
   const snapshot = entry.actor.getSnapshot();
@@ -41,7 +44,7 @@ export async function transition(
     });
   }
   entry.actor.send(event);
-  await hub.journal?.checkpoint(entry, operation === 'retry-task' ? 'retry_task' : operation === 'skip-task' ? 'skip_task' : operation);
+  await hub.journal?.checkpoint(entry, TRIGGER[operation] ?? (operation as LifecycleOperation));
   hub.scheduler.pump(entry);
   return before;
 }

@@ -282,6 +282,8 @@ export class AgentPool {
     // removal ignores min_agents: a failed agent holds no capacity; ensure() adds a fresh one on demand
     this.#actor.send({ type: 'agent.discard', agentId });
     this.#bus.publish({ type: 'AGENT_DEALLOCATED', data: { agent_id: agentId, workflow_id: 'global', reason } });
+    // a full pool may grow again: a workflow waiting for an agent (of any role) gets its chance now
+    this.#capacity();
   }
 
   view(agentId: string): AgentView | null {

@@ -33,6 +33,8 @@ export interface OutcomeRecord {
 /** What triggered a checkpoint; part of its file name. */
 export type CheckpointTrigger =
   | 'create' | 'start' | 'pause' | 'resume' | 'cancel' | 'complete' | 'cleanup'
+  /** `set-priority` */
+  | 'priority'
   | 'phase' | 'end' | 'interval' | 'manual' | 'risky' | 'agent_failure' | 'restore' | 'rollback' | 'shutdown' | 'recovery' | 'import' | 'export'
   /** a person answered a task that waits for intervention */
   | 'retry_task' | 'skip_task'

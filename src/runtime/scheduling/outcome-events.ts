@@ -1,8 +1,10 @@
+import { isTerminal } from '../../machines/phase-records.js';
 import type { TaskSpec } from '../../machines/types.js';
 import type { OutcomeRecord } from '../durability/journal.js';
 import { formatDuration } from '../durations.js';
 import { boundedResults } from '../events/event-data.js';
 import type { EventType } from '../events/event-record.js';
+import type { PhaseRef } from './workflow-entry.js';
 
 /**
  * The event that announces a task outcome once it is applied: TASK_COMPLETED,
@@ -70,4 +72,18 @@ export function personEvents(workflowId: string, record: OutcomeRecord, spec: Ta
     });
   }
   return events;
+}
+
+/** PHASE_PROGRESS for a running task's own progress report: where its phase stands, and what the handler said. */
+export function progressData(phase: PhaseRef, taskId: string, agentId: string, progress: unknown): Record<string, unknown> {
+  const { index, tasks } = phase.getSnapshot().context;
+  const records = Object.values(tasks);
+  return {
+    phase_id: index + 1,
+    progress_percentage: Math.round((records.filter(isTerminal).length / Math.max(1, records.length)) * 1000) / 10,
+    eta_update: null,
+    task_id: taskId,
+    agent_id: agentId,
+    task_progress: progress,
+  };
 }

@@ -2,7 +2,7 @@ import type { Clock } from '../../actors/clock.js';
 import type { TaskOutcome, TaskRun, TaskRunner } from '../../actors/task-runner.js';
 import { boundOutcome } from '../../actors/output-limits.js';
 import type { TaskError, TaskSpec } from '../../machines/types.js';
-import { isTerminal, openSpecs } from '../../machines/phase-records.js';
+import { openSpecs } from '../../machines/phase-records.js';
 import { formatDuration } from '../durations.js';
 import type { Durability } from '../../persistence/append-log.js';
 import type { AgentPool } from '../agents/agent-pool.js';
@@ -13,12 +13,14 @@ import type { FileLocks } from './file-locks.js';
 import type { EventType } from '../events/event-record.js';
 import { DISPATCHING_STATUSES, ENDED_STATUSES, idempotencyKey, statusOf, type InFlight, type PhaseRef, type WorkflowEntry, type WorkflowSnapshot } from './workflow-entry.js';
 import { prepareTask } from '../flow/task-context.js';
-import { outcomeEvent, personEvents } from './outcome-events.js';
+import { outcomeEvent, personEvents, progressData } from './outcome-events.js';
 import { ApprovalGates, type ApprovalAnswer } from './approval-gates.js';
 import type { AssignmentStrategy } from '../agents/agent-ranking.js';
 import { announce } from './announce.js';
 import { FlightWatch, type MovedTask } from './flight-watch.js';
 import { attemptFiles, type TaskFilesConfig } from './task-files.js';
+import { WaitingRoom } from './waiting-room.js';
+import { dispatchOrder } from './task-order.js';
 
 export interface SchedulerDeps {
   clock: Clock;
@@ -74,43 +76,45 @@ const runKey = (entry: WorkflowEntry, taskId: string, attempt: number) => `${ide
  * runner, feeds outcomes back to the phase, arms retry and deadline timers on
  * the injected clock, and aborts what still runs when a workflow ends.
  * Tasks start as soon as their dependencies complete (dataflow order), so a
- * wave never waits for its slowest member; exclusive files are locks.
+ * wave never waits for its slowest member; exclusive files are locks. Ready
+ * tasks go longest remaining path first (task-order.ts), and agents go to
+ * workflows by priority, then start time (waiting-room.ts).
  */
 export class Scheduler {
   readonly #deps: SchedulerDeps;
   readonly #watch: FlightWatch;
   readonly #gates: ApprovalGates;
-  /** workflows with a ready task that found no agent or a held file: pumped when capacity frees up */
-  readonly #starved = new Set<WorkflowEntry>();
+  /** workflows with a ready task that found no agent or a held file: pumped when capacity frees up, by priority */
+  readonly #room: WaitingRoom;
 
   #halted = false;
+  /** set while a task's agent is freed by its outcome: the waiting workflows hear of it once the outcome is applied */
+  #quiet = false;
 
   constructor(deps: SchedulerDeps) {
     this.#deps = deps;
+    this.#room = new WaitingRoom(deps.pool, deps.locks);
     this.#watch = new FlightWatch({ ...deps, halted: () => this.#halted });
     this.#gates = new ApprovalGates({
       clock: deps.clock,
       record: (entry, phase, record) => this.#record(entry, phase, record, () => this.#gates.settled(entry, record.task_id)),
       publish: (entry, type, phase, data) => this.#publish(entry, type, phase, data),
     });
-    deps.pool.onCapacity(() => this.#wake());
+    deps.pool.onCapacity(() => this.#quiet || this.#wake());
     deps.locks.onRelease(() => this.#wake());
   }
 
   /**
    * Capacity freed up (an agent, a breaker, a file): the waiting workflows
-   * are pumped, oldest first, until the pool has nothing left to give, so a
-   * saturated pool costs one pump per freed agent, not one per waiting workflow.
+   * are pumped, highest priority first, then earliest start, until the pool
+   * has nothing left to give, so a saturated pool costs one pump per freed
+   * agent, not one per waiting workflow. (Each pump takes its workflow out of
+   * the room and puts back what it still cannot serve.)
    */
   #wake(): void {
-    if (this.#halted || this.#starved.size === 0) return;
-    const waiting = [...this.#starved];
-    this.#starved.clear();
-    for (const [i, entry] of waiting.entries()) {
-      if (!this.#deps.pool.mayTakeWork()) {
-        for (const rest of waiting.slice(i)) this.#starved.add(rest);
-        return;
-      }
+    if (this.#halted || this.#room.size === 0) return;
+    for (const entry of this.#room.inOrder()) {
+      if (!this.#deps.pool.mayTakeWork()) return;
       this.pump(entry);
     }
   }
@@ -130,6 +134,8 @@ export class Scheduler {
     const snapshot = entry.actor.getSnapshot();
     const status = statusOf(snapshot);
     const previous = entry.announced.status;
+    // whatever it waited for, this pump looks again (and a workflow that no longer dispatches reserves nothing)
+    this.#room.leave(entry);
     announce(entry, snapshot, status, (type, phase, data) => this.#publish(entry, type, phase, data));
     if (this.#halted) return;
     // however it ended (an outcome, a deadline, a cancel), the end is made durable
@@ -160,7 +166,7 @@ export class Scheduler {
   /** Cancels the workflow's timers; its running tasks' outcomes will be dropped (restore replaces its actor). */
   detach(entry: WorkflowEntry): void {
     // a replaced actor must never be pumped again when capacity frees up
-    this.#starved.delete(entry);
+    this.#room.leave(entry);
     this.#stopAll(entry, false);
   }
 
@@ -238,8 +244,11 @@ export class Scheduler {
     const limit = snapshot.context.spec.agentRequirements.maxAgents;
     let nextDue = Infinity;
     let skipped = false;
-    // from the first task not done yet: a scan from the top per pump made a phase of n tasks O(n²)
-    for (const spec of openSpecs(phase.getSnapshot().context.specs, phase.getSnapshot().context.tasks)) {
+    // roles this pump found no agent for (or must leave to a workflow ranked above): no pick for them again
+    const unavailable = new Set<string>();
+    // longest remaining path first, from the first task not done yet: a scan from the top per pump made a phase of n tasks O(n²)
+    const { context: phaseContext } = phase.getSnapshot();
+    for (const spec of openSpecs(dispatchOrder(phaseContext, snapshot.context.spec), phaseContext.tasks)) {
       if (entry.inFlight.size >= limit) break;
       const record = phase.getSnapshot().context.tasks[spec.id]!;
       if (record.status !== 'ready') continue;
@@ -263,17 +272,11 @@ export class Scheduler {
         this.#gates.request(entry, phase, spec, record.attempts + 1, prepared.input);
         continue;
       }
-      const move = entry.moves.get(spec.id);
+      // a wait on a held file is counted (conflict rate); the waiting room then decides who gets an agent
       const held = this.#deps.locks.conflicts(spec.exclusiveFiles);
       if (held.length > 0) this.#deps.onFileWait?.(entry, spec.id, phase.getSnapshot().context.name, held);
-      const agentId =
-        held.length > 0
-          ? null
-          : this.#deps.pool.pick(spec.role, { avoid: move?.from ?? null, threshold: entry.performanceThreshold, workflowId: entry.id, ...(move?.strategy ? { strategy: move.strategy } : {}) });
-      if (agentId === null) {
-        this.#starved.add(entry);
-        continue;
-      }
+      const agentId = this.#room.agentFor(entry, spec, unavailable);
+      if (agentId === null) continue;
       this.#launch(entry, phase, spec, record.attempts + 1, agentId, prepared.input);
     }
     if (nextDue < Infinity && (!entry.retryTimer || entry.retryTimer.due > nextDue)) {
@@ -363,15 +366,7 @@ export class Scheduler {
           // a handler's own progress is news; the thread's bare beats are not (at most one a second per task)
           if (progress === null || (flight.progressAt !== null && at - flight.progressAt < PROGRESS_EVERY_MS)) return;
           flight.progressAt = at;
-          const tasks = Object.values(phase.getSnapshot().context.tasks);
-          this.#publish(entry, 'PHASE_PROGRESS', phaseName, {
-            phase_id: phase.getSnapshot().context.index + 1,
-            progress_percentage: Math.round((tasks.filter(isTerminal).length / Math.max(1, tasks.length)) * 1000) / 10,
-            eta_update: null,
-            task_id: spec.id,
-            agent_id: agentId,
-            task_progress: progress,
-          });
+          this.#publish(entry, 'PHASE_PROGRESS', phaseName, progressData(phase, spec.id, agentId, progress));
         },
         onProcess: ({ pid, mode }) => {
           if (entry.inFlight.get(spec.id) !== flight) return;
@@ -406,13 +401,20 @@ export class Scheduler {
     this.#watch.untrack(flight);
     // the files are held until the outcome is applied, so no task holding them starts before this one is seen to end
     const releaseFiles = () => this.#deps.locks.release(flight.files, flight.key);
-    pool.done(flight.agentId, spec.id, outcome.ok, outcome.durationMs, outcome.ok ? undefined : outcome.error);
+    // the agent is free from here, but the waiting workflows are not woken yet (see the claim below)
+    this.#quiet = true;
+    try {
+      pool.done(flight.agentId, spec.id, outcome.ok, outcome.durationMs, outcome.ok ? undefined : outcome.error);
+    } finally {
+      this.#quiet = false;
+    }
     if (flight.moving && !this.#halted) {
       // not a failure of the task: it goes back to ready, to another agent, under the same attempt number
       releaseFiles();
       entry.moves.set(spec.id, { from: flight.agentId, ...flight.moving });
       flight.phase.send({ type: 'task.released', taskId: spec.id, at: clock.now() });
       this.pump(entry);
+      this.#wake();
       if (this.#deps.journal) void this.#checkpoint(entry, 'agent_failure');
       return;
     }
@@ -433,7 +435,17 @@ export class Scheduler {
       at,
       retry_at: at + this.#backoff(attempt),
     };
-    this.#record(entry, flight.phase, record, releaseFiles);
+    // until the outcome is applied, no workflow served after this one takes the agent: the tasks the
+    // outcome readies (its next step) would lose it to whatever was waiting already. In memory it is
+    // applied right here, and the waiting workflows then compete with those tasks in priority order;
+    // with a journal it waits for the log, and meanwhile this workflow or one served first may take the agent
+    this.#room.claim(entry, spec.role);
+    this.#record(entry, flight.phase, record, () => {
+      this.#room.unclaim(entry, spec.role);
+      releaseFiles();
+      this.#wake();
+    });
+    if (journal) this.#wake();
   }
 
   /** Logs an outcome, then delivers it to the phase (in that order: what the actor acts on survives a crash); `settled` runs either way. */

@@ -4,12 +4,13 @@ import { isTerminal, newTaskRecord } from '../../machines/phase-records.js';
 import type { AgentPool, AgentView } from '../agents/agent-pool.js';
 import { formatDuration } from '../durations.js';
 import { statusOf, type PhaseRef, type WorkflowSnapshot } from './workflow-entry.js';
+import { remainingPathsOf } from './task-order.js';
 
 const UNDOING: ReadonlySet<string> = new Set(['compensating', 'compensated', 'compensation_failed']);
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
-function describeTask(spec: TaskSpec, record: TaskRecord, wave: number, includeOutput: boolean, undo: TaskRecord | undefined) {
+function describeTask(spec: TaskSpec, record: TaskRecord, wave: number, remainingMs: number, includeOutput: boolean, undo: TaskRecord | undefined) {
   const ms = record.startedAt !== null && record.finishedAt !== null ? record.finishedAt - record.startedAt : null;
   return {
     task_id: spec.id,
@@ -20,6 +21,8 @@ function describeTask(spec: TaskSpec, record: TaskRecord, wave: number, includeO
     role: spec.role,
     wave: wave + 1,
     depends_on: spec.dependsOn,
+    // what orders its workflow's ready tasks: its estimate plus the longest chain of its dependents
+    remaining_path: formatDuration(remainingMs),
     assigned_agent: record.agentId,
     attempts: record.attempts,
     started_at: iso(record.startedAt),
@@ -145,6 +148,7 @@ export function describeWorkflow(snapshot: WorkflowSnapshot, pool: AgentPool, op
   const idsWith = (s: TaskRecord['status']) => allTasks.filter((t) => t.status === s).map((t) => t.id);
   const specs = ctx.spec.phases.flatMap((p) => p.tasks);
   const waves = computeWaves(specs);
+  const remaining = remainingPathsOf(ctx.spec.phases);
   // the critical path of the work that runs: a task its condition skipped adds nothing
   const skippedByCondition = new Set(allTasks.filter((t) => t.status === 'skipped' && t.reason === 'condition').map((t) => t.id));
   const critical = criticalPath(skippedByCondition.size === 0 ? specs : specs.filter((s) => !skippedByCondition.has(s.id)));
@@ -179,7 +183,7 @@ export function describeWorkflow(snapshot: WorkflowSnapshot, pool: AgentPool, op
         status: p.status,
         started_at: iso(p.startedAt),
         completed_at: iso(p.finishedAt),
-        tasks: p.spec.tasks.map((spec, i) => describeTask(spec, p.tasks[i]!, waves.get(spec.id) ?? 0, options.includeOutput, undos.get(spec.id))),
+        tasks: p.spec.tasks.map((spec, i) => describeTask(spec, p.tasks[i]!, waves.get(spec.id) ?? 0, remaining.get(spec.id) ?? 1, options.includeOutput, undos.get(spec.id))),
       })),
       ...describeCompensation(snapshot, undos),
       agent_assignments: agents,
