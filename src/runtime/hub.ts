@@ -1,25 +1,19 @@
 import { resolve } from 'node:path';
-import { performance } from 'node:perf_hooks';
-import { z } from 'zod';
 import { systemClock, type Clock } from '../actors/clock.js';
 import { createPiscinaRunner, type TaskRunner } from '../actors/task-runner.js';
 import { resolveHandlerRefs, type HandlerRef } from '../actors/handler-registry.js';
 import { AgentPool } from './agents/agent-pool.js';
 import { FileLocks } from './scheduling/file-locks.js';
-import { commandSchema, isOperation, OPERATIONS, type HubResponse } from './commands.js';
+import type { HubResponse } from './commands.js';
 import { DEFAULTS } from './defaults.js';
-import { formatDuration, parseDuration } from './durations.js';
+import { parseDuration } from './durations.js';
 import { parseSize } from './sizes.js';
 import { OUTPUT_BYTES_CEILING } from '../actors/output-limits.js';
 import { TroupeError } from './errors.js';
-import { checkNesting } from './nesting.js';
-import { errorResponse } from './responses.js';
 import { EventBus, type EventListener } from './events/event-bus.js';
 import { ActorTrace } from './events/actor-trace.js';
 import type { EventRecord } from './events/event-record.js';
 import type { HubState } from './hub-state.js';
-import { suggestOperation } from './help.js';
-import { operationHandler } from './operations.js';
 import { Scheduler } from './scheduling/scheduler.js';
 import { Subscriptions, type Session } from './events/subscriptions.js';
 import type { Durability } from '../persistence/append-log.js';
@@ -28,6 +22,7 @@ import { watchStorage } from './durability/storage-watch.js';
 import { ResourceManager, resolveCapacity, type ResourceCapacity } from './resources/resource-manager.js';
 import { taskFilesConfig } from './scheduling/task-files.js';
 import { shutDown } from './hub-close.js';
+import { commandResponder } from './command-dispatch.js';
 import { recordLogError } from './scheduling/task-log-operations.js';
 import { FileWaits } from './scheduling/file-waits.js';
 import { KpiFold } from './metrics/kpi-fold.js';
@@ -138,8 +133,6 @@ export interface Hub {
   readonly ready: Promise<void>;
 }
 
-/** Operations that change a workflow: the events they cause carry their correlation id. */
-const MUTATING: ReadonlySet<string> = new Set(['start', 'pause', 'resume', 'cancel', 'complete', 'cleanup', 'restore', 'rollback', 'checkpoint', 'set-priority']);
 
 function userHandlerRefs(options: HubOptions): HandlerRef[] {
   try {
@@ -277,68 +270,7 @@ export function createHub(options: HubOptions = {}): Hub {
   // a failed open is answered to every command and to whoever awaits `ready`
   ready.catch(() => {});
 
-  const record = (started: number, failed: boolean) => {
-    state.stats.commands++;
-    if (failed) state.stats.errors++;
-    state.stats.totalMs += performance.now() - started;
-    state.stats.lastCommandAt = clock.now();
-  };
-
-  const respond = async (command: unknown, session?: Session): Promise<HubResponse> => {
-    const started = performance.now();
-    const raw = (typeof command === 'object' && command !== null ? command : {}) as Record<string, unknown>;
-    const operation = typeof raw.operation === 'string' ? raw.operation : '';
-    const workflowId = typeof raw.workflow_id === 'string' ? raw.workflow_id : undefined;
-    const envelope = { operation, ...(workflowId === undefined ? {} : { workflow_id: workflowId }) };
-    try {
-      if (closed) throw new TroupeError('HUB_CLOSED', 'The hub is shutting down and takes no more commands');
-      await ready;
-      // before zod, the handlers, the codec or JSON walk it: each of them recurses per level
-      checkNesting(raw.parameters, 'parameters');
-      const parsed = commandSchema.safeParse(command);
-      if (!parsed.success) {
-        throw new TroupeError('VALIDATION_FAILED', 'The command is malformed', { details: z.prettifyError(parsed.error) });
-      }
-      const { operation: name, parameters } = parsed.data;
-      if (!isOperation(name)) {
-        const guess = suggestOperation(name);
-        throw new TroupeError('UNKNOWN_OPERATION', `Unknown operation ${name}`, {
-          details: guess ? `Did you mean ${guess}?` : "No operation has that name; 'help' lists them",
-        });
-      }
-      const spec = OPERATIONS[name];
-      const handler = operationHandler(name);
-      if (!spec.available || !handler) {
-        throw new TroupeError('NOT_IMPLEMENTED', `Operation ${name} is part of the contract but not available in this version`, {
-          details: `${spec.summary}: planned; 'help' marks what works now`,
-        });
-      }
-      if (spec.workflow === 'required' && workflowId === undefined) {
-        throw new TroupeError('WORKFLOW_ID_REQUIRED', `Operation ${name} needs a workflow id`, { details: `Usage: <workflow-id> ${name} [params]` });
-      }
-      const params = spec.params.safeParse(parameters ?? {});
-      if (!params.success) {
-        throw new TroupeError('VALIDATION_FAILED', `Invalid parameters for ${name}`, { details: z.prettifyError(params.error) });
-      }
-      // the events a command causes carry its id; commands that change nothing leave it alone
-      state.correlationId = parsed.data.correlation_id ?? null;
-      const entry = workflowId === undefined ? undefined : state.workflows.get(workflowId);
-      if (entry && MUTATING.has(name)) entry.correlationId = state.correlationId;
-      const { result, next_steps } = await handler(state, workflowId, params.data, parameters ?? {}, session);
-      record(started, false);
-      return {
-        status: 'success',
-        ...envelope,
-        timestamp: new Date(clock.now()).toISOString(),
-        result,
-        metrics: { execution_time: formatDuration(performance.now() - started) },
-        next_steps,
-      };
-    } catch (error) {
-      record(started, true);
-      return errorResponse(error, envelope, clock.now());
-    }
-  };
+  const respond = commandResponder(state, ready, () => closed);
 
   return {
     execute: respond,
