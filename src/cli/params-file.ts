@@ -1,8 +1,5 @@
-import { constants } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
-import type { Stats } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { checkJsonTextNesting, checkNesting, checkYamlTextNesting, MAX_PARAMS_DEPTH, TroupeError } from '../index.js';
+import { checkJsonTextNesting, checkNesting, checkYamlTextNesting, kindOf, MAX_PARAMS_DEPTH, readBoundedFile, TroupeError } from '../index.js';
 
 const MIB = 1024 * 1024;
 
@@ -16,57 +13,33 @@ export const MAX_PARAMS_FILE_BYTES = 8 * MIB;
 
 const CHUNK_BYTES = 256 * 1024;
 
-const kindOf = (stat: Stats) =>
-  stat.isDirectory() ? 'a directory' : stat.isCharacterDevice() ? 'a character device' : stat.isBlockDevice() ? 'a block device' : stat.isFIFO() ? 'a pipe (FIFO)' : stat.isSocket() ? 'a socket' : 'not a regular file';
-
 const tooLarge = (path: string, limit: number, got: string) =>
   new TroupeError('FILE_TOO_LARGE', `Parameters file ${path} holds ${got}; a parameters file holds at most ${limit} bytes${limit % MIB === 0 ? ` (${limit / MIB} MiB)` : ''}`, {
     details: 'It was not read further. Split the workflow, or keep big data out of the parameters',
   });
 
 /**
- * Reads the regular file at `path` as UTF-8, refusing anything else
- * (FILE_NOT_REGULAR: a device, pipe, socket or directory) and anything
- * longer than `limit` bytes (FILE_TOO_LARGE). The size a file reports is not
- * always what it holds (`/proc` files say 0, a file may grow while it is
- * read), so it is read in chunks and the read stops as soon as it passes
- * the limit: memory stays within `limit` plus one chunk whatever the path
- * names. Opened non-blocking, so a FIFO swapped in for the file cannot hang
- * the open waiting for a writer.
+ * The text of the parameters file at `path`: a regular file of at most
+ * `limit` bytes, read in bounded chunks (see `readBoundedFile`), refused
+ * with FILE_NOT_FOUND, FILE_NOT_REGULAR or FILE_TOO_LARGE naming it.
  *
  * @example
  * await readParamsFile('/work/flows/release.yaml') // the file's text
  */
 export async function readParamsFile(path: string, limit = MAX_PARAMS_FILE_BYTES): Promise<string> {
-  let handle: FileHandle;
-  try {
-    handle = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
-  } catch (error) {
-    throw new TroupeError('FILE_NOT_FOUND', `Cannot read parameters file ${path}`, { details: error instanceof Error ? error.message : String(error) });
-  }
-  try {
-    const stat = await handle.stat();
-    if (!stat.isFile()) {
-      throw new TroupeError('FILE_NOT_REGULAR', `Parameters file ${path} is ${kindOf(stat)}; @path reads regular files only`, {
-        details: 'A device, pipe or socket may never end, and a directory holds no parameters: save the parameters to a regular file and name that',
-      });
-    }
-    if (stat.size > limit) throw tooLarge(path, limit, `${stat.size} bytes`);
-    const chunks: Buffer[] = [];
-    const buffer = Buffer.alloc(CHUNK_BYTES);
-    let total = 0;
-    for (;;) {
-      const { bytesRead } = await handle.read(buffer, 0, CHUNK_BYTES, null);
-      if (bytesRead === 0) break;
-      total += bytesRead;
-      if (total > limit) throw tooLarge(path, limit, `more than ${limit} bytes (its size said ${stat.size})`);
-      // a copy of what was read: a device or /proc file hands out a page at a time, and a view would keep the whole buffer
-      chunks.push(Buffer.from(buffer.subarray(0, bytesRead)));
-    }
-    return Buffer.concat(chunks, total).toString('utf8');
-  } finally {
-    await handle.close();
-  }
+  return readBoundedFile(
+    path,
+    limit,
+    {
+      notFound: (error) => new TroupeError('FILE_NOT_FOUND', `Cannot read parameters file ${path}`, { details: error instanceof Error ? error.message : String(error) }),
+      notRegular: (stat) =>
+        new TroupeError('FILE_NOT_REGULAR', `Parameters file ${path} is ${kindOf(stat)}; @path reads regular files only`, {
+          details: 'A device, pipe or socket may never end, and a directory holds no parameters: save the parameters to a regular file and name that',
+        }),
+      tooLarge: (got) => tooLarge(path, limit, got),
+    },
+    CHUNK_BYTES,
+  );
 }
 
 /**

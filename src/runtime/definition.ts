@@ -3,7 +3,8 @@ import { builtinInputs, BUILTIN_HANDLERS, isBuiltinHandler } from '../actors/han
 import type { HandlerProbe } from '../actors/handler-registry.js';
 import { compensationId } from '../machines/compensation-plan.js';
 import { findCycle } from '../machines/task-graph.js';
-import { checkReferences, inputHasTemplates } from './flow/definition-references.js';
+import { checkReferences } from './flow/definition-references.js';
+import { inputHasTemplates } from './flow/task-templates.js';
 import { approvalInputSchema } from './scheduling/approval-gates.js';
 import type { PhaseSpec, TaskSpec, WorkflowSpec } from '../machines/types.js';
 import { unsafeIdReason, UnsafeIdError, type IdKind } from '../persistence/safe-id.js';

@@ -1,19 +1,15 @@
 import { TroupeError } from './errors.js';
 import type { HubState } from './hub-state.js';
 import { entryOf, type Handler } from './operation-kit.js';
-import type { PhaseRef, WorkflowEntry } from './scheduling/workflow-entry.js';
-import { statusOf } from './scheduling/workflow-entry.js';
+import { requireTask, statusOf, type PhaseRef, type WorkflowEntry } from './scheduling/workflow-entry.js';
 import { transition } from './workflow-transitions.js';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 /** A task of the live phase that waits for a person's decision, or a coded refusal naming what it is instead. */
 function interventionTask(entry: WorkflowEntry, taskId: string, operation: string) {
+  requireTask(entry, taskId);
   const snapshot = entry.actor.getSnapshot();
-  const known = snapshot.context.spec.phases.flatMap((p) => p.tasks).map((t) => t.id);
-  if (!known.includes(taskId)) {
-    throw new TroupeError('TASK_NOT_FOUND', `Workflow ${entry.id} has no task ${taskId}`, { details: `Its tasks: ${known.slice(0, 20).join(', ')}` });
-  }
   const task = (snapshot.children.phase as PhaseRef | undefined)?.getSnapshot().context.tasks[taskId];
   if (statusOf(snapshot) === 'needs_intervention' && task?.status !== 'needs_intervention') {
     const waiting = Object.values((snapshot.children.phase as PhaseRef).getSnapshot().context.tasks).filter((t) => t.status === 'needs_intervention').map((t) => t.id);

@@ -3,15 +3,6 @@ import { TroupeError } from '../errors.js';
 import { ExpressionSyntaxError, referencesOf, type CompiledExpression } from './expressions.js';
 import { compileCondition, findTemplates, TemplateSyntaxError } from './templates.js';
 
-/** True when a value (an input) holds a `${{ }}` anywhere; a syntax error counts (the check below reports it). */
-export function inputHasTemplates(input: unknown): boolean {
-  try {
-    return findTemplates(input, 'input').length > 0;
-  } catch {
-    return true;
-  }
-}
-
 /** Every task a task depends on, directly or through others (the graph is known to be acyclic here). */
 function ancestorsOf(task: TaskSpec, byId: ReadonlyMap<string, TaskSpec>): Set<string> {
   const found = new Set<string>();

@@ -1,8 +1,9 @@
 import type { PhaseRef, WorkflowSnapshot } from '../scheduling/workflow-entry.js';
 import type { TaskError, TaskRecord, TaskSpec } from '../../machines/types.js';
 import { evaluateExpression, ExpressionEvalError, ExpressionSyntaxError, type ExpressionContext } from './expressions.js';
-import { compiledCondition, hasTemplates } from './task-templates.js';
-import { renderValue } from './templates.js';
+import { hasTemplates } from './task-templates.js';
+// compiling is cached by source text (expressions.ts, templates.ts): a pump re-evaluating a `when` parses nothing again
+import { compileCondition, renderValue } from './templates.js';
 
 /** What the scheduler does with a ready task, once its condition and input are evaluated. */
 export type Preparation =
@@ -37,8 +38,14 @@ function recordOf(snapshot: WorkflowSnapshot, id: string): TaskRecord | undefine
   return liveCtx && liveCtx.index === place.phase ? liveCtx.tasks[id] : undefined;
 }
 
+/** Each task's lineage, derived once per spec (the graph never changes): a `when` waiting for an agent is evaluated at every pump. */
+const lineages = new WeakMap<TaskSpec, string[]>();
+
 /** `id` and every task it depends on, directly or through others: what its expressions may read. */
 function lineage(snapshot: WorkflowSnapshot, id: string): string[] {
+  const spec = placeOf(snapshot, id)?.spec;
+  const known = spec && lineages.get(spec);
+  if (known) return known;
   const found = new Set<string>([id]);
   const queue = [id];
   for (let i = 0; i < queue.length; i++) {
@@ -49,7 +56,9 @@ function lineage(snapshot: WorkflowSnapshot, id: string): string[] {
       }
     }
   }
-  return [...found];
+  const ids = [...found];
+  if (spec) lineages.set(spec, ids);
+  return ids;
 }
 
 /**
@@ -98,7 +107,7 @@ export function prepareTask(snapshot: WorkflowSnapshot, spec: TaskSpec, attempt:
   if (spec.when === undefined && !hasTemplates(spec)) return { kind: 'run', input: spec.input };
   const where = spec.compensates === undefined ? `task ${spec.id}` : `the compensation of ${spec.compensates}`;
   try {
-    const condition = spec.when === undefined ? null : compiledCondition(spec.when);
+    const condition = spec.when === undefined ? null : compileCondition(spec.when);
     const context = expressionContext(snapshot, spec, attempt);
     if (condition !== null) {
       const holds = evaluateExpression(condition, context);

@@ -5,7 +5,7 @@ import type { OutcomeRecord } from '../durability/journal.js';
 import { parseDuration } from '../durations.js';
 import { TroupeError } from '../errors.js';
 import type { EventType } from '../events/event-record.js';
-import { statusOf, type PhaseRef, type WorkflowEntry, type WorkflowSnapshot } from './workflow-entry.js';
+import { requireTask, statusOf, type PhaseRef, type WorkflowEntry, type WorkflowSnapshot } from './workflow-entry.js';
 
 /** The input of `handler: approval` (DESIGN §12). */
 export const approvalInputSchema = z.strictObject({
@@ -52,6 +52,12 @@ export class ApprovalGates {
   readonly #deps: ApprovalGatesDeps;
   /** deadline timers by workflow entry, then task id */
   readonly #timers = new WeakMap<WorkflowEntry, Map<string, { attempt: number; cancel(): void }>>();
+  /**
+   * The tasks each live phase waits on a person for: found by one scan when a
+   * phase is first seen (a restored one may hold waiting approvals), then kept
+   * as requests come, so arming after every pump does not walk every task.
+   */
+  readonly #waiting = new WeakMap<PhaseRef, Set<string>>();
   /** answers being logged, by workflow entry: a second answer meanwhile is refused, not logged twice */
   readonly #answering = new WeakMap<WorkflowEntry, Set<string>>();
 
@@ -72,6 +78,7 @@ export class ApprovalGates {
     const { prompt, timeout, on_timeout } = parsed.data;
     const deadline = timeout === undefined ? null : now + timeout;
     phase.send({ type: 'task.awaiting', taskId: spec.id, prompt, deadline, onTimeout: on_timeout, at: now });
+    this.#waitingIn(phase).add(spec.id);
     this.#deps.publish(entry, 'APPROVAL_REQUESTED', phase.getSnapshot().context.name, {
       task_id: spec.id,
       prompt,
@@ -88,8 +95,14 @@ export class ApprovalGates {
     const phase = snapshot.children.phase as PhaseRef | undefined;
     if (!phase) return;
     let timers = this.#timers.get(entry);
-    for (const task of Object.values(phase.getSnapshot().context.tasks)) {
-      if (task.status !== 'waiting_approval' || !task.approval || task.approval.deadline === null) continue;
+    const waiting = this.#waitingIn(phase);
+    for (const id of waiting) {
+      const task = phase.getSnapshot().context.tasks[id];
+      if (task?.status !== 'waiting_approval') {
+        waiting.delete(id);
+        continue;
+      }
+      if (!task.approval || task.approval.deadline === null) continue;
       if (timers?.get(task.id)?.attempt === task.attempts) continue;
       if (!timers) this.#timers.set(entry, (timers = new Map()));
       const { deadline } = task.approval;
@@ -99,6 +112,15 @@ export class ApprovalGates {
       });
       timers.set(task.id, { attempt: task.attempts, cancel: () => handle.cancel() });
     }
+  }
+
+  #waitingIn(phase: PhaseRef): Set<string> {
+    let ids = this.#waiting.get(phase);
+    if (!ids) {
+      ids = new Set(Object.values(phase.getSnapshot().context.tasks).filter((t) => t.status === 'waiting_approval').map((t) => t.id));
+      this.#waiting.set(phase, ids);
+    }
+    return ids;
   }
 
   /** Cancels every deadline of the workflow (it ended, or its actor is replaced). */
@@ -120,10 +142,7 @@ export class ApprovalGates {
     const phase = snapshot.children.phase as PhaseRef | undefined;
     const live = phase?.getSnapshot().context.tasks[taskId];
     const operation = answer.approved ? 'approve' : 'reject';
-    const known = snapshot.context.spec.phases.flatMap((p) => p.tasks).map((t) => t.id);
-    if (!known.includes(taskId)) {
-      throw new TroupeError('TASK_NOT_FOUND', `Workflow ${entry.id} has no task ${taskId}`, { details: `Its tasks: ${known.slice(0, 20).join(', ')}` });
-    }
+    requireTask(entry, taskId);
     // a task of an ended phase is told by its record there; one of a phase not begun yet is pending
     const task = live ?? snapshot.context.phases.flatMap((p) => p.tasks).find((t) => t.id === taskId);
     const answering = this.#answering.get(entry) ?? new Set<string>();

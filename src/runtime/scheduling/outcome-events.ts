@@ -1,3 +1,4 @@
+import { PERSON } from './approval-gates.js';
 import { isTerminal } from '../../machines/phase-records.js';
 import type { TaskSpec } from '../../machines/types.js';
 import type { OutcomeRecord } from '../durability/journal.js';
@@ -46,7 +47,7 @@ export function outcomeEvent(record: OutcomeRecord, spec: TaskSpec | undefined, 
  */
 export function personEvents(workflowId: string, record: OutcomeRecord, spec: TaskSpec | undefined, statusAfter: string | undefined): { type: EventType; data: Record<string, unknown> }[] {
   const events: { type: EventType; data: Record<string, unknown> }[] = [];
-  if (spec?.handler === 'approval' && record.agent_id === 'person') {
+  if (spec?.handler === 'approval' && record.agent_id === PERSON) {
     const answer = (record.ok ? record.output : record.error?.data) as { by?: string; comment?: string | null; reason?: string | null; at?: string } | null;
     const by = answer?.by ?? 'unknown';
     const at = answer?.at ?? new Date(record.at).toISOString();

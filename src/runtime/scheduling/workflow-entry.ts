@@ -5,6 +5,7 @@ import type { ProcessMode } from '../../actors/worker-protocol.js';
 import type { phaseMachine } from '../../machines/phase-machine.js';
 import type { workflowMachine } from '../../machines/workflow-machine.js';
 import type { AssignmentStrategy } from '../agents/agent-ranking.js';
+import { TroupeError } from '../errors.js';
 
 export type WorkflowActor = Actor<typeof workflowMachine>;
 export type WorkflowSnapshot = SnapshotFrom<typeof workflowMachine>;
@@ -134,3 +135,11 @@ export function newEntry(
  * (`<id>.compensate`), hence its own key.
  */
 export const idempotencyKey = (entry: Pick<WorkflowEntry, 'id'>, taskId: string): string => `${entry.id}/${taskId}`;
+
+/** Throws TASK_NOT_FOUND, listing the workflow's tasks, unless `taskId` is one of its definition's. */
+export function requireTask(entry: Pick<WorkflowEntry, 'id' | 'actor'>, taskId: string): void {
+  const known = entry.actor.getSnapshot().context.spec.phases.flatMap((p) => p.tasks).map((t) => t.id);
+  if (!known.includes(taskId)) {
+    throw new TroupeError('TASK_NOT_FOUND', `Workflow ${entry.id} has no task ${taskId}`, { details: `Its tasks: ${known.slice(0, 20).join(', ')}` });
+  }
+}

@@ -1,6 +1,5 @@
-import { constants } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
+import { readBoundedFile, type BoundedFileErrors } from '../bounded-file.js';
 import { TroupeError } from '../errors.js';
 import { checkJsonTextNesting, checkNesting, checkYamlTextNesting } from '../nesting.js';
 
@@ -11,41 +10,12 @@ import { checkJsonTextNesting, checkNesting, checkYamlTextNesting } from '../nes
  */
 export const MAX_TEMPLATE_FILE_BYTES = 1024 * 1024;
 
-const CHUNK_BYTES = 64 * 1024;
-
-/**
- * The text of the regular file at `path`, at most `limit` bytes. Refuses a
- * device, pipe or directory (FILE_NOT_REGULAR) and a longer file
- * (FILE_TOO_LARGE), reading in chunks so memory stays bounded whatever the
- * size reported; opened non-blocking so a FIFO cannot hang the hub.
- */
-async function readBounded(path: string, limit: number): Promise<string> {
-  let handle: FileHandle;
-  try {
-    handle = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
-  } catch (error) {
-    throw new TroupeError('FILE_NOT_FOUND', `Cannot read template file ${path}`, { details: error instanceof Error ? error.message : String(error) });
-  }
-  const tooLarge = () => new TroupeError('FILE_TOO_LARGE', `Template file ${path} is larger than ${limit} bytes`, { details: 'A template file holds at most 1 MiB: keep data out of it' });
-  try {
-    const stat = await handle.stat();
-    if (!stat.isFile()) throw new TroupeError('FILE_NOT_REGULAR', `Template file ${path} is not a regular file`, { details: 'A template is a YAML or JSON file' });
-    if (stat.size > limit) throw tooLarge();
-    const chunks: Buffer[] = [];
-    const buffer = Buffer.alloc(CHUNK_BYTES);
-    let total = 0;
-    for (;;) {
-      const { bytesRead } = await handle.read(buffer, 0, CHUNK_BYTES, null);
-      if (bytesRead === 0) break;
-      total += bytesRead;
-      if (total > limit) throw tooLarge();
-      chunks.push(Buffer.from(buffer.subarray(0, bytesRead)));
-    }
-    return Buffer.concat(chunks, total).toString('utf8');
-  } finally {
-    await handle.close();
-  }
-}
+/** A template file's refusals, naming it. */
+const templateFileErrors = (path: string, limit: number): BoundedFileErrors => ({
+  notFound: (error) => new TroupeError('FILE_NOT_FOUND', `Cannot read template file ${path}`, { details: error instanceof Error ? error.message : String(error) }),
+  notRegular: () => new TroupeError('FILE_NOT_REGULAR', `Template file ${path} is not a regular file`, { details: 'A template is a YAML or JSON file' }),
+  tooLarge: () => new TroupeError('FILE_TOO_LARGE', `Template file ${path} is larger than ${limit} bytes`, { details: 'A template file holds at most 1 MiB: keep data out of it' }),
+});
 
 /**
  * A template file's definition: JSON for `.json`, else YAML, an object,
@@ -56,7 +26,7 @@ async function readBounded(path: string, limit: number): Promise<string> {
  * @example await readTemplateFile('/srv/templates/bug-fix.yaml') // { name: 'Fix ${{ params.issue }}', params: {…}, phases: […] }
  */
 export async function readTemplateFile(path: string, limit = MAX_TEMPLATE_FILE_BYTES): Promise<Record<string, unknown>> {
-  const text = await readBounded(path, limit);
+  const text = await readBoundedFile(path, limit, templateFileErrors(path, limit));
   const what = `template file ${path}`;
   let value: unknown;
   try {
