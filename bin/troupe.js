@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { installIfMissing } from './install-deps.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
@@ -40,9 +41,7 @@ const newest = (dir) => {
 };
 
 const fromSource = existsSync(join(root, 'src'));
-if (fromSource && !existsSync(join(root, 'node_modules', 'xstate'))) {
-  step('installing dependencies', 'npm', existsSync(join(root, 'package-lock.json')) ? ['ci', '--no-audit', '--no-fund'] : ['install']);
-}
+if (fromSource) installIfMissing(root, 'xstate');
 const entry = join(root, 'dist', 'cli', 'main.js');
 if (fromSource && (!existsSync(entry) || newest(join(root, 'src')) > statSync(entry).mtimeMs)) {
   step('building', 'npm', ['run', '--silent', 'build']);
