@@ -288,6 +288,20 @@ describe('regressions found by the model-based tests', () => {
     a.send(done('trial', true));
     expect(value(a)).toMatchObject({ breaker: 'closed' });
   });
+
+  it('an unresponsive agent whose breaker is half open takes no trial task (found by the property below)', () => {
+    const a = startAgent({ breakerThreshold: 2, maxConcurrentTasks: 2 });
+    a.send(assign('b'));
+    a.send(assign('a'));
+    a.send(done('b', false, 5));
+    a.send(done('a', false, 5));
+    a.send({ type: 'heartbeat.missed' });
+    a.send({ type: 'breaker.cooldown' });
+    expect(value(a)).toMatchObject({ lifecycle: 'unresponsive', breaker: 'half_open' });
+    expect(a.getSnapshot().can(assign('trial'))).toBe(false);
+    a.send(assign('trial'));
+    expect(a.getSnapshot().context.trialTaskId).toBeNull();
+  });
 });
 
 describe('acceptsNewTask', () => {

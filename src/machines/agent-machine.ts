@@ -71,8 +71,13 @@ export const agentMachine = setup({
     hasRoom: ({ context }) => context.running.length < context.maxConcurrentTasks,
     hasNoTrial: ({ context }) => context.trialTaskId === null,
     isNewTask: ({ context, event }) => event.type === 'task.assign' && !context.running.includes(event.taskId),
-    /** room for one more task it does not run yet, and the breaker allows it: never when open, one trial when half open */
+    /**
+     * ready for work (idle or busy: an unresponsive, failed or retired agent
+     * takes nothing, whichever region is asked), room for one more task it does
+     * not run yet, and the breaker allows it: never when open, one trial when half open
+     */
     canTake: and([
+      or([stateIn({ lifecycle: 'idle' }), stateIn({ lifecycle: 'busy' })]),
       'hasRoom',
       'isNewTask',
       not(stateIn({ breaker: 'open' })),
