@@ -5,6 +5,7 @@ import { formatDuration } from './durations.js';
 import { TroupeError } from './errors.js';
 import type { Session } from './events/subscriptions.js';
 import { suggestOperation } from './help.js';
+import { unknownKeyHints } from './suggest.js';
 import type { HubState } from './hub-state.js';
 import { checkNesting } from './nesting.js';
 import { operationHandler } from './operations.js';
@@ -62,21 +63,26 @@ export function commandResponder(state: HubState, ready: Promise<void>, isClosed
       }
       const params = spec.params.safeParse(parameters ?? {});
       if (!params.success) {
-        throw new TroupeError('VALIDATION_FAILED', `Invalid parameters for ${name}`, { details: z.prettifyError(params.error) });
+        const hints = unknownKeyHints(spec.help ?? spec.params, params.error);
+        throw new TroupeError('VALIDATION_FAILED', `Invalid parameters for ${name}`, {
+          details: [z.prettifyError(params.error), ...hints].join('\n'),
+          suggestions: [`'help ${name}' lists its parameters`],
+        });
       }
       // the events a command causes carry its id; commands that change nothing leave it alone
       state.correlationId = parsed.data.correlation_id ?? null;
       const entry = workflowId === undefined ? undefined : state.workflows.get(workflowId);
       if (entry && MUTATING.has(name)) entry.correlationId = state.correlationId;
-      const { result, next_steps } = await handler(state, workflowId, params.data, parameters ?? {}, session);
+      const { result, next_steps, warnings, metrics } = await handler(state, workflowId, params.data, parameters ?? {}, session);
       record(started, false);
       return {
         status: 'success',
         ...envelope,
         timestamp: new Date(state.clock.now()).toISOString(),
         result,
-        metrics: { execution_time: formatDuration(performance.now() - started) },
+        metrics: { execution_time: formatDuration(performance.now() - started), ...metrics },
         next_steps,
+        ...(warnings && warnings.length > 0 ? { warnings } : {}),
       };
     } catch (error) {
       record(started, true);

@@ -375,8 +375,10 @@ export interface SuccessResponse {
   workflow_id?: string;
   timestamp: string;
   result: unknown;
-  metrics: { execution_time: string };
+  metrics: { execution_time: string; resources_used?: string; agents_affected?: number };
   next_steps: string[];
+  /** what the command did instead of something asked that cannot apply here (see OperationResult.warnings) */
+  warnings?: string[];
 }
 
 export interface ErrorResponse {

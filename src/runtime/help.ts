@@ -1,31 +1,11 @@
 import { z } from 'zod';
 import { OPERATIONS, OPERATION_NAMES, isOperation, type OperationName } from './commands.js';
 import { TroupeError } from './errors.js';
+import { closestName } from './suggest.js';
 
 /** Closest operation name to a misspelt one, for "did you mean". */
 export function suggestOperation(name: string): OperationName | null {
-  let best: OperationName | null = null;
-  let bestDistance = Infinity;
-  for (const candidate of OPERATION_NAMES) {
-    const d = editDistance(name.toLowerCase(), candidate);
-    if (d < bestDistance) {
-      bestDistance = d;
-      best = candidate;
-    }
-  }
-  return bestDistance <= Math.max(2, Math.floor(name.length / 3)) ? best : null;
-}
-
-function editDistance(a: string, b: string): number {
-  let row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const next = [i];
-    for (let j = 1; j <= b.length; j++) {
-      next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    row = next;
-  }
-  return row[b.length]!;
+  return closestName(name, OPERATION_NAMES);
 }
 
 /** The parameters of an operation, from its zod schema's JSON Schema. */

@@ -7,6 +7,22 @@ import type { WorkflowEntry } from './scheduling/workflow-entry.js';
 export interface OperationResult {
   result: unknown;
   next_steps: string[];
+  /**
+   * What the command did other than what was asked, said plainly: a spec
+   * parameter accepted that cannot apply on one machine, a value adjusted.
+   * A value the user gave is never dropped without a line here.
+   */
+  warnings?: string[];
+  /** the spec's success metrics beside execution_time, where the operation knows them */
+  metrics?: ResponseMetrics;
+}
+
+/** The spec's `metrics` of a success response, beyond the execution time the hub measures. */
+export interface ResponseMetrics {
+  /** what the command used, e.g. "1 checkpoint write (2.1 KiB)" or "none" */
+  resources_used?: string;
+  /** how many agents the command assigned, released, moved or changed */
+  agents_affected?: number;
 }
 
 /** An operation: its validated parameters in, its result out. `raw` is the parameters as sent. */
