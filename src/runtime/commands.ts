@@ -304,7 +304,7 @@ export const OPERATIONS = {
   }),
   restore: op({
     group: 'recovery',
-    summary: 'Restore a workflow to a checkpoint; the epoch is bumped so later work runs again',
+    summary: 'Restore a workflow to a checkpoint (by id, seq or name), what its tasks depend on verified first; the epoch is bumped so later work runs again',
     workflow: 'required',
     params: stateParams.restore,
     example: 'wf_1 restore {"checkpoint_id":"0000000003-phase","strategy":"full_restore","verify_dependencies":true}',
