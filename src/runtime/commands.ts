@@ -6,6 +6,7 @@ import { eventParams } from './events/event-operations.js';
 import { resourceParams } from './resources/resource-params.js';
 import { agentParams } from './agents/agent-operations.js';
 import { prioritySchema } from './scheduling/priority.js';
+import { stateParams } from './durability/state-params.js';
 
 /** A command as `hub.execute` takes it; the REPL line `wf_1 start {}` becomes `{operation:'start', workflow_id:'wf_1', parameters:{}}`. */
 export const commandSchema = z.strictObject({
@@ -113,8 +114,8 @@ export const OPERATIONS = {
     group: 'state',
     summary: "The workflow's state: status, current phase, progress, phases with their tasks, agents, metrics",
     workflow: 'required',
-    params: z.strictObject({ include_output: z.boolean().default(true).describe("include each completed task's output") }),
-    example: 'wf_1 get-status',
+    params: stateParams['get-status'],
+    example: 'wf_1 get-status {"include_metrics":true,"agent_details":true,"recent_events":10}',
   }),
   logs: op({
     group: 'tasks',
@@ -201,24 +202,18 @@ export const OPERATIONS = {
   }),
   'save-state': op({
     group: 'state',
-    summary: "Write a workflow as one self-contained file, sha256-sealed and signed with this data directory's key: its checkpoints and its events",
+    summary: "Write a workflow as one self-contained file, sha256-sealed and signed with this data directory's key: its checkpoints and its events; to a file (path) or into a directory (backup_location)",
     workflow: 'required',
-    params: z.strictObject({
-      path: z.string().min(1).optional().describe('where to write it; default <data-dir>/exports/<id>-<time>.troupe'),
-      compress: z.boolean().default(true).describe('gzip the bundle'),
-      include_checkpoints: z.boolean().default(true).describe('every stored checkpoint, or only the state now'),
-    }),
-    example: 'wf_1 save-state {"path":"wf_1.troupe"}',
+    params: stateParams['save-state'],
+    example: 'wf_1 save-state {"include_checkpoints":true,"compress":true,"backup_location":"backups/"}',
   }),
   'load-state': op({
     group: 'state',
-    summary: 'Import a workflow from a save-state bundle, all of it checked first; a running one loads paused, so nothing runs before start/resume; refuses to overwrite unless told to',
-    workflow: 'none',
-    params: z.strictObject({
-      path: z.string().min(1).describe('the bundle file'),
-      overwrite: z.boolean().default(false).describe('replace a workflow with the same id that is not running'),
-    }),
-    example: 'load-state {"path":"wf_1.troupe"}',
+    summary:
+      "Without a workflow id: import a save-state bundle (path), all of it checked first; a running one loads paused, and it refuses to overwrite unless told to. With one: load that workflow's state from one of its stored checkpoints (checkpoint_id), verified first",
+    workflow: 'optional',
+    params: stateParams['load-state'],
+    example: 'load-state {"path":"wf_1.troupe"}   or   wf_1 load-state {"checkpoint_id":"before-deploy","verify_integrity":true,"restore_agents":true}',
   }),
   'assign-agents': op({
     group: 'agents',
@@ -309,13 +304,10 @@ export const OPERATIONS = {
   }),
   restore: op({
     group: 'recovery',
-    summary: 'Restore a workflow to a checkpoint; the epoch is bumped so later work runs again',
+    summary: 'Restore a workflow to a checkpoint (by id, seq or name), what its tasks depend on verified first; the epoch is bumped so later work runs again',
     workflow: 'required',
-    params: z.strictObject({
-      checkpoint_id: safeIdSchema('checkpoint id').describe("an id from 'list-checkpoints' (or its seq)"),
-      strategy: z.enum(['full_restore', 'partial_restore']).default('full_restore').describe('partial_restore keeps the successful task outcomes logged after the checkpoint'),
-    }),
-    example: 'wf_1 restore {"checkpoint_id":"0000000003-phase"}',
+    params: stateParams.restore,
+    example: 'wf_1 restore {"checkpoint_id":"0000000003-phase","strategy":"full_restore","verify_dependencies":true}',
   }),
   rollback: op({
     group: 'recovery',

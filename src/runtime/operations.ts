@@ -19,6 +19,7 @@ import { eventHandlers } from './events/event-operations.js';
 import { resourceHandlers } from './resources/resource-operations.js';
 import { addLogTails, taskLogHandlers } from './scheduling/task-log-operations.js';
 import { describeWorkflow, summarizeWorkflow } from './scheduling/status.js';
+import { recentEvents } from './scheduling/status-extras.js';
 import { workflowKpis } from './metrics/kpi-report.js';
 import { ENDED_STATUSES, newEntry, statusOf, type WorkflowEntry, type WorkflowStatus } from './scheduling/workflow-entry.js';
 
@@ -168,17 +169,23 @@ const handlers: Record<string, Handler> = {
     };
   },
 
-  async 'get-status'(hub, id, params: { include_output: boolean }) {
+  async 'get-status'(hub, id, params: { include_output: boolean; include_metrics: boolean; agent_details: boolean; recent_events?: number }) {
     const entry = entryOf(hub, id);
     const status = statusOf(entry.actor.getSnapshot());
     const next = allowedOperations(entry)
       .filter((op) => op !== 'get-status' && (op !== 'wait' || !ENDED_STATUSES.has(status)))
       .map((op) => `${entry.id} ${op}`);
     const kpis = workflowKpis(hub.kpis, entry.id, hub.clock.now());
-    const described = describeWorkflow(entry.actor.getSnapshot(), hub.pool, { includeOutput: params.include_output, kpis });
+    const described = describeWorkflow(entry.actor.getSnapshot(), hub.pool, {
+      includeOutput: params.include_output,
+      kpis,
+      includeMetrics: params.include_metrics,
+      agentDetails: params.agent_details,
+    });
     await addLogTails(hub, entry, described.workflow_state);
+    const events = params.recent_events === undefined ? null : await recentEvents(hub, entry.id, params.recent_events);
     return {
-      result: described,
+      result: events === null ? described : { workflow_state: { ...described.workflow_state, recent_events: events } },
       next_steps: status === 'running' ? [`Block until it ends with '${entry.id} wait'`, ...next] : next,
     };
   },

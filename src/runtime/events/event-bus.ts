@@ -60,6 +60,11 @@ export class EventBus {
     return record;
   }
 
+  /** how many of the newest events `recent` keeps */
+  get capacity(): number {
+    return this.#capacity;
+  }
+
   /** subscribers now */
   get listeners(): number {
     return this.#listeners.size;
