@@ -155,7 +155,6 @@ describe('bad commands get the exact code, message and details', () => {
     const cases: [string, Record<string, unknown>][] = [
       ['start', { failure_tolerance: 'extreme' }],
       ['pause', { reason: 7 }],
-      ['resume', { now: true }],
       ['wait', { timeout: 'soon' }],
       ['get-status', { include_output: 'yes' }],
       ['complete', { generate_report: 1 }],
@@ -176,6 +175,8 @@ describe('bad commands get the exact code, message and details', () => {
     expect(nested.error.details).toContain('Unknown key "max_retires" in retry_policy: did you mean "max_retries"?');
     const far = await errorOf({ operation: 'pause', workflow_id: 'wf_here', parameters: { bogus: 1 } });
     expect(far.error.details).toBe('✖ Unrecognized key: "bogus"\nUnknown key "bogus" in the parameters; accepted there: reason');
+    const none = await errorOf({ operation: 'resume', workflow_id: 'wf_here', parameters: { now: true } });
+    expect(none.error.details).toBe('✖ Unrecognized key: "now"\nUnknown key "now": this operation takes no parameters');
   });
 
   it('validation happens before the workflow is looked up: bad parameters on a missing workflow are VALIDATION_FAILED', async () => {
