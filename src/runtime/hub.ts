@@ -9,6 +9,8 @@ import { DEFAULTS } from './defaults.js';
 import { parseDuration } from './durations.js';
 import { parseSize } from './sizes.js';
 import { OUTPUT_BYTES_CEILING } from '../actors/output-limits.js';
+import { ComponentRegistry } from './protocol/component-registry.js';
+import { HandlerActivity } from './protocol/handler-activity.js';
 import { TroupeError } from './errors.js';
 import { EventBus, type EventListener } from './events/event-bus.js';
 import { ActorTrace } from './events/actor-trace.js';
@@ -241,6 +243,7 @@ export function createHub(options: HubOptions = {}): Hub {
     templatesDir: options.templatesDir === undefined ? null : resolve(options.templatesDir),
     workflows: new Map(), waits: new Set(), journal: null, recovery: null,
     kpis: new KpiFold(), stateFiles: null,
+    components: new ComponentRegistry(), handlerActivity: new HandlerActivity(),
     taskFiles, taskLogErrors: [], correlationId: null, trace,
     subscriptions: new Subscriptions(clock, (draft) => bus.publish(draft)),
     maintenance: { timer: null, running: null, last: null, closed: false },
@@ -250,6 +253,7 @@ export function createHub(options: HubOptions = {}): Hub {
   // the KPIs fold every event as it is published (state.kpis is replaced once, when the data directory's saved state is loaded)
   bus.subscribe((event) => state.kpis.apply(event));
   bus.subscribe((event) => state.subscriptions.deliver(event));
+  bus.subscribe((event) => state.handlerActivity.apply(event, (id) => state.workflows.get(id)?.actor.getSnapshot().context.spec));
   // probed in a worker while the data directory opens: a broken module is reported at create, never a crash
   const probed = runner.probeHandlers().then((probes) => {
     for (const [name, probe] of Object.entries(probes)) state.handlers.set(name, probe);
@@ -274,7 +278,10 @@ export function createHub(options: HubOptions = {}): Hub {
 
   return {
     execute: respond,
-    endSession: (session) => state.subscriptions.endSession(session),
+    endSession: (session) => {
+      state.subscriptions.endSession(session);
+      state.components.endSession(session);
+    },
     subscribe: (listener) => bus.subscribe(listener),
     events: (workflowId) => bus.recent(workflowId),
     workflowIds: () => [...state.workflows.keys()],

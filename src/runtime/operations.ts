@@ -14,6 +14,7 @@ import { peopleHandlers } from './people-operations.js';
 import { recoveryHandlers } from './durability/recovery-operations.js';
 import { bundleHandlers } from './durability/state-bundle.js';
 import { systemHandlers } from './system-operations.js';
+import { helloHandlers } from './protocol/hello-operation.js';
 import { agentHandlers, rolesOfWorkflow, shareOf } from './agents/agent-operations.js';
 import { eventHandlers } from './events/event-operations.js';
 import { resourceHandlers } from './resources/resource-operations.js';
@@ -37,6 +38,7 @@ const handlers: Record<string, Handler> = {
   ...recoveryHandlers,
   ...bundleHandlers,
   ...systemHandlers,
+  ...helloHandlers,
   ...agentHandlers,
   ...eventHandlers,
   ...resourceHandlers,
