@@ -114,7 +114,7 @@ export const OPERATIONS = {
     group: 'state',
     summary: "The workflow's state: status, current phase, progress, phases with their tasks, agents, metrics",
     workflow: 'required',
-    params: z.strictObject({ include_output: z.boolean().default(true).describe("include each completed task's output") }),
+    params: z.strictObject({ include_output: z.boolean().default(true).describe("include each completed task's output"), format: z.enum(['standard', 'state_sync']).default('standard').describe("state_sync: the protocol's workflow_state message") }),
     example: 'wf_1 get-status',
   }),
   logs: op({

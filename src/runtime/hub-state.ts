@@ -16,6 +16,7 @@ import type { TaskFilesConfig, TaskLogError } from './scheduling/task-files.js';
 import type { KpiFold } from './metrics/kpi-fold.js';
 import type { ComponentRegistry } from './protocol/component-registry.js';
 import type { HandlerActivity } from './protocol/handler-activity.js';
+import type { StateVersions } from './protocol/state-sync.js';
 
 /** The parts of a hub its operations work on. @internal */
 export interface HubState {
@@ -57,6 +58,8 @@ export interface HubState {
   components: ComponentRegistry;
   /** each task handler's last finished attempt and counts, for `health` */
   handlerActivity: HandlerActivity;
+  /** each workflow's state version for the state_sync message */
+  stateVersions: StateVersions;
   /** what the last start recovered, for `health` */
   recovery: RecoveryReport | null;
   /** periodic log compaction: its timer, the run under way, what the last run dropped, and whether the hub is closing */
