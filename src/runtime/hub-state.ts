@@ -16,7 +16,7 @@ import type { TaskFilesConfig, TaskLogError } from './scheduling/task-files.js';
 import type { KpiFold } from './metrics/kpi-fold.js';
 import type { ComponentRegistry } from './protocol/component-registry.js';
 import type { HandlerActivity } from './protocol/handler-activity.js';
-import type { StateVersions } from './protocol/state-sync.js';
+import type { StateVersions } from './protocol/state-versions.js';
 
 /** The parts of a hub its operations work on. @internal */
 export interface HubState {

@@ -12,7 +12,7 @@ import { OUTPUT_BYTES_CEILING } from '../actors/output-limits.js';
 import { ComponentRegistry } from './protocol/component-registry.js';
 import { HandlerActivity } from './protocol/handler-activity.js';
 import { withSystemReport } from './protocol/error-report.js';
-import { StateVersions } from './protocol/state-sync.js';
+import { StateVersions } from './protocol/state-versions.js';
 import { TroupeError } from './errors.js';
 import { EventBus, type EventListener } from './events/event-bus.js';
 import { ActorTrace } from './events/actor-trace.js';

@@ -10,28 +10,6 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
 const GB = 1024 ** 3;
 const round = (value: number, digits: number) => Math.round(value * 10 ** digits) / 10 ** digits;
 
-/**
- * Each workflow's state version: the log sequence number of its newest
- * change (events and task outcomes share the log's numbering, so it only
- * grows, across restarts too). Fed every event; a workflow not heard of
- * since the start begins at what its checkpoint and applied outcomes cover.
- */
-export class StateVersions {
-  readonly #newest = new Map<string, number>();
-
-  apply(event: EventRecord): void {
-    if (event.workflow_id === 'global') return;
-    if (event.seq > (this.#newest.get(event.workflow_id) ?? 0)) this.#newest.set(event.workflow_id, event.seq);
-  }
-
-  of(entry: WorkflowEntry, recent: EventRecord[]): number {
-    const version = Math.max(this.#newest.get(entry.id) ?? 0, recent.at(-1)?.seq ?? 0, entry.appliedSeq, entry.checkpointedAppliedSeq);
-    // kept: an answer given once is never undercut by a later one
-    this.#newest.set(entry.id, version);
-    return version;
-  }
-}
-
 /** The current phase's estimated end: the longest chain of its unfinished tasks' estimates from now; without estimates, the observed rate of its finished tasks; null when neither says. */
 function estimatedCompletion(now: number, phase: ReturnType<typeof phaseRecords>[number]): string | null {
   if (phase.status !== 'running') return iso(phase.finishedAt);
