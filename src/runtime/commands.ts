@@ -7,6 +7,7 @@ import { resourceParams } from './resources/resource-params.js';
 import { agentParams } from './agents/agent-operations.js';
 import { prioritySchema } from './scheduling/priority.js';
 import { stateParams } from './durability/state-params.js';
+import { helloParams } from './protocol/hello-params.js';
 
 /** A command as `hub.execute` takes it; the REPL line `wf_1 start {}` becomes `{operation:'start', workflow_id:'wf_1', parameters:{}}`. */
 export const commandSchema = z.strictObject({
@@ -326,6 +327,13 @@ export const OPERATIONS = {
     workflow: 'none',
     params: none,
     example: 'health',
+  }),
+  hello: op({
+    group: 'system',
+    summary: "A control connection's first line (protocol 1.1.0): negotiates the protocol version and may register the client as a component (component_registration); answers the supervisor's version, capabilities and components",
+    workflow: 'none',
+    params: helloParams,
+    example: 'hello {"protocol_version":"1.1.0","component_registration":{"component_id":"resource-manager","component_type":"utility","version":"1.0.0"}}',
   }),
   metrics: op({
     group: 'system',

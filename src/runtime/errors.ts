@@ -52,6 +52,7 @@ export const ErrorCode = {
   CONNECTION_IDLE: 'CONNECTION_IDLE',
   CONNECTION_STALLED: 'CONNECTION_STALLED',
   CONNECTION_BACKLOG: 'CONNECTION_BACKLOG',
+  PROTOCOL_VERSION_UNSUPPORTED: 'PROTOCOL_VERSION_UNSUPPORTED',
   INTERNAL_ERROR: 'INTERNAL_ERROR',
 } as const;
 
@@ -120,6 +121,7 @@ export const recoverySuggestions: Readonly<Partial<Record<ErrorCode, readonly st
   CONNECTION_IDLE: ['Connect again; a client that stays connected without a subscription sends a blank line now and then (troupe attach does)'],
   CONNECTION_STALLED: ['Read what the supervisor sends: a subscription\'s events wait in its bounded queue (max_queue) only while the client reads'],
   CONNECTION_BACKLOG: ['Read each response before sending many more requests, or send fewer at a time'],
+  PROTOCOL_VERSION_UNSUPPORTED: ["Check both sides' versions: 'troupe --version' here, the client's own; 'hello' answers which protocol versions the supervisor speaks"],
   INTERNAL_ERROR: ['This is a bug in troupe: report it with the details of this response'],
 };
 

@@ -14,6 +14,9 @@ import type { RecoveryReport } from './durability/recovery.js';
 import type { ResourceManager } from './resources/resource-manager.js';
 import type { TaskFilesConfig, TaskLogError } from './scheduling/task-files.js';
 import type { KpiFold } from './metrics/kpi-fold.js';
+import type { ComponentRegistry } from './protocol/component-registry.js';
+import type { HandlerActivity } from './protocol/handler-activity.js';
+import type { StateVersions } from './protocol/state-versions.js';
 
 /** The parts of a hub its operations work on. @internal */
 export interface HubState {
@@ -51,6 +54,12 @@ export interface HubState {
   kpis: KpiFold;
   /** agent_pools/pool.ckpt and metrics/kpis.ckpt (durability/state-files.ts); null for an in-memory hub */
   stateFiles: { saveAll(): Promise<void> } | null;
+  /** components that registered with a hello (control connections), for `health` */
+  components: ComponentRegistry;
+  /** each task handler's last finished attempt and counts, for `health` */
+  handlerActivity: HandlerActivity;
+  /** each workflow's state version for the state_sync message */
+  stateVersions: StateVersions;
   /** what the last start recovered, for `health` */
   recovery: RecoveryReport | null;
   /** periodic log compaction: its timer, the run under way, what the last run dropped, and whether the hub is closing */

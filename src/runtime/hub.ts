@@ -9,6 +9,10 @@ import { DEFAULTS } from './defaults.js';
 import { parseDuration } from './durations.js';
 import { parseSize } from './sizes.js';
 import { OUTPUT_BYTES_CEILING } from '../actors/output-limits.js';
+import { ComponentRegistry } from './protocol/component-registry.js';
+import { HandlerActivity } from './protocol/handler-activity.js';
+import { withSystemReport } from './protocol/error-report.js';
+import { StateVersions } from './protocol/state-versions.js';
 import { TroupeError } from './errors.js';
 import { EventBus, type EventListener } from './events/event-bus.js';
 import { ActorTrace } from './events/actor-trace.js';
@@ -200,7 +204,12 @@ export function createHub(options: HubOptions = {}): Hub {
       onPoolError: (error) =>
         bus.publish({
           type: 'SYSTEM_ERROR',
-          data: { error_type: 'pool_error', affected_components: ['task-pool'], severity: 'error', message: error instanceof Error ? error.message : String(error) },
+          data: withSystemReport(
+            { error_type: 'pool_error', affected_components: ['task-pool'], severity: 'error', message: error instanceof Error ? error.message : String(error) },
+            undefined,
+            clock.now(),
+            'task_execution',
+          ),
         }),
     });
   const maxAgents = options.maxAgentPoolSize ?? DEFAULTS.max_agent_pool_size;
@@ -241,6 +250,7 @@ export function createHub(options: HubOptions = {}): Hub {
     templatesDir: options.templatesDir === undefined ? null : resolve(options.templatesDir),
     workflows: new Map(), waits: new Set(), journal: null, recovery: null,
     kpis: new KpiFold(), stateFiles: null,
+    components: new ComponentRegistry(), handlerActivity: new HandlerActivity(), stateVersions: new StateVersions(),
     taskFiles, taskLogErrors: [], correlationId: null, trace,
     subscriptions: new Subscriptions(clock, (draft) => bus.publish(draft)),
     maintenance: { timer: null, running: null, last: null, closed: false },
@@ -250,6 +260,8 @@ export function createHub(options: HubOptions = {}): Hub {
   // the KPIs fold every event as it is published (state.kpis is replaced once, when the data directory's saved state is loaded)
   bus.subscribe((event) => state.kpis.apply(event));
   bus.subscribe((event) => state.subscriptions.deliver(event));
+  bus.subscribe((event) => state.stateVersions.apply(event));
+  bus.subscribe((event) => state.handlerActivity.apply(event, (id) => state.workflows.get(id)?.actor.getSnapshot().context.spec));
   // probed in a worker while the data directory opens: a broken module is reported at create, never a crash
   const probed = runner.probeHandlers().then((probes) => {
     for (const [name, probe] of Object.entries(probes)) state.handlers.set(name, probe);
@@ -274,7 +286,10 @@ export function createHub(options: HubOptions = {}): Hub {
 
   return {
     execute: respond,
-    endSession: (session) => state.subscriptions.endSession(session),
+    endSession: (session) => {
+      state.subscriptions.endSession(session);
+      state.components.endSession(session);
+    },
     subscribe: (listener) => bus.subscribe(listener),
     events: (workflowId) => bus.recent(workflowId),
     workflowIds: () => [...state.workflows.keys()],

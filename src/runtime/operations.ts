@@ -14,6 +14,8 @@ import { peopleHandlers } from './people-operations.js';
 import { recoveryHandlers } from './durability/recovery-operations.js';
 import { bundleHandlers } from './durability/state-bundle.js';
 import { systemHandlers } from './system-operations.js';
+import { helloHandlers } from './protocol/hello-operation.js';
+import { stateSyncMessage } from './protocol/state-sync.js';
 import { agentHandlers, rolesOfWorkflow, shareOf } from './agents/agent-operations.js';
 import { eventHandlers } from './events/event-operations.js';
 import { resourceHandlers } from './resources/resource-operations.js';
@@ -38,6 +40,7 @@ const handlers: Record<string, Handler> = {
   ...recoveryHandlers,
   ...bundleHandlers,
   ...systemHandlers,
+  ...helloHandlers,
   ...agentHandlers,
   ...eventHandlers,
   ...resourceHandlers,
@@ -169,8 +172,9 @@ const handlers: Record<string, Handler> = {
     };
   },
 
-  async 'get-status'(hub, id, params: { include_output: boolean; include_metrics: boolean; agent_details: boolean; recent_events?: number }) {
+  async 'get-status'(hub, id, params: { include_output: boolean; include_metrics: boolean; agent_details: boolean; recent_events?: number; format: 'standard' | 'state_sync' }) {
     const entry = entryOf(hub, id);
+    if (params.format === 'state_sync') return { result: await stateSyncMessage(hub, entry), next_steps: [] };
     const status = statusOf(entry.actor.getSnapshot());
     const next = allowedOperations(entry)
       .filter((op) => op !== 'get-status' && (op !== 'wait' || !ENDED_STATUSES.has(status)))

@@ -5,6 +5,7 @@ import type { Handler } from './operation-kit.js';
 import { ENDED_STATUSES, statusOf } from './scheduling/workflow-entry.js';
 import { storageView } from './durability/storage-watch.js';
 import { kpiReport } from './metrics/kpi-report.js';
+import { coreIdentity, handlerViews, registeredViews } from './protocol/component-views.js';
 
 type Status = 'healthy' | 'degraded' | 'unhealthy' | 'unknown';
 
@@ -24,6 +25,7 @@ function component(hub: HubState, id: string, status: Status, extra: { last_acti
   const { stats } = hub;
   return {
     component_id: id,
+    ...coreIdentity(id),
     timestamp: iso(hub.clock.now()),
     status,
     uptime: formatDuration(hub.clock.now() - stats.startedAt),
@@ -96,6 +98,9 @@ export const systemHandlers: Record<string, Handler> = {
         details: { published: hub.bus.published, subscriptions: hub.subscriptions.list().length, in_process_listeners: hub.bus.listeners, subscribers: busiestSubscribers(hub) },
       }),
     ];
+    // the hub's own components decide its status; registered clients and handlers are listed beside them
+    const componentStatus = (id: string): Status | undefined => components.find((c) => c.component_id === id)?.status;
+    const others = [...handlerViews(hub), ...registeredViews(hub, componentStatus)];
     const worst: Status = components.some((c) => c.status === 'unhealthy') ? 'unhealthy' : components.some((c) => c.status === 'degraded') ? 'degraded' : 'healthy';
     const statuses: Record<string, number> = {};
     for (const entry of hub.workflows.values()) {
@@ -105,7 +110,7 @@ export const systemHandlers: Record<string, Handler> = {
     return {
       result: {
         status: worst,
-        components,
+        components: [...components, ...others],
         recovery,
         // whether the data directory takes writes now (a full or failing disk pauses dispatching)
         storage,

@@ -17,6 +17,7 @@ export const stateParams = {
     include_metrics: z.boolean().default(true).describe('the metrics block (total_execution_time, tasks completed and failed, agent_efficiency, resource_utilization) and the KPIs'),
     agent_details: z.boolean().default(true).describe('agent_assignments: per agent that worked for it, its role, current task, performance score and tasks completed'),
     recent_events: z.number().int().min(0).max(RECENT_EVENTS_MAX).optional().describe("the workflow's last N events from the log, newest last"),
+    format: z.enum(['standard', 'state_sync']).default('standard').describe("state_sync: the protocol's workflow_state message instead"),
   }),
   'save-state': z.strictObject({
     path: z.string().min(1).optional().describe('the exact file to write; default <data-dir>/exports/<id>-<time>.troupe'),
