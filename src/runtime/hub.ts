@@ -249,6 +249,8 @@ export function createHub(options: HubOptions = {}): Hub {
   let closed = false;
   // the KPIs fold every event as it is published (state.kpis is replaced once, when the data directory's saved state is loaded)
   bus.subscribe((event) => state.kpis.apply(event));
+  // routed before it is logged, so the record names the subscriptions it goes to; delivered after
+  bus.routeWith((event) => state.subscriptions.route(event));
   bus.subscribe((event) => state.subscriptions.deliver(event));
   // probed in a worker while the data directory opens: a broken module is reported at create, never a crash
   const probed = runner.probeHandlers().then((probes) => {
