@@ -14,6 +14,7 @@ import type { RecoveryReport } from './durability/recovery.js';
 import type { ResourceManager } from './resources/resource-manager.js';
 import type { TaskFilesConfig, TaskLogError } from './scheduling/task-files.js';
 import type { KpiFold } from './metrics/kpi-fold.js';
+import type { EventHubSettings } from './events/event-hub-settings.js';
 
 /** The parts of a hub its operations work on. @internal */
 export interface HubState {
@@ -35,6 +36,8 @@ export interface HubState {
   waits: Set<(error: TroupeError) => void>;
   /** the durable side; null for an in-memory hub */
   journal: Journal | null;
+  /** configure-persistence's settings (retention, what the log keeps, event durability); settings/event-hub.ckpt keeps them */
+  eventSettings: EventHubSettings;
   /** live subscriptions of sessions (REPL, socket connections) */
   subscriptions: Subscriptions;
   /** the correlation id of the command being executed */

@@ -26,6 +26,7 @@ import { commandResponder } from './command-dispatch.js';
 import { recordLogError } from './scheduling/task-log-operations.js';
 import { FileWaits } from './scheduling/file-waits.js';
 import { KpiFold } from './metrics/kpi-fold.js';
+import { defaultPersistence } from './events/event-hub-settings.js';
 
 /** Options of {@link createHub}; every one has a default. */
 export interface HubOptions {
@@ -241,6 +242,7 @@ export function createHub(options: HubOptions = {}): Hub {
     templatesDir: options.templatesDir === undefined ? null : resolve(options.templatesDir),
     workflows: new Map(), waits: new Set(), journal: null, recovery: null,
     kpis: new KpiFold(), stateFiles: null,
+    eventSettings: { persistence: defaultPersistence(retentionMs), persistenceConfigured: false, asyncConfigured: false },
     taskFiles, taskLogErrors: [], correlationId: null, trace,
     subscriptions: new Subscriptions(clock, (draft) => bus.publish(draft)),
     maintenance: { timer: null, running: null, last: null, closed: false },
@@ -263,7 +265,6 @@ export function createHub(options: HubOptions = {}): Hub {
           ...(options.keepCheckpoints === undefined ? {} : { keepCheckpoints: options.keepCheckpoints }),
           ...(options.autoRecovery === undefined ? {} : { autoRecovery: options.autoRecovery }),
           ...(options.logSegmentBytes === undefined ? {} : { segmentBytes: options.logSegmentBytes }),
-          retentionMs,
           compactionIntervalMs,
         });
   // a full or failing disk is reported, and dispatching resumes once writes succeed again

@@ -16,6 +16,8 @@ import { bundleHandlers } from './durability/state-bundle.js';
 import { systemHandlers } from './system-operations.js';
 import { agentHandlers, rolesOfWorkflow, shareOf } from './agents/agent-operations.js';
 import { eventHandlers } from './events/event-operations.js';
+import { hubSettingsHandlers } from './events/hub-settings-operations.js';
+import { optimizeSubscriptionsHandlers } from './events/subscription-optimizer.js';
 import { resourceHandlers } from './resources/resource-operations.js';
 import { addLogTails, taskLogHandlers } from './scheduling/task-log-operations.js';
 import { describeWorkflow, summarizeWorkflow } from './scheduling/status.js';
@@ -39,6 +41,8 @@ const handlers: Record<string, Handler> = {
   ...systemHandlers,
   ...agentHandlers,
   ...eventHandlers,
+  ...hubSettingsHandlers,
+  ...optimizeSubscriptionsHandlers,
   ...resourceHandlers,
   ...taskLogHandlers,
   ...peopleHandlers,

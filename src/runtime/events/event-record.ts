@@ -18,6 +18,7 @@ export const EVENT_TYPES = [
 export type EventType = (typeof EVENT_TYPES)[number];
 /** `debug` is only the actor trace's (off by default). */
 export type Severity = 'debug' | 'info' | 'warning' | 'error' | 'critical';
+export const SEVERITIES = ['debug', 'info', 'warning', 'error', 'critical'] as const satisfies readonly Severity[];
 
 /** An event as it is stored, delivered and printed (DESIGN §6). */
 export interface EventRecord {
