@@ -14,7 +14,7 @@ import type { RecoveryReport } from './durability/recovery.js';
 import type { ResourceManager } from './resources/resource-manager.js';
 import type { TaskFilesConfig, TaskLogError } from './scheduling/task-files.js';
 import type { KpiFold } from './metrics/kpi-fold.js';
-import type { EventHubSettings } from './events/event-hub-settings.js';
+import type { EventHubSettings } from './events/persistence-policy.js';
 
 /** The parts of a hub its operations work on. @internal */
 export interface HubState {

@@ -26,7 +26,7 @@ import { commandResponder } from './command-dispatch.js';
 import { recordLogError } from './scheduling/task-log-operations.js';
 import { FileWaits } from './scheduling/file-waits.js';
 import { KpiFold } from './metrics/kpi-fold.js';
-import { defaultPersistence } from './events/event-hub-settings.js';
+import { defaultPersistence } from './events/persistence-policy.js';
 
 /** Options of {@link createHub}; every one has a default. */
 export interface HubOptions {

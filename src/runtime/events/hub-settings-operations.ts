@@ -4,7 +4,8 @@ import { formatDuration } from '../durations.js';
 import type { HubState } from '../hub-state.js';
 import type { Handler, OperationResult } from '../operation-kit.js';
 import { PRIORITY_WINDOW, SEVERITY_WEIGHTS } from './async-processing.js';
-import { ALWAYS_LOGGED, applySettings, saveSettings } from './event-hub-settings.js';
+import { applySettings, saveSettings } from './event-hub-settings.js';
+import { ALWAYS_LOGGED } from './persistence-policy.js';
 
 export const hubSettingsParams = {
   'configure-persistence': z.strictObject({
