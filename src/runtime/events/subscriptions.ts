@@ -160,6 +160,23 @@ export class Subscriptions {
     this.#batchNext = null;
     if (batch !== null) this.#batching.decide(event, batch);
     if (this.#all.size === 0) return NO_ONE;
+    const to = this.#match(event);
+    this.#routed = { event, to };
+    if (to.length === 0) return NO_ONE;
+    const names = new Array<string>(to.length);
+    for (let i = 0; i < to.length; i++) names[i] = to[i]!.name ?? to[i]!.id;
+    return names;
+  }
+
+  deliver(event: EventRecord): void {
+    if (this.#all.size === 0) return;
+    const to = this.#routed?.event === event ? this.#routed.to : this.#match(event);
+    this.#routed = null;
+    for (const s of to) if (this.#all.has(s.id)) s.queue.push(event);
+  }
+
+  /** The subscriptions whose pattern and filters take the event, in creation order. */
+  #match(event: EventRecord): Subscription[] {
     // one walk of the index per key form: the routing key and the topic
     const matched = this.#index.match(segments(topicOf(event)), this.#index.match(segments(event.routing_key)));
     const ordered = matched.size > 1 ? [...matched].sort((a, b) => a.order - b.order) : matched;
@@ -173,16 +190,7 @@ export class Subscriptions {
       if (event.event_type === 'EVENT_DEAD_LETTERED' && event.data.subscription_id === s.id) continue;
       to.push(s);
     }
-    this.#routed = { event, to };
-    return to.length === 0 ? NO_ONE : to.map((s) => s.name ?? s.id);
-  }
-
-  deliver(event: EventRecord): void {
-    if (this.#all.size === 0) return;
-    if (this.#routed?.event !== event) this.route(event);
-    const { to } = this.#routed!;
-    this.#routed = null;
-    for (const s of to) if (this.#all.has(s.id)) s.queue.push(event);
+    return to;
   }
 
   /** The next event published is delivered in batches to batch subscriptions (`batched`), or on its own, whatever configure-batching covers. */
