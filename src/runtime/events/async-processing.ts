@@ -62,8 +62,8 @@ export class AsyncProcessing {
   /** Takes a delivery slot; false when all are taken, and then `wake` is called once one frees. */
   acquire(wake: () => void): boolean {
     if (this.#busy < this.#limit) {
-      this.#busy++;
-      if (this.#busy > this.stats.peak_in_flight) this.stats.peak_in_flight = this.#busy;
+      // counted only while a bound is on: the off path (every delivery by default) stays two integer steps
+      if (++this.#busy > this.stats.peak_in_flight && this.#config.enabled) this.stats.peak_in_flight = this.#busy;
       return true;
     }
     if (!this.#waiting.has(wake)) {
@@ -76,9 +76,8 @@ export class AsyncProcessing {
 
   /** Gives a slot back and lets waiting queues go on. */
   release(): void {
-    this.#busy--;
-    if (this.#busy === 0 && this.#config.enabled) this.#limit = this.#config.poolSize;
-    this.#wakeWaiting();
+    if (--this.#busy === 0 && this.#config.autoScaling && this.#config.enabled) this.#limit = this.#config.poolSize;
+    if (this.#waiting.size > 0) this.#wakeWaiting();
   }
 
   #wakeWaiting(): void {

@@ -160,7 +160,7 @@ export class SubscriberQueue {
     if (this.#unit) return this.#unit;
     const rules = this.#ctx.batching();
     // a backed-up queue delivers its most urgent waiting event first (enable-async-processing); a collecting batch is not broken up
-    if (this.#scanned === 0 && !this.#flushTimer) {
+    if (this.#ctx.processing.config.enabled && this.#scanned === 0 && !this.#flushTimer && this.#queue.length > 1) {
       const urgent = this.#picker.pick(this.#queue.length, (i) => this.#queue.at(i));
       if (urgent > 0) this.#queue.moveToFront(urgent);
     }
