@@ -3,6 +3,8 @@ import { DEFAULTS } from './defaults.js';
 import { durationSchema, safeIdSchema } from './definition.js';
 import { createHelpSchema, createParamsSchema } from './templates/create-request.js';
 import { eventParams } from './events/event-operations.js';
+import { hubSettingsParams } from './events/hub-settings-operations.js';
+import { optimizeSubscriptionsParams } from './events/subscription-optimizer.js';
 import { resourceParams } from './resources/resource-params.js';
 import { agentParams } from './agents/agent-operations.js';
 import { prioritySchema } from './scheduling/priority.js';
@@ -271,6 +273,27 @@ export const OPERATIONS = {
     workflow: 'none',
     params: eventParams['configure-batching'],
     example: 'configure-batching {"event_types":["TASK_COMPLETED.#"],"batch_size":"adaptive","timeout":"100ms","dedup_window":"1m"}',
+  }),
+  'configure-persistence': op({
+    group: 'events',
+    summary: 'What the event log keeps (all, or selective_critical), how long (retention_period), how durably (sync/batch/none); kept in the data directory; without params: the settings now',
+    workflow: 'optional',
+    params: hubSettingsParams['configure-persistence'],
+    example: 'configure-persistence {"persistence_policy":"selective_critical","retention_period":"7d","replay_capabilities":"full"}',
+  }),
+  'enable-async-processing': op({
+    group: 'events',
+    summary: "Backed-up subscriber queues deliver the most severe events first (weighted or strict), with at most processing_pool_size deliveries under way; kept in the data directory; without params: the settings now",
+    workflow: 'optional',
+    params: hubSettingsParams['enable-async-processing'],
+    example: 'enable-async-processing {"processing_pool_size":8,"priority_scheme":"weighted"}',
+  }),
+  'optimize-subscriptions': op({
+    group: 'events',
+    summary: "Take redundant patterns out of subscriptions (duplicates, patterns another contains, patterns no event type can match) and report what changed",
+    workflow: 'optional',
+    params: optimizeSubscriptionsParams,
+    example: 'optimize-subscriptions {"subscriber_id":"sub_1a2b3c4d","dry_run":true}',
   }),
   'dead-letters': op({
     group: 'events',

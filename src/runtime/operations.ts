@@ -18,6 +18,8 @@ import { helloHandlers } from './protocol/hello-operation.js';
 import { stateSyncMessage } from './protocol/state-sync.js';
 import { agentHandlers, rolesOfWorkflow, shareOf } from './agents/agent-operations.js';
 import { eventHandlers } from './events/event-operations.js';
+import { hubSettingsHandlers } from './events/hub-settings-operations.js';
+import { optimizeSubscriptionsHandlers } from './events/subscription-optimizer.js';
 import { resourceHandlers } from './resources/resource-operations.js';
 import { addLogTails, taskLogHandlers } from './scheduling/task-log-operations.js';
 import { describeWorkflow, summarizeWorkflow } from './scheduling/status.js';
@@ -43,6 +45,8 @@ const handlers: Record<string, Handler> = {
   ...helloHandlers,
   ...agentHandlers,
   ...eventHandlers,
+  ...hubSettingsHandlers,
+  ...optimizeSubscriptionsHandlers,
   ...resourceHandlers,
   ...taskLogHandlers,
   ...peopleHandlers,
