@@ -214,10 +214,17 @@ const rows: Row[] = [
   },
   {
     name: 'unknown agent_requirements key',
-    parameters: { name: 'wf', phases: ['p'], agent_requirements: { min_agents: 1, max: 3 } },
+    parameters: { name: 'wf', phases: ['p'], agent_requirements: { min_agents: 1, maximum: 3 } },
     code: 'VALIDATION_FAILED',
     message: SCHEMA,
-    details: '✖ Unrecognized key: "max"\n  → at agent_requirements',
+    details: '✖ Unrecognized key: "maximum"\n  → at agent_requirements\nUnknown key "maximum" in agent_requirements: did you mean "max_agents"?',
+  },
+  {
+    name: "the spec's min beside min_agents with another value",
+    parameters: { name: 'wf', phases: ['p'], agent_requirements: { min: 3, min_agents: 2 } },
+    code: 'VALIDATION_FAILED',
+    message: SCHEMA,
+    details: '✖ min is another name for min_agents, and the two are given different values (3 and 2): give one\n  → at agent_requirements.min',
   },
   {
     name: 'min_agents > max_agents',

@@ -10,6 +10,7 @@ import { agentParams } from './agents/agent-operations.js';
 import { prioritySchema } from './scheduling/priority.js';
 import { stateParams } from './durability/state-params.js';
 import { helloParams } from './protocol/hello-params.js';
+import { lifecycleParams } from './lifecycle-params.js';
 
 /** A command as `hub.execute` takes it; the REPL line `wf_1 start {}` becomes `{operation:'start', workflow_id:'wf_1', parameters:{}}`. */
 export const commandSchema = z.strictObject({
@@ -65,14 +66,10 @@ export const OPERATIONS = {
   }),
   start: op({
     group: 'lifecycle',
-    summary: 'Start a created workflow: its phases run in order, tasks in dependency waves',
+    summary: 'Start a created workflow: its phases run in order (or from resume_from_phase on), tasks in dependency waves',
     workflow: 'required',
-    params: z.strictObject({
-      failure_tolerance: z.enum(['low', 'medium', 'high', 'intervene']).optional().describe('overrides the definition'),
-      priority: prioritySchema.optional().describe("overrides the definition's: its ready tasks get agents before those of lower ones"),
-      agent_pool_size: z.number().int().min(1).max(DEFAULTS.max_agent_pool_size).optional().describe('agents to have ready before the first task'),
-    }),
-    example: 'wf_1 start {"failure_tolerance":"medium"}',
+    params: lifecycleParams.start,
+    example: 'wf_1 start {"resume_from_phase":2,"agent_pool_size":5,"checkpoint_interval":"15m","failure_tolerance":"medium"}',
   }),
   'set-priority': op({
     group: 'lifecycle',
@@ -85,33 +82,30 @@ export const OPERATIONS = {
     group: 'lifecycle',
     summary: 'Stop dispatching new tasks; running tasks finish and are recorded',
     workflow: 'required',
-    params: z.strictObject({ reason: z.string().optional() }),
+    params: lifecycleParams.pause,
     example: 'wf_1 pause {"reason":"waiting for review"}',
   }),
   resume: op({ group: 'lifecycle', summary: 'Dispatch again after a pause', workflow: 'required', params: none, example: 'wf_1 resume' }),
   complete: op({
     group: 'lifecycle',
-    summary: 'End a running or paused workflow now as completed: tasks not yet run are skipped, running ones aborted',
+    summary: 'End a running or paused workflow now as completed: tasks not yet run are skipped, running ones aborted; optionally archive it',
     workflow: 'required',
-    params: z.strictObject({ generate_report: z.boolean().default(true).describe('include the final status report in the result') }),
-    example: 'wf_1 complete {"generate_report":true}',
+    params: lifecycleParams.complete,
+    example: 'wf_1 complete {"cleanup_resources":true,"archive_state":true,"generate_report":true,"notify_stakeholders":["team","pm"]}',
   }),
   cancel: op({
     group: 'lifecycle',
     summary: 'Cancel a workflow: running tasks are aborted, the rest cancelled; with compensate, completed tasks are undone',
     workflow: 'required',
-    params: z.strictObject({
-      reason: z.string().optional(),
-      compensate: z.boolean().default(false).describe("run the compensation ('compensate') of every completed task, in reverse dependency order"),
-    }),
+    params: lifecycleParams.cancel,
     example: 'wf_1 cancel {"reason":"superseded","compensate":true}',
   }),
   cleanup: op({
     group: 'lifecycle',
-    summary: 'Archive an ended workflow (completed, partial, failed, cancelled, compensated or compensation_failed) and release its agents',
+    summary: 'Archive an ended workflow (completed, partial, failed, cancelled, compensated or compensation_failed), release what it holds, optionally remove its temporary files and report',
     workflow: 'required',
-    params: none,
-    example: 'wf_1 cleanup',
+    params: lifecycleParams.cleanup,
+    example: 'wf_1 cleanup {"archive_state":true,"remove_temp_files":true,"generate_report":true}',
   }),
   'get-status': op({
     group: 'state',
