@@ -156,6 +156,8 @@ export interface WorkflowSpec {
   /** how durable a task outcome is before the workflow acts on it; null: the hub's mode */
   durability?: 'sync' | 'batch' | 'none' | null;
   agentRequirements: { minAgents: number; maxAgents: number; specializedRoles: string[] };
+  /** every checkpoint records the files its tasks name, with their checksums; absent: only when asked (`include_files`) */
+  checkpointFiles?: boolean;
   phases: PhaseSpec[];
   /**
    * The params it runs with (a template, or a definition that declares

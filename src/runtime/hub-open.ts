@@ -10,6 +10,7 @@ import { repairIndex } from './durability/index-repair.js';
 import { isTroupeError } from './errors.js';
 import { HUB_VERSION } from './version.js';
 import { StateFiles } from './durability/state-files.js';
+import { checkpointCreatedData, workflowAllocations } from './durability/checkpoint-sync.js';
 
 /**
  * Opens the hub's data directory: takes the lock, reads the log back
@@ -21,7 +22,7 @@ import { StateFiles } from './durability/state-files.js';
 export async function openDataDir(
   state: HubState,
   dataDir: string,
-  options: { keepCheckpoints?: number; autoRecovery?: boolean; retentionMs: number; compactionIntervalMs: number; segmentBytes?: number },
+  options: { keepCheckpoints?: number; autoRecovery?: boolean; stateCompression?: boolean; retentionMs: number; compactionIntervalMs: number; segmentBytes?: number },
 ): Promise<void> {
   const started = performance.now();
   const opened = await Journal.open(dataDir, {
@@ -29,6 +30,7 @@ export async function openDataDir(
     autoRecovery: options.autoRecovery,
     ...(options.keepCheckpoints === undefined ? {} : { keepCheckpoints: options.keepCheckpoints }),
     ...(options.segmentBytes === undefined ? {} : { segmentBytes: options.segmentBytes }),
+    ...(options.stateCompression === undefined ? {} : { stateCompression: options.stateCompression }),
   });
   const { journal, records, damage } = opened;
   state.journal = journal;
@@ -40,6 +42,14 @@ export async function openDataDir(
   state.stateFiles = stateFiles;
   const stateReport = await stateFiles.load(history);
   journal.onCheckpointWritten = () => stateFiles.poolChanged();
+  // every checkpoint, whatever its trigger, is announced with the protocol's checkpoint_sync
+  journal.onCheckpointCreated = (entry, created) =>
+    state.bus.publish({
+      type: 'CHECKPOINT_CREATED',
+      workflowId: entry.id,
+      severity: created.integrity === 'failed' || created.stateValidation === 'failed' ? 'error' : 'info',
+      data: checkpointCreatedData(created, workflowAllocations(state.resources, entry.id)),
+    });
   // events from now on go to the log too; they are history, not the durable truth, so batched
   state.bus.persistWith((event) => journal.log.append({ kind: 'event', event }, 'batch').seq);
   state.subscriptions.deadLetterStore.restore(records);

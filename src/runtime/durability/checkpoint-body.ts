@@ -1,5 +1,6 @@
 import type { Snapshot } from 'xstate';
 import { TroupeError } from '../errors.js';
+import type { RecordedFiles } from './recorded-files.js';
 
 /** The id and version of the machine whose snapshots the checkpoints hold. Bump the version when the statecharts change shape. */
 export const WORKFLOW_MACHINE = { id: 'workflow', version: 2 } as const;
@@ -14,6 +15,8 @@ export interface CheckpointBody {
   snapshot: Snapshot<unknown>;
   /** tasks running when the checkpoint was taken; with no outcome in the log they run again */
   in_flight: { task_id: string; attempt: number; agent_id: string; idempotency_key: string }[];
+  /** the files the workflow names, with their checksums (`include_files`, `checkpoint_files`); absent when not recorded */
+  files?: RecordedFiles;
 }
 
 /** A migration lifts a body written by machine version `from` to `from + 1`. */
