@@ -124,12 +124,17 @@ function packedBody(header: CheckpointHeader, stored: Buffer): Buffer {
     throw new CorruptCheckpointError(`unknown body storage ${String(header.compression)} of ${String(expected)} bytes`);
   }
   let inflated: Buffer;
+  let consumed: number;
   try {
-    inflated = inflateRawSync(stored, { maxOutputLength: Math.max(1, expected!) });
+    // `info` gives the engine, whose bytesWritten is the input consumed: zlib ignores bytes after the end of the stream
+    const result = inflateRawSync(stored, { maxOutputLength: Math.max(1, expected!), info: true }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
+    inflated = result.buffer;
+    consumed = result.engine.bytesWritten;
   } catch (error) {
     throw new CorruptCheckpointError(`the compressed body does not inflate to its ${expected} bytes: ${error instanceof Error ? error.message : String(error)}`);
   }
   if (inflated.length !== expected) throw new CorruptCheckpointError(`the compressed body inflates to ${inflated.length} bytes, not the ${expected} its header names`);
+  if (consumed !== stored.length) throw new CorruptCheckpointError(`${stored.length - consumed} bytes follow the end of the compressed body`);
   return inflated;
 }
 
