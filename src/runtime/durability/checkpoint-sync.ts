@@ -1,32 +1,9 @@
 import { createHash } from 'node:crypto';
-import type { CheckpointHeader } from '../../persistence/checkpoint-codec.js';
 import { packr } from '../../persistence/checkpoint-codec.js';
-import type { CheckpointInfo } from '../../persistence/checkpoint-store.js';
 import type { ResourceManager } from '../resources/resource-manager.js';
-import type { CheckpointBody } from './checkpoint-body.js';
+import type { CreatedCheckpoint } from './checkpoint-body.js';
 import type { CheckpointTrigger } from './journal.js';
-import { fileSystemHash, type RecordedFiles } from './recorded-files.js';
-
-/** A verdict of the protocol's `validation_results`: `passed` only for what was actually checked. */
-export type Verdict = 'passed' | 'failed' | 'unknown';
-
-/** A checkpoint just written, with what the writer knows of it: announced without reading the file back. */
-export interface CreatedCheckpoint extends CheckpointInfo {
-  header: CheckpointHeader;
-  /** the packed body's length, and its length as stored */
-  bodyBytes: number;
-  storedBodyBytes: number;
-  /** relative to the data directory */
-  location: string;
-  files: RecordedFiles | null;
-  inFlight: CheckpointBody['in_flight'];
-  /** read back and verified (sha256s, decode) after the write */
-  integrity: Verdict;
-  /** restored into a scratch actor after the write */
-  stateValidation: Verdict;
-  /** what the failed check said */
-  verifyError?: string;
-}
+import { fileSystemHash } from './recorded-files.js';
 
 /** The protocol's `checkpoint_type` and `trigger` of each of troupe's triggers. */
 const KIND: Record<CheckpointTrigger, { checkpoint_type: 'phase_complete' | 'incremental' | 'emergency' | 'manual'; trigger: 'automatic' | 'manual' | 'failure_prevention' }> = {

@@ -6,10 +6,9 @@ import { acquireLock, DataDirLockedError, LOCK_LEASE_MS } from '../../persistenc
 import { DataDirUnsafeError, ensurePrivateDataDir } from '../../persistence/data-dir-safety.js';
 import type { Clock } from '../../actors/clock.js';
 import type { TaskError } from '../../machines/types.js';
-import { WORKFLOW_MACHINE, type CheckpointBody } from './checkpoint-body.js';
+import { WORKFLOW_MACHINE, type CheckpointBody, type CreatedCheckpoint, type Verdict } from './checkpoint-body.js';
 import { highestClaim, missingFrom, readClaims, type LogMissing } from './log-claims.js';
 import { PreloadedCheckpoints } from './preloaded-checkpoints.js';
-import type { CreatedCheckpoint, Verdict } from './checkpoint-sync.js';
 import { recordFiles, workflowFilePaths } from './recorded-files.js';
 import { TroupeError } from '../errors.js';
 import { StorageHealth } from './storage-health.js';
