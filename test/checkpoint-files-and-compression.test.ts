@@ -15,6 +15,7 @@ import { CorruptCheckpointError, decodeCheckpoint, encodeCheckpoint, encodeCheck
 import { FileCheckpointStore } from '../src/persistence/checkpoint-store.js';
 import type { CheckpointBody } from '../src/runtime/durability/checkpoint-body.js';
 import { compareRecordedFiles, fileSystemHash } from '../src/runtime/durability/recorded-files.js';
+import { loadConfig } from '../src/cli/config-file.js';
 import { scratchDir } from './helpers/cli.js';
 import { ok } from './helpers/responses.js';
 
@@ -299,5 +300,21 @@ describe('recorded files without a hub', () => {
     expect(recorded.files[1]).toMatchObject({ sha256: null, unhashed: 'not a regular file' });
     await writeFile(path, 'now here');
     expect(await compareRecordedFiles(recorded.files)).toEqual({ changed: [path], missing: [], unchanged: [], unchecked: [join(dir, 'folder')] });
+  });
+});
+
+describe('state_compression in the configuration', () => {
+  it('is the hub option stateCompression; absent, the hub keeps the spec default (on)', async () => {
+    const { dir, cleanup } = await scratchDir();
+    try {
+      await writeFile(join(dir, 'off.yaml'), 'state_compression: false\n');
+      await writeFile(join(dir, 'none.yaml'), 'keep_checkpoints: 3\n');
+      expect((await loadConfig(join(dir, 'off.yaml'), dir)).hub.stateCompression).toBe(false);
+      expect((await loadConfig(join(dir, 'none.yaml'), dir)).hub.stateCompression).toBeUndefined();
+      await writeFile(join(dir, 'bad.yaml'), 'state_compression: "yes"\n');
+      await expect(loadConfig(join(dir, 'bad.yaml'), dir)).rejects.toThrow(/state_compression/);
+    } finally {
+      await cleanup();
+    }
   });
 });
