@@ -84,8 +84,18 @@ describe('checkpoints of a running hub', () => {
     // the create checkpoint recorded none (the workflow does not set checkpoint_files)
     expect(listed[0].files).toBeUndefined();
 
-    const restored = ok(await hub.execute({ operation: 'restore', workflow_id: 'wf', parameters: { checkpoint_id: made.checkpoint_id } }));
+    // verify_dependencies (on by default) compares the same files and refuses: restoring state does not restore them
+    const refused = await hub.execute({ operation: 'restore', workflow_id: 'wf', parameters: { checkpoint_id: made.checkpoint_id } });
+    expect(refused.status === 'error' && refused.error).toMatchObject({ code: 'DEPENDENCY_VALIDATION_FAILED', details: expect.stringContaining(`file ${join(work, 'c.txt')} is gone`) });
+    const restored = ok(await hub.execute({ operation: 'restore', workflow_id: 'wf', parameters: { checkpoint_id: made.checkpoint_id, verify_dependencies: false } }));
     expect(restored.files).toEqual(manual.files);
+    expect(restored.dependencies.files).toEqual({
+      checked: 4,
+      changed: [
+        { path: join(work, 'a.txt'), was: { sha256: sha256hex('first'), size: 5 }, now: { sha256: sha256hex('other'), size: 5 } },
+        { path: join(work, 'c.txt'), was: { sha256: sha256hex('goes away'), size: 9 }, now: null },
+      ],
+    });
   });
 
   it('include_files on a workflow that names no files says so', async () => {
