@@ -27,6 +27,8 @@ export const configSchema = z.strictObject({
   durability: z.enum(['sync', 'batch', 'none']).optional(),
   keep_checkpoints: z.number().int().min(1).max(1000).optional(),
   auto_recovery: z.boolean().optional(),
+  /** the spec's state_compression: checkpoint bodies stored deflated, save-state bundles gzipped by default (default true) */
+  state_compression: z.boolean().optional(),
   event_retention: duration.optional(),
   /** a folder of workflow templates (NAME.yaml): relative to this file; default templates/ beside it, when that exists */
   templates_dir: z.string().min(1).optional(),
@@ -96,6 +98,7 @@ export async function loadConfig(path: string | null, cwd = process.cwd()): Prom
   if (config.durability !== undefined) hub.durability = config.durability;
   if (config.keep_checkpoints !== undefined) hub.keepCheckpoints = config.keep_checkpoints;
   if (config.auto_recovery !== undefined) hub.autoRecovery = config.auto_recovery;
+  if (config.state_compression !== undefined) hub.stateCompression = config.state_compression;
   if (config.event_retention !== undefined) hub.eventRetention = config.event_retention;
   if (config.handlers !== undefined) {
     hub.handlers = config.handlers;

@@ -75,6 +75,13 @@ export interface HubOptions {
   keepCheckpoints?: number;
   /** recover the active workflows of the data directory at start; @default true */
   autoRecovery?: boolean;
+  /**
+   * The spec's `state_compression`: checkpoint bodies of 4 KiB and more are
+   * stored deflated (smaller ones read back faster as they are), and
+   * `save-state` gzips its bundle unless told otherwise. Files written either
+   * way are read either way. @default true
+   */
+  stateCompression?: boolean;
   /** events older than this are removed, at start and every `compactionInterval` (whole log segments no recovery needs); @default "7d" */
   eventRetention?: string | number;
   /**
@@ -276,6 +283,7 @@ export function createHub(options: HubOptions = {}): Hub {
       : openDataDir(state, options.dataDir, {
           ...(options.keepCheckpoints === undefined ? {} : { keepCheckpoints: options.keepCheckpoints }),
           ...(options.autoRecovery === undefined ? {} : { autoRecovery: options.autoRecovery }),
+          ...(options.stateCompression === undefined ? {} : { stateCompression: options.stateCompression }),
           ...(options.logSegmentBytes === undefined ? {} : { segmentBytes: options.logSegmentBytes }),
           compactionIntervalMs,
         });
