@@ -23,10 +23,12 @@ const MUTATING: ReadonlySet<string> = new Set(['start', 'pause', 'resume', 'canc
  */
 export function commandResponder(state: HubState, ready: Promise<void>, isClosed: () => boolean): (command: unknown, session?: Session) => Promise<HubResponse> {
   const record = (started: number, failed: boolean) => {
+    const ms = performance.now() - started;
     state.stats.commands++;
     if (failed) state.stats.errors++;
-    state.stats.totalMs += performance.now() - started;
+    state.stats.totalMs += ms;
     state.stats.lastCommandAt = state.clock.now();
+    state.health.commands.record(state.clock.now(), ms, !failed);
   };
 
   const respond = async (command: unknown, session?: Session): Promise<HubResponse> => {

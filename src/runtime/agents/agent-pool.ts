@@ -1,7 +1,7 @@
 import { createActor, type ActorRefFrom, type SnapshotFrom } from 'xstate';
 import type { Clock, TimerHandle } from '../../actors/clock.js';
 import { acceptsNewTask, agentMachine, type AgentPerformance } from '../../machines/agent-machine.js';
-import { poolMachine, type PoolInput } from '../../machines/pool-machine.js';
+import { concurrencyOf, poolMachine, type PoolInput } from '../../machines/pool-machine.js';
 import { performanceScore, rank, type AssignmentStrategy, type Candidate } from './agent-ranking.js';
 import { formatDuration } from '../durations.js';
 import type { EventBus } from '../events/event-bus.js';
@@ -98,6 +98,31 @@ export class AgentPool {
   /** Agents the pool holds at most (`max_agent_pool_size`). */
   get maxAgents(): number {
     return this.#actor.getSnapshot().context.maxAgents;
+  }
+
+  /** Tasks an agent of `role` runs at once (`max_concurrent_tasks`, or its role's own). */
+  concurrencyOf(role: string): number {
+    return concurrencyOf(this.#actor.getSnapshot().context, role);
+  }
+
+  /**
+   * Task slots of the agents that may take work (idle or busy): in use now,
+   * and at most, counting the agents the pool may still add at the default
+   * concurrency.
+   */
+  slots(): { used: number; total: number } {
+    const context = this.#actor.getSnapshot().context;
+    let used = 0;
+    let total = Math.max(0, context.maxAgents - context.members.length) * context.maxConcurrentTasks;
+    for (const m of context.members) {
+      const snapshot = this.#agent(m.id)?.getSnapshot();
+      if (!snapshot) continue;
+      const { lifecycle } = snapshot.value as { lifecycle: string };
+      if (lifecycle !== 'idle' && lifecycle !== 'busy') continue;
+      used += snapshot.context.running.length;
+      total += snapshot.context.maxConcurrentTasks;
+    }
+    return { used, total };
   }
 
   /** Called when an agent may take work again (a task ended, a breaker half-opened, an agent joined). */

@@ -38,6 +38,8 @@ export interface QueueContext {
   batching(): BatchingRules;
   /** takes an event the subscriber could not take */
   deadLetter(event: EventRecord, reason: string, attempts: number): void;
+  /** a delivery threw or rejected (it is retried, or dead-lettered): counted by the hub's health */
+  deliveryFailed?(): void;
 }
 
 /** One delivery: a single event, or a batch of covered events. */
@@ -80,6 +82,9 @@ export class SubscriberQueue {
   readonly #seen = new SeenIds();
   dropped = 0;
   deduplicated = 0;
+  /** deliveries that succeeded, and attempts that failed (a retried one counts each time) */
+  delivered = 0;
+  failed = 0;
 
   constructor(id: string, session: Session, policy: DeliveryPolicy, ctx: QueueContext) {
     this.id = id;
@@ -95,6 +100,11 @@ export class SubscriberQueue {
 
   get batchSize(): number {
     return this.#batchSize;
+  }
+
+  /** True while a batch collects at the head, waiting for its size or its timeout. */
+  get collecting(): boolean {
+    return this.#flushTimer !== null;
   }
 
   /** Queues an event; `fresh` is false for a redriven one, which the dedup window must not swallow. */
@@ -226,6 +236,7 @@ export class SubscriberQueue {
   }
 
   #succeeded(unit: Unit, started: number, resume: boolean): void {
+    this.delivered++;
     this.#settle(unit);
     const { batchSize, timeoutMs } = this.#ctx.batching().config;
     if (unit.batched && batchSize === 'adaptive') {
@@ -240,6 +251,8 @@ export class SubscriberQueue {
   /** Counts a failure of the unit; true when the queue may go on at once (the unit was dead-lettered). */
   #failed(unit: Unit, error: unknown): boolean {
     this.#failures++;
+    this.failed++;
+    this.#ctx.deliveryFailed?.();
     const reason = error instanceof Error ? error.message : String(error);
     if (this.#failures > this.policy.maxRetries) {
       const attempts = this.#failures;

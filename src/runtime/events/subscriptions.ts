@@ -44,6 +44,9 @@ export class Subscriptions {
   readonly deadLetterStore = new DeadLetterStore();
   #batching = new BatchingRules(DEFAULT_BATCHING);
   #created = 0;
+  /** told of every failed delivery attempt and every dead letter (the hub's health counts them over its window) */
+  onDeliveryFailure: (() => void) | null = null;
+  onDeadLetter: (() => void) | null = null;
 
   constructor(clock: Clock, publish: (draft: EventDraft) => void) {
     this.#clock = clock;
@@ -56,6 +59,7 @@ export class Subscriptions {
       clock: this.#clock,
       batching: () => this.#batching,
       deadLetter: (event, reason, attempts) => this.#deadLetter(id, event, reason, attempts),
+      deliveryFailed: () => this.onDeliveryFailure?.(),
     });
     const subscription: Subscription = { id, order: this.#created++, patterns, filters, queue };
     this.#all.set(id, subscription);
@@ -89,7 +93,9 @@ export class Subscriptions {
         max_queue: queue.policy.maxQueue,
         overflow: queue.policy.overflow,
         dropped: queue.dropped,
-        ...(queue.policy.delivery === 'batch' ? { batch_size: queue.batchSize, deduplicated: queue.deduplicated } : {}),
+        delivered: queue.delivered,
+        failed_deliveries: queue.failed,
+        ...(queue.policy.delivery === 'batch' ? { batch_size: queue.batchSize, deduplicated: queue.deduplicated, collecting: queue.collecting } : {}),
       }));
   }
 
@@ -165,6 +171,7 @@ export class Subscriptions {
       dead_lettered_at: new Date(this.#clock.now()).toISOString(),
     };
     this.deadLetterStore.add(letter);
+    this.onDeadLetter?.();
     // a notice of another subscriber's dead letter is kept, not announced: with two full queues
     // each announcement would dead-letter at the other and announce again, without end
     if (event.event_type === 'EVENT_DEAD_LETTERED') return;
