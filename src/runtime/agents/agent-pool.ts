@@ -6,6 +6,7 @@ import { performanceScore, rank, type AssignmentStrategy, type Candidate } from 
 import { formatDuration } from '../durations.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { Inspector } from '../events/actor-trace.js';
+import { scaleDownEvent } from './pool-events.js';
 
 type AgentSnapshot = SnapshotFrom<typeof agentMachine>;
 type AgentRef = ActorRefFrom<typeof agentMachine>;
@@ -288,12 +289,17 @@ export class AgentPool {
     const role = this.view(agentId)?.role;
     // the last agents of a role, down to its floor, stay: no timer for them
     if (role === undefined || this.#members(role).length <= this.#floorOf(role)) return;
+    const idleSince = this.#clock.now();
     this.#timers.set(
       `idle:${agentId}`,
       this.#clock.setTimer(this.#settings.idleTimeoutMs, () => {
         this.#timers.delete(`idle:${agentId}`);
         const view = this.view(agentId);
-        if (view?.state === 'idle' && this.#members(view.role).length > this.#floorOf(view.role)) this.#remove(agentId, 'retired', 'idle');
+        if (view?.state !== 'idle' || this.#members(view.role).length <= this.#floorOf(view.role)) return;
+        const before = { agents: this.#members().length, ofRole: this.#members(view.role).length };
+        this.#remove(agentId, 'retired', 'idle');
+        // the pool shrank back to what is used: said with what it gave back
+        this.#bus.publish(scaleDownEvent(view, this.#clock.now() - idleSince, before, { agents: this.#members().length, ofRole: this.#members(view.role).length }));
       }),
     );
   }
