@@ -13,7 +13,8 @@ const percent = (used: number, capacity: number) => (capacity <= 0 ? 0 : Math.ro
  * RESOURCE_OPTIMIZED's data for a rebalancing: resources came free (a
  * release, an auto-release, files a task gave back) and queued requests were
  * granted from them at once. Measured: how many, how long they had waited,
- * the queue before and after, and each resource's use before and after.
+ * the queue before and after, and each resource's use before the grants
+ * (what the release left idle) and after.
  */
 export function rebalancingReport(grants: readonly QueuedGrant[], queue: { before: number; after: number }, capacity: Amounts, use: { before: Amounts; after: Amounts }) {
   const caps = new Map(flatten(capacity));
