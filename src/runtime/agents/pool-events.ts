@@ -1,9 +1,8 @@
 import { formatDuration } from '../durations.js';
 import type { EventDraft } from '../events/event-record.js';
-import type { AgentView } from './agent-pool.js';
 
 /** RESOURCE_OPTIMIZED for an idle agent the pool retired: how long it idled, the pool before and after, the slots given back. */
-export function scaleDownEvent(agent: AgentView, idleMs: number, before: { agents: number; ofRole: number }, after: { agents: number; ofRole: number }): EventDraft {
+export function scaleDownEvent(agent: { agent_id: string; role: string; max_concurrent_tasks: number }, idleMs: number, before: { agents: number; ofRole: number }, after: { agents: number; ofRole: number }): EventDraft {
   return {
     type: 'RESOURCE_OPTIMIZED',
     source: 'agent-pool',
