@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { Fifo } from './fifo.js';
 import type { Clock, TimerHandle } from '../../actors/clock.js';
 import { adaptBatchSize, SeenIds, type BatchingRules } from './event-batching.js';
@@ -85,6 +86,8 @@ export class SubscriberQueue {
   /** deliveries that succeeded, and attempts that failed (a retried one counts each time) */
   delivered = 0;
   failed = 0;
+  /** real time the successful deliveries took, ms (a subscriber's own pace, not the hub's clock) */
+  deliveryMs = 0;
 
   constructor(id: string, session: Session, policy: DeliveryPolicy, ctx: QueueContext) {
     this.id = id;
@@ -190,6 +193,7 @@ export class SubscriberQueue {
       if (!unit) break;
       // only a batch's delivery time is used (adaptive size): a realtime event skips the clock read
       const started = unit.batched ? this.#ctx.clock.now() : 0;
+      const real = performance.now();
       let result: void | Promise<void>;
       try {
         result = this.#deliver(unit);
@@ -199,7 +203,7 @@ export class SubscriberQueue {
       }
       if (result instanceof Promise) {
         result.then(
-          () => this.#succeeded(unit, started, true),
+          () => this.#succeeded(unit, started, real, true),
           (error: unknown) => {
             this.#delivering = false;
             if (this.#failed(unit, error)) this.#kick();
@@ -207,7 +211,7 @@ export class SubscriberQueue {
         );
         return;
       }
-      this.#succeeded(unit, started, false);
+      this.#succeeded(unit, started, real, false);
     }
     this.#delivering = false;
   }
@@ -235,8 +239,9 @@ export class SubscriberQueue {
     this.#scanned = 0;
   }
 
-  #succeeded(unit: Unit, started: number, resume: boolean): void {
+  #succeeded(unit: Unit, started: number, real: number, resume: boolean): void {
     this.delivered++;
+    this.deliveryMs += performance.now() - real;
     this.#settle(unit);
     const { batchSize, timeoutMs } = this.#ctx.batching().config;
     if (unit.batched && batchSize === 'adaptive') {

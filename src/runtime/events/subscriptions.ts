@@ -95,6 +95,7 @@ export class Subscriptions {
         dropped: queue.dropped,
         delivered: queue.delivered,
         failed_deliveries: queue.failed,
+        delivery_ms: Math.round(queue.deliveryMs * 10) / 10,
         ...(queue.policy.delivery === 'batch' ? { batch_size: queue.batchSize, deduplicated: queue.deduplicated, collecting: queue.collecting } : {}),
       }));
   }

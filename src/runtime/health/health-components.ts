@@ -133,7 +133,8 @@ export function eventQueues(hub: HubState) {
   const pendingBatches = subscribers.filter((s) => 'collecting' in s && s.collecting).length;
   const delivered = subscribers.reduce((n, s) => n + s.delivered, 0);
   const failed = subscribers.reduce((n, s) => n + s.failed_deliveries, 0);
-  return { event_queue_depth: depth, max_subscriber_queue: deepest?.queued ?? 0, deepest, pending_batches: pendingBatches, subscribers: subscribers.length, delivered, failed };
+  const deliveryMs = subscribers.reduce((n, s) => n + s.delivery_ms, 0);
+  return { event_queue_depth: depth, max_subscriber_queue: deepest?.queued ?? 0, deepest, pending_batches: pendingBatches, subscribers: subscribers.length, delivered, failed, delivery_ms: deliveryMs };
 }
 
 /** The event hub: subscriber queues against their bounds, dead letters and failed deliveries in the window. */
