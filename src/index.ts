@@ -9,6 +9,7 @@ export { OPERATIONS, OPERATION_NAMES, commandSchema, isOperation } from './runti
 export { helpFor } from './runtime/help.js';
 export { ErrorCode, TroupeError } from './runtime/errors.js';
 export { errorResponse } from './runtime/responses.js';
+export { HUB_VERSION, PROTOCOL_VERSION, LEGACY_PROTOCOL_VERSION } from './runtime/version.js';
 export { kindOf, readBoundedFile } from './runtime/bounded-file.js';
 export { MAX_PARAMS_DEPTH, checkNesting, checkJsonTextNesting, checkYamlTextNesting, nestingTooDeep } from './runtime/nesting.js';
 export { DEFAULTS } from './runtime/defaults.js';

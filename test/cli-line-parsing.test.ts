@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { LineAssembler, splitLine } from '../src/cli/parse-line.js';
+import { LineAssembler, lineToCommand, splitLine } from '../src/cli/parse-line.js';
 import { jsonLines, runCli, scratchDir } from './helpers/cli.js';
 
 describe('the REPL grammar', () => {
@@ -14,6 +14,21 @@ describe('the REPL grammar', () => {
     ['start {"x":1}', { operation: 'start', paramsText: '{"x":1}' }],
   ])('%s', (line, expected) => {
     expect(splitLine(line)).toEqual(expected);
+  });
+
+  it.each([
+    [`/coordination-hub workflow_123 get-status '{"recent_events": 10}'`, { workflowId: 'workflow_123', operation: 'get-status', paramsText: '{"recent_events": 10}' }],
+    [`coordination-hub workflow_123 cleanup '{\n  "archive_state": true\n}'`, { workflowId: 'workflow_123', operation: 'cleanup', paramsText: '{\n  "archive_state": true\n}' }],
+    [`wf_1 publish-event '{"data":{"note":"it's"}}'`, { workflowId: 'wf_1', operation: 'publish-event', paramsText: `{"data":{"note":"it's"}}` }],
+  ])('a line copied from the spec, shell quotes and all: %s', (line, expected) => {
+    expect(splitLine(line)).toEqual(expected);
+  });
+
+  it("a JSON request in the spec's own form is a command", async () => {
+    const request = { workflow_id: 'workflow_123', operation: 'start', parameters: { resume_from_phase: 2 } };
+    expect(await lineToCommand(JSON.stringify(request))).toEqual(request);
+    await expect(lineToCommand('{"workflow_id":"wf_1"}')).rejects.toMatchObject({ code: 'PARSE_ERROR', message: expect.stringContaining('needs an "operation"') });
+    await expect(lineToCommand('{"operation":')).rejects.toMatchObject({ code: 'PARSE_ERROR', message: 'The request is not valid JSON' });
   });
 
   it('skips blank lines and comments', () => {

@@ -151,12 +151,10 @@ describe('bad commands get the exact code, message and details', () => {
     }
   });
 
-  it('unknown parameter keys: VALIDATION_FAILED with z.prettifyError of the operation schema', async () => {
+  it('bad parameters: VALIDATION_FAILED with z.prettifyError of the operation schema', async () => {
     const cases: [string, Record<string, unknown>][] = [
-      ['start', { bogus: 1 }],
       ['start', { failure_tolerance: 'extreme' }],
       ['pause', { reason: 7 }],
-      ['resume', { now: true }],
       ['wait', { timeout: 'soon' }],
       ['get-status', { include_output: 'yes' }],
       ['complete', { generate_report: 1 }],
@@ -167,8 +165,18 @@ describe('bad commands get the exact code, message and details', () => {
       expect(parsed.success).toBe(false);
       expect(error).toEqual({ code: 'VALIDATION_FAILED', message: `Invalid parameters for ${operation}`, details: z.prettifyError(parsed.error!) });
     }
-    const { error } = await errorOf({ operation: 'start', workflow_id: 'wf_here', parameters: { bogus: 1 } });
-    expect(error.details).toBe('✖ Unrecognized key: "bogus"');
+  });
+
+  it('an unknown key is named with the closest accepted one, or the keys accepted there', async () => {
+    const misspelt = await errorOf({ operation: 'configure-batching', parameters: { batch_sise: 10 } });
+    expect(misspelt.error.details).toBe('✖ Unrecognized key: "batch_sise"\nUnknown key "batch_sise" in the parameters: did you mean "batch_size"?');
+    expect(misspelt.recovery_suggestions).toContain("'help configure-batching' lists its parameters");
+    const nested = await errorOf({ operation: 'subscribe-event', parameters: { retry_policy: { max_retires: 2 } } });
+    expect(nested.error.details).toContain('Unknown key "max_retires" in retry_policy: did you mean "max_retries"?');
+    const far = await errorOf({ operation: 'pause', workflow_id: 'wf_here', parameters: { bogus: 1 } });
+    expect(far.error.details).toBe('✖ Unrecognized key: "bogus"\nUnknown key "bogus" in the parameters; accepted there: reason');
+    const none = await errorOf({ operation: 'resume', workflow_id: 'wf_here', parameters: { now: true } });
+    expect(none.error.details).toBe('✖ Unrecognized key: "now"\nUnknown key "now": this operation takes no parameters');
   });
 
   it('validation happens before the workflow is looked up: bad parameters on a missing workflow are VALIDATION_FAILED', async () => {
@@ -180,7 +188,7 @@ describe('bad commands get the exact code, message and details', () => {
     const contract = `create start pause resume complete cancel cleanup save-state load-state get-status list-workflows wait
       assign-agents redistribute-tasks monitor-pool publish-event subscribe-event unsubscribe-event get-events configure-batching
       dead-letters redrive checkpoint restore rollback list-checkpoints health metrics request-resources release-resources help logs
-      approve reject approvals retry-task skip-task list-templates set-priority`;
+      approve reject approvals retry-task skip-task list-templates set-priority hello configure-persistence optimize-subscriptions enable-async-processing`;
     expect([...OPERATION_NAMES].sort()).toEqual(contract.split(/\s+/).sort());
     expect(OPERATION_NAMES.filter((name) => !OPERATIONS[name].available)).toEqual([]);
   });

@@ -4,6 +4,7 @@
  * only its own task, as data, and the pool keeps serving. Also the start-up
  * probe that tells which configured handlers can run.
  */
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -132,8 +133,10 @@ describe('a thread lost to a crash', () => {
 describe('probeHandlers', () => {
   it('tells, in a worker, which configured handlers can run and why the others cannot', async () => {
     const probes = await runner.probeHandlers();
-    expect(probes.ok).toEqual({ ok: true });
-    expect(probes.exits).toEqual({ ok: true });
+    // a module without name/version exports: its file name, and the version of the nearest package.json (troupe's own here)
+    const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+    expect(probes.ok).toEqual({ ok: true, name: 'faulty', version, version_source: 'package.json' });
+    expect(probes.exits).toEqual({ ok: true, name: 'faulty', version, version_source: 'package.json' });
     expect(probes.missingExport).toEqual({ ok: false, reason: expect.stringContaining('has no export nope') });
     expect(probes.notAFunction).toEqual({ ok: false, reason: expect.stringContaining('is a number, not a function') });
     expect(probes.missingModule).toEqual({ ok: false, reason: expect.stringContaining('could not be loaded') });

@@ -17,7 +17,9 @@ export interface HandlerRef {
 }
 
 /** Whether a configured handler can run: its module loads and its export is a function. */
-export type HandlerProbe = { ok: true } | { ok: false; reason: string };
+export type HandlerProbe =
+  | { ok: true; /** the module's name and version (worker/handler-meta.ts) */ name?: string; version?: string; version_source?: 'module' | 'package.json' | 'none' }
+  | { ok: false; reason: string };
 
 const NAME = /^[A-Za-z][\w.-]{0,63}$/;
 

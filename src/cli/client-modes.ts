@@ -1,14 +1,19 @@
 import { dataDirLayout } from '../index.js';
 import type { Palette } from './format.js';
 import { answerLine, runRepl, runScript } from './repl.js';
-import { NotListeningError, SocketClient } from './socket-client.js';
+import { newLineContext } from './correlate.js';
+import { HelloRefusedError, NotListeningError, SocketClient } from './socket-client.js';
 import { OUTPUT_CLOSED_EXIT } from './output-guard.js';
 
-async function connectOrExplain(dataDir: string): Promise<SocketClient | null> {
+async function connectOrExplain(dataDir: string, name: 'exec' | 'attach'): Promise<SocketClient | null> {
   const path = dataDirLayout(dataDir).socket;
   try {
-    return await SocketClient.connect(path);
+    return await SocketClient.connect(path, { name });
   } catch (error) {
+    if (error instanceof HelloRefusedError) {
+      process.stderr.write(`troupe: the supervisor on ${path} refused this client: ${error.message}\n`);
+      return null;
+    }
     if (!(error instanceof NotListeningError)) throw error;
     process.stderr.write(`troupe: ${error.message}\n  Start one with \`troupe serve --data-dir ${dataDir}\` (or \`troupe\`), or pass the --data-dir it uses.\n`);
     return null;
@@ -22,13 +27,15 @@ async function connectOrExplain(dataDir: string): Promise<SocketClient | null> {
  * its reader went away) no further line is sent, and the exit code is 141.
  */
 export async function runExec(dataDir: string, lines: string[], outputClosed?: AbortSignal): Promise<number> {
-  const client = await connectOrExplain(dataDir);
+  const client = await connectOrExplain(dataDir, 'exec');
   if (!client) return 2;
   let failed = false;
+  // `troupe exec 'correlate corr_1' 'wf_1 start'`: the lines share one session context
+  const context = newLineContext();
   try {
     for (const line of lines) {
       if (outputClosed?.aborted) return OUTPUT_CLOSED_EXIT;
-      const response = await answerLine(client, line);
+      const response = await answerLine(client, line, context);
       if (!response) continue;
       failed ||= response.status === 'error';
       process.stdout.write(`${JSON.stringify(response)}\n`);
@@ -46,7 +53,7 @@ export async function runExec(dataDir: string, lines: string[], outputClosed?: A
  * supervisor does, or (exit 141) when its standard output closes.
  */
 export async function runAttach(dataDir: string, options: { json: boolean; palette: Palette; outputClosed?: AbortSignal }): Promise<number> {
-  const client = await connectOrExplain(dataDir);
+  const client = await connectOrExplain(dataDir, 'attach');
   if (!client) return 2;
   const gone = new AbortController();
   options.outputClosed?.addEventListener('abort', () => gone.abort(), { once: true });

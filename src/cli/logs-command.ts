@@ -37,7 +37,7 @@ export interface LogsOptions {
 async function supervisorSource(dataDir: string, workflowId: string): Promise<{ source: Source; close(): void } | null> {
   let client: SocketClient;
   try {
-    client = await SocketClient.connect(dataDirLayout(dataDir).socket);
+    client = await SocketClient.connect(dataDirLayout(dataDir).socket, { name: 'logs' });
   } catch (error) {
     if (error instanceof NotListeningError) return null;
     throw error;

@@ -17,8 +17,9 @@ export interface ParsedLine {
  * workflow id.
  */
 export function splitLine(line: string): ParsedLine | null {
-  const text = line.trim();
-  if (text === '' || text.startsWith('#')) return null;
+  const text = line.trim().replace(SPEC_PREFIX, '');
+  // a request object is not split into words (lineToCommand reads it whole)
+  if (text === '' || text.startsWith('#') || text.startsWith('{')) return null;
   const [first = '', rest1 = ''] = splitWord(text);
   const [second = '', rest2 = ''] = splitWord(rest1);
   const firstIsOp = isOperation(first);
@@ -28,10 +29,23 @@ export function splitLine(line: string): ParsedLine | null {
     return { operation: 'help', paramsText: JSON.stringify({ operation: second }) };
   }
   if (firstIsOp && (OPERATIONS[first].workflow === 'none' || !secondLooksLikeOp)) {
-    return { operation: first, paramsText: rest1.trim() };
+    return { operation: first, paramsText: unquote(rest1) };
   }
-  if (second === '' || !secondLooksLikeOp) return { operation: first, paramsText: rest1.trim() };
-  return { workflowId: first, operation: second, paramsText: rest2.trim() };
+  if (second === '' || !secondLooksLikeOp) return { operation: first, paramsText: unquote(rest1) };
+  return { workflowId: first, operation: second, paramsText: unquote(rest2) };
+}
+
+/**
+ * The spec writes its examples as shell lines, `/coordination-hub workflow_123
+ * create '{…}'`: a line copied from it keeps working, so the command name in
+ * front is dropped and single quotes around the JSON are the shell's, not
+ * part of it.
+ */
+const SPEC_PREFIX = /^\/?coordination-hub\s+/;
+
+function unquote(text: string): string {
+  const trimmed = text.trim();
+  return trimmed.length >= 2 && trimmed.startsWith("'") && trimmed.endsWith("'") ? trimmed.slice(1, -1).trim() : trimmed;
 }
 
 function splitWord(text: string): [string, string] {
@@ -51,11 +65,16 @@ export async function parseParams(text: string, cwd = process.cwd()): Promise<un
     const path = resolve(cwd, text.slice(1).trim());
     return parseParamsText(await readParamsFile(path), path);
   }
-  checkJsonTextNesting(text, 'the parameters');
+  return parseJson(text, 'the parameters', 'Parameters are not valid JSON');
+}
+
+/** JSON text, checked for nesting before the parser recurses; PARSE_ERROR naming what it was. */
+function parseJson(text: string, what: string, message: string): unknown {
+  checkJsonTextNesting(text, what);
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new TroupeError('PARSE_ERROR', 'Parameters are not valid JSON', {
+    throw new TroupeError('PARSE_ERROR', message, {
       details: `${error instanceof Error ? error.message : String(error)} in: ${text}`,
     });
   }
@@ -63,6 +82,7 @@ export async function parseParams(text: string, cwd = process.cwd()): Promise<un
 
 /** Turns one REPL line into a command for `hub.execute`, or null for a blank line or comment. */
 export async function lineToCommand(line: string, cwd?: string): Promise<Command | null> {
+  if (line.trimStart().startsWith('{')) return requestToCommand(line.trim());
   const parts = splitLine(line);
   if (!parts) return null;
   const parameters = await parseParams(parts.paramsText, cwd);
@@ -71,6 +91,21 @@ export async function lineToCommand(line: string, cwd?: string): Promise<Command
     ...(parts.workflowId === undefined ? {} : { workflow_id: parts.workflowId }),
     ...(parameters === undefined ? {} : { parameters }),
   };
+}
+
+/**
+ * A line that is a JSON object is a request in the spec's own form,
+ * `{"workflow_id":"wf_1","operation":"start","parameters":{…}}`; the hub
+ * checks its envelope like any other command's.
+ */
+function requestToCommand(text: string): Command {
+  const request = parseJson(text, 'the request', 'The request is not valid JSON');
+  if (typeof request !== 'object' || request === null || Array.isArray(request) || typeof (request as { operation?: unknown }).operation !== 'string') {
+    throw new TroupeError('PARSE_ERROR', 'A line that starts with { is a request object and needs an "operation"', {
+      details: `Write {"workflow_id":"wf_1","operation":"start","parameters":{}} or the REPL form: wf_1 start {}; got: ${text.slice(0, 200)}`,
+    });
+  }
+  return request as Command;
 }
 
 /**

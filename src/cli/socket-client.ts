@@ -1,5 +1,5 @@
 import { connect, type Socket } from 'node:net';
-import { systemClock, type Clock, type EventRecord, type Hub, type HubResponse, type Session, type TimerHandle } from '../index.js';
+import { HUB_VERSION, LEGACY_PROTOCOL_VERSION, PROTOCOL_VERSION, systemClock, type Clock, type EventRecord, type Hub, type HubResponse, type Session, type TimerHandle } from '../index.js';
 
 /**
  * A connection sends a blank line this often: the supervisor skips it, and
@@ -45,6 +45,17 @@ export class NotListeningError extends Error {
   }
 }
 
+/** The supervisor refused this client's hello (another MAJOR protocol version: it closed the connection). */
+export class HelloRefusedError extends Error {
+  constructor(readonly response: HubResponse & { status: 'error' }) {
+    super(`${response.error.code}: ${response.error.message}. ${response.recovery_suggestions[0] ?? ''}`.trim());
+    this.name = 'HelloRefusedError';
+  }
+}
+
+/** Makes each client's component id unique, in one process too. */
+let clients = 0;
+
 /**
  * A client of `troupe serve`'s control socket: sends command objects as
  * newline-delimited JSON and resolves each with its response (matched by
@@ -61,6 +72,8 @@ export class SocketClient implements CommandTarget {
   #keepalive: TimerHandle | null = null;
   /** why the supervisor closed the connection, when it said so (idle, limit, backlog) */
   closeReason: string | null = null;
+  /** the protocol version its hello negotiated; 1.0.0 with a supervisor from before the hello */
+  protocolVersion: string = LEGACY_PROTOCOL_VERSION;
 
   private constructor(socket: Socket, clock: Clock, keepaliveMs: number) {
     this.#socket = socket;
@@ -101,13 +114,41 @@ export class SocketClient implements CommandTarget {
     );
   }
 
-  /** Connects; `keepaliveMs` and `clock` are for tests. */
-  static connect(path: string, options: { keepaliveMs?: number; clock?: Clock } = {}): Promise<SocketClient> {
-    return new Promise((resolve, reject) => {
+  /**
+   * Connects and says hello: negotiates the protocol version and registers
+   * as the component `troupe-<name>-<pid>-<n>` (`name`: attach, exec, logs),
+   * listed in `health` while connected. A supervisor from before the hello
+   * (UNKNOWN_OPERATION) is spoken to in 1.0.0; one of another MAJOR version
+   * rejects with {@link HelloRefusedError}. `keepaliveMs` and `clock` are for tests.
+   */
+  static async connect(path: string, options: { keepaliveMs?: number; clock?: Clock; name?: string } = {}): Promise<SocketClient> {
+    const client = await new Promise<SocketClient>((resolve, reject) => {
       const socket = connect(path);
       socket.once('connect', () => resolve(new SocketClient(socket, options.clock ?? systemClock, options.keepaliveMs ?? KEEPALIVE_MS)));
       socket.once('error', (error) => reject(new NotListeningError(path, error)));
     });
+    // a connection the supervisor refuses (at its limit) closes before it answers: the next request says why, as without a hello
+    const hello = await client.execute({
+      operation: 'hello',
+      parameters: {
+        protocol_version: PROTOCOL_VERSION,
+        capabilities: ['commands', 'request_id', 'event_push'],
+        component_registration: {
+          component_id: `troupe-${options.name ?? 'client'}-${process.pid}-${++clients}`,
+          component_type: 'client',
+          version: HUB_VERSION,
+          capabilities: ['commands'],
+          dependencies: ['coordination-hub'],
+        },
+      },
+    }).catch(() => null);
+    if (hello === null) return client;
+    if (hello.status === 'success') client.protocolVersion = (hello.result as { negotiated_version: string }).negotiated_version;
+    else if (hello.error.code !== 'UNKNOWN_OPERATION') {
+      client.close();
+      throw new HelloRefusedError(hello);
+    }
+    return client;
   }
 
   async execute(command: unknown): Promise<HubResponse> {

@@ -22,8 +22,10 @@ const MUTATING: ReadonlySet<string> = new Set(['start', 'pause', 'resume', 'canc
  * error, counting it for `health` and `metrics`.
  */
 export function commandResponder(state: HubState, ready: Promise<void>, isClosed: () => boolean): (command: unknown, session?: Session) => Promise<HubResponse> {
-  const record = (started: number, failed: boolean) => {
+  const record = (started: number, failed: boolean, session?: Session) => {
     const ms = performance.now() - started;
+    // a registered component's activity is its requests
+    if (session) state.components.activity(session, state.clock.now(), ms, failed);
     state.stats.commands++;
     if (failed) state.stats.errors++;
     state.stats.totalMs += ms;
@@ -76,7 +78,7 @@ export function commandResponder(state: HubState, ready: Promise<void>, isClosed
       const entry = workflowId === undefined ? undefined : state.workflows.get(workflowId);
       if (entry && MUTATING.has(name)) entry.correlationId = state.correlationId;
       const { result, next_steps, warnings, metrics } = await handler(state, workflowId, params.data, parameters ?? {}, session);
-      record(started, false);
+      record(started, false, session);
       return {
         status: 'success',
         ...envelope,
@@ -87,7 +89,7 @@ export function commandResponder(state: HubState, ready: Promise<void>, isClosed
         ...(warnings && warnings.length > 0 ? { warnings } : {}),
       };
     } catch (error) {
-      record(started, true);
+      record(started, true, session);
       return errorResponse(error, envelope, state.clock.now());
     }
   };

@@ -8,6 +8,7 @@ import type { Session } from './events/subscriptions.js';
 import type { HubResponse } from './commands.js';
 import { MAX_REQUEST_BYTES, RequestLines, type RequestItem } from './request-lines.js';
 import { checkJsonTextNesting, MAX_PARAMS_DEPTH } from './nesting.js';
+import { ConnectionProtocol } from './protocol/connection-protocol.js';
 
 /** Why the supervisor closed a connection. */
 export type CloseReason =
@@ -39,6 +40,8 @@ export interface ConnectionView {
   subscriptions: number;
   /** ms since a byte last moved either way */
   quiet_ms: number;
+  /** what its hello negotiated; 1.0.0 without a hello */
+  protocol_version: string;
 }
 
 /**
@@ -73,6 +76,7 @@ export class ControlConnection {
   readonly #socket: Socket;
   readonly #ctx: ConnectionContext;
   readonly #lines = new RequestLines();
+  readonly #protocol = new ConnectionProtocol();
   #pending: RequestItem[] = [];
   #pendingBytes = 0;
   #running = false;
@@ -110,6 +114,7 @@ export class ControlConnection {
       pending_requests: this.#pending.length + (this.#running ? 1 : 0),
       subscriptions: this.#subscriptions.size,
       quiet_ms: this.#ctx.options.clock.now() - this.#lastActivity,
+      protocol_version: this.#protocol.version,
     };
   }
 
@@ -169,6 +174,13 @@ export class ControlConnection {
         if (this.#gone()) break;
         this.#observe(response);
         if (!this.#respond(response)) break;
+        // a hello refused for its MAJOR version: nothing more is read or run, the connection ends once the answer is out
+        if (this.#protocol.settle(response)) {
+          this.#pending = [];
+          this.#pendingBytes = 0;
+          this.#socket.destroySoon();
+          break;
+        }
         // a client that has gone is seen when a write fails, a tick later: no request starts before that
         await new Promise((resolve) => setImmediate(resolve));
       }
@@ -208,13 +220,17 @@ export class ControlConnection {
       return errorResponse(new TroupeError('VALIDATION_FAILED', 'A request is one JSON object: a command'), { operation: '' }, now());
     }
     const { request_id: requestId, ...command } = request as Record<string, unknown>;
-    const response = await this.#ctx.hub.execute(command, this.session);
+    const refused = this.#protocol.check(command);
+    const response = refused ? errorResponse(refused, { operation: 'hello' }, now()) : await this.#ctx.hub.execute(command, this.session);
     return requestId === undefined ? response : { ...response, request_id: requestId };
   }
 
   /** Keeps count of this connection's subscriptions: one that holds any is not idle while quiet. */
   #observe(response: HubResponse): void {
     if (response.status !== 'success') return;
+    // a hello's component_registration may subscribe too (its event_subscriptions)
+    const registered = response.operation === 'hello' ? (response.result as { registered?: { subscription_ids: string[] } | null }).registered : null;
+    for (const id of registered?.subscription_ids ?? []) this.#subscriptions.add(id);
     const result = response.result as { subscription_id?: unknown } | undefined;
     if (typeof result?.subscription_id !== 'string') return;
     if (response.operation === 'subscribe-event') this.#subscriptions.add(result.subscription_id);

@@ -33,10 +33,13 @@ export const ErrorCode = {
   CHECKPOINT_NOT_FOUND: 'CHECKPOINT_NOT_FOUND',
   CHECKPOINT_CORRUPT: 'CHECKPOINT_CORRUPT',
   CHECKPOINT_INCOMPATIBLE: 'CHECKPOINT_INCOMPATIBLE',
+  DEPENDENCY_VALIDATION_FAILED: 'DEPENDENCY_VALIDATION_FAILED',
+  BACKUP_LOCATION_INVALID: 'BACKUP_LOCATION_INVALID',
   RESOURCE_CONFLICT: 'RESOURCE_CONFLICT',
   ALLOCATION_NOT_FOUND: 'ALLOCATION_NOT_FOUND',
   AGENT_NOT_FOUND: 'AGENT_NOT_FOUND',
   TASK_NOT_FOUND: 'TASK_NOT_FOUND',
+  PHASE_NOT_FOUND: 'PHASE_NOT_FOUND',
   LOG_NOT_FOUND: 'LOG_NOT_FOUND',
   DATA_DIR_LOCKED: 'DATA_DIR_LOCKED',
   INVALID_ID: 'INVALID_ID',
@@ -50,6 +53,7 @@ export const ErrorCode = {
   CONNECTION_IDLE: 'CONNECTION_IDLE',
   CONNECTION_STALLED: 'CONNECTION_STALLED',
   CONNECTION_BACKLOG: 'CONNECTION_BACKLOG',
+  PROTOCOL_VERSION_UNSUPPORTED: 'PROTOCOL_VERSION_UNSUPPORTED',
   INTERNAL_ERROR: 'INTERNAL_ERROR',
 } as const;
 
@@ -90,8 +94,14 @@ export const recoverySuggestions: Readonly<Partial<Record<ErrorCode, readonly st
   CHECKPOINT_NOT_FOUND: ["List the workflow's checkpoints with 'list-checkpoints'"],
   CHECKPOINT_CORRUPT: ["Restore an older checkpoint (see 'list-checkpoints'), or run 'troupe check' for a full report"],
   CHECKPOINT_INCOMPATIBLE: ["Run 'troupe check' before upgrading; finish the workflow with the troupe version that wrote it"],
+  DEPENDENCY_VALIDATION_FAILED: [
+    'Fix what the details name (configure the missing handler, put the changed files back), then restore again',
+    'Or restore anyway with {"verify_dependencies":false}: the check is then reported, not enforced',
+  ],
+  BACKUP_LOCATION_INVALID: ['Give a directory you can write to (it is created if missing), or an exact file with "path"'],
   RESOURCE_CONFLICT: ['Wait for the holder to release the resource, or request a different one'],
   TASK_NOT_FOUND: ["See the workflow's tasks with '<id> get-status'"],
+  PHASE_NOT_FOUND: ["Name a phase of the workflow by its number (1 is the first) or its name: see them with '<id> get-status'"],
   LOG_NOT_FOUND: ["See which attempts have a log with '<id> logs {\"task_id\":\"…\"}' (no attempt: the newest)"],
   AGENT_NOT_FOUND: ["List the agents in the pool with 'monitor-pool'", 'An agent that failed or retired has left the pool; its tasks were already moved'],
   ALLOCATION_NOT_FOUND: ["See the workflow's allocations and queued requests in 'health' (resources)", 'An allocation is gone once released, auto-released or its workflow ended'],
@@ -113,6 +123,7 @@ export const recoverySuggestions: Readonly<Partial<Record<ErrorCode, readonly st
   CONNECTION_IDLE: ['Connect again; a client that stays connected without a subscription sends a blank line now and then (troupe attach does)'],
   CONNECTION_STALLED: ['Read what the supervisor sends: a subscription\'s events wait in its bounded queue (max_queue) only while the client reads'],
   CONNECTION_BACKLOG: ['Read each response before sending many more requests, or send fewer at a time'],
+  PROTOCOL_VERSION_UNSUPPORTED: ["Check both sides' versions: 'troupe --version' here, the client's own; 'hello' answers which protocol versions the supervisor speaks"],
   INTERNAL_ERROR: ['This is a bug in troupe: report it with the details of this response'],
 };
 

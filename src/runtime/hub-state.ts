@@ -15,6 +15,10 @@ import type { ResourceManager } from './resources/resource-manager.js';
 import type { TaskFilesConfig, TaskLogError } from './scheduling/task-files.js';
 import type { KpiFold } from './metrics/kpi-fold.js';
 import type { HealthMonitor } from './health/health-monitor.js';
+import type { ComponentRegistry } from './protocol/component-registry.js';
+import type { HandlerActivity } from './protocol/handler-activity.js';
+import type { StateVersions } from './protocol/state-versions.js';
+import type { EventHubSettings } from './events/persistence-policy.js';
 
 /** The parts of a hub its operations work on. @internal */
 export interface HubState {
@@ -36,6 +40,8 @@ export interface HubState {
   waits: Set<(error: TroupeError) => void>;
   /** the durable side; null for an in-memory hub */
   journal: Journal | null;
+  /** configure-persistence's settings (retention, what the log keeps, event durability); settings/event-hub.ckpt keeps them */
+  eventSettings: EventHubSettings;
   /** live subscriptions of sessions (REPL, socket connections) */
   subscriptions: Subscriptions;
   /** the correlation id of the command being executed */
@@ -54,6 +60,12 @@ export interface HubState {
   kpis: KpiFold;
   /** agent_pools/pool.ckpt and metrics/kpis.ckpt (durability/state-files.ts); null for an in-memory hub */
   stateFiles: { saveAll(): Promise<void> } | null;
+  /** components that registered with a hello (control connections), for `health` */
+  components: ComponentRegistry;
+  /** each task handler's last finished attempt and counts, for `health` */
+  handlerActivity: HandlerActivity;
+  /** each workflow's state version for the state_sync message */
+  stateVersions: StateVersions;
   /** what the last start recovered, for `health` */
   recovery: RecoveryReport | null;
   /** periodic log compaction: its timer, the run under way, what the last run dropped, and whether the hub is closing */

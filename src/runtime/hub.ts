@@ -9,6 +9,10 @@ import { DEFAULTS } from './defaults.js';
 import { parseDuration } from './durations.js';
 import { parseSize } from './sizes.js';
 import { OUTPUT_BYTES_CEILING } from '../actors/output-limits.js';
+import { ComponentRegistry } from './protocol/component-registry.js';
+import { HandlerActivity } from './protocol/handler-activity.js';
+import { withSystemReport } from './protocol/error-report.js';
+import { StateVersions } from './protocol/state-versions.js';
 import { TroupeError } from './errors.js';
 import { EventBus, type EventListener } from './events/event-bus.js';
 import { ActorTrace } from './events/actor-trace.js';
@@ -29,6 +33,7 @@ import { KpiFold } from './metrics/kpi-fold.js';
 import { resolveHealthThresholds, type HealthThresholdOptions } from './health/health-thresholds.js';
 import { HealthMonitor } from './health/health-monitor.js';
 import { watchedMetrics } from './health/system-metrics.js';
+import { defaultPersistence } from './events/persistence-policy.js';
 
 /** Options of {@link createHub}; every one has a default. */
 export interface HubOptions {
@@ -224,7 +229,12 @@ export function createHub(options: HubOptions = {}): Hub {
       onPoolError: (error) =>
         bus.publish({
           type: 'SYSTEM_ERROR',
-          data: { error_type: 'pool_error', affected_components: ['task-pool'], severity: 'error', message: error instanceof Error ? error.message : String(error) },
+          data: withSystemReport(
+            { error_type: 'pool_error', affected_components: ['task-pool'], severity: 'error', message: error instanceof Error ? error.message : String(error) },
+            undefined,
+            clock.now(),
+            'task_execution',
+          ),
         }),
     });
   const maxAgents = options.maxAgentPoolSize ?? DEFAULTS.max_agent_pool_size;
@@ -265,6 +275,8 @@ export function createHub(options: HubOptions = {}): Hub {
     templatesDir: options.templatesDir === undefined ? null : resolve(options.templatesDir),
     workflows: new Map(), waits: new Set(), journal: null, recovery: null,
     kpis: new KpiFold(), stateFiles: null,
+    components: new ComponentRegistry(), handlerActivity: new HandlerActivity(), stateVersions: new StateVersions(),
+    eventSettings: { persistence: defaultPersistence(retentionMs), persistenceConfigured: false, asyncConfigured: false },
     taskFiles, taskLogErrors: [], correlationId: null, trace,
     subscriptions: new Subscriptions(clock, (draft) => bus.publish(draft)),
     maintenance: { timer: null, running: null, last: null, closed: false },
@@ -277,7 +289,11 @@ export function createHub(options: HubOptions = {}): Hub {
   let closed = false;
   // the KPIs fold every event as it is published (state.kpis is replaced once, when the data directory's saved state is loaded)
   bus.subscribe((event) => state.kpis.apply(event));
+  // routed before it is logged, so the record names the subscriptions it goes to; delivered after
+  bus.routeWith((event) => state.subscriptions.route(event));
   bus.subscribe((event) => state.subscriptions.deliver(event));
+  bus.subscribe((event) => state.stateVersions.apply(event));
+  bus.subscribe((event) => state.handlerActivity.apply(event, (id) => state.workflows.get(id)?.actor.getSnapshot().context.spec));
   // probed in a worker while the data directory opens: a broken module is reported at create, never a crash
   const probed = runner.probeHandlers().then((probes) => {
     for (const [name, probe] of Object.entries(probes)) state.handlers.set(name, probe);
@@ -289,7 +305,6 @@ export function createHub(options: HubOptions = {}): Hub {
           ...(options.keepCheckpoints === undefined ? {} : { keepCheckpoints: options.keepCheckpoints }),
           ...(options.autoRecovery === undefined ? {} : { autoRecovery: options.autoRecovery }),
           ...(options.logSegmentBytes === undefined ? {} : { segmentBytes: options.logSegmentBytes }),
-          retentionMs,
           compactionIntervalMs,
         });
   // a full or failing disk is reported, and dispatching resumes once writes succeed again
@@ -302,7 +317,10 @@ export function createHub(options: HubOptions = {}): Hub {
 
   return {
     execute: respond,
-    endSession: (session) => state.subscriptions.endSession(session),
+    endSession: (session) => {
+      state.subscriptions.endSession(session);
+      state.components.endSession(session);
+    },
     subscribe: (listener) => bus.subscribe(listener),
     events: (workflowId) => bus.recent(workflowId),
     workflowIds: () => [...state.workflows.keys()],

@@ -60,11 +60,9 @@ export function unknownKeyHints(schema: z.ZodType, error: z.ZodError): string[] 
     const where = issue.path.length === 0 ? 'the parameters' : issue.path.join('.');
     for (const key of issue.keys) {
       const guess = closestName(key, known);
-      hints.push(
-        guess
-          ? `Unknown key "${key}" in ${where}: did you mean "${guess}"?`
-          : `Unknown key "${key}" in ${where}; accepted there: ${known.length > 0 ? known.join(', ') : 'none'}`,
-      );
+      if (guess) hints.push(`Unknown key "${key}" in ${where}: did you mean "${guess}"?`);
+      else if (known.length > 0) hints.push(`Unknown key "${key}" in ${where}; accepted there: ${known.join(', ')}`);
+      else hints.push(`Unknown key "${key}": ${issue.path.length === 0 ? 'this operation takes no parameters' : `${where} takes no keys`}`);
     }
   }
   return hints;

@@ -7,6 +7,7 @@ import { kpiReport } from './metrics/kpi-report.js';
 import { activeWorkflows, eventHubVerdict, eventQueues as eventQueuesDepth, hubVerdict, taskPoolVerdict } from './health/health-components.js';
 import { agentPoolUtilization, resourceUsage } from './health/system-metrics.js';
 import type { CommandSummary } from './health/recent-window.js';
+import { coreIdentity, handlerViews, registeredViews } from './protocol/component-views.js';
 
 type Status = 'healthy' | 'degraded' | 'unhealthy' | 'unknown';
 
@@ -31,6 +32,7 @@ function component(
 ) {
   return {
     component_id: id,
+    ...coreIdentity(id),
     timestamp: iso(hub.clock.now()),
     status,
     reasons: extra.reasons ?? [],
@@ -134,6 +136,9 @@ export const systemHandlers: Record<string, Handler> = {
         details: { published: hub.bus.published, subscriptions: events.observed.subscribers, in_process_listeners: hub.bus.listeners, subscribers: busiestSubscribers(hub) },
       }),
     ];
+    // the hub's own components decide its status; registered clients and handlers are listed beside them
+    const componentStatus = (id: string): Status | undefined => components.find((c) => c.component_id === id)?.status;
+    const others = [...handlerViews(hub), ...registeredViews(hub, componentStatus)];
     const worst: Status = components.some((c) => c.status === 'unhealthy') ? 'unhealthy' : components.some((c) => c.status === 'degraded') ? 'degraded' : 'healthy';
     const statuses: Record<string, number> = {};
     for (const entry of hub.workflows.values()) {
@@ -143,7 +148,7 @@ export const systemHandlers: Record<string, Handler> = {
     return {
       result: {
         status: worst,
-        components,
+        components: [...components, ...others],
         recovery,
         // whether the data directory takes writes now (a full or failing disk pauses dispatching)
         storage,

@@ -6,16 +6,22 @@
 import { workerData } from 'piscina';
 import type { HandlerProbe, HandlerRef } from '../actors/handler-registry.js';
 import type { Handler } from './handler-context.js';
+import { moduleMeta, type HandlerMeta } from './handler-meta.js';
 
 const refs = new Map<string, HandlerRef>(((workerData as { handlers?: HandlerRef[] } | undefined)?.handlers ?? []).map((ref) => [ref.name, ref]));
 const loaded = new Map<string, Promise<Handler | string>>();
+/** each loaded module's name and version, for `health` */
+const metas = new Map<string, HandlerMeta>();
 
 /** The handler, or why it cannot run. */
 async function load(ref: HandlerRef): Promise<Handler | string> {
   try {
     const module = (await import(ref.url)) as Record<string, unknown>;
     const handler = module[ref.exportName];
-    if (typeof handler === 'function') return handler as Handler;
+    if (typeof handler === 'function') {
+      metas.set(ref.name, moduleMeta(module, ref.url));
+      return handler as Handler;
+    }
     return handler === undefined
       ? `module ${ref.spec} has no export ${ref.exportName}`
       : `export ${ref.exportName} of ${ref.spec} is a ${typeof handler}, not a function`;
@@ -41,7 +47,7 @@ export async function probeAll(): Promise<Record<string, HandlerProbe>> {
   const entries = await Promise.all(
     [...refs.keys()].map(async (name): Promise<[string, HandlerProbe]> => {
       const handler = await userHandler(name);
-      return [name, typeof handler === 'function' ? { ok: true } : { ok: false, reason: handler }];
+      return [name, typeof handler === 'function' ? { ok: true, ...metas.get(name) } : { ok: false, reason: handler }];
     }),
   );
   return Object.fromEntries(entries);

@@ -67,6 +67,7 @@ export const agentHandlers: Record<string, Handler> = {
       throw new TroupeError('INVALID_TRANSITION', `Workflow ${entry.id} is ${status}: it runs no more tasks`, { details: 'Assign agents to a workflow that is created, running or paused' });
     }
     const roles = params.specializations ?? rolesOfWorkflow(entry.actor.getSnapshot().context.spec);
+    const poolBefore = hub.pool.views().length;
     // agents serve the whole hub: this makes sure enough of each role exist, spread evenly;
     // added one role at a time in turn, so a pool that fills up is still shared fairly
     const target = (i: number) => shareOf(params.agent_count, roles.length, i);
@@ -95,6 +96,8 @@ export const agentHandlers: Record<string, Handler> = {
         agents.length < params.agent_count
           ? [`The pool is full (max_agent_pool_size ${hub.pool.maxAgents}): raise it in the config, or free agents of other roles`]
           : [`See them with 'monitor-pool'`],
+      // the agents now serving the workflow's roles, and what the pool grew by for it
+      metrics: { agents_affected: agents.length, resources_used: `${hub.pool.views().length - poolBefore} agent(s) added to the pool (${hub.pool.views().length} of ${hub.pool.maxAgents})` },
     };
   },
 
@@ -122,6 +125,11 @@ export const agentHandlers: Record<string, Handler> = {
         failed_agent: hub.pool.view(agent.agent_id),
       },
       next_steps: [`Follow the moves with '${id} get-events {"event_type":"TASK_REASSIGNED"}'`],
+      // the agent taken out, and each agent that took one of its tasks
+      metrics: {
+        agents_affected: new Set([agent.agent_id, ...assignments.flatMap((a) => (a.target_agent === null ? [] : [a.target_agent]))]).size,
+        resources_used: `${moved.length} task(s) moved`,
+      },
     };
   },
 
@@ -152,6 +160,8 @@ export const agentHandlers: Record<string, Handler> = {
         },
       },
       next_steps: [],
+      // it reads the pool and changes nothing
+      metrics: { agents_affected: 0, resources_used: 'none' },
     };
   },
 };

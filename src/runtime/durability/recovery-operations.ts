@@ -1,23 +1,16 @@
-import type { CheckpointInfo, LoadedCheckpoint } from '../../persistence/checkpoint-store.js';
+import type { LoadedCheckpoint } from '../../persistence/checkpoint-store.js';
 import { TroupeError } from '../errors.js';
 import type { HubState } from '../hub-state.js';
 import type { OutcomeRecord } from './journal.js';
 import { entryOf, journalOf, type Handler } from '../operation-kit.js';
 import { applyOutcome } from '../scheduling/outcomes.js';
+import { phaseRecords } from '../scheduling/status.js';
+import { findCheckpoint, loadCheckpoint } from './checkpoint-lookup.js';
+import { verifyDependencies } from './dependency-check.js';
 import { outcomesAfter, rehydrate, releaseInFlight } from './recovery.js';
-import { newEntry, statusOf, type PhaseRef, type WorkflowEntry } from '../scheduling/workflow-entry.js';
+import { newEntry, statusOf, type PhaseRef, type WorkflowEntry, type WorkflowSnapshot } from '../scheduling/workflow-entry.js';
 
 const STOPPED = { name: 'RestoreError', code: 'WORKFLOW_RESTORED', message: 'The workflow was restored to a checkpoint', retryable: false };
-
-async function load(hub: HubState, info: CheckpointInfo): Promise<LoadedCheckpoint> {
-  try {
-    return await journalOf(hub, 'restore').checkpoints.read(info);
-  } catch (error) {
-    throw new TroupeError('CHECKPOINT_CORRUPT', `Checkpoint ${info.id} of ${info.workflowId} failed its integrity check`, {
-      details: error instanceof Error ? error.message : String(error),
-    });
-  }
-}
 
 /** The workflow's checkpoints with their headers, oldest first; corrupt ones are listed with their error. */
 async function describeCheckpoints(hub: HubState, entry: WorkflowEntry, operation: string) {
@@ -37,21 +30,34 @@ async function describeCheckpoints(hub: HubState, entry: WorkflowEntry, operatio
   );
 }
 
+/** The spec's recovery strategies: `rollback` is what the `rollback` operation does, and is recorded as one. */
+export type RestoreStrategy = 'full_restore' | 'partial_restore' | 'rollback';
+
+/** Ids of the tasks a snapshot shows completed. */
+const completedIn = (snapshot: WorkflowSnapshot): Set<string> =>
+  new Set(phaseRecords(snapshot).flatMap((p) => p.tasks.filter((t) => t.status === 'completed').map((t) => t.id)));
+
 /**
- * Replaces a workflow's actor with the state of a checkpoint and bumps its
- * epoch, so outcomes of the abandoned timeline are never applied and the work
- * after that point runs again (with new idempotency keys). `partial_restore`
- * keeps the successful outcomes logged after the checkpoint.
+ * Replaces a workflow's actor with the state of a checkpoint (read and
+ * sha256-checked by the caller) and bumps its epoch, so outcomes of the
+ * abandoned timeline are never applied and the work after that point runs
+ * again (with new idempotency keys). `partial_restore` keeps the successful
+ * outcomes logged after the checkpoint; `full_restore` and `rollback` keep
+ * none. `source` is the operation, named in CHECKPOINT_RESTORED. Also says
+ * which agents lost a running task to it and which completed tasks run again.
  */
-async function restoreTo(hub: HubState, entry: WorkflowEntry, info: CheckpointInfo, trigger: 'restore' | 'rollback', keepSuccesses: boolean) {
-  const journal = journalOf(hub, trigger);
-  const loaded = await load(hub, info);
+export async function restoreTo(hub: HubState, entry: WorkflowEntry, loaded: LoadedCheckpoint, strategy: RestoreStrategy, source: string) {
+  const trigger = strategy === 'rollback' ? 'rollback' : 'restore';
+  const journal = journalOf(hub, source);
+  const info = loaded.info;
   const { actor, body } = rehydrate(loaded, hub.trace?.forWorkflow(entry.id));
+  const doneBefore = completedIn(entry.actor.getSnapshot());
+  const stoppedAgents = new Set([...entry.inFlight.values()].map((flight) => flight.agentId));
   for (const flight of entry.inFlight.values()) flight.run.abort(STOPPED);
   hub.scheduler.detach(entry);
   entry.actor.stop();
   let replayed = 0;
-  if (keepSuccesses) {
+  if (strategy === 'partial_restore') {
     const records = await journal.log.readAll();
     for (const record of outcomesAfter(records, entry.id, body.epoch, body.applied_seq).filter((r: OutcomeRecord) => r.ok)) {
       const phase = actor.getSnapshot().children.phase as PhaseRef | undefined;
@@ -61,21 +67,40 @@ async function restoreTo(hub: HubState, entry: WorkflowEntry, info: CheckpointIn
   const fresh = newEntry(entry.id, actor, { epoch: entry.epoch + 1, appliedSeq: journal.log.nextSeq - 1, checkpointSeq: entry.checkpointSeq });
   Object.assign(entry, { ...fresh, checkpointChain: entry.checkpointChain, watchers: entry.watchers });
   const rerun = releaseInFlight(entry, hub.clock.now());
+  const doneAfter = completedIn(entry.actor.getSnapshot());
+  const undone = [...doneBefore].filter((id) => !doneAfter.has(id));
   const written = await journal.checkpoint(entry, trigger);
   hub.bus.publish({
     type: 'CHECKPOINT_RESTORED',
     workflowId: entry.id,
-    data: { checkpoint: info.id, epoch: entry.epoch, strategy: keepSuccesses ? 'partial_restore' : 'full_restore', replayed_outcomes: replayed, rerun_tasks: rerun },
+    data: { checkpoint: info.id, epoch: entry.epoch, strategy, source, replayed_outcomes: replayed, rerun_tasks: rerun, completed_tasks_to_run_again: undone },
   });
   hub.scheduler.pump(entry);
   return {
-    workflow_id: entry.id,
-    restored_from: info.id,
-    epoch: entry.epoch,
-    status: statusOf(entry.actor.getSnapshot()),
-    replayed_outcomes: replayed,
-    new_checkpoint: written.id,
+    result: {
+      workflow_id: entry.id,
+      restored_from: info.id,
+      strategy,
+      epoch: entry.epoch,
+      status: statusOf(entry.actor.getSnapshot()),
+      replayed_outcomes: replayed,
+      // work done after the checkpoint that this timeline does again (its files are not undone)
+      completed_tasks_to_run_again: undone,
+      new_checkpoint: written.id,
+    },
+    stoppedAgents: stoppedAgents.size,
+    resourcesUsed: `checkpoint ${info.id} read, checkpoint ${written.id} written (${written.size} bytes)`,
   };
+}
+
+/** `verify_dependencies`' check, on a scratch actor restored from the checkpoint: nothing live changes. */
+export async function checkDependencies(hub: HubState, loaded: LoadedCheckpoint) {
+  const { actor } = rehydrate(loaded);
+  try {
+    return await verifyDependencies(actor.getSnapshot(), loaded, hub.handlers);
+  } finally {
+    actor.stop();
+  }
 }
 
 export const recoveryHandlers: Record<string, Handler> = {
@@ -122,18 +147,28 @@ export const recoveryHandlers: Record<string, Handler> = {
     };
   },
 
-  async restore(hub, id, params: { checkpoint_id: string; strategy: 'full_restore' | 'partial_restore' }) {
+  async restore(hub, id, params: { checkpoint_id: string; strategy: RestoreStrategy; verify_dependencies: boolean }) {
     const entry = entryOf(hub, id);
-    await entry.checkpointChain;
-    const infos = await journalOf(hub, 'restore').checkpoints.list(entry.id);
-    const info = infos.find((i) => i.id === params.checkpoint_id || String(i.seq) === params.checkpoint_id);
-    if (!info) {
-      throw new TroupeError('CHECKPOINT_NOT_FOUND', `Workflow ${entry.id} has no checkpoint ${params.checkpoint_id}`, {
-        details: `Its checkpoints: ${infos.map((i) => i.id).join(', ') || 'none'}`,
-        suggestions: [`List them with '${entry.id} list-checkpoints'`],
+    const info = await findCheckpoint(hub, entry, params.checkpoint_id, 'restore');
+    const loaded = await loadCheckpoint(hub, info, 'restore');
+    // always looked at (it changes nothing); verify_dependencies decides whether a failure refuses the restore
+    const report = await checkDependencies(hub, loaded);
+    if (report.dependency_validation === 'failed' && params.verify_dependencies) {
+      throw new TroupeError('DEPENDENCY_VALIDATION_FAILED', `Restoring ${entry.id} to checkpoint ${info.id} was refused: what its tasks depend on does not hold (nothing was changed)`, {
+        details: `dependency_validation: failed. ${report.reasons.join('; ')}`,
       });
     }
-    return { result: await restoreTo(hub, entry, info, 'restore', params.strategy === 'partial_restore'), next_steps: [`Follow it with '${entry.id} get-status'`] };
+    const restored = await restoreTo(hub, entry, loaded, params.strategy, 'restore');
+    const warnings =
+      report.dependency_validation === 'failed'
+        ? [`verify_dependencies: false, so the restore went ahead although the dependency check failed: ${report.reasons.join('; ')}`]
+        : [];
+    return {
+      result: { ...restored.result, dependency_validation: report.dependency_validation, dependencies: { tasks_checked: report.tasks_checked, reasons: report.reasons, files: report.files } },
+      next_steps: [`Follow it with '${entry.id} get-status'`],
+      warnings,
+      metrics: { agents_affected: restored.stoppedAgents, resources_used: restored.resourcesUsed },
+    };
   },
 
   async rollback(hub, id, params: { checkpoint_id?: string; name?: string; steps: number }) {
@@ -151,6 +186,11 @@ export const recoveryHandlers: Record<string, Handler> = {
         suggestions: [`List them with '${entry.id} list-checkpoints'`],
       });
     }
-    return { result: await restoreTo(hub, entry, target.info, 'rollback', false), next_steps: [`Follow it with '${entry.id} get-status'`] };
+    const restored = await restoreTo(hub, entry, await loadCheckpoint(hub, target.info, 'rollback'), 'rollback', 'rollback');
+    return {
+      result: restored.result,
+      next_steps: [`Follow it with '${entry.id} get-status'`],
+      metrics: { agents_affected: restored.stoppedAgents, resources_used: restored.resourcesUsed },
+    };
   },
 };

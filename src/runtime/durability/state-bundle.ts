@@ -1,4 +1,5 @@
-import { readFile, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, readFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { BUNDLE_FORMAT_VERSION, CorruptBundleError, encodeBundle, MAX_BUNDLE_BYTES, readBundle, type BundleSignature, type StateBundle } from '../../persistence/bundle-codec.js';
 import { bundleKey, readBundleKey } from '../../persistence/bundle-key.js';
@@ -11,6 +12,7 @@ import type { EventRecord } from '../events/event-record.js';
 import type { HubState } from '../hub-state.js';
 import { entryOf, journalOf, type Handler } from '../operation-kit.js';
 import { prepareImport } from './bundle-import.js';
+import { checkLoadForm, INTEGRITY_ALWAYS, loadFromCheckpoint, restoreAgents, type LoadStateParams } from './checkpoint-load.js';
 import { releaseInFlight } from './recovery.js';
 import { ENDED_STATUSES, newEntry, statusOf, type PhaseRef, type WorkflowEntry, type WorkflowStatus } from '../scheduling/workflow-entry.js';
 
@@ -23,9 +25,16 @@ import { ENDED_STATUSES, newEntry, statusOf, type PhaseRef, type WorkflowEntry, 
  * before an explicit `start` or `resume` (see `prepareImport`).
  */
 export const bundleHandlers: Record<string, Handler> = {
-  async 'save-state'(hub, id, params: { path?: string; compress: boolean; include_checkpoints: boolean }) {
+  async 'save-state'(hub, id, params: { path?: string; backup_location?: string; compress: boolean; include_checkpoints: boolean }) {
     const entry = entryOf(hub, id);
     const journal = journalOf(hub, 'save-state');
+    if (params.path !== undefined && params.backup_location !== undefined) {
+      throw new TroupeError('VALIDATION_FAILED', 'save-state takes "path" (the exact file) or "backup_location" (a directory for the file under its default name), not both', {
+        details: `path: ${params.path}; backup_location: ${params.backup_location}`,
+      });
+    }
+    // before the export checkpoint: a directory that cannot take the bundle changes nothing
+    const directory = params.backup_location === undefined ? join(journal.dataDir, 'exports') : await backupDirectory(resolve(params.backup_location));
     // the state now is the newest checkpoint of the bundle
     await journal.checkpoint(entry, 'export');
     const infos = await journal.checkpoints.list(entry.id);
@@ -43,19 +52,41 @@ export const bundleHandlers: Record<string, Handler> = {
     const bundle: StateBundle = { format_version: BUNDLE_FORMAT_VERSION, workflow_id: entry.id, exported_at: hub.clock.now(), checkpoints, events };
     const bytes = encodeBundle(bundle, params.compress, await bundleKey(dataDirLayout(journal.dataDir).bundleKey));
     const stamp = new Date(hub.clock.now()).toISOString().replace(/[:.]/g, '-');
-    const path = resolve(params.path ?? idPath(join(journal.dataDir, 'exports'), 'workflow id', entry.id, `-${stamp}.troupe`));
+    const path = resolve(params.path ?? idPath(directory, 'workflow id', entry.id, `-${stamp}.troupe`));
     await mkdirPrivate(dirname(path));
-    await writeFileAtomic(path, bytes);
+    try {
+      await writeFileAtomic(path, bytes);
+    } catch (error) {
+      if (params.backup_location === undefined) throw error;
+      throw new TroupeError('BACKUP_LOCATION_INVALID', `The bundle could not be written into the backup location ${directory}`, { details: error instanceof Error ? error.message : String(error) });
+    }
     return {
-      result: { workflow_id: entry.id, path, size_bytes: bytes.length, compressed: params.compress, signed: true, checkpoints: checkpoints.length, events: events.length },
+      result: {
+        workflow_id: entry.id,
+        path,
+        ...(params.backup_location === undefined ? {} : { backup_location: directory }),
+        size_bytes: bytes.length,
+        compressed: params.compress,
+        signed: true,
+        checkpoints: checkpoints.length,
+        events: events.length,
+      },
       next_steps: [`Import it elsewhere with 'load-state {"path":"${path}"}'`],
+      metrics: { resources_used: `${checkpoints.length} checkpoint(s) and ${events.length} event(s) in one ${bytes.length}-byte bundle write` },
     };
   },
 
-  async 'load-state'(hub, _id, params: { path: string; overwrite: boolean }) {
+  async 'load-state'(hub, workflowId, params: LoadStateParams, raw) {
+    checkLoadForm(workflowId, params);
+    if (params.path === undefined) return loadFromCheckpoint(hub, workflowId!, params, raw);
     const journal = journalOf(hub, 'load-state');
     const path = resolve(params.path);
     const { bundle, signature } = await readBundleFile(path, await readBundleKey(dataDirLayout(journal.dataDir).bundleKey));
+    if (workflowId !== undefined && bundle.workflow_id !== workflowId) {
+      throw new TroupeError('VALIDATION_FAILED', `The bundle ${path} holds workflow ${JSON.stringify(bundle.workflow_id)}, not ${workflowId}`, {
+        details: 'A bundle loads under the id it was saved with: leave the workflow id out, or name the one it holds',
+      });
+    }
     // the whole bundle is checked in memory first: nothing on disk changes for a bundle that is refused
     const existing = hub.workflows.get(bundle.workflow_id);
     const prepared = prepareImport(bundle, path, {
@@ -99,6 +130,9 @@ export const bundleHandlers: Record<string, Handler> = {
     });
     hub.scheduler.pump(entry);
     const toRun = ENDED_STATUSES.has(status) ? [] : tasksToRun(entry);
+    // the whole bundle was checked (every checkpoint's sha256, and each restored in memory) whatever was asked
+    const warnings = params.verify_integrity ? [] : [INTEGRITY_ALWAYS.bundle];
+    const agents = params.restore_agents ? restoreAgents(hub, entry, warnings) : null;
     return {
       result: {
         workflow_id: id,
@@ -111,11 +145,31 @@ export const bundleHandlers: Record<string, Handler> = {
         epoch: entry.epoch,
         tasks_to_run: toRun.slice(0, TASKS_SHOWN),
         ...(toRun.length > TASKS_SHOWN ? { more_tasks_to_run: toRun.length - TASKS_SHOWN } : {}),
+        ...(agents === null ? {} : { restored_agents: agents }),
       },
       next_steps: nextSteps(id, status, origin),
+      warnings,
+      metrics: {
+        agents_affected: agents?.reduce((n, r) => n + r.added.length, 0) ?? 0,
+        resources_used: `one ${(await stat(path)).size}-byte bundle read, ${prepared.checkpoints.length} checkpoint(s) written`,
+      },
     };
   },
 };
+
+/** The backup_location directory, created (private) if missing; BACKUP_LOCATION_INVALID when it cannot be, or is not a writable directory. */
+async function backupDirectory(dir: string): Promise<string> {
+  try {
+    await mkdirPrivate(dir);
+    if (!(await stat(dir)).isDirectory()) throw new Error('it exists and is not a directory');
+    await access(dir, constants.W_OK | constants.X_OK);
+    return dir;
+  } catch (error) {
+    throw new TroupeError('BACKUP_LOCATION_INVALID', `The backup location ${dir} cannot take the bundle`, {
+      details: `${error instanceof Error ? error.message : String(error)}. backup_location is a directory (created if missing); the bundle goes in under its default name`,
+    });
+  }
+}
 
 /** Tasks listed in load-state's answer; a bigger workflow says how many more. */
 const TASKS_SHOWN = 100;

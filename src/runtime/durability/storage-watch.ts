@@ -1,3 +1,4 @@
+import { withSystemReport } from '../protocol/error-report.js';
 import { formatDuration } from '../durations.js';
 import type { HubState } from '../hub-state.js';
 import type { Journal } from './journal.js';
@@ -25,14 +26,20 @@ export function watchStorage(state: HubState, journal: Journal): () => void {
         type: 'SYSTEM_ERROR',
         severity: 'critical',
         source: 'storage',
-        data: {
-          error_type: 'storage_unwritable',
-          affected_components: [...new Set(report.troubles.map((t) => COMPONENTS[t.part]))],
-          severity: 'critical',
-          codes: report.troubles.map((t) => t.code),
-          message: journal.storage.describe(),
-          data_dir: journal.dataDir,
-        },
+        data: withSystemReport(
+          {
+            error_type: 'storage_unwritable',
+            affected_components: [...new Set(report.troubles.map((t) => COMPONENTS[t.part]))],
+            severity: 'critical',
+            codes: report.troubles.map((t) => t.code),
+            message: journal.storage.describe(),
+            data_dir: journal.dataDir,
+          },
+          undefined,
+          state.clock.now(),
+          'storage_write',
+          [{ strategy: 'free_storage', description: `Free space in ${journal.dataDir} (or fix the disk): troupe probes it and resumes dispatching by itself`, command: 'health' }],
+        ),
       });
     } else if (report.type === 'writable') {
       state.bus.publish({
@@ -49,7 +56,7 @@ export function watchStorage(state: HubState, journal: Journal): () => void {
       state.bus.publish({
         type: 'SYSTEM_ERROR',
         source: 'log',
-        data: { error_type: 'log_record_refused', affected_components: ['log'], severity: 'error', code: report.code, message: report.message },
+        data: withSystemReport({ error_type: 'log_record_refused', affected_components: ['log'], severity: 'error', code: report.code, message: report.message }, undefined, state.clock.now(), 'log_append'),
       });
     }
   };

@@ -5,6 +5,7 @@ import { DeadLetterStore, type DeadLetter } from './dead-letters.js';
 import { TroupeError } from '../errors.js';
 import { topicOf, type EventDraft, type EventRecord, type Severity } from './event-record.js';
 import { PatternTrie } from './pattern-trie.js';
+import { AsyncProcessing } from './async-processing.js';
 import { DEFAULT_DELIVERY, SubscriberQueue, type DeliveryPolicy, type Session } from './subscriber-queue.js';
 
 export type { DeadLetter } from './dead-letters.js';
@@ -16,8 +17,10 @@ export interface SubscriptionFilters {
   event_type?: string[];
 }
 
-interface Subscription {
+export interface Subscription {
   id: string;
+  /** the name a subscriber goes by (the spec's `callback`), when it has one */
+  name?: string;
   /** creation order: delivery follows it */
   order: number;
   patterns: string[];
@@ -26,6 +29,7 @@ interface Subscription {
 }
 
 const segments = (pattern: string) => pattern.toLowerCase().split('.');
+const NO_ONE: string[] = Object.freeze([]) as unknown as string[];
 
 /**
  * Live subscriptions by pattern (indexed in a segment trie) and filter.
@@ -47,6 +51,12 @@ export class Subscriptions {
   /** told of every failed delivery attempt and every dead letter (the hub's health counts them over its window) */
   onDeliveryFailure: (() => void) | null = null;
   onDeadLetter: (() => void) | null = null;
+  /** the last event routed and where it goes: publish routes it (naming its subscribers), then delivers it */
+  #routed: { event: EventRecord; to: Subscription[] } | null = null;
+  /** `publish-event {"enable_batching"}`: the next event routed is batched (true) or not (false) whatever configure-batching covers */
+  #batchNext: boolean | null = null;
+  /** enable-async-processing: the order a backed-up queue delivers in, and how many deliveries may be under way */
+  readonly processing = new AsyncProcessing();
 
   constructor(clock: Clock, publish: (draft: EventDraft) => void) {
     this.#clock = clock;
@@ -58,6 +68,7 @@ export class Subscriptions {
     const queue = new SubscriberQueue(id, session, { ...DEFAULT_DELIVERY, ...policy }, {
       clock: this.#clock,
       batching: () => this.#batching,
+      processing: this.processing,
       deadLetter: (event, reason, attempts) => this.#deadLetter(id, event, reason, attempts),
       deliveryFailed: () => this.onDeliveryFailure?.(),
     });
@@ -146,11 +157,37 @@ export class Subscriptions {
     return { redriven: redriven.map((r) => r.letter.dead_letter_id), skipped };
   }
 
+  /**
+   * Where an event goes: the subscriptions whose pattern and filters take it,
+   * in creation order; returns their names (ids when unnamed) for the record.
+   * Called by the bus before the event is logged; `deliver` then uses it.
+   */
+  route(event: EventRecord): string[] {
+    const batch = this.#batchNext;
+    this.#batchNext = null;
+    if (batch !== null) this.#batching.decide(event, batch);
+    if (this.#all.size === 0) return NO_ONE;
+    const to = this.#match(event);
+    this.#routed = { event, to };
+    if (to.length === 0) return NO_ONE;
+    const names = new Array<string>(to.length);
+    for (let i = 0; i < to.length; i++) names[i] = to[i]!.name ?? to[i]!.id;
+    return names;
+  }
+
   deliver(event: EventRecord): void {
     if (this.#all.size === 0) return;
+    const to = this.#routed?.event === event ? this.#routed.to : this.#match(event);
+    this.#routed = null;
+    for (const s of to) if (this.#all.has(s.id)) s.queue.push(event);
+  }
+
+  /** The subscriptions whose pattern and filters take the event, in creation order. */
+  #match(event: EventRecord): Subscription[] {
     // one walk of the index per key form: the routing key and the topic
     const matched = this.#index.match(segments(topicOf(event)), this.#index.match(segments(event.routing_key)));
     const ordered = matched.size > 1 ? [...matched].sort((a, b) => a.order - b.order) : matched;
+    const to: Subscription[] = [];
     for (const s of ordered) {
       const { severity, workflow_id: workflowId, event_type: types } = s.filters;
       if (severity && !severity.includes(event.severity)) continue;
@@ -158,8 +195,28 @@ export class Subscriptions {
       if (types && !types.includes(event.event_type)) continue;
       // a subscriber never hears of its own dead letters: that could loop forever
       if (event.event_type === 'EVENT_DEAD_LETTERED' && event.data.subscription_id === s.id) continue;
-      s.queue.push(event);
+      to.push(s);
     }
+    return to;
+  }
+
+  /** The next event published is delivered in batches to batch subscriptions (`batched`), or on its own, whatever configure-batching covers. */
+  batchNextEvent(batched: boolean): void {
+    this.#batchNext = batched;
+  }
+
+  /** The subscriptions whose id or name is `key`; all of them without one. */
+  find(key?: string): Subscription[] {
+    return [...this.#all.values()].filter((s) => key === undefined || s.id === key || s.name === key);
+  }
+
+  /** Replaces a subscription's patterns (optimize-subscriptions); what waits in its queue stays. */
+  replacePatterns(id: string, patterns: string[]): void {
+    const subscription = this.#all.get(id);
+    if (!subscription) return;
+    for (const pattern of subscription.patterns) this.#index.remove(segments(pattern), subscription);
+    subscription.patterns = patterns;
+    for (const pattern of patterns) this.#index.add(segments(pattern), subscription);
   }
 
   #deadLetter(subscriptionId: string, event: EventRecord, reason: string, attempts: number): void {
@@ -181,6 +238,8 @@ export class Subscriptions {
       workflowId: event.workflow_id,
       phase: event.phase,
       data: { original_event_id: event.event_id, subscription_id: subscriptionId, reason, attempts, dead_letter_id: letter.dead_letter_id, event_type: event.event_type },
+      causationId: event.event_id,
+      correlationId: event.correlation_id,
     });
   }
 

@@ -13,6 +13,13 @@ const NEXT: Record<string, (id: string, r: { allocation_id?: string; allocated_r
   denied: () => ['See alternatives, or ask again with less (capacity and use are in health.resources)'],
 };
 
+/** What an allocation holds, said in the spec's `resources_used` words. */
+function held(r: { agents: number; memory_gb: number; cpu_cores: number; exclusive_files: string[]; tool_instances: Record<string, number> } | null, none: string): string {
+  if (!r) return none;
+  const tools = Object.values(r.tool_instances).reduce((n, c) => n + c, 0);
+  return `${r.agents} agent(s), ${r.memory_gb} GB memory, ${r.cpu_cores} CPU core(s), ${tools} tool instance(s), ${r.exclusive_files.length} exclusive file(s)`;
+}
+
 export const resourceHandlers: Record<string, Handler> = {
   'request-resources'(hub, id, params: AllocationRequestParams) {
     const entry = entryOf(hub, id);
@@ -37,7 +44,12 @@ export const resourceHandlers: Record<string, Handler> = {
       isolation: c.isolation_level,
       maxWaitMs: c.max_wait_time,
     });
-    return { result, next_steps: NEXT[result.status]!(entry.id, result as Parameters<(typeof NEXT)['approved']>[1]) };
+    const granted = (result as { allocated_resources: Parameters<typeof held>[0] }).allocated_resources;
+    return {
+      result,
+      next_steps: NEXT[result.status]!(entry.id, result as Parameters<(typeof NEXT)['approved']>[1]),
+      metrics: { resources_used: held(granted, `none (${result.status})`), agents_affected: granted?.agents ?? 0 },
+    };
   },
 
   'release-resources'(hub, id, params: { allocation_id?: string; request_id?: string; reason: string }) {
@@ -46,6 +58,10 @@ export const resourceHandlers: Record<string, Handler> = {
     return {
       result,
       next_steps: result.granted_from_queue.length > 0 ? [`Granted from the queue: ${result.granted_from_queue.map((g) => `${g.allocation_id} (${g.workflow_id})`).join(', ')}`] : [],
+      metrics: {
+        resources_used: `released: ${held(result.released_resources, 'none (a queued request was cancelled)')}`,
+        agents_affected: result.released_resources?.agents ?? 0,
+      },
     };
   },
 };

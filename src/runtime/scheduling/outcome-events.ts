@@ -6,6 +6,7 @@ import { formatDuration } from '../durations.js';
 import { boundedResults } from '../events/event-data.js';
 import type { EventType } from '../events/event-record.js';
 import type { PhaseRef } from './workflow-entry.js';
+import type { ErrorReport } from '../protocol/error-report.js';
 
 /**
  * The event that announces a task outcome once it is applied: TASK_COMPLETED,
@@ -43,9 +44,17 @@ export function outcomeEvent(record: OutcomeRecord, spec: TaskSpec | undefined, 
  * What a person needs to hear after an outcome is applied, beside the task
  * event: an approval's answer (APPROVAL_GRANTED, APPROVAL_REJECTED), or a
  * task that now waits for intervention (ERROR_ENCOUNTERED with
- * `manual_intervention_required`, and the commands that answer it).
+ * `manual_intervention_required`, and the commands that answer it). A task
+ * failure that ends the task (`report`, see error-events.ts) is one
+ * ERROR_ENCOUNTERED with the spec's error_report: the intervention's, or one of its own.
  */
-export function personEvents(workflowId: string, record: OutcomeRecord, spec: TaskSpec | undefined, statusAfter: string | undefined): { type: EventType; data: Record<string, unknown> }[] {
+export function personEvents(
+  workflowId: string,
+  record: OutcomeRecord,
+  spec: TaskSpec | undefined,
+  statusAfter: string | undefined,
+  report: ErrorReport | null = null,
+): { type: EventType; data: Record<string, unknown> }[] {
   const events: { type: EventType; data: Record<string, unknown> }[] = [];
   if (spec?.handler === 'approval' && record.agent_id === PERSON) {
     const answer = (record.ok ? record.output : record.error?.data) as { by?: string; comment?: string | null; reason?: string | null; at?: string } | null;
@@ -69,8 +78,11 @@ export function personEvents(workflowId: string, record: OutcomeRecord, spec: Ta
           `${workflowId} skip-task {"task_id":"${record.task_id}","output":{…}}`,
           `${workflowId} cancel`,
         ],
+        ...(report ? { error_report: report } : {}),
       },
     });
+  } else if (report) {
+    events.push({ type: 'ERROR_ENCOUNTERED', data: { component: 'scheduler', task_id: record.task_id, attempt: record.attempt, error: record.error, error_report: report } });
   }
   return events;
 }

@@ -10,10 +10,12 @@ import type { CheckpointTrigger, Journal, OutcomeRecord } from '../durability/jo
 import { applyOutcome } from './outcomes.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { FileLocks } from './file-locks.js';
-import type { EventType } from '../events/event-record.js';
+import type { EventRecord, EventType } from '../events/event-record.js';
 import { DISPATCHING_STATUSES, ENDED_STATUSES, idempotencyKey, statusOf, type InFlight, type PhaseRef, type WorkflowEntry, type WorkflowSnapshot } from './workflow-entry.js';
 import { prepareTask } from '../flow/task-context.js';
 import { outcomeEvent, personEvents, progressData } from './outcome-events.js';
+import { endsInError, taskErrorReport } from './error-events.js';
+import { withSystemReport } from '../protocol/error-report.js';
 import { ApprovalGates, type ApprovalAnswer } from './approval-gates.js';
 import type { AssignmentStrategy } from '../agents/agent-ranking.js';
 import { announce } from './announce.js';
@@ -226,14 +228,15 @@ export class Scheduler {
     });
   }
 
-  #publish(entry: WorkflowEntry, type: EventType, phase: string | undefined, data: Record<string, unknown>): void {
-    this.#deps.bus.publish({
+  #publish(entry: WorkflowEntry, type: EventType, phase: string | undefined, data: Record<string, unknown>, causationId: string | null = null): EventRecord {
+    return this.#deps.bus.publish({
       type,
       workflowId: entry.id,
       ...(phase === undefined ? {} : { phase }),
       data,
       source: 'scheduler',
       correlationId: entry.correlationId,
+      causationId,
     });
   }
 
@@ -466,12 +469,17 @@ export class Scheduler {
       },
       (error: unknown) => {
         settled();
-        this.#publish(entry, 'SYSTEM_ERROR', undefined, {
-          error_type: 'log_write_failed',
-          affected_components: ['log'],
-          severity: 'critical',
-          message: `Could not log the outcome of ${record.task_id}: ${String(error)}`,
-        });
+        this.#publish(
+          entry,
+          'SYSTEM_ERROR',
+          undefined,
+          withSystemReport(
+            { error_type: 'log_write_failed', affected_components: ['log'], severity: 'critical', message: `Could not log the outcome of ${record.task_id}: ${String(error)}` },
+            entry.id,
+            this.#deps.clock.now(),
+            'outcome_logging',
+          ),
+        );
       },
     );
   }
@@ -486,8 +494,13 @@ export class Scheduler {
     if (willRetry) entry.moves.set(record.task_id, { from: record.agent_id, reason: `retry after ${record.error!.code}` });
     const spec = phase.getSnapshot().context.specs.find((t) => t.id === record.task_id);
     const { type, data } = outcomeEvent(record, spec, willRetry);
-    this.#publish(entry, type, phaseName, data);
-    for (const event of personEvents(entry.id, record, spec, phase.getSnapshot().context.tasks[record.task_id]?.status)) this.#publish(entry, event.type, phaseName, event.data);
+    const cause = this.#publish(entry, type, phaseName, data);
+    const statusAfter = phase.getSnapshot().context.tasks[record.task_id]?.status;
+    const report = endsInError(record, willRetry)
+      ? taskErrorReport({ workflowId: entry.id, workflow: entry.actor.getSnapshot().context.spec, phase: phaseName, record, spec, statusAfter, recent: this.#deps.bus.recent(entry.id), now: this.#deps.clock.now() })
+      : null;
+    // what a person must answer (an approval's answer, an intervention) and the error report are caused by the task's outcome event
+    for (const event of personEvents(entry.id, record, spec, statusAfter, report)) this.#publish(entry, event.type, phaseName, event.data, cause.event_id);
     this.pump(entry);
     const snapshot = entry.actor.getSnapshot();
     if (this.#deps.journal && !this.#halted && !ENDED_STATUSES.has(statusOf(snapshot)) && snapshot.context.phases.length > before) {
@@ -497,12 +510,12 @@ export class Scheduler {
 
   #checkpoint(entry: WorkflowEntry, trigger: CheckpointTrigger): Promise<unknown> {
     return this.#deps.journal!.checkpoint(entry, trigger).catch((error: unknown) =>
-      this.#publish(entry, 'SYSTEM_ERROR', undefined, {
-        error_type: 'checkpoint_failed',
-        affected_components: ['store'],
-        severity: 'error',
-        message: `Checkpoint (${trigger}) failed: ${String(error)}`,
-      }),
+      this.#publish(
+        entry,
+        'SYSTEM_ERROR',
+        undefined,
+        withSystemReport({ error_type: 'checkpoint_failed', affected_components: ['store'], severity: 'error', message: `Checkpoint (${trigger}) failed: ${String(error)}` }, entry.id, this.#deps.clock.now(), 'checkpoint'),
+      ),
     );
   }
 

@@ -1,10 +1,12 @@
 import { computeWaves, criticalPath } from '../../machines/task-graph.js';
 import type { TaskRecord, TaskSpec } from '../../machines/types.js';
 import { isTerminal, newTaskRecord } from '../../machines/phase-records.js';
-import type { AgentPool, AgentView } from '../agents/agent-pool.js';
+import type { AgentPool } from '../agents/agent-pool.js';
 import { formatDuration } from '../durations.js';
 import { statusOf, type PhaseRef, type WorkflowSnapshot } from './workflow-entry.js';
 import { remainingPathsOf } from './task-order.js';
+import { agentAssignments, efficiencyMetrics, type WorkflowKpis } from './status-extras.js';
+import { describeDependencies } from './workflow-dependencies.js';
 
 const UNDOING: ReadonlySet<string> = new Set(['compensating', 'compensated', 'compensation_failed']);
 
@@ -139,7 +141,11 @@ const currentPhaseName = (snapshot: WorkflowSnapshot) => {
  * progress, phases with their tasks, agent assignments, critical path,
  * configuration and metrics.
  */
-export function describeWorkflow(snapshot: WorkflowSnapshot, pool: AgentPool, options: { includeOutput: boolean; kpis?: unknown }) {
+export function describeWorkflow(
+  snapshot: WorkflowSnapshot,
+  pool: AgentPool,
+  options: { includeOutput: boolean; kpis?: WorkflowKpis; includeMetrics?: boolean; agentDetails?: boolean },
+) {
   const ctx = snapshot.context;
   const status = statusOf(snapshot);
   const phases = phaseRecords(snapshot);
@@ -153,12 +159,6 @@ export function describeWorkflow(snapshot: WorkflowSnapshot, pool: AgentPool, op
   const skippedByCondition = new Set(allTasks.filter((t) => t.status === 'skipped' && t.reason === 'condition').map((t) => t.id));
   const critical = criticalPath(skippedByCondition.size === 0 ? specs : specs.filter((s) => !skippedByCondition.has(s.id)));
   const undos = compensationRecords(snapshot);
-  const agentIds = [...new Set(allTasks.map((t) => t.agentId).filter((id): id is string => id !== null))];
-  const agents: Record<string, AgentView & { current_task: string | null }> = {};
-  for (const id of agentIds) {
-    const view = pool.view(id);
-    if (view) agents[id] = { ...view, current_task: view.current_tasks[0] ?? null };
-  }
   const end = ctx.finishedAt ?? (status === 'created' ? null : ctx.updatedAt);
   return {
     workflow_state: {
@@ -175,6 +175,10 @@ export function describeWorkflow(snapshot: WorkflowSnapshot, pool: AgentPool, op
       total_phases: phases.length,
       progress_percentage: progressOf(phases),
       ...(ctx.failure ? { failure: ctx.failure } : {}),
+      ...(status === 'paused' && ctx.pauseReason ? { pause_reason: ctx.pauseReason } : {}),
+      ...(ctx.cancelReason ? { cancel_reason: ctx.cancelReason } : {}),
+      ...(ctx.resumedFromPhase === undefined ? {} : { resumed_from_phase: ctx.resumedFromPhase + 1 }),
+      ...(ctx.notifyStakeholders ? { notify_stakeholders: ctx.notifyStakeholders } : {}),
       // what a partial (or failed) end left undone, by id
       ...(status === 'partial' || status === 'failed' || UNDOING.has(status) ? { failed_tasks: idsWith('failed'), skipped_tasks: idsWith('skipped') } : {}),
       phases: phases.map((p, index) => ({
@@ -186,7 +190,8 @@ export function describeWorkflow(snapshot: WorkflowSnapshot, pool: AgentPool, op
         tasks: p.spec.tasks.map((spec, i) => describeTask(spec, p.tasks[i]!, waves.get(spec.id) ?? 0, remaining.get(spec.id) ?? 1, options.includeOutput, undos.get(spec.id))),
       })),
       ...describeCompensation(snapshot, undos),
-      agent_assignments: agents,
+      ...(options.agentDetails === false ? {} : { agent_assignments: agentAssignments(specs, allTasks, pool) }),
+      dependencies: describeDependencies(ctx.spec),
       critical_path: { tasks: critical.path, estimated_duration: formatDuration(critical.durationMs) },
       configuration: {
         priority: ctx.spec.priority,
@@ -198,19 +203,24 @@ export function describeWorkflow(snapshot: WorkflowSnapshot, pool: AgentPool, op
         specialized_roles: ctx.spec.agentRequirements.specializedRoles,
         ...(ctx.spec.params === undefined ? {} : { params: ctx.spec.params }),
       },
-      metrics: {
-        total_execution_time: end === null || ctx.startedAt === null ? null : formatDuration(end - ctx.startedAt),
-        tasks_total: allTasks.length,
-        tasks_completed: count('completed'),
-        tasks_failed: count('failed'),
-        tasks_skipped: count('skipped'),
-        tasks_cancelled: count('cancelled'),
-        tasks_compensated: [...undos.values()].filter((u) => u.status === 'completed').length,
-        tasks_running: count('running') + count('assigned'),
-        retries: allTasks.reduce((n, t) => n + Math.max(0, t.attempts - 1), 0),
-      },
-      // its own KPIs, from the event history (metrics/kpi-report.ts workflowKpis)
-      ...(options.kpis === undefined ? {} : { kpis: options.kpis }),
+      ...(options.includeMetrics === false
+        ? {}
+        : {
+            metrics: {
+              total_execution_time: end === null || ctx.startedAt === null ? null : formatDuration(end - ctx.startedAt),
+              tasks_total: allTasks.length,
+              tasks_completed: count('completed'),
+              tasks_failed: count('failed'),
+              tasks_skipped: count('skipped'),
+              tasks_cancelled: count('cancelled'),
+              tasks_compensated: [...undos.values()].filter((u) => u.status === 'completed').length,
+              tasks_running: count('running') + count('assigned'),
+              retries: allTasks.reduce((n, t) => n + Math.max(0, t.attempts - 1), 0),
+              ...efficiencyMetrics(allTasks, options.kpis),
+            },
+            // its own KPIs, from the event history (metrics/kpi-report.ts workflowKpis)
+            ...(options.kpis === undefined ? {} : { kpis: options.kpis }),
+          }),
     },
   };
 }

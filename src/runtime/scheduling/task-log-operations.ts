@@ -6,6 +6,7 @@ import type { HubState } from '../hub-state.js';
 import { entryOf, type Handler } from '../operation-kit.js';
 import { compensationTasks, phaseRecords } from './status.js';
 import type { TaskLogError } from './task-files.js';
+import { withSystemReport } from '../protocol/error-report.js';
 import { statusOf, type WorkflowEntry, type WorkflowSnapshot } from './workflow-entry.js';
 
 /** Task log write failures `health` keeps (the newest). */
@@ -19,14 +20,20 @@ export function recordLogError(hub: HubState, error: Omit<TaskLogError, 'at'>): 
     type: 'SYSTEM_ERROR',
     workflowId: error.workflow_id,
     severity: 'error',
-    data: {
-      error_type: 'task_log_write_failed',
-      affected_components: ['task-logs'],
-      severity: 'error',
-      task_id: error.task_id,
-      attempt: error.attempt,
-      message: `The log of ${error.task_id} (attempt ${error.attempt}) cannot be written: ${error.message}. The task goes on; its output is kept in its result only`,
-    },
+    data: withSystemReport(
+      {
+        error_type: 'task_log_write_failed',
+        affected_components: ['task-logs'],
+        severity: 'error',
+        task_id: error.task_id,
+        attempt: error.attempt,
+        message: `The log of ${error.task_id} (attempt ${error.attempt}) cannot be written: ${error.message}. The task goes on; its output is kept in its result only`,
+      },
+      error.workflow_id,
+      hub.clock.now(),
+      'task_log_write',
+      [{ strategy: 'free_storage', description: "Free disk space or fix the permissions of the task log's folder (see 'health', task-logs)", command: 'health' }],
+    ),
   });
 }
 
