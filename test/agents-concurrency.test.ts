@@ -85,7 +85,7 @@ describe('max_concurrent_tasks', () => {
     for (const id of ['p1', 'p2', 'h']) expect(taskOf(state, id)).toMatchObject({ status: 'completed', assigned_agent: 'agent_002', attempts: 1 });
     expect(taskOf(state, 'h').output).toEqual({ ran: 'again' });
     for (const e of hub.events()) expect(EVENT_DATA[e.event_type].safeParse(e.data).success, e.event_type).toBe(true);
-  });
+  }, 60_000);
 
   it('is set per role; a role not named takes max_concurrent_tasks', async () => {
     ({ hub, clock } = makeHub({ maxConcurrentTasks: 2, maxConcurrentTasksByRole: { test: 4 } }));
