@@ -48,6 +48,9 @@ export class Subscriptions {
   readonly deadLetterStore = new DeadLetterStore();
   #batching = new BatchingRules(DEFAULT_BATCHING);
   #created = 0;
+  /** told of every failed delivery attempt and every dead letter (the hub's health counts them over its window) */
+  onDeliveryFailure: (() => void) | null = null;
+  onDeadLetter: (() => void) | null = null;
   /** the last event routed and where it goes: publish routes it (naming its subscribers), then delivers it */
   #routed: { event: EventRecord; to: Subscription[] } | null = null;
   /** `publish-event {"enable_batching"}`: the next event routed is batched (true) or not (false) whatever configure-batching covers */
@@ -67,6 +70,7 @@ export class Subscriptions {
       batching: () => this.#batching,
       processing: this.processing,
       deadLetter: (event, reason, attempts) => this.#deadLetter(id, event, reason, attempts),
+      deliveryFailed: () => this.onDeliveryFailure?.(),
     });
     const subscription: Subscription = { id, order: this.#created++, patterns, filters, queue };
     this.#all.set(id, subscription);
@@ -100,7 +104,10 @@ export class Subscriptions {
         max_queue: queue.policy.maxQueue,
         overflow: queue.policy.overflow,
         dropped: queue.dropped,
-        ...(queue.policy.delivery === 'batch' ? { batch_size: queue.batchSize, deduplicated: queue.deduplicated } : {}),
+        delivered: queue.delivered,
+        failed_deliveries: queue.failed,
+        delivery_ms: Math.round(queue.deliveryMs * 10) / 10,
+        ...(queue.policy.delivery === 'batch' ? { batch_size: queue.batchSize, deduplicated: queue.deduplicated, collecting: queue.collecting } : {}),
       }));
   }
 
@@ -222,6 +229,7 @@ export class Subscriptions {
       dead_lettered_at: new Date(this.#clock.now()).toISOString(),
     };
     this.deadLetterStore.add(letter);
+    this.onDeadLetter?.();
     // a notice of another subscriber's dead letter is kept, not announced: with two full queues
     // each announcement would dead-letter at the other and announce again, without end
     if (event.event_type === 'EVENT_DEAD_LETTERED') return;
