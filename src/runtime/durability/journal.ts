@@ -13,6 +13,7 @@ import { recordFiles, workflowFilePaths } from './recorded-files.js';
 import { TroupeError } from '../errors.js';
 import { StorageHealth } from './storage-health.js';
 import { idempotencyKey, statusOf, type WorkflowEntry, type WorkflowStatus } from '../scheduling/workflow-entry.js';
+import { DEFAULTS } from '../defaults.js';
 
 /** A task outcome as logged, before the actor sees it. Keyed by (workflow_id, epoch, task_id, attempt). */
 export interface OutcomeRecord {
@@ -159,8 +160,7 @@ export class Journal {
         log: () => journal!.log.retry(),
         checkpoints: () => journal!.#checkpointAgain(),
       });
-      // the spec's default: state_compression true
-      const stateCompression = options.stateCompression ?? true;
+      const stateCompression = options.stateCompression ?? DEFAULTS.state_compression;
       const store = new FileCheckpointStore(layout.checkpoints, {
         ...(options.keepCheckpoints === undefined ? {} : { keep: options.keepCheckpoints }),
         compress: stateCompression,
