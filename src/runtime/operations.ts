@@ -18,6 +18,7 @@ import { helloHandlers } from './protocol/hello-operation.js';
 import { stateSyncMessage } from './protocol/state-sync.js';
 import { agentHandlers, rolesOfWorkflow, shareOf } from './agents/agent-operations.js';
 import { eventHandlers } from './events/event-operations.js';
+import { subscriptionHandlers } from './events/subscription-operations.js';
 import { resourceHandlers } from './resources/resource-operations.js';
 import { addLogTails, taskLogHandlers } from './scheduling/task-log-operations.js';
 import { describeWorkflow, summarizeWorkflow } from './scheduling/status.js';
@@ -43,6 +44,7 @@ const handlers: Record<string, Handler> = {
   ...helloHandlers,
   ...agentHandlers,
   ...eventHandlers,
+  ...subscriptionHandlers,
   ...resourceHandlers,
   ...taskLogHandlers,
   ...peopleHandlers,

@@ -3,13 +3,12 @@ import { TroupeError } from '../errors.js';
 import { compilePattern } from './event-pattern.js';
 import { EVENT_DATA } from './event-registry.js';
 import { durationSchema } from '../definition.js';
-import { DEFAULT_DELIVERY } from './subscriptions.js';
 import { ADAPTIVE_BATCH, DEFAULT_BATCHING } from './event-batching.js';
 import { formatDuration } from '../durations.js';
 import { EVENT_TYPES, RUNTIME_SOURCES, type EventRecord } from './event-record.js';
 import type { Handler } from '../operation-kit.js';
 
-const SEVERITIES = ['debug', 'info', 'warning', 'error', 'critical'] as const;
+export const SEVERITIES = ['debug', 'info', 'warning', 'error', 'critical'] as const;
 
 /**
  * `block` is refused on purpose: publishing is synchronous (every command and
@@ -18,7 +17,7 @@ const SEVERITIES = ['debug', 'info', 'warning', 'error', 'critical'] as const;
  */
 const BLOCK_REFUSED =
   'overflow "block" is not offered: publishing never waits for a subscriber (it would stall the hub). Use "drop_oldest" (keep the newest) or "dead_letter" (keep every event, redrive later), with a larger max_queue if the subscriber is only bursty';
-const overflowSchema = z.enum(['drop_oldest', 'dead_letter'], {
+export const overflowSchema = z.enum(['drop_oldest', 'dead_letter'], {
   error: (issue) => (issue.input === 'block' ? BLOCK_REFUSED : 'overflow is "drop_oldest" or "dead_letter"'),
 });
 const BATCH_SIZE = `batch_size is a whole number from 1 to ${ADAPTIVE_BATCH.max}, or "adaptive"`;
@@ -26,7 +25,7 @@ const patternSchema = z
   .string()
   .min(1)
   .refine((p) => p.split('.').every((segment) => segment.length > 0), 'a pattern is dot-separated segments, none empty, e.g. "TASK_FAILED.#" or "workflow.*.phase_completed"');
-const oneOrMany = <T extends z.ZodType>(schema: T) => z.union([schema, z.array(schema)]).transform((v) => (Array.isArray(v) ? v : [v]) as z.output<T>[]);
+export const oneOrMany = <T extends z.ZodType>(schema: T) => z.union([schema, z.array(schema)]).transform((v) => (Array.isArray(v) ? v : [v]) as z.output<T>[]);
 
 export const eventParams = {
   'publish-event': z.strictObject({
@@ -42,26 +41,6 @@ export const eventParams = {
       .default('user'),
     causation_id: z.string().optional(),
     event_id: z.string().min(1).max(128).optional().describe('your id for the event; publishing again with the same id lets batch subscriptions skip the repeat (dedup_window)'),
-  }),
-  'subscribe-event': z.strictObject({
-    patterns: z.array(z.string().min(1)).min(1).default(['#']).describe('e.g. "TASK_FAILED.#", "workflow.*.phase_completed"'),
-    retry_policy: z
-      .strictObject({
-        max_retries: z.number().int().min(0).max(100).default(DEFAULT_DELIVERY.maxRetries),
-        backoff_base: durationSchema.prefault('1s'),
-      })
-      .prefault({})
-      .describe('a failed delivery is retried with exponential backoff, then dead-lettered'),
-    max_queue: z.number().int().min(1).max(1_000_000).default(DEFAULT_DELIVERY.maxQueue).describe('events waiting for this subscriber at most'),
-    overflow: overflowSchema.default(DEFAULT_DELIVERY.overflow).describe('what a full queue does with more'),
-    delivery: z.enum(['realtime', 'batch']).default('realtime').describe("batch: the events 'configure-batching' covers come in batches"),
-    filters: z
-      .strictObject({
-        severity: oneOrMany(z.enum(SEVERITIES)).optional(),
-        workflow_id: z.string().optional(),
-        event_type: oneOrMany(z.enum(EVENT_TYPES)).optional(),
-      })
-      .default({}),
   }),
   'configure-batching': z.strictObject({
     event_types: z.array(patternSchema).min(1).default(['#']).describe('patterns (as in subscribe-event) of the events delivered in batches'),
@@ -79,7 +58,6 @@ export const eventParams = {
       .describe('skip an event whose event_id the subscription took within this window; 0: off'),
     enabled: z.boolean().default(true).describe('false: batch subscriptions get every event on its own'),
   }),
-  'unsubscribe-event': z.strictObject({ subscription_id: z.string().min(1) }),
   'dead-letters': z.strictObject({
     subscription_id: z.string().min(1).optional(),
     limit: z.number().int().min(1).max(10_000).default(100),
@@ -124,25 +102,6 @@ export const eventHandlers: Record<string, Handler> = {
     return { result: { event: record }, next_steps: [] };
   },
 
-  'subscribe-event'(hub, _id, params: z.output<(typeof eventParams)['subscribe-event']>, _raw, session) {
-    if (!session?.onEvent && !session?.onBatch) {
-      throw new TroupeError('VALIDATION_FAILED', 'subscribe-event needs a live session to deliver to', {
-        details: 'Subscribe from the REPL, `troupe attach` or a control-socket connection; in-process code uses hub.subscribe()',
-      });
-    }
-    const id = hub.subscriptions.add(session, params.patterns, params.filters, {
-      maxRetries: params.retry_policy.max_retries,
-      backoffBaseMs: params.retry_policy.backoff_base,
-      maxQueue: params.max_queue,
-      overflow: params.overflow,
-      delivery: params.delivery,
-    });
-    return {
-      result: { subscription_id: id, patterns: params.patterns, filters: params.filters, delivery: params.delivery },
-      next_steps: [`Matching events are printed as they happen; stop with 'unsubscribe-event {"subscription_id":"${id}"}'`],
-    };
-  },
-
   'configure-batching'(hub, _id, params: z.output<(typeof eventParams)['configure-batching']>) {
     hub.subscriptions.configureBatching({
       enabled: params.enabled,
@@ -159,15 +118,6 @@ export const eventHandlers: Record<string, Handler> = {
       },
       next_steps: batched === 0 ? ['Subscriptions opened with \'subscribe-event {"delivery":"batch"}\' get these events in batches'] : [],
     };
-  },
-
-  'unsubscribe-event'(hub, _id, params: { subscription_id: string }) {
-    if (!hub.subscriptions.remove(params.subscription_id)) {
-      throw new TroupeError('VALIDATION_FAILED', `No subscription ${params.subscription_id}`, {
-        details: `Live subscriptions: ${hub.subscriptions.list().map((s) => s.subscription_id).join(', ') || 'none'}`,
-      });
-    }
-    return { result: { subscription_id: params.subscription_id, unsubscribed: true }, next_steps: [] };
   },
 
   'dead-letters'(hub, _id, params: z.output<(typeof eventParams)['dead-letters']>) {

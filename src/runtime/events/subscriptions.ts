@@ -3,26 +3,53 @@ import type { Clock } from '../../actors/clock.js';
 import { BatchingRules, DEFAULT_BATCHING, type BatchingConfig } from './event-batching.js';
 import { DeadLetterStore, type DeadLetter } from './dead-letters.js';
 import { TroupeError } from '../errors.js';
-import { topicOf, type EventDraft, type EventRecord, type Severity } from './event-record.js';
+import { topicOf, type EventDraft, type EventRecord } from './event-record.js';
+import { Fifo } from './fifo.js';
 import { PatternTrie } from './pattern-trie.js';
-import { DEFAULT_DELIVERY, SubscriberQueue, type DeliveryPolicy, type Session } from './subscriber-queue.js';
+import { SubscriberQueue, type Session } from './subscriber-queue.js';
+import { describeTarget, targetSession, type TargetSession } from './subscription-targets.js';
+import { passesFilters, specMatcher, type SubscriptionSpec } from './subscription-spec.js';
 
 export type { DeadLetter } from './dead-letters.js';
 export { DEFAULT_DELIVERY, type DeliveryPolicy, type Session } from './subscriber-queue.js';
-
-export interface SubscriptionFilters {
-  severity?: Severity[];
-  workflow_id?: string;
-  event_type?: string[];
-}
+export type { SubscriptionFilters, SubscriptionSpec } from './subscription-spec.js';
 
 interface Subscription {
   id: string;
   /** creation order: delivery follows it */
   order: number;
-  patterns: string[];
-  filters: SubscriptionFilters;
+  spec: SubscriptionSpec;
   queue: SubscriberQueue;
+  /** the deliverer of a target (exec, webhook): it outlives the session that subscribed */
+  target: TargetSession | null;
+  /** stored in the data directory and made again at the next start */
+  durable: boolean;
+  /** the seq of the last event done with (delivered or dead-lettered), in order: a durable one replays after it */
+  cursor: number;
+  /** events to hand the queue before live ones (a replay after a restart), oldest first; null once empty */
+  backlog: Fifo<EventRecord> | null;
+}
+
+/** A durable subscription as the data directory keeps it. */
+export interface StoredSubscription {
+  id: string;
+  spec: SubscriptionSpec;
+  cursor: number;
+}
+
+/** Where durable subscriptions are kept (`subscriptions.ckpt`): told of every change, writes the newest state. */
+export interface SubscriptionStore {
+  changed(): void;
+  /** resolves once the state of now is on disk; rejects when it could not be written */
+  flush(): Promise<void>;
+}
+
+/** What `add` did. */
+export interface Added {
+  id: string;
+  durable: boolean;
+  /** the subscription of the same name it took the place of */
+  replaced: { durable: boolean; carried_over: number } | null;
 }
 
 const segments = (pattern: string) => pattern.toLowerCase().split('.');
@@ -35,6 +62,12 @@ const segments = (pattern: string) => pattern.toLowerCase().split('.');
  * EVENT_DEAD_LETTERED event is published), from where `redrive` delivers it
  * again. The batching configuration (`configure-batching`) is the hub's,
  * applied by every `delivery: batch` subscription.
+ *
+ * A subscription may have a name (unique: subscribing again with it replaces
+ * the old one, keeping its id) and a target (exec, webhook) it delivers to
+ * instead of the session. With a data directory, one with a target is
+ * durable: kept in the store with the seq it has delivered up to, made again
+ * at the next start, and handed the logged events after that seq first.
  */
 export class Subscriptions {
   readonly #all = new Map<string, Subscription>();
@@ -44,53 +77,102 @@ export class Subscriptions {
   readonly deadLetterStore = new DeadLetterStore();
   #batching = new BatchingRules(DEFAULT_BATCHING);
   #created = 0;
+  #store: SubscriptionStore | null = null;
+  #lastSeq: () => number = () => 0;
 
   constructor(clock: Clock, publish: (draft: EventDraft) => void) {
     this.#clock = clock;
     this.#publish = publish;
   }
 
-  add(session: Session, patterns: string[], filters: SubscriptionFilters, policy: Partial<DeliveryPolicy> = {}): string {
-    const id = `sub_${randomUUID().slice(0, 8)}`;
-    const queue = new SubscriberQueue(id, session, { ...DEFAULT_DELIVERY, ...policy }, {
+  /** From now on subscriptions with a target are durable: kept in `store`; a new one starts after `lastSeq()`. */
+  useStore(store: SubscriptionStore, lastSeq: () => number): void {
+    this.#store = store;
+    this.#lastSeq = lastSeq;
+  }
+
+  get durableEnabled(): boolean {
+    return this.#store !== null;
+  }
+
+  /**
+   * Adds a subscription delivering to its target, or else to `session`. A
+   * name already taken replaces that subscription: same id, its waiting
+   * events that the new one matches carried over, and (both durable) its
+   * position. `restored` makes a stored one again, with the events to
+   * replay.
+   */
+  add(session: Session | undefined, spec: SubscriptionSpec, restored?: { id: string; cursor: number; replay: readonly EventRecord[] }): Added {
+    const old = spec.name === undefined ? undefined : this.#byName(spec.name);
+    const id = restored?.id ?? old?.id ?? `sub_${randomUUID().slice(0, 8)}`;
+    const target = spec.target ? targetSession(spec.target, this.#clock, () => this.#compression()) : null;
+    const durable = target !== null && this.#store !== null;
+    const deliverTo = target ?? session;
+    if (!deliverTo) throw new TroupeError('VALIDATION_FAILED', 'A subscription without a target needs a session to deliver to');
+    const carried = old ? old.queue.pending() : [];
+    if (old) this.#drop(old);
+    const subscription: Subscription = {
+      id,
+      order: this.#created++,
+      spec,
+      target,
+      durable,
+      cursor: restored?.cursor ?? (old?.durable && durable ? old.cursor : this.#lastSeq()),
+      backlog: null,
+      queue: undefined as unknown as SubscriberQueue,
+    };
+    subscription.queue = new SubscriberQueue(id, deliverTo, spec.policy, {
       clock: this.#clock,
       batching: () => this.#batching,
       deadLetter: (event, reason, attempts) => this.#deadLetter(id, event, reason, attempts),
+      settled: (events) => this.#settled(subscription, events),
     });
-    const subscription: Subscription = { id, order: this.#created++, patterns, filters, queue };
     this.#all.set(id, subscription);
-    for (const pattern of patterns) this.#index.add(segments(pattern), subscription);
-    return id;
+    for (const pattern of spec.patterns) this.#index.add(segments(pattern), subscription);
+    const matches = specMatcher(id, spec);
+    const carriedOver = carried.filter(matches);
+    const replay = [...(restored?.replay ?? []).filter(matches), ...carriedOver];
+    if (replay.length > 0) {
+      subscription.backlog = new Fifo();
+      for (const event of replay) subscription.backlog.push(event);
+      this.#feed(subscription);
+    }
+    if (durable || old?.durable) this.#store!.changed();
+    return { id, durable, replaced: old ? { durable: old.durable, carried_over: carriedOver.length } : null };
   }
 
-  /** Removes a subscription and what waits for it; false when there is none with that id. */
-  remove(id: string): boolean {
-    const subscription = this.#all.get(id);
-    if (!subscription) return false;
-    for (const pattern of subscription.patterns) this.#index.remove(segments(pattern), subscription);
-    subscription.queue.close();
-    return this.#all.delete(id);
+  /** The subscription with this id or name, as `list` shows it; undefined when there is none. */
+  find(idOrName: string) {
+    const found = this.#all.get(idOrName) ?? this.#byName(idOrName);
+    return found && this.#view(found);
   }
 
-  /** Ends every subscription of a session (its connection closed). */
+  /** Removes a subscription (by id or name) and what waits for it, and its stored copy; its id, or null when there is none. */
+  remove(idOrName: string): { id: string; durable: boolean } | null {
+    const subscription = this.#all.get(idOrName) ?? this.#byName(idOrName);
+    if (!subscription) return null;
+    this.#drop(subscription);
+    if (subscription.durable) this.#store!.changed();
+    return { id: subscription.id, durable: subscription.durable };
+  }
+
+  /** Ends every subscription of a session (its connection closed); those with a target live on. */
   endSession(session: Session): void {
-    for (const [id, s] of this.#all) if (s.queue.session === session) this.remove(id);
+    for (const s of [...this.#all.values()]) if (s.queue.session === session) this.remove(s.id);
   }
 
   list(session?: Session) {
-    return [...this.#all.values()]
-      .filter((s) => !session || s.queue.session === session)
-      .map(({ id, patterns, filters, queue }) => ({
-        subscription_id: id,
-        patterns,
-        filters,
-        delivery: queue.policy.delivery,
-        queued: queue.waiting,
-        max_queue: queue.policy.maxQueue,
-        overflow: queue.policy.overflow,
-        dropped: queue.dropped,
-        ...(queue.policy.delivery === 'batch' ? { batch_size: queue.batchSize, deduplicated: queue.deduplicated } : {}),
-      }));
+    return [...this.#all.values()].filter((s) => !session || s.queue.session === session).map((s) => this.#view(s));
+  }
+
+  /** The durable subscriptions as the store keeps them. */
+  stored(): StoredSubscription[] {
+    return [...this.#all.values()].filter((s) => s.durable).map(({ id, spec, cursor }) => ({ id, spec, cursor }));
+  }
+
+  /** Resolves once every durable change so far is on disk (at once without a store). */
+  persisted(): Promise<void> {
+    return this.#store?.flush() ?? Promise.resolve();
   }
 
   /** The batching configuration in effect. */
@@ -116,7 +198,7 @@ export class Subscriptions {
    * before that lists them again (delivered at least once, never lost).
    */
   async redrive(ids?: string[], to?: string): Promise<{ redriven: string[]; skipped: { dead_letter_id: string; reason: string }[] }> {
-    const target = to === undefined ? undefined : this.#all.get(to);
+    const target = to === undefined ? undefined : (this.#all.get(to) ?? this.#byName(to));
     if (to !== undefined && !target) {
       throw new TroupeError('VALIDATION_FAILED', `No live subscription ${to} to redrive to`, {
         details: `Live subscriptions: ${[...this.#all.keys()].join(', ') || 'none'}; subscribe first with 'subscribe-event'`,
@@ -145,14 +227,66 @@ export class Subscriptions {
     const matched = this.#index.match(segments(topicOf(event)), this.#index.match(segments(event.routing_key)));
     const ordered = matched.size > 1 ? [...matched].sort((a, b) => a.order - b.order) : matched;
     for (const s of ordered) {
-      const { severity, workflow_id: workflowId, event_type: types } = s.filters;
-      if (severity && !severity.includes(event.severity)) continue;
-      if (workflowId && event.workflow_id !== workflowId) continue;
-      if (types && !types.includes(event.event_type)) continue;
+      if (!passesFilters(s.spec.filters, event)) continue;
       // a subscriber never hears of its own dead letters: that could loop forever
       if (event.event_type === 'EVENT_DEAD_LETTERED' && event.data.subscription_id === s.id) continue;
-      s.queue.push(event);
+      // a replay still under way goes first: live events wait behind it, in order
+      if (s.backlog) s.backlog.push(event);
+      else s.queue.push(event);
     }
+  }
+
+  /** Events done with: the position moves on (never back: a redriven event is older), and a replay refills the queue. */
+  #settled(s: Subscription, events: readonly EventRecord[]): void {
+    const last = events.at(-1)?.seq ?? 0;
+    if (last > s.cursor) {
+      s.cursor = last;
+      if (s.durable && this.#all.get(s.id) === s) this.#store!.changed();
+    }
+    if (s.backlog) this.#feed(s);
+  }
+
+  /** Hands the queue replayed events while it has room, so a long replay never overflows it. */
+  #feed(s: Subscription): void {
+    const backlog = s.backlog!;
+    while (backlog.length > 0 && s.queue.waiting < s.spec.policy.maxQueue) s.queue.push(backlog.shift()!, false);
+    if (backlog.length === 0) s.backlog = null;
+  }
+
+  #byName(name: string): Subscription | undefined {
+    for (const s of this.#all.values()) if (s.spec.name === name) return s;
+    return undefined;
+  }
+
+  #drop(s: Subscription): void {
+    for (const pattern of s.spec.patterns) this.#index.remove(segments(pattern), s);
+    s.queue.close();
+    s.target?.close();
+    this.#all.delete(s.id);
+  }
+
+  /** Batch bodies to webhooks are gzip-encoded when the batching configuration has compression on. */
+  #compression(): boolean {
+    return (this.#batching.config as BatchingConfig & { compressionEnabled?: boolean }).compressionEnabled === true;
+  }
+
+  #view(s: Subscription) {
+    const { id, spec, queue, durable } = s;
+    return {
+      subscription_id: id,
+      ...(spec.name === undefined ? {} : { name: spec.name }),
+      patterns: spec.patterns,
+      filters: spec.filters,
+      delivery: queue.policy.delivery,
+      ...(spec.target ? { target: describeTarget(spec.target) } : {}),
+      durable,
+      ...(durable ? { delivered_seq: s.cursor } : {}),
+      queued: queue.waiting + (s.backlog?.length ?? 0),
+      max_queue: queue.policy.maxQueue,
+      overflow: queue.policy.overflow,
+      dropped: queue.dropped,
+      ...(queue.policy.delivery === 'batch' ? { batch_size: queue.batchSize, deduplicated: queue.deduplicated } : {}),
+    };
   }
 
   #deadLetter(subscriptionId: string, event: EventRecord, reason: string, attempts: number): void {
@@ -178,6 +312,9 @@ export class Subscriptions {
 
   /** Cancels pending retries and batch timeouts (shutdown). */
   close(): void {
-    for (const s of this.#all.values()) s.queue.close();
+    for (const s of this.#all.values()) {
+      s.queue.close();
+      s.target?.close();
+    }
   }
 }
