@@ -123,6 +123,8 @@ export async function restoreSubscriptions(state: HubState, journal: Journal, hi
   const read = await readStateFile(path, SUBSCRIPTIONS_FILE.kind, SUBSCRIPTIONS_FILE.version);
   const found: NonNullable<StateFilesReport['subscriptions']> = { file: path, status: read.status === 'ok' ? 'restored' : read.status, subscriptions: 0, replayed_events: 0 };
   if (read.status === 'corrupt') found.reason = read.reason;
+  // no file is the same as none stored: nothing is written until a durable subscription comes
+  if (read.status === 'missing') store.loaded({ subscriptions: [] });
   if (read.status === 'ok') {
     const parsed = storedSchema.safeParse(read.body);
     if (parsed.success) {
@@ -130,7 +132,7 @@ export async function restoreSubscriptions(state: HubState, journal: Journal, hi
       // the log's events, and any published since it was read (none, unless something ran in between)
       const lastLogged = history.at(-1)?.seq ?? 0;
       const events = [...history, ...state.bus.recent().filter((e) => e.seq > lastLogged)];
-      for (const stored of read.body as { subscriptions: StoredSubscription[] }['subscriptions']) {
+      for (const stored of (read.body as { subscriptions: StoredSubscription[] }).subscriptions) {
         const replay = events.slice(firstAfter(events, stored.cursor));
         const added = state.subscriptions.add(undefined, stored.spec, { id: stored.id, cursor: stored.cursor, replay });
         found.subscriptions++;

@@ -78,6 +78,26 @@ function scopeOf(workflowId: string | undefined, filters: SubscriptionFilters, w
   return { ...filters, workflow_id: [workflowId] };
 }
 
+/**
+ * Event keys have at least three segments (`workflow.wf_1.task_completed`,
+ * `TASK_COMPLETED.wf_1.build`), so a pattern of two without `#` would match
+ * nothing. The spec writes them so (`*.task_completed`: any source's
+ * task_completed), which is the topic without its scope: taken as
+ * `*.*.task_completed`, and said. One segment without `#` is only warned of.
+ */
+function keyPatterns(patterns: string[], warnings: string[]): string[] {
+  return patterns.map((pattern) => {
+    const parts = pattern.split('.');
+    if (parts.includes('#') || parts.length >= 3) return pattern;
+    if (parts.length === 2) {
+      warnings.push(`pattern "${pattern}": event keys have three segments (<scope>.<id>.<name>, e.g. workflow.wf_1.task_completed), so it is taken as "*.${pattern}"`);
+      return `*.${pattern}`;
+    }
+    warnings.push(`pattern "${pattern}" matches no event: keys have three segments (e.g. "TASK_FAILED.#" or "workflow.*.failed"); kept as given`);
+    return pattern;
+  });
+}
+
 /** What troupe did with the spec's tuning parameters, said plainly. */
 function tuningNotes(params: SubscribeParams, warnings: string[]): void {
   if (params.enable_smart_filtering !== undefined) {
@@ -118,7 +138,7 @@ export const subscriptionHandlers: Record<string, Handler> = {
     tuningNotes(params, warnings);
     const spec: SubscriptionSpec = {
       ...(name === undefined ? {} : { name }),
-      patterns: params.patterns,
+      patterns: keyPatterns(params.patterns, warnings),
       filters,
       policy: {
         maxRetries: params.retry_policy.max_retries,
