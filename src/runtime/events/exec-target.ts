@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { Clock } from '../../actors/clock.js';
 import { formatDuration } from '../durations.js';
 import type { EventRecord } from './event-record.js';
-import type { TargetSession } from './subscription-targets.js';
+import type { TargetSession } from './subscriber-queue.js';
 
 /** `target: {type:"exec", …}` of a subscription. */
 export interface ExecTarget {

@@ -15,6 +15,11 @@ export interface Session {
   onBatch?(subscriptionId: string, events: EventRecord[]): void | Promise<void>;
 }
 
+/** A target's deliverer (exec, webhook): a session that never ends with a connection; `close` aborts what is in flight. */
+export interface TargetSession extends Required<Session> {
+  close(): void;
+}
+
 /** How a subscription copes with a failing or slow subscriber. */
 export interface DeliveryPolicy {
   /** retries of a failed delivery before the event is dead-lettered */

@@ -3,19 +3,16 @@ import type { Clock } from '../../actors/clock.js';
 import { durationSchema } from '../definition.js';
 import { formatDuration } from '../durations.js';
 import { execTargetSession, type ExecTarget } from './exec-target.js';
-import type { Session } from './subscriber-queue.js';
+import type { TargetSession } from './subscriber-queue.js';
 import { webhookTargetSession, type WebhookTarget } from './webhook-target.js';
 
 export type { ExecTarget } from './exec-target.js';
 export type { WebhookTarget } from './webhook-target.js';
+export type { TargetSession } from './subscriber-queue.js';
 
 /** Where a subscription with a target delivers: a command, or a URL. It outlives the session that made it. */
 export type DeliveryTarget = ExecTarget | WebhookTarget;
 
-/** A target's deliverer: a session that never ends with a connection; `close` aborts what is in flight. */
-export interface TargetSession extends Required<Session> {
-  close(): void;
-}
 
 const TIMEOUT = 'timeout is longer than 0 and at most 1h';
 const timeout = (fallback: string) =>

@@ -3,7 +3,7 @@ import { gzip } from 'node:zlib';
 import type { Clock } from '../../actors/clock.js';
 import { formatDuration } from '../durations.js';
 import type { EventRecord } from './event-record.js';
-import type { TargetSession } from './subscription-targets.js';
+import type { TargetSession } from './subscriber-queue.js';
 
 const gzipAsync = promisify(gzip);
 
