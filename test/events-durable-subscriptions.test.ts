@@ -3,10 +3,12 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createHub, createManualClock, type EventRecord, type Hub, type ManualClock, type Session } from '../src/index.js';
 import { scratchDir } from './helpers/cli.js';
 import { ok } from './helpers/responses.js';
+import { webhookTargetSession } from '../src/runtime/events/webhook-target.js';
 
 const maintenance = (n: number, workflowId?: string) => ({
   operation: 'publish-event',
@@ -24,6 +26,7 @@ const settle = (clock: ManualClock, check: () => Promise<void> | void, stepMs = 
 interface Received {
   headers: IncomingHttpHeaders;
   body: string;
+  raw: Buffer;
 }
 
 /** A real HTTP server on 127.0.0.1 answering `status()` to every request, keeping what it got. */
@@ -33,7 +36,7 @@ async function startServer(status: () => number): Promise<{ server: Server; url:
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      received.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+      received.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), raw: Buffer.concat(chunks) });
       res.writeHead(status()).end();
     });
   });
@@ -126,6 +129,23 @@ describe('subscriptions with a target: exec and webhook, durable across restarts
     await settle(clock, () => expect(received).toHaveLength(5));
     expect(received[4]!.headers['x-troupe-event-id']).toBe(second.event_id);
     expect(ok(await hub.execute({ operation: 'dead-letters' })).total).toBe(0);
+  });
+
+  it('webhook, batch delivery: one POST holds the batch as a JSON array; gzip-encoded when the batching configuration asks for compression', async () => {
+    const { url, received } = await server(() => 204);
+    const hub = await open({ dataDir: null });
+    ok(await hub.execute({ operation: 'configure-batching', parameters: { event_types: ['SYSTEM_MAINTENANCE.#'], batch_size: 2 } }));
+    ok(await hub.execute({ operation: 'subscribe-event', parameters: { callback: 'batched', delivery: 'batch', patterns: ['SYSTEM_MAINTENANCE.#'], target: { type: 'webhook', url } } }));
+    const events = [ok(await hub.execute(maintenance(1))).event as EventRecord, ok(await hub.execute(maintenance(2))).event as EventRecord];
+    await settle(clock, () => expect(received).toHaveLength(1));
+    expect(received[0]!.headers).toMatchObject({ 'x-troupe-event-count': '2', 'x-troupe-event-id': events.map((e) => e.event_id).join(',') });
+    expect(received[0]!.headers['content-encoding']).toBeUndefined();
+    expect(JSON.parse(received[0]!.body)).toEqual(events);
+
+    const compressed = webhookTargetSession({ type: 'webhook', url, timeoutMs: 5_000 }, clock, () => true);
+    await compressed.onBatch('sub_x', events);
+    expect(received[1]!.headers['content-encoding']).toBe('gzip');
+    expect(JSON.parse(gunzipSync(received[1]!.raw).toString('utf8'))).toEqual(events);
   });
 
   it('refuses a webhook URL that is not http(s), a target without a name, and delivery webhook without a webhook target', async () => {

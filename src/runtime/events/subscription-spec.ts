@@ -1,7 +1,7 @@
 import { compilePattern } from './event-pattern.js';
 import type { EventRecord, Severity } from './event-record.js';
-import type { DeliveryPolicy } from './subscriber-queue.js';
-import type { DeliveryTarget } from './subscription-targets.js';
+import type { DeliveryPolicy, SubscriberQueue } from './subscriber-queue.js';
+import { describeTarget, type DeliveryTarget } from './subscription-targets.js';
 
 export interface SubscriptionFilters {
   severity?: Severity[];
@@ -42,4 +42,25 @@ export function specMatcher(id: string, spec: SubscriptionSpec): (event: EventRe
     passesFilters(spec.filters, event) &&
     patterns.some((matches) => matches(event)) &&
     !(event.event_type === 'EVENT_DEAD_LETTERED' && event.data.subscription_id === id);
+}
+
+/** A subscription as `subscribe-event`, `health` and optimize-subscriptions show it; `cursor` is null unless durable. */
+export function describeSubscription(id: string, spec: SubscriptionSpec, queue: SubscriberQueue, cursor: number | null, backlog: number) {
+  return {
+    subscription_id: id,
+    ...(spec.name === undefined ? {} : { name: spec.name }),
+    patterns: spec.patterns,
+    filters: spec.filters,
+    delivery: queue.policy.delivery,
+    ...(spec.target ? { target: describeTarget(spec.target) } : {}),
+    durable: cursor !== null,
+    // the seq it has delivered up to (stored): a restart hands it the logged events after this one
+    ...(cursor === null ? {} : { delivered_seq: cursor }),
+    ...(spec.optimizationGoal === undefined ? {} : { optimization_goal: spec.optimizationGoal }),
+    queued: queue.waiting + backlog,
+    max_queue: queue.policy.maxQueue,
+    overflow: queue.policy.overflow,
+    dropped: queue.dropped,
+    ...(queue.policy.delivery === 'batch' ? { batch_size: queue.batchSize, deduplicated: queue.deduplicated } : {}),
+  };
 }

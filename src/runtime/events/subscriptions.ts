@@ -7,8 +7,8 @@ import { topicOf, type EventDraft, type EventRecord } from './event-record.js';
 import { Fifo } from './fifo.js';
 import { PatternTrie } from './pattern-trie.js';
 import { SubscriberQueue, type Session } from './subscriber-queue.js';
-import { describeTarget, targetSession, type TargetSession } from './subscription-targets.js';
-import { passesFilters, specMatcher, type SubscriptionSpec } from './subscription-spec.js';
+import { targetSession, type TargetSession } from './subscription-targets.js';
+import { describeSubscription, passesFilters, specMatcher, type SubscriptionSpec } from './subscription-spec.js';
 
 export type { DeadLetter } from './dead-letters.js';
 export { DEFAULT_DELIVERY, type DeliveryPolicy, type Session } from './subscriber-queue.js';
@@ -271,23 +271,9 @@ export class Subscriptions {
   }
 
   #view(s: Subscription) {
-    const { id, spec, queue, durable } = s;
-    return {
-      subscription_id: id,
-      ...(spec.name === undefined ? {} : { name: spec.name }),
-      patterns: spec.patterns,
-      filters: spec.filters,
-      delivery: queue.policy.delivery,
-      ...(spec.target ? { target: describeTarget(spec.target) } : {}),
-      durable,
-      ...(durable ? { delivered_seq: s.cursor } : {}),
-      queued: queue.waiting + (s.backlog?.length ?? 0),
-      max_queue: queue.policy.maxQueue,
-      overflow: queue.policy.overflow,
-      dropped: queue.dropped,
-      ...(queue.policy.delivery === 'batch' ? { batch_size: queue.batchSize, deduplicated: queue.deduplicated } : {}),
-    };
+    return describeSubscription(s.id, s.spec, s.queue, s.durable ? s.cursor : null, s.backlog?.length ?? 0);
   }
+
 
   #deadLetter(subscriptionId: string, event: EventRecord, reason: string, attempts: number): void {
     const letter: DeadLetter = {
