@@ -45,13 +45,15 @@ export class SubscriptionFile implements SubscriptionStore {
   readonly #clock: Clock;
   readonly #snapshot: () => StoredSubscription[];
   readonly #report: (message: string) => void;
+  readonly #logFlushed: () => Promise<void>;
   #chain: Promise<void> = Promise.resolve();
   #queued = false;
   #last: Buffer | null = null;
   #lastError: string | null = null;
 
-  constructor(path: string, clock: Clock, snapshot: () => StoredSubscription[], report: (message: string) => void) {
+  constructor(path: string, clock: Clock, snapshot: () => StoredSubscription[], report: (message: string) => void, logFlushed: () => Promise<void>) {
     this.path = path;
+    this.#logFlushed = logFlushed;
     this.#clock = clock;
     this.#snapshot = snapshot;
     this.#report = report;
@@ -72,7 +74,13 @@ export class SubscriptionFile implements SubscriptionStore {
         (error: unknown) => {
           // said once per distinct failure; the next change tries again
           const message = why(error);
-          if (message !== this.#lastError) this.#report(message);
+          if (message !== this.#lastError) {
+            try {
+              this.#report(message);
+            } catch {
+              // the hub is closing: the failure shows as the positions of the last write at the next start
+            }
+          }
           this.#lastError = message;
         },
       );
@@ -89,6 +97,9 @@ export class SubscriptionFile implements SubscriptionStore {
     const body = { subscriptions: this.#snapshot() };
     const bytes = packr.pack(body);
     if (this.#last?.equals(bytes)) return;
+    // the events a position covers are on disk before the file claims them: a crash must not lose them from
+    // the log and give their seqs to new events, which the stored position would then skip
+    await this.#logFlushed();
     await writeStateFile(this.path, SUBSCRIPTIONS_FILE.kind, SUBSCRIPTIONS_FILE.version, this.#clock.now(), body);
     this.#last = bytes;
   }
@@ -118,7 +129,7 @@ export async function restoreSubscriptions(state: HubState, journal: Journal, hi
   const path = dataDirLayout(journal.dataDir).subscriptions;
   const report = (message: string) =>
     state.bus.publish({ type: 'ERROR_ENCOUNTERED', severity: 'warning', data: { component: 'subscriptions', file: path, message: `Could not write the durable subscriptions: ${message}` } });
-  const store = new SubscriptionFile(path, state.clock, () => state.subscriptions.stored(), report);
+  const store = new SubscriptionFile(path, state.clock, () => state.subscriptions.stored(), report, () => journal.log.flush());
   state.subscriptions.useStore(store, () => journal.log.nextSeq - 1);
   const read = await readStateFile(path, SUBSCRIPTIONS_FILE.kind, SUBSCRIPTIONS_FILE.version);
   const found: NonNullable<StateFilesReport['subscriptions']> = { file: path, status: read.status === 'ok' ? 'restored' : read.status, subscriptions: 0, replayed_events: 0 };

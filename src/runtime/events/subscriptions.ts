@@ -79,6 +79,7 @@ export class Subscriptions {
   #created = 0;
   #store: SubscriptionStore | null = null;
   #lastSeq: () => number = () => 0;
+  #closed = false;
 
   constructor(clock: Clock, publish: (draft: EventDraft) => void) {
     this.#clock = clock;
@@ -165,9 +166,17 @@ export class Subscriptions {
     return [...this.#all.values()].filter((s) => !session || s.queue.session === session).map((s) => this.#view(s));
   }
 
-  /** The durable subscriptions as the store keeps them. */
+  /**
+   * The durable subscriptions as the store keeps them. One with nothing
+   * waiting has done with every event so far, matched or not: its position
+   * moves to the log's end, so one that rarely matches never holds old log
+   * segments back from retention.
+   */
   stored(): StoredSubscription[] {
-    return [...this.#all.values()].filter((s) => s.durable).map(({ id, spec, cursor }) => ({ id, spec, cursor }));
+    const durable = [...this.#all.values()].filter((s) => s.durable);
+    // not once closed: close empties the queues, and what they held is still to deliver
+    if (!this.#closed) for (const s of durable) if (s.queue.waiting === 0 && !s.backlog) s.cursor = Math.max(s.cursor, this.#lastSeq());
+    return durable.map(({ id, spec, cursor }) => ({ id, spec, cursor }));
   }
 
   /** Resolves once every durable change so far is on disk (at once without a store). */
@@ -241,7 +250,8 @@ export class Subscriptions {
     const last = events.at(-1)?.seq ?? 0;
     if (last > s.cursor) {
       s.cursor = last;
-      if (s.durable && this.#all.get(s.id) === s) this.#store!.changed();
+      // after close only the shutdown's last write takes it (a write must not race the journal's closing)
+      if (s.durable && !this.#closed && this.#all.get(s.id) === s) this.#store!.changed();
     }
     if (s.backlog) this.#feed(s);
   }
@@ -298,6 +308,7 @@ export class Subscriptions {
 
   /** Cancels pending retries and batch timeouts (shutdown). */
   close(): void {
+    this.#closed = true;
     for (const s of this.#all.values()) {
       s.queue.close();
       s.target?.close();
