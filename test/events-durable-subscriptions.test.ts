@@ -23,6 +23,10 @@ const settle = (clock: ManualClock, check: () => Promise<void> | void, stepMs = 
     await check();
   }, { timeout: 10_000, interval: 20 });
 
+/** The subscribers `health` lists (event-hub component). */
+const subscribers = async (hub: Hub) =>
+  (ok(await hub.execute({ operation: 'health' })).components as { component_id: string; details: { subscribers: Record<string, unknown>[] } }[]).find((x) => x.component_id === 'event-hub')!.details.subscribers;
+
 interface Received {
   headers: IncomingHttpHeaders;
   body: string;
@@ -148,6 +152,18 @@ describe('subscriptions with a target: exec and webhook, durable across restarts
     expect(JSON.parse(gunzipSync(received[1]!.raw).toString('utf8'))).toEqual(events);
   });
 
+  it('a named subscription sent without a connection holds its events until a session subscribes under that name', async () => {
+    const hub = await open({ dataDir: null });
+    const parked = await hub.execute({ operation: 'subscribe-event', parameters: { callback: 'workflow_monitor', patterns: ['SYSTEM_MAINTENANCE.#'] } });
+    expect(parked.status === 'success' && parked.warnings).toEqual([expect.stringContaining('callback workflow_monitor: nothing receives it yet')]);
+    ok(await hub.execute(maintenance(1)));
+    ok(await hub.execute(maintenance(2)));
+    const got: EventRecord[] = [];
+    const claimed = await hub.execute({ operation: 'subscribe-event', parameters: { callback: 'workflow_monitor', patterns: ['SYSTEM_MAINTENANCE.#'] } }, { onEvent: (_id, e) => void got.push(e) });
+    expect(claimed.status === 'success' && claimed.warnings).toEqual([expect.stringContaining('2 waiting event(s) carried over')]);
+    await settle(clock, () => expect(got.map((e) => e.data.operation_type)).toEqual(['op1', 'op2']));
+  });
+
   it('refuses a webhook URL that is not http(s), a target without a name, and delivery webhook without a webhook target', async () => {
     const hub = await open({ dataDir: null });
     const refusal = async (parameters: Record<string, unknown>) => {
@@ -171,7 +187,11 @@ describe('subscriptions with a target: exec and webhook, durable across restarts
     const a = await open();
     const sub = ok(await a.execute(subscribe));
     ok(await a.execute(maintenance(1)));
-    await settle(clock, async () => expect(await delivered()).toEqual(['op1']));
+    // op1 is in the file and its process has exited (done with: nothing waits), so A's close cannot cut it short
+    await settle(clock, async () => {
+      expect(await delivered()).toEqual(['op1']);
+      expect((await subscribers(a))[0]).toMatchObject({ queued: 0 });
+    });
     await rm(gate);
     ok(await a.execute(maintenance(2)));
     ok(await a.execute(maintenance(3)));
@@ -181,10 +201,10 @@ describe('subscriptions with a target: exec and webhook, durable across restarts
     const b = await open();
     await settle(clock, async () => expect(await delivered()).toEqual(['op1', 'op2', 'op3']));
     const lastSeq = (ok(await b.execute({ operation: 'get-events', parameters: { event_type: 'SYSTEM_MAINTENANCE', order: 'desc', limit: 1 } })).events as EventRecord[])[0]!.seq;
-    const listed = (ok(await b.execute({ operation: 'health' })).components as { component_id: string; details: { subscribers: unknown[] } }[]).find((x) => x.component_id === 'event-hub');
-    expect(listed?.details.subscribers).toEqual([expect.objectContaining({ subscription_id: sub.subscription_id, name: 'recorder', durable: true, target: 'exec', queued: 0 })]);
+    const listed = { details: { subscribers: await subscribers(b) } };
+    expect(listed.details.subscribers).toEqual([expect.objectContaining({ subscription_id: sub.subscription_id, name: 'recorder', durable: true, target: 'exec', queued: 0 })]);
     // done with op3 at least (an idle subscription's position moves on to the log's end)
-    const position = (listed?.details.subscribers[0] as { delivered_seq: number }).delivered_seq;
+    const position = (listed.details.subscribers[0] as { delivered_seq: number }).delivered_seq;
     expect(position).toBeGreaterThanOrEqual(lastSeq);
     await b.close({ graceMs: 0 });
 

@@ -6,7 +6,7 @@ import { TroupeError } from '../errors.js';
 import type { Handler } from '../operation-kit.js';
 import { EVENT_TYPES } from './event-record.js';
 import { oneOrMany, overflowSchema, SEVERITIES } from './event-operations.js';
-import { DEFAULT_DELIVERY } from './subscriber-queue.js';
+import { DEFAULT_DELIVERY, type Session } from './subscriber-queue.js';
 import type { SubscriptionFilters, SubscriptionSpec } from './subscription-spec.js';
 import { targetFrom, targetSchema } from './subscription-targets.js';
 
@@ -54,6 +54,9 @@ export const subscriptionParams = {
 } as const;
 
 type SubscribeParams = z.output<(typeof subscriptionParams)['subscribe-event']>;
+
+/** The receiver of a named subscription nobody receives yet: a delivery that never ends, so events wait in its bounded queue. */
+const AWAITING_RECEIVER: Session = { onEvent: () => new Promise<void>(() => {}) };
 
 const invalid = (message: string, details: string) => new TroupeError('VALIDATION_FAILED', message, { details });
 
@@ -129,10 +132,23 @@ export const subscriptionHandlers: Record<string, Handler> = {
     if (target && name === undefined) {
       throw invalid('A subscription with a target needs a name', 'It outlives this session, so it needs a name to update or end it later: add "callback":"my_subscriber"');
     }
-    if (!target && !session?.onEvent && !session?.onBatch) {
-      throw new TroupeError('VALIDATION_FAILED', 'subscribe-event needs a live session to deliver to', {
-        details: 'Subscribe from the REPL, `troupe attach` or a control-socket connection, or give a target (exec or webhook) and a callback name; in-process code uses hub.subscribe()',
-      });
+    // the spec's callback names the receiver: a component registered under that name (hello) gets the events on its connection
+    let receiver = session;
+    const component = target || name === undefined ? undefined : hub.components.holder(name);
+    if (component) {
+      receiver = component;
+      if (component !== session) warnings.push(`callback ${name}: the component registered as ${name} receives the events on its connection`);
+    }
+    if (!target && !receiver?.onEvent && !receiver?.onBatch) {
+      if (name === undefined) {
+        throw new TroupeError('VALIDATION_FAILED', 'subscribe-event needs a live session to deliver to', {
+          details: 'Subscribe from the REPL, `troupe attach` or a control-socket connection, or give a target (exec or webhook) and a callback name; in-process code uses hub.subscribe()',
+        });
+      }
+      receiver = AWAITING_RECEIVER;
+      warnings.push(
+        `callback ${name}: nothing receives it yet (no connection sent this command, no component is registered as ${name}, no target): matching events wait in its queue (max_queue ${params.max_queue}, then ${params.overflow}) until a session subscribes as ${name} (they are carried over to it) or it is unsubscribed`,
+      );
     }
     const filters = scopeOf(workflowId, params.filters, warnings);
     tuningNotes(params, warnings);
@@ -151,7 +167,7 @@ export const subscriptionHandlers: Record<string, Handler> = {
       ...(target ? { target: targetFrom(target, target.type === 'exec' ? await checkedCwd(target.cwd) : undefined) } : {}),
       ...(params.optimization_goal === undefined ? {} : { optimizationGoal: params.optimization_goal }),
     };
-    const added = hub.subscriptions.add(session, spec);
+    const added = hub.subscriptions.add(receiver, spec);
     try {
       await hub.subscriptions.persisted();
     } catch (error) {
