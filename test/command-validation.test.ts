@@ -188,7 +188,7 @@ describe('bad commands get the exact code, message and details', () => {
     const contract = `create start pause resume complete cancel cleanup save-state load-state get-status list-workflows wait
       assign-agents redistribute-tasks monitor-pool publish-event subscribe-event unsubscribe-event get-events configure-batching
       dead-letters redrive checkpoint restore rollback list-checkpoints health metrics request-resources release-resources help logs
-      approve reject approvals retry-task skip-task list-templates set-priority hello`;
+      approve reject approvals retry-task skip-task list-templates set-priority hello configure-persistence optimize-subscriptions enable-async-processing`;
     expect([...OPERATION_NAMES].sort()).toEqual(contract.split(/\s+/).sort());
     expect(OPERATION_NAMES.filter((name) => !OPERATIONS[name].available)).toEqual([]);
   });

@@ -49,6 +49,8 @@ interface Row {
   message: string;
   /** the exact details */
   details: string;
+  /** the line the hub's dispatcher adds for an unknown key (resolveDefinition has no such line) */
+  keyHint?: string;
 }
 
 const rows: Row[] = [
@@ -197,6 +199,7 @@ const rows: Row[] = [
     code: 'VALIDATION_FAILED',
     message: SCHEMA,
     details: '✖ Unrecognized key: "colour"',
+    keyHint: 'Unknown key "colour" in the parameters; accepted there: name, description, priority, timeout, checkpoint_interval, failure_tolerance, durability, on_recovery, params, dependencies, agent_requirements, phases, template, definition',
   },
   {
     name: 'unknown task key (a typo of depends_on)',
@@ -204,6 +207,7 @@ const rows: Row[] = [
     code: 'VALIDATION_FAILED',
     message: SCHEMA,
     details: '✖ Unrecognized key: "dependson"\n  → at phases[0].tasks[0]',
+    keyHint: 'Unknown key "dependson" in phases.0.tasks.0: did you mean "depends_on"?',
   },
   {
     name: 'unknown phase key',
@@ -211,13 +215,23 @@ const rows: Row[] = [
     code: 'VALIDATION_FAILED',
     message: SCHEMA,
     details: '✖ Unrecognized key: "extra"\n  → at phases[0]',
+    keyHint: 'Unknown key "extra" in phases.0; accepted there: name, description, tasks',
   },
   {
     name: 'unknown agent_requirements key',
-    parameters: { name: 'wf', phases: ['p'], agent_requirements: { min_agents: 1, max: 3 } },
+    parameters: { name: 'wf', phases: ['p'], agent_requirements: { min_agents: 1, maximum: 3 } },
     code: 'VALIDATION_FAILED',
     message: SCHEMA,
-    details: '✖ Unrecognized key: "max"\n  → at agent_requirements',
+    details: '✖ Unrecognized key: "maximum"\n  → at agent_requirements',
+    // the spec's spellings min and max are accepted too
+    keyHint: 'Unknown key "maximum" in agent_requirements; accepted there: min_agents, max_agents, specialized_roles, min, max',
+  },
+  {
+    name: "the spec's min beside min_agents with another value",
+    parameters: { name: 'wf', phases: ['p'], agent_requirements: { min: 3, min_agents: 2 } },
+    code: 'VALIDATION_FAILED',
+    message: SCHEMA,
+    details: '✖ min is another name for min_agents, and the two are given different values (3 and 2): give one\n  → at agent_requirements.min',
   },
   {
     name: 'min_agents > max_agents',
@@ -258,9 +272,9 @@ const rows: Row[] = [
 ];
 
 describe('create rejects a bad definition with the exact code, message and details', () => {
-  it.each(rows)('$name -> $code', async ({ parameters, code, message, details }) => {
+  it.each(rows)('$name -> $code', async ({ parameters, code, message, details, keyHint }) => {
     const { error, recovery_suggestions } = await createFails(parameters);
-    expect(error).toEqual({ code, message, details });
+    expect(error).toEqual({ code, message, details: keyHint === undefined ? details : `${details}\n${keyHint}` });
     expect(recovery_suggestions.every((s) => typeof s === 'string' && s.length > 0)).toBe(true);
   });
 

@@ -147,6 +147,6 @@ describe('configure-batching: batch subscriptions get the covered events in batc
   it('help describes configure-batching as available, with its parameters', async () => {
     const help = ok(await hub.execute({ operation: 'help', parameters: { operation: 'configure-batching' } }));
     expect(help.available).toBe(true);
-    expect(help.parameters.map((p: { name: string }) => p.name)).toEqual(['event_types', 'batch_size', 'timeout', 'dedup_window', 'enabled']);
+    expect(help.parameters.map((p: { name: string }) => p.name)).toEqual(['event_types', 'batch_size', 'timeout', 'batch_timeout', 'dedup_window', 'deduplication_enabled', 'compression_enabled', 'enabled']);
   });
 });

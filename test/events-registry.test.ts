@@ -64,14 +64,16 @@ describe('the event registry', () => {
     expect(big.data.results).toEqual({ truncated: true, bytes: 5002 });
   });
 
-  it('publish-event checks the data against the registry', async () => {
+  it('publish-event checks the data against the registry: a wrong value is refused, a missing field is said in warnings', async () => {
     const hub = createHub({ maxThreads: 1 });
-    const missing = await hub.execute({ operation: 'publish-event', parameters: { event_type: 'TASK_REASSIGNED', data: { task_id: 't' } } });
-    expect(missing.status === 'error' && missing.error).toMatchObject({
+    const wrong = await hub.execute({ operation: 'publish-event', parameters: { event_type: 'TASK_REASSIGNED', data: { task_id: 't', old_agent: 7, new_agent: null, reason: 'r' } } });
+    expect(wrong.status === 'error' && wrong.error).toMatchObject({
       code: 'VALIDATION_FAILED',
-      message: 'The data of this TASK_REASSIGNED event misses what the event registry requires',
+      message: 'The data of this TASK_REASSIGNED event has values the event registry refuses',
       details: expect.stringContaining('old_agent'),
     });
+    const missing = await hub.execute({ operation: 'publish-event', parameters: { event_type: 'TASK_REASSIGNED', data: { task_id: 't' } } });
+    expect(missing.status === 'success' && missing.warnings).toEqual([expect.stringMatching(/TASK_REASSIGNED's registry data also names old_agent, new_agent, reason, which this event lacks/)]);
     ok(await hub.execute({ operation: 'publish-event', parameters: { event_type: 'SYSTEM_MAINTENANCE', data: { operation_type: 'disk swap', estimated_duration: '5m', impact: 'none' } } }));
     await hub.close();
   });

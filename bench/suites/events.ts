@@ -35,6 +35,8 @@ export const eventsSuite: Suite = {
       for (const e of events) subscriptions.deliver(e);
     });
     const bus = new EventBus(systemClock, 10_000);
+    // as the hub does: routed before it is recorded (the record names its subscribers), delivered after
+    bus.routeWith((e) => subscriptions.route(e));
     bus.subscribe((e) => subscriptions.deliver(e));
     const publish = await throughput(EVENTS, () => {
       for (let i = 0; i < EVENTS; i++) bus.publish({ type: 'TASK_COMPLETED', workflowId: `wf_${i % size}`, phase: 'build', data: { task_id: `t${i}` } });

@@ -1,6 +1,7 @@
 import { dataDirLayout } from '../index.js';
 import type { Palette } from './format.js';
 import { answerLine, runRepl, runScript } from './repl.js';
+import { newLineContext } from './correlate.js';
 import { HelloRefusedError, NotListeningError, SocketClient } from './socket-client.js';
 import { OUTPUT_CLOSED_EXIT } from './output-guard.js';
 
@@ -29,10 +30,12 @@ export async function runExec(dataDir: string, lines: string[], outputClosed?: A
   const client = await connectOrExplain(dataDir, 'exec');
   if (!client) return 2;
   let failed = false;
+  // `troupe exec 'correlate corr_1' 'wf_1 start'`: the lines share one session context
+  const context = newLineContext();
   try {
     for (const line of lines) {
       if (outputClosed?.aborted) return OUTPUT_CLOSED_EXIT;
-      const response = await answerLine(client, line);
+      const response = await answerLine(client, line, context);
       if (!response) continue;
       failed ||= response.status === 'error';
       process.stdout.write(`${JSON.stringify(response)}\n`);

@@ -112,7 +112,7 @@ function formatHelp(p: Palette, help: HelpList | HelpOne): string {
       }
       lines.push(`  ${pad(op.operation, 20)} ${op.available ? op.summary : p.dim(`${op.summary} (planned)`)}`);
     }
-    lines.push('', p.dim("'help <operation>' describes one; 'quit' leaves"));
+    lines.push('', p.dim("'help <operation>' describes one; 'watch <id>' follows a workflow; 'correlate <id>' gives the commands that follow that correlation_id ('correlate off' stops); 'quit' leaves"));
     return lines.join('\n');
   }
   const lines = [`${p.bold(help.usage)}`, `  ${help.summary}${help.available ? '' : ' (planned, not in this version)'}`];

@@ -5,12 +5,20 @@ import { appendFilePrivate, errorResponse, helpFor, isOperation, mkdirPrivate, O
 import { formatEvent, formatResponse, type Palette } from './format.js';
 import { LineAssembler, lineToCommand, splitLine } from './parse-line.js';
 import { watchWorkflow } from './watch.js';
+import { correlateLine, newLineContext, type LineContext } from './correlate.js';
 import type { CommandTarget } from './socket-client.js';
 
-/** Runs one REPL line: parse, execute, answer. Parse errors come back as error responses too. */
-export async function answerLine(hub: CommandTarget, line: string): Promise<HubResponse | null> {
+/**
+ * Runs one REPL line: parse, execute, answer. Parse errors come back as error
+ * responses too. `context` is the session's: `correlate ID` sets the
+ * correlation id the commands after it carry.
+ */
+export async function answerLine(hub: CommandTarget, line: string, context: LineContext = newLineContext()): Promise<HubResponse | null> {
   try {
+    const own = correlateLine(line, context, Date.now());
+    if (own) return own;
     const command = await lineToCommand(line);
+    if (command && context.correlationId !== null) command.correlation_id ??= context.correlationId;
     return command ? await hub.execute(command) : null;
   } catch (error) {
     const parts = splitLine(line);
@@ -31,11 +39,12 @@ export async function runScript(hub: CommandTarget, input: NodeJS.ReadableStream
   // events of this session's subscriptions come between the responses, as their own JSON lines
   hub.onEvent = (subscriptionId, event) => output.write(`${JSON.stringify({ subscription_id: subscriptionId, event })}\n`);
   let failed = false;
+  const context = newLineContext();
   // one line, one command: a script's bad line must not swallow the lines after it (the REPL,
   // where a person sees the `...>` prompt, is where JSON may span lines)
   for await (const line of lines) {
     if (QUIT.has(line.trim())) break;
-    const response = await answerLine(hub, line);
+    const response = await answerLine(hub, line, context);
     if (!response) continue;
     failed ||= response.status === 'error';
     output.write(`${JSON.stringify(response)}\n`);
@@ -57,7 +66,7 @@ function completer(hub: CommandTarget) {
     }
     const words = line.split(/\s+/);
     const last = words.at(-1) ?? '';
-    const pool = words.length <= 2 ? [...OPERATION_NAMES, ...hub.workflowIds(), 'watch', 'quit'] : [];
+    const pool = words.length <= 2 ? [...OPERATION_NAMES, ...hub.workflowIds(), 'watch', 'correlate', 'quit'] : [];
     const hits = pool.filter((c) => c.startsWith(last));
     return [hits.length > 0 ? hits : pool, last];
   };
@@ -92,6 +101,7 @@ export async function runRepl(hub: CommandTarget, options: { dataDir: string; js
   process.stdout.write(p.dim(`e.g.  wf_1 create @examples/hello.yaml   then   wf_1 start   and   wf_1 get-status\n`));
   let interrupts = 0;
   const assembler = new LineAssembler();
+  const context = newLineContext();
   // what waits for a person is said above the prompt as it happens, and at start for what already waits
   const people = await watchForPeople(hub, p);
   // a subscribed event is printed above the prompt, and the line being typed is drawn again
@@ -135,7 +145,7 @@ export async function runRepl(hub: CommandTarget, options: { dataDir: string; js
       continue;
     }
     if (line.trim() !== '') await appendFilePrivate(historyFile, `${line}\n`).catch(() => {});
-    const response = await answerLine(hub, line);
+    const response = await answerLine(hub, line, context);
     if (response) process.stdout.write(`${options.json ? JSON.stringify(response, null, 2) : formatResponse(p, response)}\n`);
     rl.prompt();
   }

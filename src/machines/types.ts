@@ -139,6 +139,8 @@ export interface PhaseOutcome {
   startedAt: number | null;
   finishedAt: number | null;
   tasks: TaskRecord[];
+  /** why a phase that never ran was skipped (`resume_from_phase`); absent for a phase that ran */
+  skipReason?: string;
 }
 
 /** How a workflow's tasks rank against other workflows' for agents (critical first). */
@@ -156,6 +158,8 @@ export interface WorkflowSpec {
   /** how durable a task outcome is before the workflow acts on it; null: the hub's mode */
   durability?: 'sync' | 'batch' | 'none' | null;
   agentRequirements: { minAgents: number; maxAgents: number; specializedRoles: string[] };
+  /** the definition's `dependencies`: external services it needs, by name (troupe cannot probe them); absent when none */
+  dependencies?: string[];
   phases: PhaseSpec[];
   /**
    * The params it runs with (a template, or a definition that declares

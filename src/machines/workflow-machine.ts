@@ -1,5 +1,6 @@
 import { assign, sendTo, setup } from 'xstate';
 import { compensationPlan } from './compensation-plan.js';
+import { resumedPhases } from './resume-from.js';
 import { phaseMachine, type PhaseNotice } from './phase-machine.js';
 import type { FailureTolerance, PhaseOutcome, PhaseSpec, PhaseStop, Priority, WorkflowSpec } from './types.js';
 
@@ -48,17 +49,29 @@ export interface WorkflowContext {
   /** when the workflow times out: a deadline in context, not an XState `after` (lost on restore, XState #5331) */
   deadline: number | null;
   failure: WorkflowFailure | null;
+  /** `pause {reason}` of the pause in force; null once resumed. Absent in older checkpoints */
+  pauseReason?: string | null;
+  /** `cancel {reason}`; absent in older checkpoints and when none was given */
+  cancelReason?: string | null;
+  /** `complete {notify_stakeholders}`: who the end is for, carried by WORKFLOW_COMPLETED */
+  notifyStakeholders?: string[];
+  /** `start {resume_from_phase}`: the index of the first phase that ran (those before it were skipped) */
+  resumedFromPhase?: number;
 }
 
 /** Lifecycle events. Each carries the time it happened. */
 export type WorkflowEvent =
-  /** `failureTolerance` and `priority` override the definition's for this run */
-  | { type: 'start'; at: number; failureTolerance?: FailureTolerance; priority?: Priority }
-  | { type: 'pause'; at: number }
+  /**
+   * `failureTolerance`, `priority` and `checkpointIntervalMs` override the
+   * definition's for this run; `resumeFromPhase` (an index) skips the phases
+   * before it, as done by the user
+   */
+  | { type: 'start'; at: number; failureTolerance?: FailureTolerance; priority?: Priority; checkpointIntervalMs?: number; resumeFromPhase?: number }
+  | { type: 'pause'; at: number; reason?: string }
   | { type: 'resume'; at: number }
   /** `compensate`: undo the completed tasks (their `compensate`) once the running ones stopped */
-  | { type: 'cancel'; at: number; compensate?: boolean }
-  | { type: 'complete'; at: number }
+  | { type: 'cancel'; at: number; compensate?: boolean; reason?: string }
+  | { type: 'complete'; at: number; notifyStakeholders?: string[] }
   | { type: 'cleanup'; at: number }
   /** the runtime's clock passed `context.deadline` */
   | { type: 'deadline'; at: number }
@@ -126,19 +139,28 @@ export const workflowMachine = setup({
   actors: { phase: phaseMachine },
   actions: {
     stamp: assign(({ event }) => ({ updatedAt: event.at })),
-    begin: assign(({ context, event }) => ({
-      spec:
-        event.type === 'start' && (event.failureTolerance || event.priority)
-          ? {
-              ...context.spec,
-              ...(event.failureTolerance ? { failureTolerance: event.failureTolerance } : {}),
-              ...(event.priority ? { priority: event.priority } : {}),
-            }
-          : context.spec,
-      startedAt: event.at,
-      updatedAt: event.at,
-      deadline: event.at + context.spec.timeoutMs,
-    })),
+    begin: assign(({ context, event }) => {
+      if (event.type !== 'start') return {};
+      const overrides = {
+        ...(event.failureTolerance ? { failureTolerance: event.failureTolerance } : {}),
+        ...(event.priority ? { priority: event.priority } : {}),
+        ...(event.checkpointIntervalMs ? { checkpointIntervalMs: event.checkpointIntervalMs } : {}),
+      };
+      // in the spec, so every checkpoint keeps what this run was started with
+      const spec = Object.keys(overrides).length > 0 ? { ...context.spec, ...overrides } : context.spec;
+      const from = event.resumeFromPhase ?? 0;
+      return {
+        spec,
+        startedAt: event.at,
+        updatedAt: event.at,
+        deadline: event.at + context.spec.timeoutMs,
+        ...(from > 0 ? { phases: resumedPhases(spec, from, event.at), phaseIndex: from, resumedFromPhase: from } : {}),
+      };
+    }),
+    /** the reason of a pause, or null when none was given (and when resumed) */
+    notePause: assign(({ event }) => ({ pauseReason: event.type === 'pause' ? (event.reason ?? null) : null })),
+    noteCancel: assign(({ event }) => (event.type === 'cancel' && event.reason !== undefined ? { cancelReason: event.reason } : {})),
+    noteComplete: assign(({ event }) => (event.type === 'complete' && event.notifyStakeholders ? { notifyStakeholders: event.notifyStakeholders } : {})),
     finish: assign(({ context }) => ({ finishedAt: context.updatedAt })),
     /** Asks the running phase to end its open tasks; its output then decides the workflow's next state. */
     stopPhase: sendTo('phase', ({ event }, params: { reason: PhaseStop }) => ({
@@ -177,7 +199,7 @@ export const workflowMachine = setup({
     created: {
       on: {
         start: { target: 'active', actions: 'begin' },
-        cancel: { target: 'cancelled', actions: ['stamp', 'finish'] },
+        cancel: { target: 'cancelled', actions: ['stamp', 'noteCancel', 'finish'] },
       },
     },
     /** Started and not ended: one phase at a time is invoked. */
@@ -264,14 +286,14 @@ export const workflowMachine = setup({
         /** The scheduler dispatches the phase's ready tasks. */
         running: {
           on: {
-            pause: { target: 'paused', actions: 'stamp' },
+            pause: { target: 'paused', actions: ['stamp', 'notePause'] },
             'phase.intervention': { target: 'needs_intervention', actions: 'stamp' },
           },
         },
         /** Nothing new is dispatched; tasks already running finish and are recorded. */
         paused: {
           on: {
-            resume: { target: 'running', actions: 'stamp' },
+            resume: { target: 'running', actions: ['stamp', 'notePause'] },
             // a failure that waits for a person outranks a pause: the answer resumes the workflow
             'phase.intervention': { target: 'needs_intervention', actions: 'stamp' },
           },
@@ -294,9 +316,9 @@ export const workflowMachine = setup({
       },
       on: {
         cancel: {
-          actions: ['stamp', assign(({ event }) => ({ compensateOnCancel: event.compensate === true })), { type: 'stopPhase', params: { reason: 'cancel' } }],
+          actions: ['stamp', 'noteCancel', assign(({ event }) => ({ compensateOnCancel: event.compensate === true })), { type: 'stopPhase', params: { reason: 'cancel' } }],
         },
-        complete: { actions: ['stamp', { type: 'stopPhase', params: { reason: 'complete' } }] },
+        complete: { actions: ['stamp', 'noteComplete', { type: 'stopPhase', params: { reason: 'complete' } }] },
         deadline: { actions: ['stamp', { type: 'stopPhase', params: { reason: 'deadline' } }] },
       },
     },
@@ -336,7 +358,7 @@ export const workflowMachine = setup({
           })),
         },
       },
-      on: { cancel: { actions: ['stamp', { type: 'stopPhase', params: { reason: 'cancel' } }] } },
+      on: { cancel: { actions: ['stamp', 'noteCancel', { type: 'stopPhase', params: { reason: 'cancel' } }] } },
     },
     /** The compensation phase ended: did every compensation complete? */
     compensationEnded: {

@@ -4,11 +4,14 @@ import { durationSchema, safeIdSchema } from './definition.js';
 import { createHelpSchema, createParamsSchema } from './templates/create-request.js';
 import { eventParams } from './events/event-operations.js';
 import { subscriptionParams } from './events/subscription-operations.js';
+import { hubSettingsParams } from './events/hub-settings-operations.js';
+import { optimizeSubscriptionsParams } from './events/subscription-optimizer.js';
 import { resourceParams } from './resources/resource-params.js';
 import { agentParams } from './agents/agent-operations.js';
 import { prioritySchema } from './scheduling/priority.js';
 import { stateParams } from './durability/state-params.js';
 import { helloParams } from './protocol/hello-params.js';
+import { lifecycleParams } from './lifecycle-params.js';
 
 /** A command as `hub.execute` takes it; the REPL line `wf_1 start {}` becomes `{operation:'start', workflow_id:'wf_1', parameters:{}}`. */
 export const commandSchema = z.strictObject({
@@ -64,14 +67,10 @@ export const OPERATIONS = {
   }),
   start: op({
     group: 'lifecycle',
-    summary: 'Start a created workflow: its phases run in order, tasks in dependency waves',
+    summary: 'Start a created workflow: its phases run in order (or from resume_from_phase on), tasks in dependency waves',
     workflow: 'required',
-    params: z.strictObject({
-      failure_tolerance: z.enum(['low', 'medium', 'high', 'intervene']).optional().describe('overrides the definition'),
-      priority: prioritySchema.optional().describe("overrides the definition's: its ready tasks get agents before those of lower ones"),
-      agent_pool_size: z.number().int().min(1).max(DEFAULTS.max_agent_pool_size).optional().describe('agents to have ready before the first task'),
-    }),
-    example: 'wf_1 start {"failure_tolerance":"medium"}',
+    params: lifecycleParams.start,
+    example: 'wf_1 start {"resume_from_phase":2,"agent_pool_size":5,"checkpoint_interval":"15m","failure_tolerance":"medium"}',
   }),
   'set-priority': op({
     group: 'lifecycle',
@@ -84,33 +83,30 @@ export const OPERATIONS = {
     group: 'lifecycle',
     summary: 'Stop dispatching new tasks; running tasks finish and are recorded',
     workflow: 'required',
-    params: z.strictObject({ reason: z.string().optional() }),
+    params: lifecycleParams.pause,
     example: 'wf_1 pause {"reason":"waiting for review"}',
   }),
   resume: op({ group: 'lifecycle', summary: 'Dispatch again after a pause', workflow: 'required', params: none, example: 'wf_1 resume' }),
   complete: op({
     group: 'lifecycle',
-    summary: 'End a running or paused workflow now as completed: tasks not yet run are skipped, running ones aborted',
+    summary: 'End a running or paused workflow now as completed: tasks not yet run are skipped, running ones aborted; optionally archive it',
     workflow: 'required',
-    params: z.strictObject({ generate_report: z.boolean().default(true).describe('include the final status report in the result') }),
-    example: 'wf_1 complete {"generate_report":true}',
+    params: lifecycleParams.complete,
+    example: 'wf_1 complete {"cleanup_resources":true,"archive_state":true,"generate_report":true,"notify_stakeholders":["team","pm"]}',
   }),
   cancel: op({
     group: 'lifecycle',
     summary: 'Cancel a workflow: running tasks are aborted, the rest cancelled; with compensate, completed tasks are undone',
     workflow: 'required',
-    params: z.strictObject({
-      reason: z.string().optional(),
-      compensate: z.boolean().default(false).describe("run the compensation ('compensate') of every completed task, in reverse dependency order"),
-    }),
+    params: lifecycleParams.cancel,
     example: 'wf_1 cancel {"reason":"superseded","compensate":true}',
   }),
   cleanup: op({
     group: 'lifecycle',
-    summary: 'Archive an ended workflow (completed, partial, failed, cancelled, compensated or compensation_failed) and release its agents',
+    summary: 'Archive an ended workflow (completed, partial, failed, cancelled, compensated or compensation_failed), release what it holds, optionally remove its temporary files and report',
     workflow: 'required',
-    params: none,
-    example: 'wf_1 cleanup',
+    params: lifecycleParams.cleanup,
+    example: 'wf_1 cleanup {"archive_state":true,"remove_temp_files":true,"generate_report":true}',
   }),
   'get-status': op({
     group: 'state',
@@ -272,6 +268,27 @@ export const OPERATIONS = {
     workflow: 'none',
     params: eventParams['configure-batching'],
     example: 'configure-batching {"event_types":["TASK_COMPLETED.#"],"batch_size":"adaptive","timeout":"100ms","dedup_window":"1m"}',
+  }),
+  'configure-persistence': op({
+    group: 'events',
+    summary: 'What the event log keeps (all, or selective_critical), how long (retention_period), how durably (sync/batch/none); kept in the data directory; without params: the settings now',
+    workflow: 'optional',
+    params: hubSettingsParams['configure-persistence'],
+    example: 'configure-persistence {"persistence_policy":"selective_critical","retention_period":"7d","replay_capabilities":"full"}',
+  }),
+  'enable-async-processing': op({
+    group: 'events',
+    summary: "Backed-up subscriber queues deliver the most severe events first (weighted or strict), with at most processing_pool_size deliveries under way; kept in the data directory; without params: the settings now",
+    workflow: 'optional',
+    params: hubSettingsParams['enable-async-processing'],
+    example: 'enable-async-processing {"processing_pool_size":8,"priority_scheme":"weighted"}',
+  }),
+  'optimize-subscriptions': op({
+    group: 'events',
+    summary: "Take redundant patterns out of subscriptions (duplicates, patterns another contains, patterns no event type can match) and report what changed",
+    workflow: 'optional',
+    params: optimizeSubscriptionsParams,
+    example: 'optimize-subscriptions {"subscriber_id":"sub_1a2b3c4d","dry_run":true}',
   }),
   'dead-letters': op({
     group: 'events',

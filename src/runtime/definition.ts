@@ -84,6 +84,28 @@ const phaseSchema = z.preprocess(
   z.strictObject({ name, description: z.string().optional(), tasks: z.array(taskSchema).default([]) }),
 );
 
+/** The spec's spellings of `agent_requirements` (`{"min": 3, "max": 8}`), by troupe's own names. */
+const AGENT_REQUIREMENT_ALIASES = { min: 'min_agents', max: 'max_agents' } as const;
+
+/**
+ * `value` with each alias key renamed to its own name; an alias given beside
+ * its own name with another value is an issue (which one was meant?).
+ */
+function withAliases(value: unknown, aliases: Readonly<Record<string, string>>, ctx: z.RefinementCtx): unknown {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  const renamed: Record<string, unknown> = { ...(value as Record<string, unknown>) };
+  for (const [alias, own] of Object.entries(aliases)) {
+    if (!Object.hasOwn(renamed, alias)) continue;
+    if (Object.hasOwn(renamed, own) && renamed[own] !== renamed[alias]) {
+      ctx.addIssue({ code: 'custom', message: `${alias} is another name for ${own}, and the two are given different values (${JSON.stringify(renamed[alias])} and ${JSON.stringify(renamed[own])}): give one`, path: [alias] });
+      continue;
+    }
+    renamed[own] = renamed[alias];
+    delete renamed[alias];
+  }
+  return renamed;
+}
+
 /** The workflow definition: the `create` parameters, and the contents of a workflow file. */
 export const workflowDefinitionSchema = z.strictObject({
   name,
@@ -99,16 +121,22 @@ export const workflowDefinitionSchema = z.strictObject({
   on_recovery: z.enum(['adopt', 'restart']).optional(),
   /** the params it takes (a template): used as `${{ params.NAME }}` in its strings, applied at create */
   params: paramsDeclarationSchema.optional(),
-  /** external things the workflow needs, recorded for the status report */
-  dependencies: z.array(z.string()).optional(),
-  agent_requirements: z
-    .strictObject({
-      min_agents: z.number().int().min(1).max(DEFAULTS.max_agent_pool_size).default(DEFAULTS.min_agents),
-      max_agents: z.number().int().min(1).max(DEFAULTS.max_agent_pool_size).default(DEFAULTS.max_agents),
-      specialized_roles: z.array(name).default([]),
-    })
-    .refine((r) => r.min_agents <= r.max_agents, { message: 'min_agents must not exceed max_agents', path: ['min_agents'] })
-    .default({ min_agents: DEFAULTS.min_agents, max_agents: DEFAULTS.max_agents, specialized_roles: [] }),
+  /** external services the workflow needs, by name: kept in the spec and shown by get-status (troupe cannot probe a name) */
+  dependencies: z.array(z.string().trim().min(1, 'must not be empty')).optional(),
+  agent_requirements: z.preprocess(
+    (value, ctx) => withAliases(value, AGENT_REQUIREMENT_ALIASES, ctx),
+    z
+      .strictObject({
+        min_agents: z.number().int().min(1).max(DEFAULTS.max_agent_pool_size).default(DEFAULTS.min_agents).describe('also written min'),
+        max_agents: z.number().int().min(1).max(DEFAULTS.max_agent_pool_size).default(DEFAULTS.max_agents).describe('also written max'),
+        specialized_roles: z.array(name).default([]),
+        // the spec's spellings: renamed before this object is checked, listed so help and key hints name them
+        min: z.number().optional().describe("the spec's name for min_agents"),
+        max: z.number().optional().describe("the spec's name for max_agents"),
+      })
+      .refine((r) => r.min_agents <= r.max_agents, { message: 'min_agents must not exceed max_agents', path: ['min_agents'] })
+      .default({ min_agents: DEFAULTS.min_agents, max_agents: DEFAULTS.max_agents, specialized_roles: [] }),
+  ),
   phases: z
     .array(phaseSchema)
     .min(1, 'a workflow needs at least one phase')
@@ -319,6 +347,7 @@ export function resolveDefinition(raw: unknown, userHandlers: UserHandlers = new
       maxAgents: def.agent_requirements.max_agents,
       specializedRoles: def.agent_requirements.specialized_roles,
     },
+    ...(def.dependencies === undefined || def.dependencies.length === 0 ? {} : { dependencies: def.dependencies }),
     phases,
     ...(params === null ? {} : { params }),
   };

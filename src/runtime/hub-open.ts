@@ -11,6 +11,7 @@ import { isTroupeError } from './errors.js';
 import { HUB_VERSION } from './version.js';
 import { StateFiles } from './durability/state-files.js';
 import { restoreSubscriptions } from './durability/subscription-file.js';
+import { loadSettings } from './events/event-hub-settings.js';
 
 /**
  * Opens the hub's data directory: takes the lock, reads the log back
@@ -22,7 +23,7 @@ import { restoreSubscriptions } from './durability/subscription-file.js';
 export async function openDataDir(
   state: HubState,
   dataDir: string,
-  options: { keepCheckpoints?: number; autoRecovery?: boolean; retentionMs: number; compactionIntervalMs: number; segmentBytes?: number },
+  options: { keepCheckpoints?: number; autoRecovery?: boolean; compactionIntervalMs: number; segmentBytes?: number },
 ): Promise<void> {
   const started = performance.now();
   const opened = await Journal.open(dataDir, {
@@ -41,8 +42,10 @@ export async function openDataDir(
   state.stateFiles = stateFiles;
   const stateReport = await stateFiles.load(history);
   journal.onCheckpointWritten = () => stateFiles.poolChanged();
-  // events from now on go to the log too; they are history, not the durable truth, so batched
-  state.bus.persistWith((event) => journal.log.append({ kind: 'event', event }, 'batch').seq);
+  // configure-persistence's settings of an earlier run: what the log keeps applies from this run's first event
+  await loadSettings(state, dataDir);
+  // events from now on go to the log too; they are history, not the durable truth, so batched unless configured otherwise
+  state.bus.persistWith((event) => journal.log.append({ kind: 'event', event }, state.eventSettings.persistence.durability).seq);
   state.subscriptions.deadLetterStore.restore(records);
   state.subscriptions.deadLetterStore.persistWith((body, durability) => journal.log.append(body, durability), () => state.clock.now());
   // durable subscriptions come back before anything new is published, and catch up from the log first
@@ -122,7 +125,7 @@ export async function openDataDir(
       }
     }
   }
-  report.compacted = await compact(state, options.retentionMs);
+  report.compacted = await compact(state, state.eventSettings.persistence.retentionMs);
   report.duration_ms = Math.round(performance.now() - started);
   state.recovery = report;
   state.bus.publish({
@@ -141,7 +144,7 @@ export async function openDataDir(
     },
   });
   for (const entry of state.workflows.values()) state.scheduler.pump(entry);
-  if (!state.maintenance.closed) scheduleCompaction(state, options.compactionIntervalMs, options.retentionMs);
+  if (!state.maintenance.closed) scheduleCompaction(state, options.compactionIntervalMs);
 }
 
 /** Why a task in flight at the crash goes to an agent again (one that resolved from the log does not). */

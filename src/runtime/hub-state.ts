@@ -17,6 +17,7 @@ import type { KpiFold } from './metrics/kpi-fold.js';
 import type { ComponentRegistry } from './protocol/component-registry.js';
 import type { HandlerActivity } from './protocol/handler-activity.js';
 import type { StateVersions } from './protocol/state-versions.js';
+import type { EventHubSettings } from './events/persistence-policy.js';
 
 /** The parts of a hub its operations work on. @internal */
 export interface HubState {
@@ -38,6 +39,8 @@ export interface HubState {
   waits: Set<(error: TroupeError) => void>;
   /** the durable side; null for an in-memory hub */
   journal: Journal | null;
+  /** configure-persistence's settings (retention, what the log keeps, event durability); settings/event-hub.ckpt keeps them */
+  eventSettings: EventHubSettings;
   /** live subscriptions of sessions (REPL, socket connections) */
   subscriptions: Subscriptions;
   /** the correlation id of the command being executed */

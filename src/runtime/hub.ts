@@ -30,6 +30,7 @@ import { commandResponder } from './command-dispatch.js';
 import { recordLogError } from './scheduling/task-log-operations.js';
 import { FileWaits } from './scheduling/file-waits.js';
 import { KpiFold } from './metrics/kpi-fold.js';
+import { defaultPersistence } from './events/persistence-policy.js';
 
 /** Options of {@link createHub}; every one has a default. */
 export interface HubOptions {
@@ -251,6 +252,7 @@ export function createHub(options: HubOptions = {}): Hub {
     workflows: new Map(), waits: new Set(), journal: null, recovery: null,
     kpis: new KpiFold(), stateFiles: null,
     components: new ComponentRegistry(), handlerActivity: new HandlerActivity(), stateVersions: new StateVersions(),
+    eventSettings: { persistence: defaultPersistence(retentionMs), persistenceConfigured: false, asyncConfigured: false },
     taskFiles, taskLogErrors: [], correlationId: null, trace,
     subscriptions: new Subscriptions(clock, (draft) => bus.publish(draft)),
     maintenance: { timer: null, running: null, last: null, closed: false },
@@ -259,6 +261,8 @@ export function createHub(options: HubOptions = {}): Hub {
   let closed = false;
   // the KPIs fold every event as it is published (state.kpis is replaced once, when the data directory's saved state is loaded)
   bus.subscribe((event) => state.kpis.apply(event));
+  // routed before it is logged, so the record names the subscriptions it goes to; delivered after
+  bus.routeWith((event) => state.subscriptions.route(event));
   bus.subscribe((event) => state.subscriptions.deliver(event));
   bus.subscribe((event) => state.stateVersions.apply(event));
   bus.subscribe((event) => state.handlerActivity.apply(event, (id) => state.workflows.get(id)?.actor.getSnapshot().context.spec));
@@ -273,7 +277,6 @@ export function createHub(options: HubOptions = {}): Hub {
           ...(options.keepCheckpoints === undefined ? {} : { keepCheckpoints: options.keepCheckpoints }),
           ...(options.autoRecovery === undefined ? {} : { autoRecovery: options.autoRecovery }),
           ...(options.logSegmentBytes === undefined ? {} : { segmentBytes: options.logSegmentBytes }),
-          retentionMs,
           compactionIntervalMs,
         });
   // a full or failing disk is reported, and dispatching resumes once writes succeed again

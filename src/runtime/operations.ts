@@ -1,41 +1,35 @@
 import { createActor } from 'xstate';
-import { workflowMachine, type WorkflowEvent } from '../machines/workflow-machine.js';
+import { workflowMachine } from '../machines/workflow-machine.js';
 import { criticalPath } from '../machines/task-graph.js';
 import { resolveCreate } from './templates/create-request.js';
 import { templateHandlers } from './templates/template-operations.js';
-import type { FailureTolerance, Priority } from '../machines/types.js';
+import { externalDependencyWarning, lifecycleHandlers } from './lifecycle-operations.js';
+import type { Priority } from '../machines/types.js';
 import { formatDuration } from './durations.js';
 import { TroupeError } from './errors.js';
-import type { HubState } from './hub-state.js';
 import { helpFor } from './help.js';
 import { entryOf, type Handler } from './operation-kit.js';
-import { allowedOperations, transition, type LifecycleOperation } from './workflow-transitions.js';
+import { allowedOperations, transition } from './workflow-transitions.js';
 import { peopleHandlers } from './people-operations.js';
 import { recoveryHandlers } from './durability/recovery-operations.js';
 import { bundleHandlers } from './durability/state-bundle.js';
 import { systemHandlers } from './system-operations.js';
 import { helloHandlers } from './protocol/hello-operation.js';
 import { stateSyncMessage } from './protocol/state-sync.js';
-import { agentHandlers, rolesOfWorkflow, shareOf } from './agents/agent-operations.js';
+import { agentHandlers } from './agents/agent-operations.js';
 import { eventHandlers } from './events/event-operations.js';
 import { subscriptionHandlers } from './events/subscription-operations.js';
+import { hubSettingsHandlers } from './events/hub-settings-operations.js';
+import { optimizeSubscriptionsHandlers } from './events/subscription-optimizer.js';
 import { resourceHandlers } from './resources/resource-operations.js';
 import { addLogTails, taskLogHandlers } from './scheduling/task-log-operations.js';
 import { describeWorkflow, summarizeWorkflow } from './scheduling/status.js';
 import { recentEvents } from './scheduling/status-extras.js';
 import { workflowKpis } from './metrics/kpi-report.js';
-import { ENDED_STATUSES, newEntry, statusOf, type WorkflowEntry, type WorkflowStatus } from './scheduling/workflow-entry.js';
+import { ENDED_STATUSES, newEntry, statusOf, type WorkflowStatus } from './scheduling/workflow-entry.js';
 
 /** Statuses `wait` answers in. */
 const SETTLED: ReadonlySet<WorkflowStatus> = new Set(['completed', 'partial', 'failed', 'cancelled', 'paused', 'archived', 'compensated', 'compensation_failed', 'needs_intervention']);
-
-function lifecycle(operation: Exclude<LifecycleOperation, 'start' | 'complete' | 'cancel'>, next: (id: string) => string[]): Handler {
-  return async (hub, id) => {
-    const entry = entryOf(hub, id);
-    const previous = await transition(hub, entry, operation, { type: operation, at: hub.clock.now() });
-    return { result: { workflow_id: entry.id, previous_status: previous, status: statusOf(entry.actor.getSnapshot()) }, next_steps: next(entry.id) };
-  };
-}
 
 const handlers: Record<string, Handler> = {
   ...recoveryHandlers,
@@ -45,10 +39,13 @@ const handlers: Record<string, Handler> = {
   ...agentHandlers,
   ...eventHandlers,
   ...subscriptionHandlers,
+  ...hubSettingsHandlers,
+  ...optimizeSubscriptionsHandlers,
   ...resourceHandlers,
   ...taskLogHandlers,
   ...peopleHandlers,
   ...templateHandlers,
+  ...lifecycleHandlers,
   async create(hub, id, _params, raw) {
     const workflowId = id!;
     if (hub.workflows.has(workflowId)) {
@@ -111,28 +108,7 @@ const handlers: Record<string, Handler> = {
         ...(spec.params === undefined ? {} : { params: spec.params }),
       },
       next_steps: [`Start it with '${workflowId} start'`],
-    };
-  },
-
-  async start(hub, id, params: { failure_tolerance?: FailureTolerance; priority?: Priority; agent_pool_size?: number }) {
-    const entry = entryOf(hub, id);
-    const spec = entry.actor.getSnapshot().context.spec;
-    const roles = rolesOfWorkflow(spec);
-    // the pool always has an agent for each role the workflow needs, and min_agents in all
-    const wanted = Math.max(params.agent_pool_size ?? spec.agentRequirements.minAgents, roles.length);
-    if (entry.actor.getSnapshot().can({ type: 'start', at: 0 })) {
-      roles.forEach((role, i) => hub.pool.ensure(role, shareOf(wanted, roles.length, i), entry.id));
-    }
-    const event: WorkflowEvent = {
-      type: 'start',
-      at: hub.clock.now(),
-      ...(params.failure_tolerance ? { failureTolerance: params.failure_tolerance } : {}),
-      ...(params.priority ? { priority: params.priority } : {}),
-    };
-    const previous = await transition(hub, entry, 'start', event);
-    return {
-      result: { workflow_id: entry.id, previous_status: previous, status: statusOf(entry.actor.getSnapshot()) },
-      next_steps: [`Follow it with '${entry.id} get-status'`, `Block until it ends with '${entry.id} wait'`],
+      ...(spec.dependencies ? { warnings: [externalDependencyWarning(spec.dependencies)] } : {}),
     };
   },
 
@@ -144,33 +120,6 @@ const handlers: Record<string, Handler> = {
     return {
       result: { workflow_id: entry.id, previous_priority: previous, priority: entry.actor.getSnapshot().context.spec.priority },
       next_steps: [`Follow it with '${entry.id} get-status'`],
-    };
-  },
-
-  pause: lifecycle('pause', (id) => [`Resume with '${id} resume'`]),
-  resume: lifecycle('resume', (id) => [`Follow it with '${id} get-status'`]),
-  async cancel(hub, id, params: { compensate: boolean }) {
-    const entry = entryOf(hub, id);
-    const previous = await transition(hub, entry, 'cancel', { type: 'cancel', at: hub.clock.now(), compensate: params.compensate });
-    const status = statusOf(entry.actor.getSnapshot());
-    return {
-      result: { workflow_id: entry.id, previous_status: previous, status },
-      next_steps:
-        status === 'compensating' || (params.compensate && status === 'running')
-          ? [`Block until the compensation ends with '${entry.id} wait'`]
-          : [`Archive it with '${entry.id} cleanup'`],
-    };
-  },
-  cleanup: lifecycle('cleanup', () => ["See the remaining workflows with 'list-workflows'"]),
-
-  async complete(hub, id, params: { generate_report: boolean }) {
-    const entry = entryOf(hub, id);
-    const previous = await transition(hub, entry, 'complete', { type: 'complete', at: hub.clock.now() });
-    const snapshot = entry.actor.getSnapshot();
-    const result = { workflow_id: entry.id, previous_status: previous, status: statusOf(snapshot) };
-    return {
-      result: params.generate_report ? { ...result, report: describeWorkflow(snapshot, hub.pool, { includeOutput: false }) } : result,
-      next_steps: [`Archive it with '${entry.id} cleanup'`],
     };
   },
 

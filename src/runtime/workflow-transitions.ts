@@ -36,15 +36,19 @@ export async function transition(
 ): Promise<WorkflowStatus> {
   const snapshot = entry.actor.getSnapshot();
   const before = statusOf(snapshot);
-  if (!snapshot.can(event)) {
-    const allowed = allowedOperations(entry);
-    throw new TroupeError('INVALID_TRANSITION', `Cannot ${operation} workflow ${entry.id}: it is ${before}`, {
-      details: `Allowed in state ${before}: ${allowed.join(', ')}`,
-      suggestions: [`Allowed now: ${allowed.map((op) => `'${entry.id} ${op}'`).join(', ')}`],
-    });
-  }
+  if (!snapshot.can(event)) throw invalidTransition(entry, operation);
   entry.actor.send(event);
   await hub.journal?.checkpoint(entry, TRIGGER[operation] ?? (operation as LifecycleOperation));
   hub.scheduler.pump(entry);
   return before;
+}
+
+/** INVALID_TRANSITION for `operation` on the workflow as it is now: its state, what is allowed, and `hint` after that. */
+export function invalidTransition(entry: WorkflowEntry, operation: string, hint?: string): TroupeError {
+  const state = statusOf(entry.actor.getSnapshot());
+  const allowed = allowedOperations(entry);
+  return new TroupeError('INVALID_TRANSITION', `Cannot ${operation} workflow ${entry.id}: it is ${state}`, {
+    details: `Allowed in state ${state}: ${allowed.join(', ')}`,
+    suggestions: [`Allowed now: ${allowed.map((op) => `'${entry.id} ${op}'`).join(', ')}`, ...(hint === undefined ? [] : [hint])],
+  });
 }

@@ -155,6 +155,13 @@ export class AgentPool {
     for (const m of this.#members()) if (this.view(m.id)?.state === 'idle') this.#armIdle(m.id);
   }
 
+  /** Agents the pool holds for an unfinished workflow now: its floor, as far as agents of each role exist (0 once released). */
+  heldFor(workflowId: string): number {
+    let held = 0;
+    for (const [role, count] of this.#floors.get(workflowId) ?? []) held += Math.min(count, this.#members(role).length);
+    return held;
+  }
+
   /** Agents of `role` the pool keeps however idle: one, or the unfinished workflows' floors. */
   #floorOf(role: string): number {
     let sum = 0;

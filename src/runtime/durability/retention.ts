@@ -35,15 +35,17 @@ export async function compact(state: HubState, retentionMs: number): Promise<Com
 }
 
 /**
- * Compacts every `intervalMs` on the hub's clock while the hub runs (the
+ * Compacts every `intervalMs` on the hub's clock (keeping `event_retention`, or configure-persistence's retention_period) while the hub runs (the
  * log would otherwise only shrink at a restart); what a run drops is
  * published as SYSTEM_MAINTENANCE. One run at a time; `close` cancels the
  * timer and waits for a run under way.
  */
-export function scheduleCompaction(state: HubState, intervalMs: number, retentionMs: number): void {
+export function scheduleCompaction(state: HubState, intervalMs: number): void {
   const arm = () => {
     state.maintenance.timer = state.clock.setTimer(intervalMs, () => {
       state.maintenance.timer = null;
+      // read at each run: configure-persistence may change it while the hub runs
+      const retentionMs = state.eventSettings.persistence.retentionMs;
       if (state.maintenance.running) return arm();
       const started = state.clock.now();
       state.maintenance.running = compact(state, retentionMs)

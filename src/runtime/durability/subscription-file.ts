@@ -147,7 +147,7 @@ export async function restoreSubscriptions(state: HubState, journal: Journal, hi
         const replay = events.slice(firstAfter(events, stored.cursor));
         const added = state.subscriptions.add(undefined, stored.spec, { id: stored.id, cursor: stored.cursor, replay });
         found.subscriptions++;
-        found.replayed_events += state.subscriptions.find(added.id)?.queued ?? 0;
+        found.replayed_events += state.subscriptions.view(added.id)?.queued ?? 0;
       }
     } else {
       found.status = 'corrupt';

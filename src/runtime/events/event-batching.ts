@@ -13,9 +13,14 @@ export interface BatchingConfig {
   timeoutMs: number;
   /** an event whose event_id a subscription already took within this window is skipped, ms; 0: off */
   dedupWindowMs: number;
+  /**
+   * gzip a batch wherever it is serialized (a webhook body); batches delivered
+   * in process are handed over as objects, never serialized, so nothing to compress there
+   */
+  compression?: boolean;
 }
 
-export const DEFAULT_BATCHING: BatchingConfig = { enabled: true, eventTypes: ['#'], batchSize: 'adaptive', timeoutMs: 100, dedupWindowMs: 0 };
+export const DEFAULT_BATCHING: BatchingConfig = { enabled: true, eventTypes: ['#'], batchSize: 'adaptive', timeoutMs: 100, dedupWindowMs: 0, compression: false };
 
 /** Bounds of an adaptive batch size: it starts at `start` and moves between `min` and `max`. */
 export const ADAPTIVE_BATCH = { start: 16, min: 1, max: 1_024 } as const;
@@ -37,13 +42,18 @@ export class BatchingRules {
 
   /** True when `event` is delivered in batches to batch subscriptions. */
   covers(event: EventRecord): boolean {
-    if (!this.config.enabled) return false;
     let covered = this.#covered.get(event);
     if (covered === undefined) {
+      if (!this.config.enabled) return false;
       covered = this.#matchers.some((matches) => matches(event));
       this.#covered.set(event, covered);
     }
     return covered;
+  }
+
+  /** Decides for one event whether it is batched, whatever the patterns say (its publisher asked: `enable_batching`). */
+  decide(event: EventRecord, batched: boolean): void {
+    this.#covered.set(event, batched);
   }
 
   /** The size a subscription's batches start with. */

@@ -17,6 +17,12 @@ export class EventBus {
   #recent: EventRecord[] = [];
   #seq = 0;
   #persist: ((event: Omit<EventRecord, 'seq'>) => number) | null = null;
+  /** the persistence policy: false for an event the log does not keep (configure-persistence); null: every event */
+  #keep: ((event: EventRecord) => boolean) | null = null;
+  /** events published but not logged (the policy left them out): get-events adds them from memory */
+  readonly #unlogged = new WeakSet<EventRecord>();
+  /** who an event goes to, decided before it is logged so the record names its subscribers */
+  #route: ((event: EventRecord) => string[]) | null = null;
   /** events published by this process, and when the last one was */
   published = 0;
   lastPublishedAt: number | null = null;
@@ -31,6 +37,21 @@ export class EventBus {
     this.#persist = persist;
   }
 
+  /** Which events the log keeps from now on; null: all of them. */
+  keepOnly(keep: ((event: EventRecord) => boolean) | null): void {
+    this.#keep = keep;
+  }
+
+  /** Names each event's subscribers before it is logged and delivered. */
+  routeWith(route: (event: EventRecord) => string[]): void {
+    this.#route = route;
+  }
+
+  /** True for an event published while a persistence policy left it out of the log. */
+  unlogged(event: EventRecord): boolean {
+    return this.#unlogged.has(event);
+  }
+
   /** Puts events read back from the log into the history; numbering continues after them. */
   restore(events: EventRecord[]): void {
     this.#recent = events.slice(-this.#capacity);
@@ -39,9 +60,15 @@ export class EventBus {
 
   publish(draft: EventDraft): EventRecord {
     const record = createEventRecord(draft, 0, this.#clock.now());
-    if (this.#persist) {
+    if (this.#route) record.subscribers = this.#route(record);
+    if (this.#persist && this.#keep !== null && !this.#keep(record)) {
+      // not logged, so it takes no seq of the log's own (a seq the log never holds would read as a lost
+      // record at the next start): it shares the seq of the last logged event, and is ordered after it
+      record.seq = this.#seq;
+      this.#unlogged.add(record);
+    } else if (this.#persist) {
       const { seq: _unset, ...rest } = record;
-      record.seq = this.#persist(rest);
+      record.seq = this.#seq = this.#persist(rest);
     } else {
       record.seq = ++this.#seq;
     }

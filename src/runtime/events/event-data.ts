@@ -31,7 +31,7 @@ export function phaseEndData(outcome: PhaseOutcome): Record<string, unknown> {
     return { ...base, actual_duration: formatDuration(ms), success_metrics: { tasks_completed: completed.length, tasks_total: outcome.tasks.length } };
   }
   if (outcome.status === 'skipped') {
-    return { ...base, skip_reason: 'every task depends on one that did not complete', impact_assessment: { tasks_skipped: outcome.tasks.length } };
+    return { ...base, skip_reason: outcome.skipReason ?? 'every task depends on one that did not complete', impact_assessment: { tasks_skipped: outcome.tasks.length } };
   }
   const failed = outcome.tasks.find((t) => t.status === 'failed');
   return {

@@ -1,12 +1,27 @@
 import { z } from 'zod';
-import { TroupeError } from '../errors.js';
 import { compilePattern } from './event-pattern.js';
-import { EVENT_DATA } from './event-registry.js';
-import { durationSchema } from '../definition.js';
-import { ADAPTIVE_BATCH, DEFAULT_BATCHING } from './event-batching.js';
-import { formatDuration } from '../durations.js';
-import { EVENT_TYPES, RUNTIME_SOURCES, type EventRecord } from './event-record.js';
+import type { EventRecord } from './event-record.js';
 import type { Handler } from '../operation-kit.js';
+import type { EventBus } from './event-bus.js';
+import { configureBatchingParams, publishEventParams, publishHandlers } from './publish-operations.js';
+import { eventTypeSchema } from './spec-event-names.js';
+
+/**
+ * The log's events plus those of this run the persistence policy kept out of
+ * it (configure-persistence), still in memory: each goes after the logged
+ * event whose seq it shares.
+ */
+function withUnlogged(logged: EventRecord[], bus: EventBus): EventRecord[] {
+  const unlogged = bus.recent().filter((e) => bus.unlogged(e));
+  if (unlogged.length === 0) return logged;
+  const all: EventRecord[] = [];
+  let next = 0;
+  for (const e of logged) {
+    while (next < unlogged.length && unlogged[next]!.seq < e.seq) all.push(unlogged[next++]!);
+    all.push(e);
+  }
+  return all.concat(unlogged.slice(next));
+}
 
 export const SEVERITIES = ['debug', 'info', 'warning', 'error', 'critical'] as const;
 
@@ -20,44 +35,11 @@ const BLOCK_REFUSED =
 export const overflowSchema = z.enum(['drop_oldest', 'dead_letter'], {
   error: (issue) => (issue.input === 'block' ? BLOCK_REFUSED : 'overflow is "drop_oldest" or "dead_letter"'),
 });
-const BATCH_SIZE = `batch_size is a whole number from 1 to ${ADAPTIVE_BATCH.max}, or "adaptive"`;
-const patternSchema = z
-  .string()
-  .min(1)
-  .refine((p) => p.split('.').every((segment) => segment.length > 0), 'a pattern is dot-separated segments, none empty, e.g. "TASK_FAILED.#" or "workflow.*.phase_completed"');
 export const oneOrMany = <T extends z.ZodType>(schema: T) => z.union([schema, z.array(schema)]).transform((v) => (Array.isArray(v) ? v : [v]) as z.output<T>[]);
 
 export const eventParams = {
-  'publish-event': z.strictObject({
-    event_type: z.enum(EVENT_TYPES),
-    phase: z.string().min(1).optional(),
-    severity: z.enum(SEVERITIES).optional(),
-    data: z.record(z.string(), z.unknown()).default({}),
-    tags: z.array(z.string()).default([]),
-    source: z
-      .string()
-      .min(1)
-      .refine((s) => !RUNTIME_SOURCES.has(s), { message: `${[...RUNTIME_SOURCES].join(' and ')} are the runtime's own sources (the KPIs count their events): name yours otherwise` })
-      .default('user'),
-    causation_id: z.string().optional(),
-    event_id: z.string().min(1).max(128).optional().describe('your id for the event; publishing again with the same id lets batch subscriptions skip the repeat (dedup_window)'),
-  }),
-  'configure-batching': z.strictObject({
-    event_types: z.array(patternSchema).min(1).default(['#']).describe('patterns (as in subscribe-event) of the events delivered in batches'),
-    batch_size: z
-      .union([z.number().int(BATCH_SIZE).min(1, BATCH_SIZE).max(ADAPTIVE_BATCH.max, BATCH_SIZE), z.literal('adaptive')], { error: BATCH_SIZE })
-      .default(DEFAULT_BATCHING.batchSize)
-      .describe('events per batch, or "adaptive": grows while the subscriber falls behind, shrinks when a delivery takes longer than timeout'),
-    timeout: durationSchema
-      .refine((ms) => ms > 0 && ms <= 3_600_000, 'timeout is longer than 0 and at most 1h')
-      .prefault(formatDuration(DEFAULT_BATCHING.timeoutMs))
-      .describe('a batch that has not filled up goes out this long after it started collecting'),
-    dedup_window: durationSchema
-      .refine((ms) => ms <= 86_400_000, 'dedup_window is at most 1d')
-      .prefault('0ms')
-      .describe('skip an event whose event_id the subscription took within this window; 0: off'),
-    enabled: z.boolean().default(true).describe('false: batch subscriptions get every event on its own'),
-  }),
+  'publish-event': publishEventParams,
+  'configure-batching': configureBatchingParams,
   'dead-letters': z.strictObject({
     subscription_id: z.string().min(1).optional(),
     limit: z.number().int().min(1).max(10_000).default(100),
@@ -67,7 +49,8 @@ export const eventParams = {
     to_subscription_id: z.string().min(1).optional().describe("a live subscription to take them instead of their own (which ends with its session, e.g. at a restart)"),
   }),
   'get-events': z.strictObject({
-    event_type: oneOrMany(z.enum(EVENT_TYPES)).optional(),
+    event_type: oneOrMany(eventTypeSchema).optional(),
+    correlation_id: z.string().min(1).optional().describe("only the events of the commands sent with this correlation_id (and what they caused)"),
     pattern: z.string().min(1).optional().describe('a subscription pattern'),
     severity: oneOrMany(z.enum(SEVERITIES)).optional(),
     since: z.iso.datetime().optional().describe('ISO time, inclusive'),
@@ -80,45 +63,7 @@ export const eventParams = {
 } as const;
 
 export const eventHandlers: Record<string, Handler> = {
-  'publish-event'(hub, workflowId, params: z.output<(typeof eventParams)['publish-event']>) {
-    const data = EVENT_DATA[params.event_type].safeParse(params.data);
-    if (!data.success) {
-      throw new TroupeError('VALIDATION_FAILED', `The data of this ${params.event_type} event misses what the event registry requires`, {
-        details: z.prettifyError(data.error),
-      });
-    }
-    const record = hub.bus.publish({
-      type: params.event_type,
-      ...(workflowId === undefined ? {} : { workflowId }),
-      ...(params.phase === undefined ? {} : { phase: params.phase }),
-      ...(params.severity === undefined ? {} : { severity: params.severity }),
-      data: params.data,
-      tags: params.tags,
-      source: params.source,
-      correlationId: hub.correlationId,
-      causationId: params.causation_id ?? null,
-      ...(params.event_id === undefined ? {} : { eventId: params.event_id }),
-    });
-    return { result: { event: record }, next_steps: [] };
-  },
-
-  'configure-batching'(hub, _id, params: z.output<(typeof eventParams)['configure-batching']>) {
-    hub.subscriptions.configureBatching({
-      enabled: params.enabled,
-      eventTypes: params.event_types,
-      batchSize: params.batch_size,
-      timeoutMs: params.timeout,
-      dedupWindowMs: params.dedup_window,
-    });
-    const batched = hub.subscriptions.list().filter((s) => s.delivery === 'batch').length;
-    return {
-      result: {
-        batching: { enabled: params.enabled, event_types: params.event_types, batch_size: params.batch_size, timeout: formatDuration(params.timeout), dedup_window: formatDuration(params.dedup_window) },
-        batch_subscriptions: batched,
-      },
-      next_steps: batched === 0 ? ['Subscriptions opened with \'subscribe-event {"delivery":"batch"}\' get these events in batches'] : [],
-    };
-  },
+  ...publishHandlers,
 
   'dead-letters'(hub, _id, params: z.output<(typeof eventParams)['dead-letters']>) {
     const letters = hub.subscriptions.deadLetters(params.subscription_id);
@@ -135,7 +80,7 @@ export const eventHandlers: Record<string, Handler> = {
   async 'get-events'(hub, workflowId, params: z.output<(typeof eventParams)['get-events']>) {
     // with a data directory, the log is the history (it survives restarts); otherwise the retained window
     const all: EventRecord[] = hub.journal
-      ? (await hub.journal.log.readAll()).filter((r) => r.kind === 'event').map((r) => ({ ...(r.event as Omit<EventRecord, 'seq'>), seq: r.seq }))
+      ? withUnlogged((await hub.journal.log.readAll()).filter((r) => r.kind === 'event').map((r) => ({ ...(r.event as Omit<EventRecord, 'seq'>), seq: r.seq })), hub.bus)
       : hub.bus.recent();
     const matches = params.pattern ? compilePattern(params.pattern) : null;
     const since = params.since ? Date.parse(params.since) : null;
@@ -145,6 +90,7 @@ export const eventHandlers: Record<string, Handler> = {
         (workflowId === undefined || e.workflow_id === workflowId) &&
         (!params.event_type || params.event_type.includes(e.event_type)) &&
         (!params.severity || params.severity.includes(e.severity)) &&
+        (params.correlation_id === undefined || e.correlation_id === params.correlation_id) &&
         (!matches || matches(e)) &&
         (since === null || Date.parse(e.timestamp) >= since) &&
         (until === null || Date.parse(e.timestamp) < until) &&

@@ -18,6 +18,7 @@ export const EVENT_TYPES = [
 export type EventType = (typeof EVENT_TYPES)[number];
 /** `debug` is only the actor trace's (off by default). */
 export type Severity = 'debug' | 'info' | 'warning' | 'error' | 'critical';
+export const SEVERITIES = ['debug', 'info', 'warning', 'error', 'critical'] as const satisfies readonly Severity[];
 
 /** An event as it is stored, delivered and printed (DESIGN §6). */
 export interface EventRecord {
@@ -40,6 +41,12 @@ export interface EventRecord {
   correlation_id: string | null;
   causation_id: string | null;
   tags: string[];
+  /**
+   * The subscriptions it was delivered to (each one's name, or its id when it
+   * has none), decided at publish time (spec "Event Publishing System").
+   * Absent from records logged before troupe recorded it.
+   */
+  subscribers?: string[];
 }
 
 /**
@@ -82,6 +89,9 @@ const DEFAULT_SEVERITY: Partial<Record<EventType, Severity>> = {
   ACTOR_TRACE: 'debug',
 };
 
+/** Shared by every record nobody subscribed to (frozen: one array, never written to). */
+const NO_SUBSCRIBERS: string[] = Object.freeze([]) as unknown as string[];
+
 /** Builds the full record of an event numbered `seq`, happening at `at` (epoch ms). */
 export function createEventRecord(draft: EventDraft, seq: number, at: number): EventRecord {
   const workflowId = draft.workflowId ?? 'global';
@@ -102,6 +112,7 @@ export function createEventRecord(draft: EventDraft, seq: number, at: number): E
     correlation_id: draft.correlationId ?? null,
     causation_id: draft.causationId ?? null,
     tags: draft.tags ?? [],
+    subscribers: NO_SUBSCRIBERS,
   };
 }
 

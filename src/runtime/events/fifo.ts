@@ -40,6 +40,13 @@ export class Fifo<T> {
     this.#items.splice(this.#head + i, 1);
   }
 
+  /** Moves the `i`th item from the head to the head (a more urgent event overtaking: rare, and within a bounded window). */
+  moveToFront(i: number): void {
+    if (i <= 0) return;
+    const [item] = this.#items.splice(this.#head + i, 1);
+    this.#items.splice(this.#head, 0, item);
+  }
+
   /** Items `from` to `to` (exclusive) from the head, as an array. */
   slice(from: number, to: number): T[] {
     return this.#items.slice(this.#head + from, this.#head + Math.min(to, this.length)) as T[];

@@ -2,6 +2,7 @@ import { Fifo } from './fifo.js';
 import type { Clock, TimerHandle } from '../../actors/clock.js';
 import { adaptBatchSize, SeenIds, type BatchingRules } from './event-batching.js';
 import type { EventRecord } from './event-record.js';
+import type { AsyncProcessing, PriorityPicker } from './async-processing.js';
 
 /**
  * Who a command comes from: the REPL, a socket connection, or code in this
@@ -52,6 +53,8 @@ export interface QueueContext {
   clock: Clock;
   /** the batching configuration in effect now */
   batching(): BatchingRules;
+  /** priority order and delivery slots (enable-async-processing) */
+  processing: AsyncProcessing;
   /** takes an event the subscriber could not take */
   deadLetter(event: EventRecord, reason: string, attempts: number): void;
   /** the events of a unit are done with (delivered or dead-lettered), in queue order */
@@ -96,6 +99,9 @@ export class SubscriberQueue {
   #flushTimer: TimerHandle | null = null;
   #flushDue = false;
   readonly #seen = new SeenIds();
+  readonly #picker: PriorityPicker;
+  /** kicks the queue once a delivery slot frees (one function, so the queue waits for a slot once) */
+  readonly #wake = () => this.#kick();
   dropped = 0;
   deduplicated = 0;
 
@@ -105,6 +111,7 @@ export class SubscriberQueue {
     this.policy = policy;
     this.#ctx = ctx;
     this.#batchSize = ctx.batching().initialSize();
+    this.#picker = ctx.processing.picker();
   }
 
   get waiting(): number {
@@ -175,6 +182,11 @@ export class SubscriberQueue {
   #nextUnit(): Unit | null {
     if (this.#unit) return this.#unit;
     const rules = this.#ctx.batching();
+    // a backed-up queue delivers its most urgent waiting event first (enable-async-processing); a collecting batch is not broken up
+    if (this.#ctx.processing.config.enabled && this.#scanned === 0 && !this.#flushTimer && this.#queue.length > 1) {
+      const urgent = this.#picker.pick(this.#queue.length, (i) => this.#queue.at(i));
+      if (urgent > 0) this.#queue.moveToFront(urgent);
+    }
     const head = this.#queue.at(0)!;
     if (this.policy.delivery === 'realtime' || !rules.covers(head)) return (this.#unit = { events: [head], batched: false });
     let n = this.#scanned;
@@ -201,25 +213,33 @@ export class SubscriberQueue {
     while (this.#queue.length > 0 && !this.#closed) {
       const unit = this.#nextUnit();
       if (!unit) break;
+      // at most processing_pool_size deliveries under way over all queues (unbounded unless enabled)
+      if (!this.#ctx.processing.acquire(this.#wake)) break;
       // only a batch's delivery time is used (adaptive size): a realtime event skips the clock read
       const started = unit.batched ? this.#ctx.clock.now() : 0;
       let result: void | Promise<void>;
       try {
         result = this.#deliver(unit);
       } catch (error) {
+        this.#ctx.processing.release();
         if (!this.#failed(unit, error)) break;
         continue;
       }
       if (result instanceof Promise) {
         result.then(
-          () => this.#succeeded(unit, started, true),
+          () => {
+            this.#ctx.processing.release();
+            this.#succeeded(unit, started, true);
+          },
           (error: unknown) => {
+            this.#ctx.processing.release();
             this.#delivering = false;
             if (this.#failed(unit, error)) this.#kick();
           },
         );
         return;
       }
+      this.#ctx.processing.release();
       this.#succeeded(unit, started, false);
     }
     this.#delivering = false;

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { durationSchema } from '../definition.js';
 import { TroupeError } from '../errors.js';
 import type { Handler } from '../operation-kit.js';
-import { EVENT_TYPES } from './event-record.js';
+import { eventTypeSchema } from './spec-event-names.js';
 import { oneOrMany, overflowSchema, SEVERITIES } from './event-operations.js';
 import { DEFAULT_DELIVERY, type Session } from './subscriber-queue.js';
 import type { SubscriptionFilters, SubscriptionSpec } from './subscription-spec.js';
@@ -38,7 +38,7 @@ export const subscriptionParams = {
       .strictObject({
         severity: oneOrMany(z.enum(SEVERITIES)).optional(),
         workflow_id: oneOrMany(z.string().min(1)).optional().describe('one id or a list'),
-        event_type: oneOrMany(z.enum(EVENT_TYPES)).optional(),
+        event_type: oneOrMany(eventTypeSchema).optional(),
       })
       .default({}),
     enable_smart_filtering: z.boolean().optional().describe('filtering is always indexed and done before queueing: see the response'),
@@ -183,7 +183,7 @@ export const subscriptionHandlers: Record<string, Handler> = {
           (added.replaced.durable && !added.durable ? '; its stored copy is removed, as this one has no target' : ''),
       );
     }
-    const view = hub.subscriptions.find(added.id)!;
+    const view = hub.subscriptions.view(added.id)!;
     return {
       result: { ...view, scope: workflowId ?? 'all workflows' },
       next_steps: [

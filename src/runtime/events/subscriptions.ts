@@ -6,6 +6,7 @@ import { TroupeError } from '../errors.js';
 import { topicOf, type EventDraft, type EventRecord } from './event-record.js';
 import { Fifo } from './fifo.js';
 import { PatternTrie } from './pattern-trie.js';
+import { AsyncProcessing } from './async-processing.js';
 import { SubscriberQueue, type Session } from './subscriber-queue.js';
 import { targetSession, type TargetSession } from './subscription-targets.js';
 import { describeSubscription, passesFilters, specMatcher, type SubscriptionSpec } from './subscription-spec.js';
@@ -14,8 +15,12 @@ export type { DeadLetter } from './dead-letters.js';
 export { DEFAULT_DELIVERY, type DeliveryPolicy, type Session } from './subscriber-queue.js';
 export type { SubscriptionFilters, SubscriptionSpec } from './subscription-spec.js';
 
-interface Subscription {
+export interface Subscription {
   id: string;
+  /** the name a subscriber goes by (the spec's `callback`), when it has one: `spec.name` */
+  readonly name: string | undefined;
+  /** `spec.patterns` */
+  readonly patterns: string[];
   /** creation order: delivery follows it */
   order: number;
   spec: SubscriptionSpec;
@@ -53,6 +58,7 @@ export interface Added {
 }
 
 const segments = (pattern: string) => pattern.toLowerCase().split('.');
+const NO_ONE: string[] = Object.freeze([]) as unknown as string[];
 
 /**
  * Live subscriptions by pattern (indexed in a segment trie) and filter.
@@ -80,6 +86,12 @@ export class Subscriptions {
   #store: SubscriptionStore | null = null;
   #lastSeq: () => number = () => 0;
   #closed = false;
+  /** the last event routed and where it goes: publish routes it (naming its subscribers), then delivers it */
+  #routed: { event: EventRecord; to: Subscription[] } | null = null;
+  /** `publish-event {"enable_batching"}`: the next event routed is batched (true) or not (false) whatever configure-batching covers */
+  #batchNext: boolean | null = null;
+  /** enable-async-processing: the order a backed-up queue delivers in, and how many deliveries may be under way */
+  readonly processing = new AsyncProcessing();
 
   constructor(clock: Clock, publish: (draft: EventDraft) => void) {
     this.#clock = clock;
@@ -114,6 +126,12 @@ export class Subscriptions {
     if (old) this.#drop(old);
     const subscription: Subscription = {
       id,
+      get name() {
+        return this.spec.name;
+      },
+      get patterns() {
+        return this.spec.patterns;
+      },
       order: this.#created++,
       spec,
       target,
@@ -125,6 +143,7 @@ export class Subscriptions {
     subscription.queue = new SubscriberQueue(id, deliverTo, spec.policy, {
       clock: this.#clock,
       batching: () => this.#batching,
+      processing: this.processing,
       deadLetter: (event, reason, attempts) => this.#deadLetter(id, event, reason, attempts),
       settled: (events) => this.#settled(subscription, events),
     });
@@ -143,7 +162,7 @@ export class Subscriptions {
   }
 
   /** The subscription with this id or name, as `list` shows it; undefined when there is none. */
-  find(idOrName: string) {
+  view(idOrName: string) {
     const found = this.#all.get(idOrName) ?? this.#byName(idOrName);
     return found && this.#view(found);
   }
@@ -230,19 +249,70 @@ export class Subscriptions {
     return { redriven: redriven.map((r) => r.letter.dead_letter_id), skipped };
   }
 
+  /**
+   * Where an event goes: the subscriptions whose pattern and filters take it,
+   * in creation order; returns their names (ids when unnamed) for the record.
+   * Called by the bus before the event is logged; `deliver` then uses it.
+   */
+  route(event: EventRecord): string[] {
+    const batch = this.#batchNext;
+    this.#batchNext = null;
+    if (batch !== null) this.#batching.decide(event, batch);
+    if (this.#all.size === 0) return NO_ONE;
+    const to = this.#match(event);
+    this.#routed = { event, to };
+    if (to.length === 0) return NO_ONE;
+    const names = new Array<string>(to.length);
+    for (let i = 0; i < to.length; i++) names[i] = to[i]!.name ?? to[i]!.id;
+    return names;
+  }
+
   deliver(event: EventRecord): void {
     if (this.#all.size === 0) return;
-    // one walk of the index per key form: the routing key and the topic
-    const matched = this.#index.match(segments(topicOf(event)), this.#index.match(segments(event.routing_key)));
-    const ordered = matched.size > 1 ? [...matched].sort((a, b) => a.order - b.order) : matched;
-    for (const s of ordered) {
-      if (!passesFilters(s.spec.filters, event)) continue;
-      // a subscriber never hears of its own dead letters: that could loop forever
-      if (event.event_type === 'EVENT_DEAD_LETTERED' && event.data.subscription_id === s.id) continue;
+    const to = this.#routed?.event === event ? this.#routed.to : this.#match(event);
+    this.#routed = null;
+    for (const s of to) {
+      // routed to one a command has since replaced or removed: not delivered
+      if (this.#all.get(s.id) !== s) continue;
       // a replay still under way goes first: live events wait behind it, in order
       if (s.backlog) s.backlog.push(event);
       else s.queue.push(event);
     }
+  }
+
+  /** The subscriptions whose pattern and filters take the event, in creation order. */
+  #match(event: EventRecord): Subscription[] {
+    // one walk of the index per key form: the routing key and the topic
+    const matched = this.#index.match(segments(topicOf(event)), this.#index.match(segments(event.routing_key)));
+    const ordered = matched.size > 1 ? [...matched].sort((a, b) => a.order - b.order) : matched;
+    const to: Subscription[] = [];
+    for (const s of ordered) {
+      if (!passesFilters(s.spec.filters, event)) continue;
+      // a subscriber never hears of its own dead letters: that could loop forever
+      if (event.event_type === 'EVENT_DEAD_LETTERED' && event.data.subscription_id === s.id) continue;
+      to.push(s);
+    }
+    return to;
+  }
+
+  /** The next event published is delivered in batches to batch subscriptions (`batched`), or on its own, whatever configure-batching covers. */
+  batchNextEvent(batched: boolean): void {
+    this.#batchNext = batched;
+  }
+
+  /** The subscriptions whose id or name is `key`; all of them without one. */
+  find(key?: string): Subscription[] {
+    return [...this.#all.values()].filter((s) => key === undefined || s.id === key || s.name === key);
+  }
+
+  /** Replaces a subscription's patterns (optimize-subscriptions); what waits in its queue stays, and a durable one is stored again. */
+  replacePatterns(id: string, patterns: string[]): void {
+    const subscription = this.#all.get(id);
+    if (!subscription) return;
+    for (const pattern of subscription.patterns) this.#index.remove(segments(pattern), subscription);
+    subscription.spec = { ...subscription.spec, patterns };
+    for (const pattern of patterns) this.#index.add(segments(pattern), subscription);
+    if (subscription.durable) this.#store!.changed();
   }
 
   /** Events done with: the position moves on (never back: a redriven event is older), and a replay refills the queue. */
@@ -277,7 +347,7 @@ export class Subscriptions {
 
   /** Batch bodies to webhooks are gzip-encoded when the batching configuration has compression on. */
   #compression(): boolean {
-    return (this.#batching.config as BatchingConfig & { compressionEnabled?: boolean }).compressionEnabled === true;
+    return this.#batching.config.compression === true;
   }
 
   #view(s: Subscription) {
@@ -303,6 +373,8 @@ export class Subscriptions {
       workflowId: event.workflow_id,
       phase: event.phase,
       data: { original_event_id: event.event_id, subscription_id: subscriptionId, reason, attempts, dead_letter_id: letter.dead_letter_id, event_type: event.event_type },
+      causationId: event.event_id,
+      correlationId: event.correlation_id,
     });
   }
 

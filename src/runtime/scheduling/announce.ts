@@ -40,11 +40,12 @@ export function announce(entry: WorkflowEntry, snapshot: WorkflowSnapshot, statu
   }
   if (status !== previous && status === 'paused') {
     const phase = ctx.spec.phases[Math.min(ctx.phaseIndex, ctx.spec.phases.length - 1)]!.name;
-    publish('WORKFLOW_PAUSED', undefined, { pause_reason: 'pause requested', current_state: { phase, running_tasks: entry.inFlight.size } });
+    publish('WORKFLOW_PAUSED', undefined, { pause_reason: ctx.pauseReason ?? 'pause requested', current_state: { phase, running_tasks: entry.inFlight.size } });
   }
   for (; seen.phasesRecorded < ctx.phases.length; seen.phasesRecorded++) {
     const outcome = ctx.phases[seen.phasesRecorded]!;
-    if (seen.phaseStarted <= outcome.index) {
+    // a phase a resume_from_phase skipped never started
+    if (seen.phaseStarted <= outcome.index && outcome.skipReason === undefined) {
       publish('PHASE_STARTED', outcome.name, phaseStartData(ctx.spec.phases[outcome.index]!, outcome.index));
       seen.phaseStarted = outcome.index + 1;
     }
@@ -73,12 +74,14 @@ export function announce(entry: WorkflowEntry, snapshot: WorkflowSnapshot, statu
         final_metrics: { tasks_completed: count('completed'), tasks_failed: count('failed'), tasks_skipped: count('skipped'), duration: formatDuration(base.duration_ms) },
         // a partial end names what it left undone
         ...(status === 'partial' ? { failed_tasks: ids('failed'), skipped_tasks: ids('skipped') } : {}),
+        // complete {notify_stakeholders}: troupe has no address book, a subscription to this event reaches them
+        ...(ctx.notifyStakeholders ? { notify_stakeholders: ctx.notifyStakeholders } : {}),
       },
       WORKFLOW_FAILED: {
         failure_reason: ctx.failure?.message ?? 'failed',
         recovery_options: [`${entry.id} list-checkpoints`, `${entry.id} rollback`, `${entry.id} restore {"checkpoint_id":"…"}`],
       },
-      WORKFLOW_CANCELLED: { cancellation_reason: 'cancel requested', cleanup_status: 'running tasks aborted' },
+      WORKFLOW_CANCELLED: { cancellation_reason: ctx.cancelReason ?? 'cancel requested', cleanup_status: 'running tasks aborted' },
     };
     publish(ended, undefined, { ...base, ...byType[ended] });
   }
@@ -109,7 +112,7 @@ function announceCompensation(entry: WorkflowEntry, snapshot: WorkflowSnapshot, 
         compensation: 'started',
       });
     } else {
-      publish('WORKFLOW_CANCELLED', undefined, { status: 'cancelled', duration_ms, cancellation_reason: 'cancel requested', cleanup_status: 'compensating completed tasks' });
+      publish('WORKFLOW_CANCELLED', undefined, { status: 'cancelled', duration_ms, cancellation_reason: ctx.cancelReason ?? 'cancel requested', cleanup_status: 'compensating completed tasks' });
     }
     publish('COMPENSATION_STARTED', undefined, { reason: compensation.reason, tasks, start_time: iso(ctx.updatedAt), ...(ctx.failure ? { failure: ctx.failure } : {}) });
   }

@@ -10,7 +10,7 @@ import type { CheckpointTrigger, Journal, OutcomeRecord } from '../durability/jo
 import { applyOutcome } from './outcomes.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { FileLocks } from './file-locks.js';
-import type { EventType } from '../events/event-record.js';
+import type { EventRecord, EventType } from '../events/event-record.js';
 import { DISPATCHING_STATUSES, ENDED_STATUSES, idempotencyKey, statusOf, type InFlight, type PhaseRef, type WorkflowEntry, type WorkflowSnapshot } from './workflow-entry.js';
 import { prepareTask } from '../flow/task-context.js';
 import { outcomeEvent, personEvents, progressData } from './outcome-events.js';
@@ -228,14 +228,15 @@ export class Scheduler {
     });
   }
 
-  #publish(entry: WorkflowEntry, type: EventType, phase: string | undefined, data: Record<string, unknown>): void {
-    this.#deps.bus.publish({
+  #publish(entry: WorkflowEntry, type: EventType, phase: string | undefined, data: Record<string, unknown>, causationId: string | null = null): EventRecord {
+    return this.#deps.bus.publish({
       type,
       workflowId: entry.id,
       ...(phase === undefined ? {} : { phase }),
       data,
       source: 'scheduler',
       correlationId: entry.correlationId,
+      causationId,
     });
   }
 
@@ -493,12 +494,13 @@ export class Scheduler {
     if (willRetry) entry.moves.set(record.task_id, { from: record.agent_id, reason: `retry after ${record.error!.code}` });
     const spec = phase.getSnapshot().context.specs.find((t) => t.id === record.task_id);
     const { type, data } = outcomeEvent(record, spec, willRetry);
-    this.#publish(entry, type, phaseName, data);
+    const cause = this.#publish(entry, type, phaseName, data);
     const statusAfter = phase.getSnapshot().context.tasks[record.task_id]?.status;
     const report = endsInError(record, willRetry)
       ? taskErrorReport({ workflowId: entry.id, workflow: entry.actor.getSnapshot().context.spec, phase: phaseName, record, spec, statusAfter, recent: this.#deps.bus.recent(entry.id), now: this.#deps.clock.now() })
       : null;
-    for (const event of personEvents(entry.id, record, spec, statusAfter, report)) this.#publish(entry, event.type, phaseName, event.data);
+    // what a person must answer (an approval's answer, an intervention) and the error report are caused by the task's outcome event
+    for (const event of personEvents(entry.id, record, spec, statusAfter, report)) this.#publish(entry, event.type, phaseName, event.data, cause.event_id);
     this.pump(entry);
     const snapshot = entry.actor.getSnapshot();
     if (this.#deps.journal && !this.#halted && !ENDED_STATUSES.has(statusOf(snapshot)) && snapshot.context.phases.length > before) {

@@ -6,6 +6,7 @@ import { formatDuration } from '../durations.js';
 import { statusOf, type PhaseRef, type WorkflowSnapshot } from './workflow-entry.js';
 import { remainingPathsOf } from './task-order.js';
 import { agentAssignments, efficiencyMetrics, type WorkflowKpis } from './status-extras.js';
+import { describeDependencies } from './workflow-dependencies.js';
 
 const UNDOING: ReadonlySet<string> = new Set(['compensating', 'compensated', 'compensation_failed']);
 
@@ -174,6 +175,10 @@ export function describeWorkflow(
       total_phases: phases.length,
       progress_percentage: progressOf(phases),
       ...(ctx.failure ? { failure: ctx.failure } : {}),
+      ...(status === 'paused' && ctx.pauseReason ? { pause_reason: ctx.pauseReason } : {}),
+      ...(ctx.cancelReason ? { cancel_reason: ctx.cancelReason } : {}),
+      ...(ctx.resumedFromPhase === undefined ? {} : { resumed_from_phase: ctx.resumedFromPhase + 1 }),
+      ...(ctx.notifyStakeholders ? { notify_stakeholders: ctx.notifyStakeholders } : {}),
       // what a partial (or failed) end left undone, by id
       ...(status === 'partial' || status === 'failed' || UNDOING.has(status) ? { failed_tasks: idsWith('failed'), skipped_tasks: idsWith('skipped') } : {}),
       phases: phases.map((p, index) => ({
@@ -186,6 +191,7 @@ export function describeWorkflow(
       })),
       ...describeCompensation(snapshot, undos),
       ...(options.agentDetails === false ? {} : { agent_assignments: agentAssignments(specs, allTasks, pool) }),
+      dependencies: describeDependencies(ctx.spec),
       critical_path: { tasks: critical.path, estimated_duration: formatDuration(critical.durationMs) },
       configuration: {
         priority: ctx.spec.priority,
