@@ -2,60 +2,22 @@ import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../actors/clock.js';
 import { BatchingRules, DEFAULT_BATCHING, type BatchingConfig } from './event-batching.js';
 import { DeadLetterStore, type DeadLetter } from './dead-letters.js';
+import { deadLetter, redriveLetters, type Redriven } from './dead-letter-routing.js';
 import { TroupeError } from '../errors.js';
 import { topicOf, type EventDraft, type EventRecord } from './event-record.js';
 import { Fifo } from './fifo.js';
 import { PatternTrie } from './pattern-trie.js';
 import { AsyncProcessing } from './async-processing.js';
 import { SubscriberQueue, type Session } from './subscriber-queue.js';
-import { targetSession, type TargetSession } from './subscription-targets.js';
+import { targetSession } from './subscription-targets.js';
 import { describeSubscription, passesFilters, specMatcher, type SubscriptionSpec } from './subscription-spec.js';
 
 export type { DeadLetter } from './dead-letters.js';
 export { DEFAULT_DELIVERY, type DeliveryPolicy, type Session } from './subscriber-queue.js';
 export type { SubscriptionFilters, SubscriptionSpec } from './subscription-spec.js';
+export type { Added, StoredSubscription, Subscription, SubscriptionStore } from './subscription-model.js';
+import type { Added, StoredSubscription, Subscription, SubscriptionStore } from './subscription-model.js';
 
-export interface Subscription {
-  id: string;
-  /** the name a subscriber goes by (the spec's `callback`), when it has one: `spec.name` */
-  readonly name: string | undefined;
-  /** `spec.patterns` */
-  readonly patterns: string[];
-  /** creation order: delivery follows it */
-  order: number;
-  spec: SubscriptionSpec;
-  queue: SubscriberQueue;
-  /** the deliverer of a target (exec, webhook): it outlives the session that subscribed */
-  target: TargetSession | null;
-  /** stored in the data directory and made again at the next start */
-  durable: boolean;
-  /** the seq of the last event done with (delivered or dead-lettered), in order: a durable one replays after it */
-  cursor: number;
-  /** events to hand the queue before live ones (a replay after a restart), oldest first; null once empty */
-  backlog: Fifo<EventRecord> | null;
-}
-
-/** A durable subscription as the data directory keeps it. */
-export interface StoredSubscription {
-  id: string;
-  spec: SubscriptionSpec;
-  cursor: number;
-}
-
-/** Where durable subscriptions are kept (`subscriptions.ckpt`): told of every change, writes the newest state. */
-export interface SubscriptionStore {
-  changed(): void;
-  /** resolves once the state of now is on disk; rejects when it could not be written */
-  flush(): Promise<void>;
-}
-
-/** What `add` did. */
-export interface Added {
-  id: string;
-  durable: boolean;
-  /** the subscription of the same name it took the place of */
-  replaced: { durable: boolean; carried_over: number } | null;
-}
 
 const segments = (pattern: string) => pattern.toLowerCase().split('.');
 const NO_ONE: string[] = Object.freeze([]) as unknown as string[];
@@ -218,35 +180,9 @@ export class Subscriptions {
     return this.deadLetterStore.list(subscriptionId);
   }
 
-  /**
-   * Delivers dead letters again: to the live subscription `to`, or to each
-   * letter's own subscription while it lives (subscriptions end with their
-   * session, so after a restart only `to` can take them). Resolves, with what
-   * was redriven and what was not, once their removal is durable: a crash
-   * before that lists them again (delivered at least once, never lost).
-   */
-  async redrive(ids?: string[], to?: string): Promise<{ redriven: string[]; skipped: { dead_letter_id: string; reason: string }[] }> {
-    const target = to === undefined ? undefined : (this.#all.get(to) ?? this.#byName(to));
-    if (to !== undefined && !target) {
-      throw new TroupeError('VALIDATION_FAILED', `No live subscription ${to} to redrive to`, {
-        details: `Live subscriptions: ${[...this.#all.keys()].join(', ') || 'none'}; subscribe first with 'subscribe-event'`,
-      });
-    }
-    const chosen = this.deadLetterStore.find(ids);
-    const redriven: { letter: DeadLetter; queue: SubscriberQueue }[] = [];
-    const skipped: { dead_letter_id: string; reason: string }[] = [];
-    for (const letter of chosen) {
-      const queue = (target ?? this.#all.get(letter.subscription_id))?.queue;
-      if (queue) redriven.push({ letter, queue });
-      else skipped.push({ dead_letter_id: letter.dead_letter_id, reason: `subscription ${letter.subscription_id} has ended: redrive to a live one with to_subscription_id` });
-    }
-    const removed = this.deadLetterStore.remove(redriven.map((r) => r.letter), 'redriven');
-    for (const { letter, queue } of redriven) queue.push(letter.event, false);
-    for (const id of ids ?? []) {
-      if (!chosen.some((d) => d.dead_letter_id === id)) skipped.push({ dead_letter_id: id, reason: 'no such dead letter' });
-    }
-    await removed;
-    return { redriven: redriven.map((r) => r.letter.dead_letter_id), skipped };
+  /** Delivers dead letters again (see {@link redriveLetters}); `to` is a live subscription's id or name. */
+  redrive(ids?: string[], to?: string): Promise<Redriven> {
+    return redriveLetters(this.deadLetterStore, (key) => (this.#all.get(key) ?? this.#byName(key))?.queue, () => [...this.#all.keys()], ids, to);
   }
 
   /**
@@ -356,26 +292,7 @@ export class Subscriptions {
 
 
   #deadLetter(subscriptionId: string, event: EventRecord, reason: string, attempts: number): void {
-    const letter: DeadLetter = {
-      dead_letter_id: `dl_${randomUUID().slice(0, 8)}`,
-      subscription_id: subscriptionId,
-      event,
-      reason,
-      attempts,
-      dead_lettered_at: new Date(this.#clock.now()).toISOString(),
-    };
-    this.deadLetterStore.add(letter);
-    // a notice of another subscriber's dead letter is kept, not announced: with two full queues
-    // each announcement would dead-letter at the other and announce again, without end
-    if (event.event_type === 'EVENT_DEAD_LETTERED') return;
-    this.#publish({
-      type: 'EVENT_DEAD_LETTERED',
-      workflowId: event.workflow_id,
-      phase: event.phase,
-      data: { original_event_id: event.event_id, subscription_id: subscriptionId, reason, attempts, dead_letter_id: letter.dead_letter_id, event_type: event.event_type },
-      causationId: event.event_id,
-      correlationId: event.correlation_id,
-    });
+    deadLetter(this.deadLetterStore, this.#clock.now(), this.#publish, { subscriptionId, event, reason, attempts });
   }
 
   /** Cancels pending retries and batch timeouts (shutdown). */
