@@ -13,6 +13,8 @@ export { HUB_VERSION, PROTOCOL_VERSION, LEGACY_PROTOCOL_VERSION } from './runtim
 export { kindOf, readBoundedFile } from './runtime/bounded-file.js';
 export { MAX_PARAMS_DEPTH, checkNesting, checkJsonTextNesting, checkYamlTextNesting, nestingTooDeep } from './runtime/nesting.js';
 export { DEFAULTS } from './runtime/defaults.js';
+// what `health` judges by and SYSTEM_THRESHOLD watches
+export { HEALTH_DEFAULTS, resolveHealthThresholds } from './runtime/health/health-thresholds.js';
 export { resolveDefinition, workflowDefinitionSchema } from './runtime/definition.js';
 // templates (DESIGN §12): the shipped ones' folder, and command-line text made into typed params
 export { BUILTIN_TEMPLATES_DIR } from './runtime/templates/template-catalog.js';
@@ -41,6 +43,7 @@ export { createPiscinaRunner } from './actors/task-runner.js';
 
 export type { Hub, HubOptions } from './runtime/hub.js';
 export type { ResourceCapacity } from './runtime/resources/resource-manager.js';
+export type { HealthThresholds, HealthThresholdOptions } from './runtime/health/health-thresholds.js';
 export type { Command, HubResponse, SuccessResponse, ErrorResponse, OperationName } from './runtime/commands.js';
 export type { WorkflowDefinition } from './runtime/definition.js';
 export type { EventRecord, EventType, Severity, EventMessage } from './runtime/events/event-record.js';

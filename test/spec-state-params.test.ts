@@ -3,7 +3,6 @@
  * "State Management Operations" and "Recovery and Maintenance"), each
  * parameter doing what it asks, on real data directories.
  */
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -11,6 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Hub, ManualClock } from '../src/index.js';
 import { splitLine } from '../src/cli/parse-line.js';
 import { FileCheckpointStore } from '../src/persistence/checkpoint-store.js';
+import { recordFiles } from '../src/runtime/durability/recorded-files.js';
 import { closeHub, fails, makeHub, ok, statusOf, taskOf, until } from './hub-fixtures.js';
 import { scratchDir } from './helpers/cli.js';
 
@@ -91,6 +91,8 @@ describe('get-status {"include_metrics":true,"agent_details":true,"recent_events
     await ok(hub, { operation: 'create', workflow_id: 'wf', parameters: twoRoles });
     await ok(hub, { operation: 'start', workflow_id: 'wf' });
     await ok(hub, { operation: 'wait', workflow_id: 'wf' });
+    // the last event: the end checkpoint, written (and announced) just after the workflow completed
+    await until(() => hub.events('wf').some((e) => e.event_type === 'CHECKPOINT_CREATED' && e.data.trigger === 'end'), 'the end checkpoint');
     const before = (await status(hub, 'wf', { recent_events: 4 })).workflow_state.recent_events as { event_id: string }[];
     expect(before).toHaveLength(4);
     const total = hub.events('wf').length;
@@ -211,8 +213,6 @@ describe('load-state {"checkpoint_id":"chkpt_456","verify_integrity":true,"resto
 });
 
 describe('restore {"checkpoint_id":"chkpt_789","strategy":"full_restore","verify_dependencies":true}', () => {
-  const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
-
   /**
    * A data directory whose workflow `wf` (created, not started) has two more
    * checkpoints written as a troupe with `include_files` would: `with_files`
@@ -232,8 +232,7 @@ describe('restore {"checkpoint_id":"chkpt_789","strategy":"full_restore","verify
     const spec = structuredClone(body.snapshot.context.spec);
     spec.phases[0].tasks[1].handler = 'nowhere';
     await store.write({ ...header, seq: header.seq + 1, trigger: 'manual', name: 'bad_handler' }, { ...body, snapshot: { ...body.snapshot, context: { ...body.snapshot.context, spec } } });
-    const bytes = await readFile(tracked);
-    await store.write({ ...header, seq: header.seq + 2, trigger: 'manual', name: 'with_files' }, { ...body, files: [{ path: tracked, sha256: sha256(bytes), size: bytes.length }] });
+    await store.write({ ...header, seq: header.seq + 2, trigger: 'manual', name: 'with_files' }, { ...body, files: await recordFiles([tracked]) });
     return { hub: (await openHub()).hub, tracked };
   }
 

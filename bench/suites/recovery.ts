@@ -66,6 +66,8 @@ async function writeFixture(dir: string, size: number): Promise<void> {
     const bytes = encodeCheckpoint(
       { machine_id: 'workflow', machine_version: 1, workflow_id: id, seq: 1, trigger: 'start', created_at: 0, epoch: 0, name: null },
       { workflow_id: id, epoch: 0, applied_seq: 0, snapshot: snap, in_flight: [] },
+      // as a hub writes it by default (state_compression: a 20-task body is stored deflated)
+      { compress: true },
     );
     await mkdir(join(dir, 'checkpoints', id), { recursive: true });
     await writeFile(join(dir, 'checkpoints', id, '0000000001-start.ckpt'), bytes);

@@ -1,6 +1,8 @@
 /** A timer handle returned by {@link Clock.setTimer}. */
 export interface TimerHandle {
   cancel(): void;
+  /** lets the process exit while only this timer waits (a periodic check is no work to do); clocks without processes omit it */
+  unref?(): void;
 }
 
 /**
@@ -25,11 +27,19 @@ export const systemClock: Clock = {
     // setTimeout cannot wait longer than 2^31-1 ms; a longer deadline re-arms itself
     const MAX = 2_147_483_647;
     let timer: NodeJS.Timeout;
+    let unref = false;
     const arm = (left: number) => {
       timer = setTimeout(() => (left > MAX ? arm(left - MAX) : fn()), Math.min(Math.max(0, left), MAX));
+      if (unref) timer.unref();
     };
     arm(ms);
-    return { cancel: () => clearTimeout(timer) };
+    return {
+      cancel: () => clearTimeout(timer),
+      unref: () => {
+        unref = true;
+        timer.unref();
+      },
+    };
   },
 };
 

@@ -2,9 +2,15 @@ import { access, readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { parseSize, type HubOptions } from '../index.js';
+import { HEALTH_DEFAULTS, parseSize, type HealthThresholdOptions, type HubOptions } from '../index.js';
 
 const duration = z.union([z.string(), z.number()]);
+const concurrency = z.number().int().min(1).max(1000);
+
+/** `health_thresholds`: any of HEALTH_DEFAULTS' keys (the `_ms` ones also as durations); the hub checks the values. */
+const healthThresholds = z.strictObject(
+  Object.fromEntries(Object.keys(HEALTH_DEFAULTS).map((key) => [key, (key === 'memory_limit_mb' ? z.number().nullable() : key.endsWith('_ms') ? duration : z.number()).optional()])),
+);
 
 /** The configuration file: `troupe.config.json`, `.yaml` or `.yml` in the current directory, or `--config FILE`. */
 export const configSchema = z.strictObject({
@@ -15,6 +21,11 @@ export const configSchema = z.strictObject({
   heartbeat_interval: duration.optional(),
   missed_heartbeats: z.number().int().min(1).max(100).optional(),
   breaker_threshold: z.number().int().min(1).max(1000).optional(),
+  /** tasks one agent runs at once, and the same for the agents of some roles */
+  max_concurrent_tasks: concurrency.optional(),
+  max_concurrent_tasks_by_role: z.record(z.string(), concurrency).optional(),
+  /** the limits `health` judges by and SYSTEM_THRESHOLD watches */
+  health_thresholds: healthThresholds.optional(),
   breaker_cooldown: duration.optional(),
   agent_idle_timeout: duration.optional(),
   retry_backoff_base: duration.optional(),
@@ -27,6 +38,8 @@ export const configSchema = z.strictObject({
   durability: z.enum(['sync', 'batch', 'none']).optional(),
   keep_checkpoints: z.number().int().min(1).max(1000).optional(),
   auto_recovery: z.boolean().optional(),
+  /** the spec's state_compression: checkpoint bodies stored deflated, save-state bundles gzipped by default (default true) */
+  state_compression: z.boolean().optional(),
   event_retention: duration.optional(),
   /** a folder of workflow templates (NAME.yaml): relative to this file; default templates/ beside it, when that exists */
   templates_dir: z.string().min(1).optional(),
@@ -86,6 +99,9 @@ export async function loadConfig(path: string | null, cwd = process.cwd()): Prom
   if (config.heartbeat_interval !== undefined) hub.heartbeatInterval = config.heartbeat_interval;
   if (config.missed_heartbeats !== undefined) hub.missedHeartbeats = config.missed_heartbeats;
   if (config.breaker_threshold !== undefined) hub.breakerThreshold = config.breaker_threshold;
+  if (config.max_concurrent_tasks !== undefined) hub.maxConcurrentTasks = config.max_concurrent_tasks;
+  if (config.max_concurrent_tasks_by_role !== undefined) hub.maxConcurrentTasksByRole = config.max_concurrent_tasks_by_role;
+  if (config.health_thresholds !== undefined) hub.healthThresholds = config.health_thresholds as HealthThresholdOptions;
   if (config.breaker_cooldown !== undefined) hub.breakerCooldown = config.breaker_cooldown;
   if (config.agent_idle_timeout !== undefined) hub.agentIdleTimeout = config.agent_idle_timeout;
   if (config.retry_backoff_base !== undefined) hub.retryBackoffBase = config.retry_backoff_base;
@@ -96,6 +112,7 @@ export async function loadConfig(path: string | null, cwd = process.cwd()): Prom
   if (config.durability !== undefined) hub.durability = config.durability;
   if (config.keep_checkpoints !== undefined) hub.keepCheckpoints = config.keep_checkpoints;
   if (config.auto_recovery !== undefined) hub.autoRecovery = config.auto_recovery;
+  if (config.state_compression !== undefined) hub.stateCompression = config.state_compression;
   if (config.event_retention !== undefined) hub.eventRetention = config.event_retention;
   if (config.handlers !== undefined) {
     hub.handlers = config.handlers;

@@ -9,6 +9,8 @@ export interface PoolInput {
   maxAgents: number;
   /** tasks one agent may run at once */
   maxConcurrentTasks: number;
+  /** the same for the agents of some roles (a role not named here takes `maxConcurrentTasks`) */
+  maxConcurrentTasksByRole?: Readonly<Record<string, number>>;
   /** consecutive failures that open an agent's breaker */
   breakerThreshold: number;
 }
@@ -32,6 +34,12 @@ export type PoolEvent =
   /** a failed or unresponsive agent leaves, whatever the minimum: it holds no capacity */
   | { type: 'agent.discard'; agentId: string }
   | { type: 'pool.drain' };
+
+/** Tasks an agent of `role` may run at once: its role's setting, else the pool's. */
+export const concurrencyOf = (input: PoolInput, role: string): number => {
+  const byRole = input.maxConcurrentTasksByRole;
+  return byRole !== undefined && Object.hasOwn(byRole, role) ? byRole[role]! : input.maxConcurrentTasks;
+};
 
 /** The id of the `n`th agent a pool spawns. */
 export const agentIdFor = (n: number): string => `agent_${String(n).padStart(3, '0')}`;
@@ -66,7 +74,7 @@ export const poolMachine = setup({
         input: {
           id,
           role: event.role,
-          maxConcurrentTasks: context.maxConcurrentTasks,
+          maxConcurrentTasks: concurrencyOf(context, event.role),
           breakerThreshold: context.breakerThreshold,
           ...(event.performance ? { performance: event.performance } : {}),
         },

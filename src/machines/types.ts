@@ -160,6 +160,8 @@ export interface WorkflowSpec {
   agentRequirements: { minAgents: number; maxAgents: number; specializedRoles: string[] };
   /** the definition's `dependencies`: external services it needs, by name (troupe cannot probe them); absent when none */
   dependencies?: string[];
+  /** every checkpoint records the files its tasks name, with their checksums; absent: only when asked (`include_files`) */
+  checkpointFiles?: boolean;
   phases: PhaseSpec[];
   /**
    * The params it runs with (a template, or a definition that declares

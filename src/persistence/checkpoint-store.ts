@@ -2,7 +2,7 @@ import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic-file.js';
 import { mkdirPrivate } from './private-files.js';
-import { CorruptCheckpointError, decodeCheckpoint, encodeCheckpoint, type CheckpointHeader } from './checkpoint-codec.js';
+import { CorruptCheckpointError, decodeCheckpoint, encodeCheckpointFile, type CheckpointHeader, type CheckpointHeaderInput } from './checkpoint-codec.js';
 import { idPath, isSafeId } from './safe-id.js';
 
 /** A stored checkpoint, as listed. */
@@ -23,6 +23,18 @@ export interface LoadedCheckpoint {
   body: unknown;
 }
 
+/** What a write stored, beyond its info: enough to announce the checkpoint without reading it back. */
+export interface WrittenCheckpoint {
+  info: CheckpointInfo;
+  header: CheckpointHeader;
+  /** the packed body's length */
+  bodyBytes: number;
+  /** the body's length as stored: `storedBodyBytes / bodyBytes` is the compression ratio */
+  storedBodyBytes: number;
+  /** where it is, relative to the store's directory (`<workflow-id>/<id>.ckpt`) */
+  location: string;
+}
+
 /** What {@link CheckpointStore.loadNewestValid} found, with what it skipped on the way. */
 export interface NewestValid {
   checkpoint: LoadedCheckpoint | null;
@@ -38,7 +50,9 @@ export interface NewestValid {
  */
 export interface CheckpointStore {
   /** Writes a checkpoint durably; resolves once it would survive a crash. Keeps the newest `keep`. */
-  write(header: Omit<CheckpointHeader, 'format_version' | 'body_sha256'>, body: unknown): Promise<CheckpointInfo>;
+  write(header: CheckpointHeaderInput, body: unknown): Promise<CheckpointInfo>;
+  /** {@link write}, answering what was stored too. */
+  writeDetailed(header: CheckpointHeaderInput, body: unknown): Promise<WrittenCheckpoint>;
   /** The workflow's checkpoints, oldest first. */
   list(workflowId: string): Promise<CheckpointInfo[]>;
   /** Reads and verifies one; throws {@link CorruptCheckpointError} or an ENOENT error. */
@@ -61,26 +75,39 @@ const FILE = /^(\d{10})-([a-z_]+)\.ckpt$/;
 export class FileCheckpointStore implements CheckpointStore {
   readonly #dir: string;
   readonly #keep: number;
+  readonly #compress: boolean;
 
-  constructor(dir: string, options: { keep?: number } = {}) {
+  /** `compress`: store bodies deflated (the config's `state_compression`; small ones stay as they are). */
+  constructor(dir: string, options: { keep?: number; compress?: boolean } = {}) {
     this.#dir = dir;
     this.#keep = options.keep ?? 10;
+    this.#compress = options.compress ?? false;
   }
 
-  async write(header: Omit<CheckpointHeader, 'format_version' | 'body_sha256'>, body: unknown): Promise<CheckpointInfo> {
+  async write(header: CheckpointHeaderInput, body: unknown): Promise<CheckpointInfo> {
+    return (await this.writeDetailed(header, body)).info;
+  }
+
+  async writeDetailed(header: CheckpointHeaderInput, body: unknown): Promise<WrittenCheckpoint> {
     // the file name carries both: one `list` could not parse back would be written and never found
     if (!/^[a-z_]+$/.test(header.trigger)) throw new RangeError(`checkpoint trigger must match [a-z_]+, got ${JSON.stringify(header.trigger)}`);
     if (!Number.isInteger(header.seq) || header.seq < 0 || header.seq >= 1e10) throw new RangeError(`checkpoint seq must be an integer in [0, 1e10), got ${header.seq}`);
     const dir = this.#workflowDir(header.workflow_id);
     await mkdirPrivate(dir);
     const id = `${String(header.seq).padStart(10, '0')}-${header.trigger}`;
-    const bytes = encodeCheckpoint(header, body);
-    await writeFileAtomic(join(dir, `${id}.ckpt`), bytes);
+    const encoded = encodeCheckpointFile(header, body, { compress: this.#compress });
+    await writeFileAtomic(join(dir, `${id}.ckpt`), encoded.bytes);
     const all = await this.#names(header.workflow_id);
     for (const old of all.slice(0, Math.max(0, all.length - this.#keep))) {
       await rm(join(dir, `${old.id}.ckpt`), { force: true });
     }
-    return { workflowId: header.workflow_id, seq: header.seq, trigger: header.trigger, size: bytes.length, id };
+    return {
+      info: { workflowId: header.workflow_id, seq: header.seq, trigger: header.trigger, size: encoded.bytes.length, id },
+      header: encoded.header,
+      bodyBytes: encoded.bodyBytes,
+      storedBodyBytes: encoded.storedBodyBytes,
+      location: `${header.workflow_id}/${id}.ckpt`,
+    };
   }
 
   async list(workflowId: string): Promise<CheckpointInfo[]> {

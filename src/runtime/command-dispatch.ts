@@ -23,12 +23,14 @@ const MUTATING: ReadonlySet<string> = new Set(['start', 'pause', 'resume', 'canc
  */
 export function commandResponder(state: HubState, ready: Promise<void>, isClosed: () => boolean): (command: unknown, session?: Session) => Promise<HubResponse> {
   const record = (started: number, failed: boolean, session?: Session) => {
+    const ms = performance.now() - started;
     // a registered component's activity is its requests
-    if (session) state.components.activity(session, state.clock.now(), performance.now() - started, failed);
+    if (session) state.components.activity(session, state.clock.now(), ms, failed);
     state.stats.commands++;
     if (failed) state.stats.errors++;
-    state.stats.totalMs += performance.now() - started;
+    state.stats.totalMs += ms;
     state.stats.lastCommandAt = state.clock.now();
+    state.health.commands.record(state.clock.now(), ms, !failed);
   };
 
   const respond = async (command: unknown, session?: Session): Promise<HubResponse> => {

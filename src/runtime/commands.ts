@@ -310,6 +310,10 @@ export const OPERATIONS = {
     workflow: 'required',
     params: z.strictObject({
       name: z.string().min(1).max(100).optional().describe('a name to roll back to later'),
+      include_files: z
+        .boolean()
+        .optional()
+        .describe("record the files the workflow's tasks name (exclusive_files) with their sha256, size and mtime; default: the workflow's checkpoint_files"),
       validate_state: z.boolean().default(true).describe('read the checkpoint back and restore it into a scratch actor'),
     }),
     example: 'wf_1 checkpoint {"name":"before-deploy"}',

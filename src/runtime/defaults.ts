@@ -19,6 +19,8 @@ export const DEFAULTS = {
   missed_heartbeats: 3,
   /** recover active workflows at start */
   auto_recovery: true,
+  /** checkpoint bodies of 4 KiB and more stored deflated, save-state bundles gzipped */
+  state_compression: true,
   /** a task's run-time limit when it sets none */
   task_timeout: '10m',
   /** a task's retries when it sets none */

@@ -115,6 +115,8 @@ export const workflowDefinitionSchema = z.strictObject({
   timeout: positiveDuration.prefault(DEFAULTS.workflow_timeout),
   checkpoint_interval: positiveDuration.prefault(DEFAULTS.checkpoint_interval),
   failure_tolerance: z.enum(['low', 'medium', 'high', 'intervene']).default(DEFAULTS.failure_tolerance),
+  /** every checkpoint (automatic ones too) records the files its tasks name in exclusive_files, with their sha256 */
+  checkpoint_files: z.boolean().default(false),
   /** how durable a task outcome is before the workflow acts on it; the hub's mode when absent */
   durability: z.enum(['sync', 'batch', 'none']).optional(),
   /** the `on_recovery` of its `exec` tasks that set none: `adopt` (default) or `restart` */
@@ -342,6 +344,8 @@ export function resolveDefinition(raw: unknown, userHandlers: UserHandlers = new
     checkpointIntervalMs: def.checkpoint_interval,
     failureTolerance: def.failure_tolerance,
     durability: def.durability ?? null,
+    // only when on: a spec without it (and every checkpoint from before it) means off
+    ...(def.checkpoint_files ? { checkpointFiles: true } : {}),
     agentRequirements: {
       minAgents: def.agent_requirements.min_agents,
       maxAgents: def.agent_requirements.max_agents,

@@ -12,6 +12,7 @@ import { ENDED_STATUSES, statusOf } from './scheduling/workflow-entry.js';
  */
 export async function shutDown(state: HubState, graceMs: number): Promise<void> {
   state.scheduler.halt();
+  state.health.close();
   state.resources.close();
   state.subscriptions.close();
   state.maintenance.closed = true;

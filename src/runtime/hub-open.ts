@@ -12,6 +12,7 @@ import { HUB_VERSION } from './version.js';
 import { StateFiles } from './durability/state-files.js';
 import { restoreSubscriptions } from './durability/subscription-file.js';
 import { loadSettings } from './events/event-hub-settings.js';
+import { checkpointCreatedData, workflowAllocations } from './durability/checkpoint-sync.js';
 
 /**
  * Opens the hub's data directory: takes the lock, reads the log back
@@ -23,7 +24,7 @@ import { loadSettings } from './events/event-hub-settings.js';
 export async function openDataDir(
   state: HubState,
   dataDir: string,
-  options: { keepCheckpoints?: number; autoRecovery?: boolean; compactionIntervalMs: number; segmentBytes?: number },
+  options: { keepCheckpoints?: number; autoRecovery?: boolean; stateCompression?: boolean; compactionIntervalMs: number; segmentBytes?: number },
 ): Promise<void> {
   const started = performance.now();
   const opened = await Journal.open(dataDir, {
@@ -31,6 +32,7 @@ export async function openDataDir(
     autoRecovery: options.autoRecovery,
     ...(options.keepCheckpoints === undefined ? {} : { keepCheckpoints: options.keepCheckpoints }),
     ...(options.segmentBytes === undefined ? {} : { segmentBytes: options.segmentBytes }),
+    ...(options.stateCompression === undefined ? {} : { stateCompression: options.stateCompression }),
   });
   const { journal, records, damage } = opened;
   state.journal = journal;
@@ -44,6 +46,14 @@ export async function openDataDir(
   journal.onCheckpointWritten = () => stateFiles.poolChanged();
   // configure-persistence's settings of an earlier run: what the log keeps applies from this run's first event
   await loadSettings(state, dataDir);
+  // every checkpoint, whatever its trigger, is announced with the protocol's checkpoint_sync
+  journal.onCheckpointCreated = (entry, created) =>
+    state.bus.publish({
+      type: 'CHECKPOINT_CREATED',
+      workflowId: entry.id,
+      severity: created.integrity === 'failed' || created.stateValidation === 'failed' ? 'error' : 'info',
+      data: checkpointCreatedData(created, workflowAllocations(state.resources, entry.id)),
+    });
   // events from now on go to the log too; they are history, not the durable truth, so batched unless configured otherwise
   state.bus.persistWith((event) => journal.log.append({ kind: 'event', event }, state.eventSettings.persistence.durability).seq);
   state.subscriptions.deadLetterStore.restore(records);

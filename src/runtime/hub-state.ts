@@ -14,6 +14,7 @@ import type { RecoveryReport } from './durability/recovery.js';
 import type { ResourceManager } from './resources/resource-manager.js';
 import type { TaskFilesConfig, TaskLogError } from './scheduling/task-files.js';
 import type { KpiFold } from './metrics/kpi-fold.js';
+import type { HealthMonitor } from './health/health-monitor.js';
 import type { ComponentRegistry } from './protocol/component-registry.js';
 import type { HandlerActivity } from './protocol/handler-activity.js';
 import type { StateVersions } from './protocol/state-versions.js';
@@ -47,6 +48,8 @@ export interface HubState {
   correlationId: string | null;
   /** command counts and timings for `health` and `metrics` */
   stats: { startedAt: number; commands: number; errors: number; totalMs: number; lastCommandAt: number | null };
+  /** recent commands, deliveries, worker errors, the event loop's delay; SYSTEM_THRESHOLD at each check */
+  health: HealthMonitor;
   /** the actor trace when the hub's `trace` option is on; null (nothing attached, nothing spent) when off */
   trace: ActorTrace | null;
   /** where task logs and process spools live */

@@ -30,6 +30,9 @@ import { commandResponder } from './command-dispatch.js';
 import { recordLogError } from './scheduling/task-log-operations.js';
 import { FileWaits } from './scheduling/file-waits.js';
 import { KpiFold } from './metrics/kpi-fold.js';
+import { resolveHealthThresholds, type HealthThresholdOptions } from './health/health-thresholds.js';
+import { HealthMonitor } from './health/health-monitor.js';
+import { watchedMetrics } from './health/system-metrics.js';
 import { defaultPersistence } from './events/persistence-policy.js';
 
 /** Options of {@link createHub}; every one has a default. */
@@ -46,6 +49,12 @@ export interface HubOptions {
   heartbeatInterval?: string | number;
   /** heartbeats a run may miss before its agent is unresponsive and the task moves to another; @default 3 */
   missedHeartbeats?: number;
+  /** tasks one agent runs at once (`max_concurrent_tasks`), 1 to 1000; @default 1 */
+  maxConcurrentTasks?: number;
+  /** the same for the agents of some roles, e.g. `{ test: 4 }`; a role not named takes `maxConcurrentTasks` */
+  maxConcurrentTasksByRole?: Record<string, number>;
+  /** the limits `health` judges by and SYSTEM_THRESHOLD watches (health/health-thresholds.ts); @default HEALTH_DEFAULTS */
+  healthThresholds?: HealthThresholdOptions;
   /** consecutive failures that open an agent's circuit breaker; @default 5 */
   breakerThreshold?: number;
   /** how long an open breaker waits before one trial task; @default "30s" */
@@ -75,6 +84,13 @@ export interface HubOptions {
   keepCheckpoints?: number;
   /** recover the active workflows of the data directory at start; @default true */
   autoRecovery?: boolean;
+  /**
+   * The spec's `state_compression`: checkpoint bodies of 4 KiB and more are
+   * stored deflated (smaller ones read back faster as they are), and
+   * `save-state` gzips its bundle unless told otherwise. Files written either
+   * way are read either way. @default true
+   */
+  stateCompression?: boolean;
   /** events older than this are removed, at start and every `compactionInterval` (whole log segments no recovery needs); @default "7d" */
   eventRetention?: string | number;
   /**
@@ -166,6 +182,19 @@ function outputLimit(value: string | number): number {
   return bytes;
 }
 
+/** `maxConcurrentTasks` and its per-role settings, each refused unless a whole number from 1 to 1000. */
+function concurrency(options: HubOptions): { maxConcurrentTasks: number; maxConcurrentTasksByRole: Record<string, number> } {
+  const check = (value: unknown, name: string): number => {
+    if (typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 1000) return value;
+    throw new TroupeError('VALIDATION_FAILED', `Option ${name} must be a whole number from 1 to 1000, got ${JSON.stringify(value)}`, {
+      details: 'tasks one agent runs at once; e.g. max_concurrent_tasks: 3, or max_concurrent_tasks_by_role: { test: 4 }',
+    });
+  };
+  const byRole: Record<string, number> = {};
+  for (const [role, n] of Object.entries(options.maxConcurrentTasksByRole ?? {})) byRole[role] = check(n, `maxConcurrentTasksByRole.${role}`);
+  return { maxConcurrentTasks: check(options.maxConcurrentTasks ?? DEFAULTS.max_concurrent_tasks, 'maxConcurrentTasks'), maxConcurrentTasksByRole: byRole };
+}
+
 /**
  * Creates a hub. The REPL, the socket and `troupe run` are thin clients of
  * its one entry point, `execute`.
@@ -194,6 +223,8 @@ export function createHub(options: HubOptions = {}): Hub {
   const taskFiles = taskFilesConfig(options.dataDir, options.taskLogMax ?? DEFAULTS.task_log_max, ms('killGrace', DEFAULTS.kill_grace));
   const maxOutputBytes = outputLimit(options.maxOutputBytes ?? DEFAULTS.max_output_bytes);
   const handlerRefs = userHandlerRefs(options);
+  const agentConcurrency = concurrency(options);
+  const healthThresholds = resolveHealthThresholds(options.healthThresholds);
   const bus = new EventBus(clock);
   const trace = options.trace ? new ActorTrace((draft) => bus.publish(draft)) : null;
   const runner =
@@ -215,7 +246,7 @@ export function createHub(options: HubOptions = {}): Hub {
     });
   const maxAgents = options.maxAgentPoolSize ?? DEFAULTS.max_agent_pool_size;
   const pool = new AgentPool(
-    { minAgents: 0, maxAgents, maxConcurrentTasks: DEFAULTS.max_concurrent_tasks, breakerThreshold: options.breakerThreshold ?? DEFAULTS.breaker_threshold },
+    { minAgents: 0, maxAgents, ...agentConcurrency, breakerThreshold: options.breakerThreshold ?? DEFAULTS.breaker_threshold },
     bus,
     clock,
     { breakerCooldownMs: timings.breakerCooldownMs, idleTimeoutMs: timings.idleTimeoutMs, alertThreshold: DEFAULTS.performance_alert_threshold },
@@ -257,7 +288,11 @@ export function createHub(options: HubOptions = {}): Hub {
     subscriptions: new Subscriptions(clock, (draft) => bus.publish(draft)),
     maintenance: { timer: null, running: null, last: null, closed: false },
     stats: { startedAt: clock.now(), commands: 0, errors: 0, totalMs: 0, lastCommandAt: null },
+    health: new HealthMonitor({ clock, bus, thresholds: healthThresholds, measure: () => watchedMetrics(state) }),
   };
+  // failed deliveries and dead letters count against the event hub's health over its window
+  state.subscriptions.onDeliveryFailure = () => state.health.deliveryFailures.add(clock.now());
+  state.subscriptions.onDeadLetter = () => state.health.deadLetters.add(clock.now());
   let closed = false;
   // the KPIs fold every event as it is published (state.kpis is replaced once, when the data directory's saved state is loaded)
   bus.subscribe((event) => state.kpis.apply(event));
@@ -276,6 +311,7 @@ export function createHub(options: HubOptions = {}): Hub {
       : openDataDir(state, options.dataDir, {
           ...(options.keepCheckpoints === undefined ? {} : { keepCheckpoints: options.keepCheckpoints }),
           ...(options.autoRecovery === undefined ? {} : { autoRecovery: options.autoRecovery }),
+          ...(options.stateCompression === undefined ? {} : { stateCompression: options.stateCompression }),
           ...(options.logSegmentBytes === undefined ? {} : { segmentBytes: options.logSegmentBytes }),
           compactionIntervalMs,
         });

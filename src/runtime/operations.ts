@@ -75,8 +75,10 @@ const handlers: Record<string, Handler> = {
     const entry = newEntry(workflowId, actor);
     entry.correlationId = hub.correlationId;
     hub.workflows.set(workflowId, entry);
+    let created;
     try {
-      await hub.journal?.checkpoint(entry, 'create');
+      // announced after WORKFLOW_CREATED: a workflow's history starts with its creation
+      created = await hub.journal?.checkpoint(entry, 'create', { announce: false });
     } catch (error) {
       hub.workflows.delete(workflowId);
       actor.stop();
@@ -95,6 +97,7 @@ const handlers: Record<string, Handler> = {
       source: 'hub',
       correlationId: hub.correlationId,
     });
+    if (created) hub.journal!.announce(entry, created);
     return {
       result: {
         workflow_id: workflowId,

@@ -35,6 +35,8 @@ const agentRow = (a: AgentView) => ({
   breaker: a.breaker,
   load: a.current_tasks.length,
   max_concurrent_tasks: a.max_concurrent_tasks,
+  /** percent of its task slots in use */
+  utilization: Math.round((a.current_tasks.length / a.max_concurrent_tasks) * 1000) / 10,
   current_tasks: a.current_tasks,
   success_rate: successRate(a),
   average_task_time: formatDuration(a.average_task_ms),
@@ -134,6 +136,7 @@ export const agentHandlers: Record<string, Handler> = {
   'monitor-pool'(hub) {
     const agents = hub.pool.views();
     const pool = hub.runner.stats();
+    const slots = hub.pool.slots();
     return {
       result: {
         agents: agents.map(agentRow),
@@ -144,6 +147,10 @@ export const agentHandlers: Record<string, Handler> = {
           busy: agents.filter((a) => a.state === 'busy').length,
           unavailable: agents.filter((a) => a.state !== 'busy' && a.state !== 'idle').length,
           open_breakers: agents.filter((a) => a.breaker !== 'closed').length,
+          // tasks the agents run, and could run (the agents there and those the pool may add)
+          running_tasks: agents.reduce((n, a) => n + a.current_tasks.length, 0),
+          task_slots: slots,
+          agent_utilization: slots.total === 0 ? 0 : Math.round((slots.used / slots.total) * 1000) / 10,
           threads: pool.threads,
           max_threads: pool.maxThreads,
           utilization: Math.round(pool.utilization * 1000) / 10,

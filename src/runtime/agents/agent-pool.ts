@@ -1,11 +1,12 @@
 import { createActor, type ActorRefFrom, type SnapshotFrom } from 'xstate';
 import type { Clock, TimerHandle } from '../../actors/clock.js';
 import { acceptsNewTask, agentMachine, type AgentPerformance } from '../../machines/agent-machine.js';
-import { poolMachine, type PoolInput } from '../../machines/pool-machine.js';
+import { concurrencyOf, poolMachine, type PoolInput } from '../../machines/pool-machine.js';
 import { performanceScore, rank, type AssignmentStrategy, type Candidate } from './agent-ranking.js';
 import { formatDuration } from '../durations.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { Inspector } from '../events/actor-trace.js';
+import { scaleDownEvent } from './pool-events.js';
 
 type AgentSnapshot = SnapshotFrom<typeof agentMachine>;
 type AgentRef = ActorRefFrom<typeof agentMachine>;
@@ -98,6 +99,31 @@ export class AgentPool {
   /** Agents the pool holds at most (`max_agent_pool_size`). */
   get maxAgents(): number {
     return this.#actor.getSnapshot().context.maxAgents;
+  }
+
+  /** Tasks an agent of `role` runs at once (`max_concurrent_tasks`, or its role's own). */
+  concurrencyOf(role: string): number {
+    return concurrencyOf(this.#actor.getSnapshot().context, role);
+  }
+
+  /**
+   * Task slots of the agents that may take work (idle or busy): in use now,
+   * and at most, counting the agents the pool may still add at the default
+   * concurrency.
+   */
+  slots(): { used: number; total: number } {
+    const context = this.#actor.getSnapshot().context;
+    let used = 0;
+    let total = Math.max(0, context.maxAgents - context.members.length) * context.maxConcurrentTasks;
+    for (const m of context.members) {
+      const snapshot = this.#agent(m.id)?.getSnapshot();
+      if (!snapshot) continue;
+      const { lifecycle } = snapshot.value as { lifecycle: string };
+      if (lifecycle !== 'idle' && lifecycle !== 'busy') continue;
+      used += snapshot.context.running.length;
+      total += snapshot.context.maxConcurrentTasks;
+    }
+    return { used, total };
   }
 
   /** Called when an agent may take work again (a task ended, a breaker half-opened, an agent joined). */
@@ -270,12 +296,17 @@ export class AgentPool {
     const role = this.view(agentId)?.role;
     // the last agents of a role, down to its floor, stay: no timer for them
     if (role === undefined || this.#members(role).length <= this.#floorOf(role)) return;
+    const idleSince = this.#clock.now();
     this.#timers.set(
       `idle:${agentId}`,
       this.#clock.setTimer(this.#settings.idleTimeoutMs, () => {
         this.#timers.delete(`idle:${agentId}`);
         const view = this.view(agentId);
-        if (view?.state === 'idle' && this.#members(view.role).length > this.#floorOf(view.role)) this.#remove(agentId, 'retired', 'idle');
+        if (view?.state !== 'idle' || this.#members(view.role).length <= this.#floorOf(view.role)) return;
+        const before = { agents: this.#members().length, ofRole: this.#members(view.role).length };
+        this.#remove(agentId, 'retired', 'idle');
+        // the pool shrank back to what is used: said with what it gave back
+        this.#bus.publish(scaleDownEvent(view, this.#clock.now() - idleSince, before, { agents: this.#members().length, ofRole: this.#members(view.role).length }));
       }),
     );
   }

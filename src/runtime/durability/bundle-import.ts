@@ -194,7 +194,7 @@ function everyHandler(spec: WorkflowSpec): UserHandlers {
   return new Map(named.filter((h): h is string => typeof h === 'string' && !isBuiltinHandler(h)).map((h) => [h, { ok: true } as HandlerProbe]));
 }
 
-const SPEC_KEYS = ['name', 'description', 'priority', 'timeoutMs', 'checkpointIntervalMs', 'failureTolerance', 'durability', 'agentRequirements'] as const;
+const SPEC_KEYS = ['name', 'description', 'priority', 'timeoutMs', 'checkpointIntervalMs', 'failureTolerance', 'durability', 'agentRequirements', 'checkpointFiles'] as const;
 const TASK_KEYS = ['id', 'description', 'handler', 'role', 'input', 'dependsOn', 'timeoutMs', 'retries', 'exclusiveFiles', 'estimatedDurationMs', 'risky'] as const;
 
 /** The fields of a spec that `create` decides, in one comparable form (fields added later are not compared). */
@@ -240,6 +240,7 @@ function definitionOf(spec: WorkflowSpec) {
     checkpoint_interval: spec.checkpointIntervalMs,
     failure_tolerance: spec.failureTolerance,
     ...(spec.durability == null ? {} : { durability: spec.durability }),
+    ...(spec.checkpointFiles === true ? { checkpoint_files: true } : {}),
     agent_requirements: {
       min_agents: spec.agentRequirements.minAgents,
       max_agents: spec.agentRequirements.maxAgents,

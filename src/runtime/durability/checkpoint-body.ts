@@ -1,5 +1,8 @@
 import type { Snapshot } from 'xstate';
+import type { CheckpointHeader } from '../../persistence/checkpoint-codec.js';
+import type { CheckpointInfo } from '../../persistence/checkpoint-store.js';
 import { TroupeError } from '../errors.js';
+import type { RecordedFiles } from './recorded-files.js';
 
 /** The id and version of the machine whose snapshots the checkpoints hold. Bump the version when the statecharts change shape. */
 export const WORKFLOW_MACHINE = { id: 'workflow', version: 2 } as const;
@@ -14,6 +17,29 @@ export interface CheckpointBody {
   snapshot: Snapshot<unknown>;
   /** tasks running when the checkpoint was taken; with no outcome in the log they run again */
   in_flight: { task_id: string; attempt: number; agent_id: string; idempotency_key: string }[];
+  /** the files the workflow names, with their checksums (`include_files`, `checkpoint_files`); absent when not recorded */
+  files?: RecordedFiles;
+}
+
+/** A verdict of the protocol's `validation_results`: `passed` only for what was actually checked. */
+export type Verdict = 'passed' | 'failed' | 'unknown';
+
+/** A checkpoint just written, with what the writer knows of it: announced without reading the file back. */
+export interface CreatedCheckpoint extends CheckpointInfo {
+  header: CheckpointHeader;
+  /** the packed body's length, and its length as stored */
+  bodyBytes: number;
+  storedBodyBytes: number;
+  /** relative to the data directory */
+  location: string;
+  files: RecordedFiles | null;
+  inFlight: CheckpointBody['in_flight'];
+  /** read back and verified (sha256s, decode) after the write */
+  integrity: Verdict;
+  /** restored into a scratch actor after the write */
+  stateValidation: Verdict;
+  /** what the failed check said */
+  verifyError?: string;
 }
 
 /** A migration lifts a body written by machine version `from` to `from + 1`. */

@@ -1,23 +1,23 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import { z } from 'zod';
 import { isBuiltinHandler } from '../../actors/handler-inputs.js';
 import type { HandlerProbe } from '../../actors/handler-registry.js';
 import { isTerminal } from '../../machines/phase-records.js';
 import type { LoadedCheckpoint } from '../../persistence/checkpoint-store.js';
 import { phaseRecords } from '../scheduling/status.js';
+import { compareRecordedFiles, type RecordedFile } from './recorded-files.js';
 import { ENDED_STATUSES, statusOf, type WorkflowSnapshot } from '../scheduling/workflow-entry.js';
 
-/** A file a checkpoint recorded (`checkpoint {"include_files":true}`), as it was then. */
-const recordedFiles = z.array(z.looseObject({ path: z.string().min(1), sha256: z.string(), size: z.number() }));
+/** The files a checkpoint recorded (`include_files`, `checkpoint_files`), as the journal writes them: {@link RecordedFiles}. */
+const recordedFiles = z.looseObject({
+  files: z.array(z.looseObject({ path: z.string().min(1), sha256: z.string().nullable(), size: z.number().nullable(), mtime_ms: z.number().nullable() })),
+});
 
 export interface ChangedFile {
   path: string;
-  was: { sha256: string; size: number };
-  /** null when the file is gone or cannot be read */
-  now: { sha256: string; size: number } | null;
+  /** as recorded; null fields: it was missing then */
+  was: { sha256: string | null; size: number | null };
+  /** null when the file is gone */
+  now: { sha256: string | null; size: number | null } | null;
 }
 
 /** What `restore {"verify_dependencies":true}` found; the restore goes ahead only when it `passed`. */
@@ -68,37 +68,32 @@ function handlerProblem(handler: string, handlers: ReadonlyMap<string, HandlerPr
   return probe.ok ? null : `its handler ${handler} is configured but cannot run: ${probe.reason}`;
 }
 
-/** Compares the files the checkpoint recorded (body or header `files`) with the disk; each change adds a reason. */
+/** Compares the files the checkpoint recorded with the disk ({@link compareRecordedFiles}); each change adds a reason. */
 async function compareFiles(loaded: LoadedCheckpoint, reasons: string[]): Promise<DependencyReport['files']> {
-  const raw = (loaded.body as { files?: unknown }).files ?? (loaded.header as { files?: unknown }).files;
+  const raw = (loaded.body as { files?: unknown }).files;
   if (raw === undefined || raw === null) return null;
   const parsed = recordedFiles.safeParse(raw);
   if (!parsed.success) {
-    reasons.push(`the checkpoint's file list is not [{path, sha256, size}], so its files cannot be compared: ${z.prettifyError(parsed.error)}`);
+    reasons.push(`the checkpoint's file list is not {files: [{path, sha256, size, mtime_ms}]}, so its files cannot be compared: ${z.prettifyError(parsed.error)}`);
     return { checked: 0, changed: [] };
   }
-  const changed: ChangedFile[] = [];
-  for (const file of parsed.data) {
-    const now = await fingerprint(resolve(file.path));
-    if (now !== null && now.sha256 === file.sha256 && now.size === file.size) continue;
-    changed.push({ path: file.path, was: { sha256: file.sha256, size: file.size }, now });
-    reasons.push(now === null ? `file ${file.path} is gone (or unreadable) since the checkpoint` : `file ${file.path} changed since the checkpoint (${file.size} → ${now.size} bytes)`);
+  const files = parsed.data.files as RecordedFile[];
+  // the comparison reads each file once; what it read is what `now` reports
+  const current = new Map<string, Promise<RecordedFile>>();
+  const { changed, missing } = await compareRecordedFiles(files, current);
+  const recorded = new Map(files.map((f) => [f.path, f]));
+  const report: ChangedFile[] = [];
+  for (const path of [...changed, ...missing]) {
+    const was = recorded.get(path)!;
+    const now = await current.get(path)!;
+    report.push({ path, was: { sha256: was.sha256, size: was.size }, now: now.missing ? null : { sha256: now.sha256, size: now.size } });
+    reasons.push(
+      now.missing
+        ? `file ${path} is gone since the checkpoint`
+        : was.missing
+          ? `file ${path} exists now but was missing at the checkpoint`
+          : `file ${path} changed since the checkpoint (${was.size === now.size ? `same size, ${now.size} bytes, other content` : `${was.size} → ${now.size} bytes`})`,
+    );
   }
-  return { checked: parsed.data.length, changed };
-}
-
-/** A regular file's size and sha256, streamed; null when it is missing, unreadable or not a regular file. */
-async function fingerprint(path: string): Promise<{ sha256: string; size: number } | null> {
-  try {
-    if (!(await stat(path)).isFile()) return null;
-    const hash = createHash('sha256');
-    let size = 0;
-    for await (const chunk of createReadStream(path)) {
-      hash.update(chunk as Buffer);
-      size += (chunk as Buffer).length;
-    }
-    return { sha256: hash.digest('hex'), size };
-  } catch {
-    return null;
-  }
+  return { checked: files.length, changed: report };
 }

@@ -1,16 +1,19 @@
+import { relative } from 'node:path';
 import { AppendLog, type Durability, type LogDamage, type LogRecord, type SegmentInfo } from '../../persistence/append-log.js';
-import { FileCheckpointStore, type CheckpointInfo, type CheckpointStore } from '../../persistence/checkpoint-store.js';
+import { FileCheckpointStore, type CheckpointStore, type LoadedCheckpoint } from '../../persistence/checkpoint-store.js';
 import { dataDirLayout, WorkflowIndex, type WorkflowShelf } from '../../persistence/data-dir.js';
 import { acquireLock, DataDirLockedError, LOCK_LEASE_MS } from '../../persistence/data-dir-lock.js';
 import { DataDirUnsafeError, ensurePrivateDataDir } from '../../persistence/data-dir-safety.js';
 import type { Clock } from '../../actors/clock.js';
 import type { TaskError } from '../../machines/types.js';
-import { WORKFLOW_MACHINE, type CheckpointBody } from './checkpoint-body.js';
+import { WORKFLOW_MACHINE, type CheckpointBody, type CreatedCheckpoint, type Verdict } from './checkpoint-body.js';
 import { highestClaim, missingFrom, readClaims, type LogMissing } from './log-claims.js';
 import { PreloadedCheckpoints } from './preloaded-checkpoints.js';
+import { recordFiles, workflowFilePaths } from './recorded-files.js';
 import { TroupeError } from '../errors.js';
 import { StorageHealth } from './storage-health.js';
 import { idempotencyKey, statusOf, type WorkflowEntry, type WorkflowStatus } from '../scheduling/workflow-entry.js';
+import { DEFAULTS } from '../defaults.js';
 
 /** A task outcome as logged, before the actor sees it. Keyed by (workflow_id, epoch, task_id, attempt). */
 export interface OutcomeRecord {
@@ -40,6 +43,18 @@ export type CheckpointTrigger =
   | 'retry_task' | 'skip_task'
   /** taken again once the data directory takes writes, for a workflow whose last checkpoint failed */
   | 'storage';
+
+/** How one checkpoint is taken beyond its trigger. */
+export interface CheckpointOptions {
+  /** a name given with the manual `checkpoint` command */
+  name?: string | null;
+  /** record the workflow's files with their checksums; default: the workflow's `checkpoint_files` */
+  includeFiles?: boolean;
+  /** read the file back and verify it after the write; `restore` also restores it (into a scratch actor) */
+  verify?: { restore?: (loaded: LoadedCheckpoint) => void };
+  /** false: the caller announces it (with {@link Journal.announce}) once its own event is out */
+  announce?: boolean;
+}
 
 /** The coded error for a data directory that cannot be opened: locked by a live supervisor, or writable by others. */
 function dataDirError(dataDir: string, error: unknown): unknown {
@@ -91,17 +106,28 @@ export class Journal {
   readonly #behind = new Set<WorkflowEntry>();
   /** told after each checkpoint written (the hub writes the pool's records then) */
   onCheckpointWritten: (() => void) | null = null;
+  /** told of each checkpoint written, to announce it (the hub publishes CHECKPOINT_CREATED) */
+  onCheckpointCreated: ((entry: WorkflowEntry, created: CreatedCheckpoint) => void) | null = null;
+  /** where a task's relative files and exec `cwd` start: the supervisor's cwd */
+  readonly #cwd = process.cwd();
+  /** the checkpoints directory, relative to the data directory, for the locations announced */
+  readonly #checkpointsDir: string;
   /** the log position each workflow's newest written checkpoint covers */
   readonly #durable = new WeakMap<WorkflowEntry, number>();
 
-  private constructor(dataDir: string, log: AppendLog, checkpoints: CheckpointStore, index: WorkflowIndex, release: () => Promise<void>, clock: Clock, storage: StorageHealth) {
+  /** the config's `state_compression`: checkpoint bodies stored deflated, save-state bundles gzipped by default */
+  readonly stateCompression: boolean;
+
+  private constructor(dataDir: string, log: AppendLog, checkpoints: CheckpointStore, index: WorkflowIndex, release: () => Promise<void>, clock: Clock, storage: StorageHealth, stateCompression: boolean) {
     this.dataDir = dataDir;
+    this.stateCompression = stateCompression;
     this.log = log;
     this.checkpoints = checkpoints;
     this.index = index;
     this.#release = release;
     this.#clock = clock;
     this.storage = storage;
+    this.#checkpointsDir = relative(dataDir, dataDirLayout(dataDir).checkpoints);
   }
 
   /**
@@ -118,7 +144,7 @@ export class Journal {
    */
   static async open(
     dataDir: string,
-    options: { clock: Clock; keepCheckpoints?: number; segmentBytes?: number; autoRecovery?: boolean },
+    options: { clock: Clock; keepCheckpoints?: number; segmentBytes?: number; autoRecovery?: boolean; stateCompression?: boolean },
   ): Promise<{ journal: Journal; records: LogRecord[]; damage: LogDamage[]; missing: LogMissing | null; segments: SegmentInfo[]; tookOverLockFrom: number | null }> {
     const layout = dataDirLayout(dataDir);
     let lock;
@@ -134,7 +160,11 @@ export class Journal {
         log: () => journal!.log.retry(),
         checkpoints: () => journal!.#checkpointAgain(),
       });
-      const store = new FileCheckpointStore(layout.checkpoints, options.keepCheckpoints === undefined ? {} : { keep: options.keepCheckpoints });
+      const stateCompression = options.stateCompression ?? DEFAULTS.state_compression;
+      const store = new FileCheckpointStore(layout.checkpoints, {
+        ...(options.keepCheckpoints === undefined ? {} : { keep: options.keepCheckpoints }),
+        compress: stateCompression,
+      });
       const index = new WorkflowIndex(layout.workflows);
       const active = await index.list('active');
       const { claims, loads } = await readClaims(store, [...active, ...(await index.list('completed')), ...(await index.list('failed'))]);
@@ -145,7 +175,7 @@ export class Journal {
         onStall: (stall) => (stall ? storage.failed('log', stall) : storage.succeeded('log')),
         onRejected: (error) => storage.refused(error),
       });
-      journal = new Journal(dataDir, log, new PreloadedCheckpoints(store, loads), index, lock.release, options.clock, storage);
+      journal = new Journal(dataDir, log, new PreloadedCheckpoints(store, loads), index, lock.release, options.clock, storage, stateCompression);
       return { journal, records, damage, missing: missingFrom(claims, lastSeq), segments, tookOverLockFrom: lock.tookOverFrom };
     } catch (error) {
       await lock.release();
@@ -161,9 +191,11 @@ export class Journal {
   /**
    * Checkpoints a workflow: its persisted snapshot is taken now, written in
    * order after the workflow's earlier checkpoints. Also keeps the workflow's
-   * index record on the shelf its status belongs to.
+   * index record on the shelf its status belongs to, and announces the
+   * checkpoint (unless `announce: false`). The files, when included, are
+   * recorded as they are when the write's turn comes.
    */
-  checkpoint(entry: WorkflowEntry, trigger: CheckpointTrigger, name: string | null = null): Promise<CheckpointInfo> {
+  checkpoint(entry: WorkflowEntry, trigger: CheckpointTrigger, options: CheckpointOptions = {}): Promise<CreatedCheckpoint> {
     const snapshot = entry.actor.getSnapshot();
     // the log position this state covers: everything before it is either in the snapshot or not
     // this workflow's, except outcomes logged but not applied yet (replay must still see those)
@@ -184,6 +216,8 @@ export class Journal {
     if (!this.#durable.has(entry)) this.#durable.set(entry, entry.checkpointedAppliedSeq);
     entry.checkpointedAppliedSeq = covered;
     const status = statusOf(snapshot);
+    const name = options.name ?? null;
+    const includeFiles = options.includeFiles ?? snapshot.context.spec.checkpointFiles === true;
     const header = {
       machine_id: WORKFLOW_MACHINE.id,
       machine_version: WORKFLOW_MACHINE.version,
@@ -195,15 +229,16 @@ export class Journal {
       name,
     };
     const write = entry.checkpointChain.then(async () => {
+      let written;
       try {
-        const info = await this.checkpoints.write(header, body);
+        if (includeFiles) body.files = await recordFiles(workflowFilePaths(snapshot.context.spec, this.#cwd));
+        written = await this.checkpoints.writeDetailed(header, body);
         await this.index.put(shelfOf(status), { id: entry.id, name: snapshot.context.spec.name, status, updated_at: snapshot.context.updatedAt });
         this.#durable.set(entry, covered);
         entry.checkpointedAppliedSeq = Math.max(entry.checkpointedAppliedSeq, covered);
         this.#behind.delete(entry);
         this.storage.succeeded('checkpoints');
         this.onCheckpointWritten?.();
-        return info;
       } catch (error) {
         // what it would have covered is not durable: retention keeps the log it needs, the
         // interval trigger tries again, and it is taken again once writes succeed
@@ -213,9 +248,45 @@ export class Journal {
         this.storage.failed('checkpoints', error as NodeJS.ErrnoException);
         throw error;
       }
+      const created: CreatedCheckpoint = {
+        ...written.info,
+        header: written.header,
+        bodyBytes: written.bodyBytes,
+        storedBodyBytes: written.storedBodyBytes,
+        location: `${this.#checkpointsDir}/${written.location}`,
+        files: body.files ?? null,
+        inFlight: body.in_flight,
+        integrity: 'unknown',
+        stateValidation: 'unknown',
+      };
+      if (options.verify) Object.assign(created, await this.#verify(created, options.verify.restore));
+      if (options.announce !== false) this.announce(entry, created);
+      return created;
     });
     entry.checkpointChain = write.catch(() => {});
     return write;
+  }
+
+  /** Reads a checkpoint just written back (and restores it, with `restore`): the verdicts of what was checked. */
+  async #verify(created: CreatedCheckpoint, restore: ((loaded: LoadedCheckpoint) => void) | undefined) {
+    let loaded: LoadedCheckpoint;
+    try {
+      loaded = await this.checkpoints.read(created);
+    } catch (error) {
+      return { integrity: 'failed' as Verdict, verifyError: error instanceof Error ? error.message : String(error) };
+    }
+    if (!restore) return { integrity: 'passed' as Verdict };
+    try {
+      restore(loaded);
+      return { integrity: 'passed' as Verdict, stateValidation: 'passed' as Verdict };
+    } catch (error) {
+      return { integrity: 'passed' as Verdict, stateValidation: 'failed' as Verdict, verifyError: error instanceof Error ? error.message : String(error) };
+    }
+  }
+
+  /** Announces a checkpoint written with `announce: false`. */
+  announce(entry: WorkflowEntry, created: CreatedCheckpoint): void {
+    this.onCheckpointCreated?.(entry, created);
   }
 
   /** The storage probe for checkpoints: every workflow whose last checkpoint failed is checkpointed again. */

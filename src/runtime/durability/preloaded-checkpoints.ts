@@ -1,5 +1,5 @@
-import type { CheckpointHeader } from '../../persistence/checkpoint-codec.js';
-import type { CheckpointInfo, CheckpointStore, LoadedCheckpoint, NewestValid } from '../../persistence/checkpoint-store.js';
+import type { CheckpointHeaderInput } from '../../persistence/checkpoint-codec.js';
+import type { CheckpointInfo, CheckpointStore, LoadedCheckpoint, NewestValid, WrittenCheckpoint } from '../../persistence/checkpoint-store.js';
 
 /**
  * A checkpoint store that answers each workflow's first `loadNewestValid`
@@ -17,9 +17,14 @@ export class PreloadedCheckpoints implements CheckpointStore {
     this.#loads = loads;
   }
 
-  write(header: Omit<CheckpointHeader, 'format_version' | 'body_sha256'>, body: unknown): Promise<CheckpointInfo> {
+  write(header: CheckpointHeaderInput, body: unknown): Promise<CheckpointInfo> {
     this.#loads.delete(header.workflow_id);
     return this.#store.write(header, body);
+  }
+
+  writeDetailed(header: CheckpointHeaderInput, body: unknown): Promise<WrittenCheckpoint> {
+    this.#loads.delete(header.workflow_id);
+    return this.#store.writeDetailed(header, body);
   }
 
   list(workflowId: string): Promise<CheckpointInfo[]> {

@@ -8,6 +8,8 @@ import { phaseRecords } from '../scheduling/status.js';
 import { findCheckpoint, loadCheckpoint } from './checkpoint-lookup.js';
 import { verifyDependencies } from './dependency-check.js';
 import { outcomesAfter, rehydrate, releaseInFlight } from './recovery.js';
+import type { CheckpointBody } from './checkpoint-body.js';
+import { compareRecordedFiles, type RecordedFile, type RecordedFiles } from './recorded-files.js';
 import { newEntry, statusOf, type PhaseRef, type WorkflowEntry, type WorkflowSnapshot } from '../scheduling/workflow-entry.js';
 
 const STOPPED = { name: 'RestoreError', code: 'WORKFLOW_RESTORED', message: 'The workflow was restored to a checkpoint', retryable: false };
@@ -21,10 +23,10 @@ async function describeCheckpoints(hub: HubState, entry: WorkflowEntry, operatio
   return Promise.all(
     infos.map(async (info) => {
       try {
-        const { header } = await journal.checkpoints.read(info);
-        return { info, header, error: null };
+        const { header, body } = await journal.checkpoints.read(info);
+        return { info, header, files: (body as CheckpointBody).files ?? null, error: null };
       } catch (error) {
-        return { info, header: null, error: error instanceof Error ? error.message : String(error) };
+        return { info, header: null, files: null, error: error instanceof Error ? error.message : String(error) };
       }
     }),
   );
@@ -64,6 +66,7 @@ export async function restoreTo(hub: HubState, entry: WorkflowEntry, loaded: Loa
       if (phase && applyOutcome(phase, record)) replayed++;
     }
   }
+  const files = await filesSince(body.files ?? null);
   const fresh = newEntry(entry.id, actor, { epoch: entry.epoch + 1, appliedSeq: journal.log.nextSeq - 1, checkpointSeq: entry.checkpointSeq });
   Object.assign(entry, { ...fresh, checkpointChain: entry.checkpointChain, watchers: entry.watchers });
   const rerun = releaseInFlight(entry, hub.clock.now());
@@ -87,9 +90,29 @@ export async function restoreTo(hub: HubState, entry: WorkflowEntry, loaded: Loa
       // work done after the checkpoint that this timeline does again (its files are not undone)
       completed_tasks_to_run_again: undone,
       new_checkpoint: written.id,
+      // the files the checkpoint recorded, compared with the disk now (restoring state does not restore files)
+      ...(files ? { files } : {}),
     },
     stoppedAgents: stoppedAgents.size,
     resourcesUsed: `checkpoint ${info.id} read, checkpoint ${written.id} written (${written.size} bytes)`,
+  };
+}
+
+/**
+ * How the files a checkpoint recorded compare with the files now (null when
+ * it recorded none): counts, and the paths that changed or went missing.
+ * `cache` reads each file once across several checkpoints.
+ */
+async function filesSince(recorded: RecordedFiles | null, cache?: Map<string, Promise<RecordedFile>>) {
+  if (!recorded) return null;
+  const { changed, missing, unchanged, unchecked } = await compareRecordedFiles(recorded.files, cache);
+  return {
+    recorded: recorded.files.length,
+    unchanged: unchanged.length,
+    changed,
+    missing,
+    ...(unchecked.length > 0 ? { unchecked } : {}),
+    ...(recorded.omitted > 0 ? { omitted: recorded.omitted } : {}),
   };
 }
 
@@ -104,33 +127,57 @@ export async function checkDependencies(hub: HubState, loaded: LoadedCheckpoint)
 }
 
 export const recoveryHandlers: Record<string, Handler> = {
-  async checkpoint(hub, id, params: { name?: string; validate_state: boolean }) {
+  async checkpoint(hub, id, params: { name?: string; include_files?: boolean; validate_state: boolean }) {
     const entry = entryOf(hub, id);
     const journal = journalOf(hub, 'checkpoint');
-    const info = await journal.checkpoint(entry, 'manual', params.name ?? null);
-    const loaded = await journal.checkpoints.read(info);
-    if (params.validate_state) rehydrate(loaded).actor.stop();
-    hub.bus.publish({ type: 'CHECKPOINT_CREATED', workflowId: entry.id, data: { checkpoint: info.id, name: params.name ?? null, size: info.size } });
+    const created = await journal.checkpoint(entry, 'manual', {
+      name: params.name ?? null,
+      ...(params.include_files === undefined ? {} : { includeFiles: params.include_files }),
+      verify: params.validate_state ? { restore: (loaded) => rehydrate(loaded).actor.stop() } : {},
+    });
+    if (created.integrity === 'failed' || created.stateValidation === 'failed') {
+      throw new TroupeError('CHECKPOINT_CORRUPT', `Checkpoint ${created.id} of ${entry.id} was written but ${created.integrity === 'failed' ? 'does not read back intact' : 'does not restore'}`, {
+        details: created.verifyError ?? 'no detail',
+        suggestions: [`See '${entry.id} list-checkpoints' and 'health' (storage); the previous checkpoints are kept`],
+      });
+    }
+    const warnings: string[] = [];
+    const files = created.files;
+    if (files && files.files.length === 0) warnings.push('include_files: the workflow names no files (its tasks have no exclusive_files), so none were recorded');
+    if (files && files.omitted > 0) warnings.push(`include_files: ${files.omitted} file(s) beyond the first ${files.limits.count} were not recorded`);
+    const unhashed = files?.files.filter((f) => f.unhashed) ?? [];
+    if (unhashed.length > 0) warnings.push(`include_files: ${unhashed.length} file(s) recorded by size and mtime only, without a checksum (${unhashed[0]!.unhashed}${unhashed.length > 1 ? ', …' : ''})`);
+    const hashed = files?.files.filter((f) => f.sha256 !== null) ?? [];
     return {
       result: {
         workflow_id: entry.id,
-        checkpoint_id: info.id,
+        checkpoint_id: created.id,
         name: params.name ?? null,
-        size_bytes: info.size,
-        workflow_state_hash: loaded.header.body_sha256,
-        validated: params.validate_state,
+        size_bytes: created.size,
+        compression: created.header.compression ?? 'none',
+        workflow_state_hash: created.header.body_sha256,
+        integrity_check: created.integrity,
+        validated: created.stateValidation === 'passed',
+        ...(files ? { files: files.files, ...(files.omitted > 0 ? { files_omitted: files.omitted } : {}) } : {}),
       },
-      next_steps: [`Roll back to it later with '${entry.id} rollback {"checkpoint_id":"${info.id}"}'`],
+      next_steps: [`Roll back to it later with '${entry.id} rollback {"checkpoint_id":"${created.id}"}'`],
+      metrics: {
+        resources_used: `1 checkpoint write (${created.size} bytes)${files ? `, ${hashed.length} file(s) hashed (${hashed.reduce((n, f) => n + (f.size ?? 0), 0)} bytes)` : ''}`,
+      },
+      ...(warnings.length > 0 ? { warnings } : {}),
     };
   },
 
   async 'list-checkpoints'(hub, id) {
     const entry = entryOf(hub, id);
     const list = await describeCheckpoints(hub, entry, 'list-checkpoints');
+    // each file is read once however many checkpoints recorded it
+    const cache = new Map<string, Promise<RecordedFile>>();
+    const files = await Promise.all(list.map((c) => filesSince(c.files, cache)));
     return {
       result: {
         workflow_id: entry.id,
-        checkpoints: list.map(({ info, header, error }) => ({
+        checkpoints: list.map(({ info, header, error }, i) => ({
           checkpoint_id: info.id,
           seq: info.seq,
           trigger: info.trigger,
@@ -139,6 +186,8 @@ export const recoveryHandlers: Record<string, Handler> = {
           epoch: header?.epoch ?? null,
           size_bytes: info.size,
           workflow_state_hash: header?.body_sha256 ?? null,
+          compression: header ? (header.compression ?? 'none') : null,
+          ...(files[i] ? { files: files[i] } : {}),
           valid: error === null,
           ...(error ? { error } : {}),
         })),

@@ -25,9 +25,10 @@ import { ENDED_STATUSES, newEntry, statusOf, type PhaseRef, type WorkflowEntry, 
  * before an explicit `start` or `resume` (see `prepareImport`).
  */
 export const bundleHandlers: Record<string, Handler> = {
-  async 'save-state'(hub, id, params: { path?: string; backup_location?: string; compress: boolean; include_checkpoints: boolean }) {
+  async 'save-state'(hub, id, params: { path?: string; backup_location?: string; compress?: boolean; include_checkpoints: boolean }) {
     const entry = entryOf(hub, id);
     const journal = journalOf(hub, 'save-state');
+    const compress = params.compress ?? journal.stateCompression;
     if (params.path !== undefined && params.backup_location !== undefined) {
       throw new TroupeError('VALIDATION_FAILED', 'save-state takes "path" (the exact file) or "backup_location" (a directory for the file under its default name), not both', {
         details: `path: ${params.path}; backup_location: ${params.backup_location}`,
@@ -50,7 +51,7 @@ export const bundleHandlers: Record<string, Handler> = {
     }
     const events = hub.bus.recent(entry.id);
     const bundle: StateBundle = { format_version: BUNDLE_FORMAT_VERSION, workflow_id: entry.id, exported_at: hub.clock.now(), checkpoints, events };
-    const bytes = encodeBundle(bundle, params.compress, await bundleKey(dataDirLayout(journal.dataDir).bundleKey));
+    const bytes = encodeBundle(bundle, compress, await bundleKey(dataDirLayout(journal.dataDir).bundleKey));
     const stamp = new Date(hub.clock.now()).toISOString().replace(/[:.]/g, '-');
     const path = resolve(params.path ?? idPath(directory, 'workflow id', entry.id, `-${stamp}.troupe`));
     await mkdirPrivate(dirname(path));
@@ -66,7 +67,7 @@ export const bundleHandlers: Record<string, Handler> = {
         path,
         ...(params.backup_location === undefined ? {} : { backup_location: directory }),
         size_bytes: bytes.length,
-        compressed: params.compress,
+        compressed: compress,
         signed: true,
         checkpoints: checkpoints.length,
         events: events.length,

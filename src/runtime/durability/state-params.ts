@@ -22,7 +22,7 @@ export const stateParams = {
   'save-state': z.strictObject({
     path: z.string().min(1).optional().describe('the exact file to write; default <data-dir>/exports/<id>-<time>.troupe'),
     backup_location: z.string().min(1).optional().describe('a directory (created if missing) to write the bundle into under its default file name'),
-    compress: z.boolean().default(true).describe('gzip the bundle'),
+    compress: z.boolean().optional().describe("gzip the bundle; default: the config's state_compression (true)"),
     include_checkpoints: z.boolean().default(true).describe('every stored checkpoint, or only the state now'),
   }),
   'load-state': z.strictObject({

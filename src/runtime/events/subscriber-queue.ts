@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { Fifo } from './fifo.js';
 import type { Clock, TimerHandle } from '../../actors/clock.js';
 import { adaptBatchSize, SeenIds, type BatchingRules } from './event-batching.js';
@@ -59,6 +60,8 @@ export interface QueueContext {
   deadLetter(event: EventRecord, reason: string, attempts: number): void;
   /** the events of a unit are done with (delivered or dead-lettered), in queue order */
   settled?(events: readonly EventRecord[]): void;
+  /** a delivery threw or rejected (it is retried, or dead-lettered): counted by the hub's health */
+  deliveryFailed?(): void;
 }
 
 /** One delivery: a single event, or a batch of covered events. */
@@ -104,6 +107,11 @@ export class SubscriberQueue {
   readonly #wake = () => this.#kick();
   dropped = 0;
   deduplicated = 0;
+  /** deliveries that succeeded, and attempts that failed (a retried one counts each time) */
+  delivered = 0;
+  failed = 0;
+  /** real time the successful deliveries took, ms (a subscriber's own pace, not the hub's clock) */
+  deliveryMs = 0;
 
   constructor(id: string, session: Session, policy: DeliveryPolicy, ctx: QueueContext) {
     this.id = id;
@@ -120,6 +128,11 @@ export class SubscriberQueue {
 
   get batchSize(): number {
     return this.#batchSize;
+  }
+
+  /** True while a batch collects at the head, waiting for its size or its timeout. */
+  get collecting(): boolean {
+    return this.#flushTimer !== null;
   }
 
   /** Queues an event; `fresh` is false for a redriven one, which the dedup window must not swallow. */
@@ -217,6 +230,7 @@ export class SubscriberQueue {
       if (!this.#ctx.processing.acquire(this.#wake)) break;
       // only a batch's delivery time is used (adaptive size): a realtime event skips the clock read
       const started = unit.batched ? this.#ctx.clock.now() : 0;
+      const real = performance.now();
       let result: void | Promise<void>;
       try {
         result = this.#deliver(unit);
@@ -229,7 +243,7 @@ export class SubscriberQueue {
         result.then(
           () => {
             this.#ctx.processing.release();
-            this.#succeeded(unit, started, true);
+            this.#succeeded(unit, started, real, true);
           },
           (error: unknown) => {
             this.#ctx.processing.release();
@@ -240,7 +254,7 @@ export class SubscriberQueue {
         return;
       }
       this.#ctx.processing.release();
-      this.#succeeded(unit, started, false);
+      this.#succeeded(unit, started, real, false);
     }
     this.#delivering = false;
   }
@@ -269,7 +283,9 @@ export class SubscriberQueue {
     this.#ctx.settled?.(unit.events);
   }
 
-  #succeeded(unit: Unit, started: number, resume: boolean): void {
+  #succeeded(unit: Unit, started: number, real: number, resume: boolean): void {
+    this.delivered++;
+    this.deliveryMs += performance.now() - real;
     this.#settle(unit);
     const { batchSize, timeoutMs } = this.#ctx.batching().config;
     if (unit.batched && batchSize === 'adaptive') {
@@ -286,6 +302,8 @@ export class SubscriberQueue {
     // a delivery aborted by close (shutdown): it stays undelivered, and no retry is armed
     if (this.#closed) return false;
     this.#failures++;
+    this.failed++;
+    this.#ctx.deliveryFailed?.();
     const reason = error instanceof Error ? error.message : String(error);
     if (this.#failures > this.policy.maxRetries) {
       const attempts = this.#failures;

@@ -61,6 +61,9 @@ export function describeSubscription(id: string, spec: SubscriptionSpec, queue: 
     max_queue: queue.policy.maxQueue,
     overflow: queue.policy.overflow,
     dropped: queue.dropped,
-    ...(queue.policy.delivery === 'batch' ? { batch_size: queue.batchSize, deduplicated: queue.deduplicated } : {}),
+    delivered: queue.delivered,
+    failed_deliveries: queue.failed,
+    delivery_ms: Math.round(queue.deliveryMs * 10) / 10,
+    ...(queue.policy.delivery === 'batch' ? { batch_size: queue.batchSize, deduplicated: queue.deduplicated, collecting: queue.collecting } : {}),
   };
 }

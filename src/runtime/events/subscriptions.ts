@@ -48,6 +48,9 @@ export class Subscriptions {
   #store: SubscriptionStore | null = null;
   #lastSeq: () => number = () => 0;
   #closed = false;
+  /** told of every failed delivery attempt and every dead letter (the hub's health counts them over its window) */
+  onDeliveryFailure: (() => void) | null = null;
+  onDeadLetter: (() => void) | null = null;
   /** the last event routed and where it goes: publish routes it (naming its subscribers), then delivers it */
   #routed: { event: EventRecord; to: Subscription[] } | null = null;
   /** `publish-event {"enable_batching"}`: the next event routed is batched (true) or not (false) whatever configure-batching covers */
@@ -108,6 +111,7 @@ export class Subscriptions {
       processing: this.processing,
       deadLetter: (event, reason, attempts) => this.#deadLetter(id, event, reason, attempts),
       settled: (events) => this.#settled(subscription, events),
+      deliveryFailed: () => this.onDeliveryFailure?.(),
     });
     this.#all.set(id, subscription);
     for (const pattern of spec.patterns) this.#index.add(segments(pattern), subscription);
@@ -293,6 +297,7 @@ export class Subscriptions {
 
   #deadLetter(subscriptionId: string, event: EventRecord, reason: string, attempts: number): void {
     deadLetter(this.deadLetterStore, this.#clock.now(), this.#publish, { subscriptionId, event, reason, attempts });
+    this.onDeadLetter?.();
   }
 
   /** Cancels pending retries and batch timeouts (shutdown). */

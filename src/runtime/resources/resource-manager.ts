@@ -14,6 +14,7 @@ import { TroupeError } from '../errors.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { FileLocks } from '../scheduling/file-locks.js';
 import { createLedger, flatten, freeOf, inUse, shortfall, type Allocation, type Amounts, type Ledger, type ResourceRequest } from './resource-ledger.js';
+import { rebalancingReport, type QueuedGrant } from './optimization-report.js';
 import { alternatives, decide, type Decision, type Fallback, type FileConflict, type Tolerance } from './resource-plan.js';
 
 /** Instances per tool when the hub is not told otherwise. */
@@ -276,15 +277,24 @@ export class ResourceManager {
   #pump(): void {
     if (this.#pumping || this.#closed) return;
     this.#pumping = true;
+    const start = this.ledger.getSnapshot().context;
+    const grants: QueuedGrant[] = [];
     try {
-      for (const queued of this.ledger.getSnapshot().context.queue) {
+      for (const queued of start.queue) {
         const context = this.ledger.getSnapshot().context;
         if (shortfall(queued.amounts, freeOf(context)).length > 0) continue;
         if (this.#locks.conflicts(queued.exclusive_files, queued.allocation_id).length > 0) continue;
         this.#grant(queued, { status: 'approved', amounts: queued.amounts, files: queued.exclusive_files }, 'moderate');
+        grants.push({ request: queued, waitedMs: this.#clock.now() - queued.queued_at });
       }
     } finally {
       this.#pumping = false;
+    }
+    // what came free went to requests that waited for it: said with the measured gain
+    if (grants.length > 0) {
+      const end = this.ledger.getSnapshot().context;
+      const report = rebalancingReport(grants, { before: start.queue.length, after: end.queue.length }, end.capacity, { before: inUse(start), after: inUse(end) });
+      this.#publish('RESOURCE_OPTIMIZED', 'global', report);
     }
   }
 
@@ -332,7 +342,7 @@ export class ResourceManager {
     }
   }
 
-  #publish(type: 'RESOURCE_ALLOCATED' | 'RESOURCE_DEALLOCATED' | 'RESOURCE_CONFLICT' | 'RESOURCE_THRESHOLD', workflowId: string, data: Record<string, unknown>, severity: 'info' | 'warning' = 'info'): void {
+  #publish(type: 'RESOURCE_ALLOCATED' | 'RESOURCE_DEALLOCATED' | 'RESOURCE_CONFLICT' | 'RESOURCE_THRESHOLD' | 'RESOURCE_OPTIMIZED', workflowId: string, data: Record<string, unknown>, severity: 'info' | 'warning' = 'info'): void {
     this.#bus.publish({ type, ...(workflowId === 'global' ? {} : { workflowId }), source: 'resource-manager', severity, data });
   }
 }

@@ -70,10 +70,20 @@ export class FlightWatch {
     flight.liveness = clock.setTimer(limit, () => {
       flight.liveness = null;
       // during shutdown a silent task is left to the grace period, not moved
-      if (entry.inFlight.get(taskId) !== flight || this.#deps.halted()) return;
-      this.#deps.pool.unresponsive(flight.agentId, limit, flight.lastBeatAt);
-      this.#move(entry, taskId, flight, `agent ${flight.agentId} missed ${missedHeartbeats} heartbeats (${formatDuration(limit)} without a sign of life)`);
+      if (entry.inFlight.get(taskId) !== flight || flight.moving || this.#deps.halted()) return;
+      const reason = `agent ${flight.agentId} missed ${missedHeartbeats} heartbeats (${formatDuration(limit)} without a sign of life)`;
+      this.#move(entry, taskId, flight, reason);
+      // an unresponsive agent gets no work and keeps none: every other task it holds moves too
+      if (!this.#deps.pool.unresponsive(flight.agentId, limit, flight.lastBeatAt)) return;
+      for (const [other, otherEntry] of this.#byAgent.get(flight.agentId) ?? []) {
+        if (other === flight || other.moving || other.aborted) continue;
+        this.#move(otherEntry, this.#taskOf(otherEntry, other), other, `${reason}, while running ${taskId}`);
+      }
     });
+  }
+
+  #taskOf(entry: WorkflowEntry, flight: InFlight): string {
+    return [...entry.inFlight].find(([, f]) => f === flight)![0];
   }
 
   /**
@@ -94,7 +104,7 @@ export class FlightWatch {
   redistribute(agentId: string, reason: string, strategy: AssignmentStrategy): MovedTask[] {
     this.#deps.pool.fail(agentId, reason);
     return [...(this.#byAgent.get(agentId) ?? [])].map(([flight, entry]) => {
-      const taskId = [...entry.inFlight].find(([, f]) => f === flight)![0];
+      const taskId = this.#taskOf(entry, flight);
       this.#move(entry, taskId, flight, reason, strategy);
       return { workflow_id: entry.id, task_id: taskId, ended: flight.run.result };
     });
