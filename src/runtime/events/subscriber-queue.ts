@@ -15,10 +15,12 @@ export interface Session {
   onEvent?(subscriptionId: string, event: EventRecord): void | Promise<void>;
   /** receives a batch of a `delivery: batch` subscription in one call; without it the batch comes event by event */
   onBatch?(subscriptionId: string, events: EventRecord[]): void | Promise<void>;
+  /** nobody receives yet: events wait in the bounded queue (no delivery is attempted) until a receiver takes the subscription over */
+  holding?: boolean;
 }
 
 /** A target's deliverer (exec, webhook): a session that never ends with a connection; `close` aborts what is in flight. */
-export interface TargetSession extends Required<Session> {
+export interface TargetSession extends Required<Pick<Session, 'onEvent' | 'onBatch'>> {
   close(): void;
 }
 
@@ -184,7 +186,7 @@ export class SubscriberQueue {
   }
 
   #kick(): void {
-    if (!this.#delivering && !this.#retry && !this.#closed && this.#queue.length > 0) this.#drain();
+    if (!this.#delivering && !this.#retry && !this.#closed && !this.session.holding && this.#queue.length > 0) this.#drain();
   }
 
   /**

@@ -55,8 +55,8 @@ export const subscriptionParams = {
 
 type SubscribeParams = z.output<(typeof subscriptionParams)['subscribe-event']>;
 
-/** The receiver of a named subscription nobody receives yet: a delivery that never ends, so events wait in its bounded queue. */
-const AWAITING_RECEIVER: Session = { onEvent: () => new Promise<void>(() => {}) };
+/** The receiver of a named subscription nobody receives yet: its events wait in its bounded queue, nothing is delivered. */
+const AWAITING_RECEIVER: Session = { holding: true };
 
 const invalid = (message: string, details: string) => new TroupeError('VALIDATION_FAILED', message, { details });
 
