@@ -174,6 +174,7 @@ describe('data dir layout', () => {
       agentPools: '/data/.troupe/agent_pools',
       poolRecords: '/data/.troupe/agent_pools/pool.ckpt',
       kpiTotals: '/data/.troupe/metrics/kpis.ckpt',
+      subscriptions: '/data/.troupe/subscriptions.ckpt',
       bundleKey: '/data/.troupe/bundle.key',
     });
   });

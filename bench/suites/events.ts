@@ -3,7 +3,7 @@ import { systemClock } from '../../src/index.js';
 import { EventBus } from '../../src/runtime/events/event-bus.js';
 import { createEventRecord, type EventRecord } from '../../src/runtime/events/event-record.js';
 import type { BatchingConfig } from '../../src/runtime/events/event-batching.js';
-import { Subscriptions, type Session } from '../../src/runtime/events/subscriptions.js';
+import { DEFAULT_DELIVERY, Subscriptions, type Session } from '../../src/runtime/events/subscriptions.js';
 import { row, throughput, type BenchRow, type Sample, type Suite } from '../measure.js';
 
 /** The issue's target: hub publish -> delivery at ≥ 1 000 000 events/s in memory with 1 000 wildcard subscriptions. */
@@ -30,7 +30,7 @@ export const eventsSuite: Suite = {
     let delivered = 0;
     const session = { onEvent: () => void delivered++ };
     const subscriptions = new Subscriptions(systemClock, () => {});
-    for (let i = 0; i < size; i++) subscriptions.add(session, [`*.wf_${i}.#`], {});
+    for (let i = 0; i < size; i++) subscriptions.add(session, { patterns: [`*.wf_${i}.#`], filters: {}, policy: DEFAULT_DELIVERY });
     const deliverOnly = await throughput(EVENTS, () => {
       for (const e of events) subscriptions.deliver(e);
     });
@@ -93,7 +93,7 @@ async function asyncDelivery(events: EventRecord[], size: number, batching: Batc
   const session: Session = batching ? { onBatch: (_id, batch) => took(batch.length) } : { onEvent: () => took(1) };
   const subscriptions = new Subscriptions(systemClock, () => {});
   if (batching) subscriptions.configureBatching(batching);
-  for (let i = 0; i < size; i++) subscriptions.add(session, ['#'], {}, { delivery: batching ? 'batch' : 'realtime', maxQueue: 2 * events.length });
+  for (let i = 0; i < size; i++) subscriptions.add(session, { patterns: ['#'], filters: {}, policy: { ...DEFAULT_DELIVERY, delivery: batching ? 'batch' : 'realtime', maxQueue: 2 * events.length } });
   const value = await throughput(events.length * size, async () => {
     left = events.length * size;
     const done = new Promise<void>((resolve) => (finished = resolve));

@@ -19,6 +19,8 @@ export function dataDirLayout(root: string) {
     poolRecords: join(root, 'agent_pools', 'pool.ckpt'),
     /** the KPIs' running totals, so retention dropping old log segments does not drop them from all-time figures */
     kpiTotals: join(root, 'metrics', 'kpis.ckpt'),
+    /** the durable subscriptions (those with a target) and the event seq each delivered up to */
+    subscriptions: join(root, 'subscriptions.ckpt'),
     /** the HMAC key that signs this directory's save-state bundles (mode 0600) */
     bundleKey: join(root, 'bundle.key'),
   };

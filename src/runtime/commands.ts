@@ -3,6 +3,7 @@ import { DEFAULTS } from './defaults.js';
 import { durationSchema, safeIdSchema } from './definition.js';
 import { createHelpSchema, createParamsSchema } from './templates/create-request.js';
 import { eventParams } from './events/event-operations.js';
+import { subscriptionParams } from './events/subscription-operations.js';
 import { hubSettingsParams } from './events/hub-settings-operations.js';
 import { optimizeSubscriptionsParams } from './events/subscription-optimizer.js';
 import { resourceParams } from './resources/resource-params.js';
@@ -242,16 +243,16 @@ export const OPERATIONS = {
   }),
   'subscribe-event': op({
     group: 'events',
-    summary: 'Print matching events live in this session (patterns: * one segment, # any; routing key or topic)',
-    workflow: 'none',
-    params: eventParams['subscribe-event'],
-    example: 'subscribe-event {"patterns":["TASK_FAILED.#","workflow.*.phase_completed"]}',
+    summary: "Matching events (patterns: * one segment, # any; routing key or topic) printed live in this session, or sent to a named subscription's target (exec command or webhook), which survives restarts; with a workflow id, only that workflow's",
+    workflow: 'optional',
+    params: subscriptionParams['subscribe-event'],
+    example: 'subscribe-event {"patterns":["TASK_FAILED.#","workflow.*.phase_completed"]}   or   wf_1 subscribe-event {"callback":"notifier","target":{"type":"webhook","url":"http://127.0.0.1:8080/events"}}',
   }),
   'unsubscribe-event': op({
     group: 'events',
-    summary: 'End a subscription',
+    summary: 'End a subscription, by id or name (callback); a stored one is removed from the data directory',
     workflow: 'none',
-    params: eventParams['unsubscribe-event'],
+    params: subscriptionParams['unsubscribe-event'],
     example: 'unsubscribe-event {"subscription_id":"sub_1a2b3c4d"}',
   }),
   'get-events': op({

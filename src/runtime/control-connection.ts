@@ -231,8 +231,10 @@ export class ControlConnection {
     // a hello's component_registration may subscribe too (its event_subscriptions)
     const registered = response.operation === 'hello' ? (response.result as { registered?: { subscription_ids: string[] } | null }).registered : null;
     for (const id of registered?.subscription_ids ?? []) this.#subscriptions.add(id);
-    const result = response.result as { subscription_id?: unknown } | undefined;
+    const result = response.result as { subscription_id?: unknown; target?: unknown } | undefined;
     if (typeof result?.subscription_id !== 'string') return;
+    // one with a target delivers elsewhere and outlives the connection: it does not keep it busy
+    if (result.target !== undefined) return;
     if (response.operation === 'subscribe-event') this.#subscriptions.add(result.subscription_id);
     if (response.operation === 'unsubscribe-event') this.#subscriptions.delete(result.subscription_id);
   }

@@ -50,6 +50,8 @@ export async function shutDown(state: HubState, graceMs: number): Promise<void> 
     await Promise.allSettled(active.map((e) => state.journal!.checkpoint(e, 'shutdown')));
     // the agents' records and the KPIs' totals as they are at the end (after SYSTEM_SHUTDOWN: they count it)
     await state.stateFiles?.saveAll();
+    // the durable subscriptions' positions as they are at the end (what they have not delivered comes again at the next start)
+    await state.subscriptions.persisted().catch(() => {});
   }
   for (const entry of state.workflows.values()) entry.actor.stop();
   await state.maintenance.running;

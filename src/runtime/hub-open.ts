@@ -10,6 +10,7 @@ import { repairIndex } from './durability/index-repair.js';
 import { isTroupeError } from './errors.js';
 import { HUB_VERSION } from './version.js';
 import { StateFiles } from './durability/state-files.js';
+import { restoreSubscriptions } from './durability/subscription-file.js';
 import { loadSettings } from './events/event-hub-settings.js';
 import { checkpointCreatedData, workflowAllocations } from './durability/checkpoint-sync.js';
 
@@ -57,6 +58,8 @@ export async function openDataDir(
   state.bus.persistWith((event) => journal.log.append({ kind: 'event', event }, state.eventSettings.persistence.durability).seq);
   state.subscriptions.deadLetterStore.restore(records);
   state.subscriptions.deadLetterStore.persistWith((body, durability) => journal.log.append(body, durability), () => state.clock.now());
+  // durable subscriptions come back before anything new is published, and catch up from the log first
+  stateReport.subscriptions = await restoreSubscriptions(state, journal, history);
 
   // replay looks only at a workflow's own task records: index them once instead of scanning the log per workflow
   const outcomesByWorkflow = new Map<string, LogRecord[]>();

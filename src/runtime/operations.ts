@@ -18,6 +18,7 @@ import { helloHandlers } from './protocol/hello-operation.js';
 import { stateSyncMessage } from './protocol/state-sync.js';
 import { agentHandlers } from './agents/agent-operations.js';
 import { eventHandlers } from './events/event-operations.js';
+import { subscriptionHandlers } from './events/subscription-operations.js';
 import { hubSettingsHandlers } from './events/hub-settings-operations.js';
 import { optimizeSubscriptionsHandlers } from './events/subscription-optimizer.js';
 import { resourceHandlers } from './resources/resource-operations.js';
@@ -37,6 +38,7 @@ const handlers: Record<string, Handler> = {
   ...helloHandlers,
   ...agentHandlers,
   ...eventHandlers,
+  ...subscriptionHandlers,
   ...hubSettingsHandlers,
   ...optimizeSubscriptionsHandlers,
   ...resourceHandlers,

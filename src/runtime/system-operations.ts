@@ -74,7 +74,19 @@ function busiestSubscribers(hub: HubState) {
   for (const d of hub.subscriptions.deadLetters()) letters.set(d.subscription_id, (letters.get(d.subscription_id) ?? 0) + 1);
   return hub.subscriptions
     .list()
-    .map(({ subscription_id, delivery, queued, max_queue, overflow, dropped }) => ({ subscription_id, delivery, queued, max_queue, overflow, dropped, dead_lettered: letters.get(subscription_id) ?? 0 }))
+    .map(({ subscription_id, name, target, durable, delivered_seq, delivery, queued, max_queue, overflow, dropped }) => ({
+      subscription_id,
+      ...(name === undefined ? {} : { name }),
+      ...(target === undefined ? {} : { target: target.type }),
+      durable,
+      ...(delivered_seq === undefined ? {} : { delivered_seq }),
+      delivery,
+      queued,
+      max_queue,
+      overflow,
+      dropped,
+      dead_lettered: letters.get(subscription_id) ?? 0,
+    }))
     .sort((a, b) => b.queued + b.dropped + b.dead_lettered - (a.queued + a.dropped + a.dead_lettered))
     .slice(0, SUBSCRIBERS_SHOWN);
 }

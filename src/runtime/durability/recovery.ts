@@ -160,5 +160,7 @@ export interface StateFileStatus {
 export interface StateFilesReport {
   pool: StateFileStatus & { agents: number };
   kpis: StateFileStatus & { replayed_events: number };
+  /** subscriptions.ckpt: the durable subscriptions made again, and the logged events handed to them after their position */
+  subscriptions?: StateFileStatus & { subscriptions: number; replayed_events: number };
 }
 

@@ -12,8 +12,8 @@ export interface Compaction {
  * Retention and compaction of the log: a sealed segment goes when all it
  * holds is older than `event_retention`, no workflow still needs it to
  * recover (every record in it is at or before the checkpoint each
- * unfinished workflow would recover from), and it holds no dead letter still
- * listed. Runs at start and then every `compaction_interval`.
+ * unfinished workflow would recover from), it holds no dead letter still
+ * listed, and no event a durable subscription has yet to deliver. Runs at start and then every `compaction_interval`.
  */
 export async function compact(state: HubState, retentionMs: number): Promise<Compaction> {
   const journal = state.journal!;
@@ -21,6 +21,8 @@ export async function compact(state: HubState, retentionMs: number): Promise<Com
   await Promise.allSettled([...state.workflows.values()].map((e) => e.checkpointChain));
   // a listed dead letter lives in the log: its segment stays (and every later one, which holds its removal)
   let needed = state.subscriptions.deadLetterStore.oldestSeq() - 1;
+  // a durable subscription replays the log after its position: that stays (it moves on while the hub runs)
+  for (const s of state.subscriptions.stored()) needed = Math.min(needed, s.cursor);
   for (const entry of state.workflows.values()) {
     if (!ENDED_STATUSES.has(statusOf(entry.actor.getSnapshot()))) needed = Math.min(needed, entry.checkpointedAppliedSeq);
   }

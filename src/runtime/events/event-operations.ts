@@ -1,9 +1,6 @@
 import { z } from 'zod';
-import { TroupeError } from '../errors.js';
 import { compilePattern } from './event-pattern.js';
-import { durationSchema } from '../definition.js';
-import { DEFAULT_DELIVERY } from './subscriptions.js';
-import { EVENT_TYPES, type EventRecord } from './event-record.js';
+import type { EventRecord } from './event-record.js';
 import type { Handler } from '../operation-kit.js';
 import type { EventBus } from './event-bus.js';
 import { configureBatchingParams, publishEventParams, publishHandlers } from './publish-operations.js';
@@ -26,7 +23,7 @@ function withUnlogged(logged: EventRecord[], bus: EventBus): EventRecord[] {
   return all.concat(unlogged.slice(next));
 }
 
-const SEVERITIES = ['debug', 'info', 'warning', 'error', 'critical'] as const;
+export const SEVERITIES = ['debug', 'info', 'warning', 'error', 'critical'] as const;
 
 /**
  * `block` is refused on purpose: publishing is synchronous (every command and
@@ -35,35 +32,14 @@ const SEVERITIES = ['debug', 'info', 'warning', 'error', 'critical'] as const;
  */
 const BLOCK_REFUSED =
   'overflow "block" is not offered: publishing never waits for a subscriber (it would stall the hub). Use "drop_oldest" (keep the newest) or "dead_letter" (keep every event, redrive later), with a larger max_queue if the subscriber is only bursty';
-const overflowSchema = z.enum(['drop_oldest', 'dead_letter'], {
+export const overflowSchema = z.enum(['drop_oldest', 'dead_letter'], {
   error: (issue) => (issue.input === 'block' ? BLOCK_REFUSED : 'overflow is "drop_oldest" or "dead_letter"'),
 });
-const oneOrMany = <T extends z.ZodType>(schema: T) => z.union([schema, z.array(schema)]).transform((v) => (Array.isArray(v) ? v : [v]) as z.output<T>[]);
+export const oneOrMany = <T extends z.ZodType>(schema: T) => z.union([schema, z.array(schema)]).transform((v) => (Array.isArray(v) ? v : [v]) as z.output<T>[]);
 
 export const eventParams = {
   'publish-event': publishEventParams,
-  'subscribe-event': z.strictObject({
-    patterns: z.array(z.string().min(1)).min(1).default(['#']).describe('e.g. "TASK_FAILED.#", "workflow.*.phase_completed"'),
-    retry_policy: z
-      .strictObject({
-        max_retries: z.number().int().min(0).max(100).default(DEFAULT_DELIVERY.maxRetries),
-        backoff_base: durationSchema.prefault('1s'),
-      })
-      .prefault({})
-      .describe('a failed delivery is retried with exponential backoff, then dead-lettered'),
-    max_queue: z.number().int().min(1).max(1_000_000).default(DEFAULT_DELIVERY.maxQueue).describe('events waiting for this subscriber at most'),
-    overflow: overflowSchema.default(DEFAULT_DELIVERY.overflow).describe('what a full queue does with more'),
-    delivery: z.enum(['realtime', 'batch']).default('realtime').describe("batch: the events 'configure-batching' covers come in batches"),
-    filters: z
-      .strictObject({
-        severity: oneOrMany(z.enum(SEVERITIES)).optional(),
-        workflow_id: z.string().optional(),
-        event_type: oneOrMany(z.enum(EVENT_TYPES)).optional(),
-      })
-      .default({}),
-  }),
   'configure-batching': configureBatchingParams,
-  'unsubscribe-event': z.strictObject({ subscription_id: z.string().min(1) }),
   'dead-letters': z.strictObject({
     subscription_id: z.string().min(1).optional(),
     limit: z.number().int().min(1).max(10_000).default(100),
@@ -88,34 +64,6 @@ export const eventParams = {
 
 export const eventHandlers: Record<string, Handler> = {
   ...publishHandlers,
-
-  'subscribe-event'(hub, _id, params: z.output<(typeof eventParams)['subscribe-event']>, _raw, session) {
-    if (!session?.onEvent && !session?.onBatch) {
-      throw new TroupeError('VALIDATION_FAILED', 'subscribe-event needs a live session to deliver to', {
-        details: 'Subscribe from the REPL, `troupe attach` or a control-socket connection; in-process code uses hub.subscribe()',
-      });
-    }
-    const id = hub.subscriptions.add(session, params.patterns, params.filters, {
-      maxRetries: params.retry_policy.max_retries,
-      backoffBaseMs: params.retry_policy.backoff_base,
-      maxQueue: params.max_queue,
-      overflow: params.overflow,
-      delivery: params.delivery,
-    });
-    return {
-      result: { subscription_id: id, patterns: params.patterns, filters: params.filters, delivery: params.delivery },
-      next_steps: [`Matching events are printed as they happen; stop with 'unsubscribe-event {"subscription_id":"${id}"}'`],
-    };
-  },
-
-  'unsubscribe-event'(hub, _id, params: { subscription_id: string }) {
-    if (!hub.subscriptions.remove(params.subscription_id)) {
-      throw new TroupeError('VALIDATION_FAILED', `No subscription ${params.subscription_id}`, {
-        details: `Live subscriptions: ${hub.subscriptions.list().map((s) => s.subscription_id).join(', ') || 'none'}`,
-      });
-    }
-    return { result: { subscription_id: params.subscription_id, unsubscribed: true }, next_steps: [] };
-  },
 
   'dead-letters'(hub, _id, params: z.output<(typeof eventParams)['dead-letters']>) {
     const letters = hub.subscriptions.deadLetters(params.subscription_id);

@@ -15,14 +15,23 @@ export interface Session {
   onEvent?(subscriptionId: string, event: EventRecord): void | Promise<void>;
   /** receives a batch of a `delivery: batch` subscription in one call; without it the batch comes event by event */
   onBatch?(subscriptionId: string, events: EventRecord[]): void | Promise<void>;
+  /** nobody receives yet: events wait in the bounded queue (no delivery is attempted) until a receiver takes the subscription over */
+  holding?: boolean;
+}
+
+/** A target's deliverer (exec, webhook): a session that never ends with a connection; `close` aborts what is in flight. */
+export interface TargetSession extends Required<Pick<Session, 'onEvent' | 'onBatch'>> {
+  close(): void;
 }
 
 /** How a subscription copes with a failing or slow subscriber. */
 export interface DeliveryPolicy {
   /** retries of a failed delivery before the event is dead-lettered */
   maxRetries: number;
-  /** first retry delay, doubling per retry, ms */
+  /** first retry delay, ms; later ones follow `backoffStrategy` */
   backoffBaseMs: number;
+  /** exponential: the delay doubles per retry; linear: base × retry number; fixed: base every time */
+  backoffStrategy: BackoffStrategy;
   /** events waiting for this subscriber at most */
   maxQueue: number;
   /** when the queue is full: drop the oldest waiting event, or dead-letter the new one */
@@ -31,7 +40,16 @@ export interface DeliveryPolicy {
   delivery: 'realtime' | 'batch';
 }
 
-export const DEFAULT_DELIVERY: DeliveryPolicy = { maxRetries: 3, backoffBaseMs: 1_000, maxQueue: 1_000, overflow: 'dead_letter', delivery: 'realtime' };
+export type BackoffStrategy = 'exponential' | 'linear' | 'fixed';
+
+export const DEFAULT_DELIVERY: DeliveryPolicy = { maxRetries: 3, backoffBaseMs: 1_000, backoffStrategy: 'exponential', maxQueue: 1_000, overflow: 'dead_letter', delivery: 'realtime' };
+
+/** The wait before retry number `retry` (1-based). */
+export function backoffDelay(policy: Pick<DeliveryPolicy, 'backoffBaseMs' | 'backoffStrategy'>, retry: number): number {
+  if (policy.backoffStrategy === 'fixed') return policy.backoffBaseMs;
+  if (policy.backoffStrategy === 'linear') return policy.backoffBaseMs * retry;
+  return policy.backoffBaseMs * 2 ** (retry - 1);
+}
 
 /** What a queue needs from its owner. */
 export interface QueueContext {
@@ -42,6 +60,8 @@ export interface QueueContext {
   processing: AsyncProcessing;
   /** takes an event the subscriber could not take */
   deadLetter(event: EventRecord, reason: string, attempts: number): void;
+  /** the events of a unit are done with (delivered or dead-lettered), in queue order */
+  settled?(events: readonly EventRecord[]): void;
   /** a delivery threw or rejected (it is retried, or dead-lettered): counted by the hub's health */
   deliveryFailed?(): void;
 }
@@ -152,6 +172,11 @@ export class SubscriberQueue {
     this.#kick();
   }
 
+  /** The events waiting (the one being delivered first), for a subscription that replaces this one. */
+  pending(): EventRecord[] {
+    return this.#queue.slice(0, this.#queue.length);
+  }
+
   /** Drops what waits and cancels its timers (unsubscribed, or shutdown). */
   close(): void {
     this.#closed = true;
@@ -161,7 +186,7 @@ export class SubscriberQueue {
   }
 
   #kick(): void {
-    if (!this.#delivering && !this.#retry && !this.#closed && this.#queue.length > 0) this.#drain();
+    if (!this.#delivering && !this.#retry && !this.#closed && !this.session.holding && this.#queue.length > 0) this.#drain();
   }
 
   /**
@@ -257,6 +282,7 @@ export class SubscriberQueue {
     if (this.#unit === unit) this.#unit = null;
     this.#failures = 0;
     this.#scanned = 0;
+    this.#ctx.settled?.(unit.events);
   }
 
   #succeeded(unit: Unit, started: number, real: number, resume: boolean): void {
@@ -275,6 +301,8 @@ export class SubscriberQueue {
 
   /** Counts a failure of the unit; true when the queue may go on at once (the unit was dead-lettered). */
   #failed(unit: Unit, error: unknown): boolean {
+    // a delivery aborted by close (shutdown): it stays undelivered, and no retry is armed
+    if (this.#closed) return false;
     this.#failures++;
     this.failed++;
     this.#ctx.deliveryFailed?.();
@@ -285,7 +313,7 @@ export class SubscriberQueue {
       for (const event of unit.events) this.#ctx.deadLetter(event, reason, attempts);
       return true;
     }
-    const delay = this.policy.backoffBaseMs * 2 ** (this.#failures - 1);
+    const delay = backoffDelay(this.policy, this.#failures);
     this.#retry = this.#ctx.clock.setTimer(delay, () => {
       this.#retry = null;
       this.#kick();

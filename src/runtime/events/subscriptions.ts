@@ -2,31 +2,22 @@ import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../actors/clock.js';
 import { BatchingRules, DEFAULT_BATCHING, type BatchingConfig } from './event-batching.js';
 import { DeadLetterStore, type DeadLetter } from './dead-letters.js';
+import { deadLetter, redriveLetters, type Redriven } from './dead-letter-routing.js';
 import { TroupeError } from '../errors.js';
-import { topicOf, type EventDraft, type EventRecord, type Severity } from './event-record.js';
+import { topicOf, type EventDraft, type EventRecord } from './event-record.js';
+import { Fifo } from './fifo.js';
 import { PatternTrie } from './pattern-trie.js';
 import { AsyncProcessing } from './async-processing.js';
-import { DEFAULT_DELIVERY, SubscriberQueue, type DeliveryPolicy, type Session } from './subscriber-queue.js';
+import { SubscriberQueue, type Session } from './subscriber-queue.js';
+import { targetSession } from './subscription-targets.js';
+import { describeSubscription, passesFilters, specMatcher, type SubscriptionSpec } from './subscription-spec.js';
 
 export type { DeadLetter } from './dead-letters.js';
 export { DEFAULT_DELIVERY, type DeliveryPolicy, type Session } from './subscriber-queue.js';
+export type { SubscriptionFilters, SubscriptionSpec } from './subscription-spec.js';
+export type { Added, StoredSubscription, Subscription, SubscriptionStore } from './subscription-model.js';
+import type { Added, StoredSubscription, Subscription, SubscriptionStore } from './subscription-model.js';
 
-export interface SubscriptionFilters {
-  severity?: Severity[];
-  workflow_id?: string;
-  event_type?: string[];
-}
-
-export interface Subscription {
-  id: string;
-  /** the name a subscriber goes by (the spec's `callback`), when it has one */
-  name?: string;
-  /** creation order: delivery follows it */
-  order: number;
-  patterns: string[];
-  filters: SubscriptionFilters;
-  queue: SubscriberQueue;
-}
 
 const segments = (pattern: string) => pattern.toLowerCase().split('.');
 const NO_ONE: string[] = Object.freeze([]) as unknown as string[];
@@ -39,6 +30,12 @@ const NO_ONE: string[] = Object.freeze([]) as unknown as string[];
  * EVENT_DEAD_LETTERED event is published), from where `redrive` delivers it
  * again. The batching configuration (`configure-batching`) is the hub's,
  * applied by every `delivery: batch` subscription.
+ *
+ * A subscription may have a name (unique: subscribing again with it replaces
+ * the old one, keeping its id) and a target (exec, webhook) it delivers to
+ * instead of the session. With a data directory, one with a target is
+ * durable: kept in the store with the seq it has delivered up to, made again
+ * at the next start, and handed the logged events after that seq first.
  */
 export class Subscriptions {
   readonly #all = new Map<string, Subscription>();
@@ -48,6 +45,9 @@ export class Subscriptions {
   readonly deadLetterStore = new DeadLetterStore();
   #batching = new BatchingRules(DEFAULT_BATCHING);
   #created = 0;
+  #store: SubscriptionStore | null = null;
+  #lastSeq: () => number = () => 0;
+  #closed = false;
   /** told of every failed delivery attempt and every dead letter (the hub's health counts them over its window) */
   onDeliveryFailure: (() => void) | null = null;
   onDeadLetter: (() => void) | null = null;
@@ -63,52 +63,110 @@ export class Subscriptions {
     this.#publish = publish;
   }
 
-  add(session: Session, patterns: string[], filters: SubscriptionFilters, policy: Partial<DeliveryPolicy> = {}): string {
-    const id = `sub_${randomUUID().slice(0, 8)}`;
-    const queue = new SubscriberQueue(id, session, { ...DEFAULT_DELIVERY, ...policy }, {
+  /** From now on subscriptions with a target are durable: kept in `store`; a new one starts after `lastSeq()`. */
+  useStore(store: SubscriptionStore, lastSeq: () => number): void {
+    this.#store = store;
+    this.#lastSeq = lastSeq;
+  }
+
+  get durableEnabled(): boolean {
+    return this.#store !== null;
+  }
+
+  /**
+   * Adds a subscription delivering to its target, or else to `session`. A
+   * name already taken replaces that subscription: same id, its waiting
+   * events that the new one matches carried over, and (both durable) its
+   * position. `restored` makes a stored one again, with the events to
+   * replay.
+   */
+  add(session: Session | undefined, spec: SubscriptionSpec, restored?: { id: string; cursor: number; replay: readonly EventRecord[] }): Added {
+    const old = spec.name === undefined ? undefined : this.#byName(spec.name);
+    const id = restored?.id ?? old?.id ?? `sub_${randomUUID().slice(0, 8)}`;
+    const target = spec.target ? targetSession(spec.target, this.#clock, () => this.#compression()) : null;
+    const durable = target !== null && this.#store !== null;
+    const deliverTo = target ?? session;
+    if (!deliverTo) throw new TroupeError('VALIDATION_FAILED', 'A subscription without a target needs a session to deliver to');
+    const carried = old ? old.queue.pending() : [];
+    if (old) this.#drop(old);
+    const subscription: Subscription = {
+      id,
+      get name() {
+        return this.spec.name;
+      },
+      get patterns() {
+        return this.spec.patterns;
+      },
+      order: this.#created++,
+      spec,
+      target,
+      durable,
+      cursor: restored?.cursor ?? (old?.durable && durable ? old.cursor : this.#lastSeq()),
+      backlog: null,
+      queue: undefined as unknown as SubscriberQueue,
+    };
+    subscription.queue = new SubscriberQueue(id, deliverTo, spec.policy, {
       clock: this.#clock,
       batching: () => this.#batching,
       processing: this.processing,
       deadLetter: (event, reason, attempts) => this.#deadLetter(id, event, reason, attempts),
+      settled: (events) => this.#settled(subscription, events),
       deliveryFailed: () => this.onDeliveryFailure?.(),
     });
-    const subscription: Subscription = { id, order: this.#created++, patterns, filters, queue };
     this.#all.set(id, subscription);
-    for (const pattern of patterns) this.#index.add(segments(pattern), subscription);
-    return id;
+    for (const pattern of spec.patterns) this.#index.add(segments(pattern), subscription);
+    const matches = specMatcher(id, spec);
+    const carriedOver = carried.filter(matches);
+    const replay = [...(restored?.replay ?? []).filter(matches), ...carriedOver];
+    if (replay.length > 0) {
+      subscription.backlog = new Fifo();
+      for (const event of replay) subscription.backlog.push(event);
+      this.#feed(subscription);
+    }
+    if (durable || old?.durable) this.#store!.changed();
+    return { id, durable, replaced: old ? { durable: old.durable, carried_over: carriedOver.length } : null };
   }
 
-  /** Removes a subscription and what waits for it; false when there is none with that id. */
-  remove(id: string): boolean {
-    const subscription = this.#all.get(id);
-    if (!subscription) return false;
-    for (const pattern of subscription.patterns) this.#index.remove(segments(pattern), subscription);
-    subscription.queue.close();
-    return this.#all.delete(id);
+  /** The subscription with this id or name, as `list` shows it; undefined when there is none. */
+  view(idOrName: string) {
+    const found = this.#all.get(idOrName) ?? this.#byName(idOrName);
+    return found && this.#view(found);
   }
 
-  /** Ends every subscription of a session (its connection closed). */
+  /** Removes a subscription (by id or name) and what waits for it, and its stored copy; its id, or null when there is none. */
+  remove(idOrName: string): { id: string; durable: boolean } | null {
+    const subscription = this.#all.get(idOrName) ?? this.#byName(idOrName);
+    if (!subscription) return null;
+    this.#drop(subscription);
+    if (subscription.durable) this.#store!.changed();
+    return { id: subscription.id, durable: subscription.durable };
+  }
+
+  /** Ends every subscription of a session (its connection closed); those with a target live on. */
   endSession(session: Session): void {
-    for (const [id, s] of this.#all) if (s.queue.session === session) this.remove(id);
+    for (const s of [...this.#all.values()]) if (s.queue.session === session) this.remove(s.id);
   }
 
   list(session?: Session) {
-    return [...this.#all.values()]
-      .filter((s) => !session || s.queue.session === session)
-      .map(({ id, patterns, filters, queue }) => ({
-        subscription_id: id,
-        patterns,
-        filters,
-        delivery: queue.policy.delivery,
-        queued: queue.waiting,
-        max_queue: queue.policy.maxQueue,
-        overflow: queue.policy.overflow,
-        dropped: queue.dropped,
-        delivered: queue.delivered,
-        failed_deliveries: queue.failed,
-        delivery_ms: Math.round(queue.deliveryMs * 10) / 10,
-        ...(queue.policy.delivery === 'batch' ? { batch_size: queue.batchSize, deduplicated: queue.deduplicated, collecting: queue.collecting } : {}),
-      }));
+    return [...this.#all.values()].filter((s) => !session || s.queue.session === session).map((s) => this.#view(s));
+  }
+
+  /**
+   * The durable subscriptions as the store keeps them. One with nothing
+   * waiting has done with every event so far, matched or not: its position
+   * moves to the log's end, so one that rarely matches never holds old log
+   * segments back from retention.
+   */
+  stored(): StoredSubscription[] {
+    const durable = [...this.#all.values()].filter((s) => s.durable);
+    // not once closed: close empties the queues, and what they held is still to deliver
+    if (!this.#closed) for (const s of durable) if (s.queue.waiting === 0 && !s.backlog) s.cursor = Math.max(s.cursor, this.#lastSeq());
+    return durable.map(({ id, spec, cursor }) => ({ id, spec, cursor }));
+  }
+
+  /** Resolves once every durable change so far is on disk (at once without a store). */
+  persisted(): Promise<void> {
+    return this.#store?.flush() ?? Promise.resolve();
   }
 
   /** The batching configuration in effect. */
@@ -126,35 +184,9 @@ export class Subscriptions {
     return this.deadLetterStore.list(subscriptionId);
   }
 
-  /**
-   * Delivers dead letters again: to the live subscription `to`, or to each
-   * letter's own subscription while it lives (subscriptions end with their
-   * session, so after a restart only `to` can take them). Resolves, with what
-   * was redriven and what was not, once their removal is durable: a crash
-   * before that lists them again (delivered at least once, never lost).
-   */
-  async redrive(ids?: string[], to?: string): Promise<{ redriven: string[]; skipped: { dead_letter_id: string; reason: string }[] }> {
-    const target = to === undefined ? undefined : this.#all.get(to);
-    if (to !== undefined && !target) {
-      throw new TroupeError('VALIDATION_FAILED', `No live subscription ${to} to redrive to`, {
-        details: `Live subscriptions: ${[...this.#all.keys()].join(', ') || 'none'}; subscribe first with 'subscribe-event'`,
-      });
-    }
-    const chosen = this.deadLetterStore.find(ids);
-    const redriven: { letter: DeadLetter; queue: SubscriberQueue }[] = [];
-    const skipped: { dead_letter_id: string; reason: string }[] = [];
-    for (const letter of chosen) {
-      const queue = (target ?? this.#all.get(letter.subscription_id))?.queue;
-      if (queue) redriven.push({ letter, queue });
-      else skipped.push({ dead_letter_id: letter.dead_letter_id, reason: `subscription ${letter.subscription_id} has ended: redrive to a live one with to_subscription_id` });
-    }
-    const removed = this.deadLetterStore.remove(redriven.map((r) => r.letter), 'redriven');
-    for (const { letter, queue } of redriven) queue.push(letter.event, false);
-    for (const id of ids ?? []) {
-      if (!chosen.some((d) => d.dead_letter_id === id)) skipped.push({ dead_letter_id: id, reason: 'no such dead letter' });
-    }
-    await removed;
-    return { redriven: redriven.map((r) => r.letter.dead_letter_id), skipped };
+  /** Delivers dead letters again (see {@link redriveLetters}); `to` is a live subscription's id or name. */
+  redrive(ids?: string[], to?: string): Promise<Redriven> {
+    return redriveLetters(this.deadLetterStore, (key) => (this.#all.get(key) ?? this.#byName(key))?.queue, () => [...this.#all.keys()], ids, to);
   }
 
   /**
@@ -179,7 +211,13 @@ export class Subscriptions {
     if (this.#all.size === 0) return;
     const to = this.#routed?.event === event ? this.#routed.to : this.#match(event);
     this.#routed = null;
-    for (const s of to) if (this.#all.has(s.id)) s.queue.push(event);
+    for (const s of to) {
+      // routed to one a command has since replaced or removed: not delivered
+      if (this.#all.get(s.id) !== s) continue;
+      // a replay still under way goes first: live events wait behind it, in order
+      if (s.backlog) s.backlog.push(event);
+      else s.queue.push(event);
+    }
   }
 
   /** The subscriptions whose pattern and filters take the event, in creation order. */
@@ -189,10 +227,7 @@ export class Subscriptions {
     const ordered = matched.size > 1 ? [...matched].sort((a, b) => a.order - b.order) : matched;
     const to: Subscription[] = [];
     for (const s of ordered) {
-      const { severity, workflow_id: workflowId, event_type: types } = s.filters;
-      if (severity && !severity.includes(event.severity)) continue;
-      if (workflowId && event.workflow_id !== workflowId) continue;
-      if (types && !types.includes(event.event_type)) continue;
+      if (!passesFilters(s.spec.filters, event)) continue;
       // a subscriber never hears of its own dead letters: that could loop forever
       if (event.event_type === 'EVENT_DEAD_LETTERED' && event.data.subscription_id === s.id) continue;
       to.push(s);
@@ -210,41 +245,67 @@ export class Subscriptions {
     return [...this.#all.values()].filter((s) => key === undefined || s.id === key || s.name === key);
   }
 
-  /** Replaces a subscription's patterns (optimize-subscriptions); what waits in its queue stays. */
+  /** Replaces a subscription's patterns (optimize-subscriptions); what waits in its queue stays, and a durable one is stored again. */
   replacePatterns(id: string, patterns: string[]): void {
     const subscription = this.#all.get(id);
     if (!subscription) return;
     for (const pattern of subscription.patterns) this.#index.remove(segments(pattern), subscription);
-    subscription.patterns = patterns;
+    subscription.spec = { ...subscription.spec, patterns };
     for (const pattern of patterns) this.#index.add(segments(pattern), subscription);
+    if (subscription.durable) this.#store!.changed();
   }
 
+  /** Events done with: the position moves on (never back: a redriven event is older), and a replay refills the queue. */
+  #settled(s: Subscription, events: readonly EventRecord[]): void {
+    const last = events.at(-1)?.seq ?? 0;
+    if (last > s.cursor) {
+      s.cursor = last;
+      // after close only the shutdown's last write takes it (a write must not race the journal's closing)
+      if (s.durable && !this.#closed && this.#all.get(s.id) === s) this.#store!.changed();
+    }
+    if (s.backlog) this.#feed(s);
+  }
+
+  /** Hands the queue replayed events while it has room, so a long replay never overflows it. */
+  #feed(s: Subscription): void {
+    const backlog = s.backlog!;
+    while (backlog.length > 0 && s.queue.waiting < s.spec.policy.maxQueue) s.queue.push(backlog.shift()!, false);
+    if (backlog.length === 0) s.backlog = null;
+  }
+
+  #byName(name: string): Subscription | undefined {
+    for (const s of this.#all.values()) if (s.spec.name === name) return s;
+    return undefined;
+  }
+
+  #drop(s: Subscription): void {
+    for (const pattern of s.spec.patterns) this.#index.remove(segments(pattern), s);
+    s.queue.close();
+    s.target?.close();
+    this.#all.delete(s.id);
+  }
+
+  /** Batch bodies to webhooks are gzip-encoded when the batching configuration has compression on. */
+  #compression(): boolean {
+    return this.#batching.config.compression === true;
+  }
+
+  #view(s: Subscription) {
+    return describeSubscription(s.id, s.spec, s.queue, s.durable ? s.cursor : null, s.backlog?.length ?? 0);
+  }
+
+
   #deadLetter(subscriptionId: string, event: EventRecord, reason: string, attempts: number): void {
-    const letter: DeadLetter = {
-      dead_letter_id: `dl_${randomUUID().slice(0, 8)}`,
-      subscription_id: subscriptionId,
-      event,
-      reason,
-      attempts,
-      dead_lettered_at: new Date(this.#clock.now()).toISOString(),
-    };
-    this.deadLetterStore.add(letter);
+    deadLetter(this.deadLetterStore, this.#clock.now(), this.#publish, { subscriptionId, event, reason, attempts });
     this.onDeadLetter?.();
-    // a notice of another subscriber's dead letter is kept, not announced: with two full queues
-    // each announcement would dead-letter at the other and announce again, without end
-    if (event.event_type === 'EVENT_DEAD_LETTERED') return;
-    this.#publish({
-      type: 'EVENT_DEAD_LETTERED',
-      workflowId: event.workflow_id,
-      phase: event.phase,
-      data: { original_event_id: event.event_id, subscription_id: subscriptionId, reason, attempts, dead_letter_id: letter.dead_letter_id, event_type: event.event_type },
-      causationId: event.event_id,
-      correlationId: event.correlation_id,
-    });
   }
 
   /** Cancels pending retries and batch timeouts (shutdown). */
   close(): void {
-    for (const s of this.#all.values()) s.queue.close();
+    this.#closed = true;
+    for (const s of this.#all.values()) {
+      s.queue.close();
+      s.target?.close();
+    }
   }
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { TroupeError } from '../errors.js';
-import { eventHandlers, eventParams } from '../events/event-operations.js';
+import { subscriptionHandlers, subscriptionParams } from '../events/subscription-operations.js';
 import type { Handler } from '../operation-kit.js';
 import { systemHandlers } from '../system-operations.js';
 import { PROTOCOL_VERSION } from '../version.js';
@@ -36,7 +36,7 @@ const hello: Handler = async (hub, _id, params: HelloParams, _raw, session) => {
           suggestions: ['Pick a component_id of its own for each connection (e.g. with the process id in it)', "See the registered components with 'health'"],
         });
       }
-      const subscriptionIds = await subscribe(hub, reg.event_subscriptions, session);
+      const subscriptionIds = await subscribe(hub, reg.event_subscriptions, session, warnings);
       const component = hub.components.register(session, reg as ComponentRegistration, negotiated, params.capabilities, hub.clock.now());
       component.subscription_ids = subscriptionIds;
       registered = { component_id: reg.component_id, subscription_ids: subscriptionIds };
@@ -68,11 +68,13 @@ const hello: Handler = async (hub, _id, params: HelloParams, _raw, session) => {
 };
 
 /** The registration's event_subscriptions as one subscription of this session (patterns checked as subscribe-event checks them). */
-async function subscribe(hub: Parameters<Handler>[0], patterns: string[], session: NonNullable<Parameters<Handler>[4]>): Promise<string[]> {
+async function subscribe(hub: Parameters<Handler>[0], patterns: string[], session: NonNullable<Parameters<Handler>[4]>, warnings: string[]): Promise<string[]> {
   if (patterns.length === 0) return [];
-  const parsed = eventParams['subscribe-event'].safeParse({ patterns });
+  const parsed = subscriptionParams['subscribe-event'].safeParse({ patterns });
   if (!parsed.success) throw new TroupeError('VALIDATION_FAILED', 'component_registration.event_subscriptions holds a pattern subscribe-event refuses', { details: z.prettifyError(parsed.error) });
-  const answer = await eventHandlers['subscribe-event']!(hub, undefined, parsed.data, { patterns }, session);
+  const answer = await subscriptionHandlers['subscribe-event']!(hub, undefined, parsed.data, { patterns }, session);
+  // what subscribe-event did with a pattern (e.g. took a two-segment one as three) is said here too
+  warnings.push(...(answer.warnings ?? []).map((w) => `component_registration.event_subscriptions: ${w}`));
   return [(answer.result as { subscription_id: string }).subscription_id];
 }
 
