@@ -53,7 +53,7 @@ describe('dead letters survive a restart', () => {
     expect(orphaned.redriven).toEqual([]);
     expect(orphaned.skipped[0].reason).toContain('to_subscription_id');
     const unknown = await b.execute({ operation: 'redrive', parameters: { to_subscription_id: 'sub_gone' } });
-    expect(unknown.status === 'error' && [unknown.error.code, unknown.error.message]).toEqual(['VALIDATION_FAILED', 'No live subscription sub_gone to redrive to']);
+    expect(unknown.status === 'error' && [unknown.error.code, unknown.error.message]).toEqual(['SUBSCRIPTION_NOT_FOUND', 'No live subscription sub_gone to redrive to']);
 
     const got: EventRecord[] = [];
     const sub = ok(await b.execute({ operation: 'subscribe-event', parameters: { patterns: ['nothing.matches.this'] } }, { onEvent: (_id, e) => void got.push(e) }));

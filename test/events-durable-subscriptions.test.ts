@@ -227,7 +227,7 @@ describe('subscriptions with a target: exec and webhook, durable across restarts
     const d = await open();
     ok(await d.execute(maintenance(4)));
     const unknown = await d.execute({ operation: 'unsubscribe-event', parameters: { callback: 'recorder' } });
-    expect(unknown.status === 'error' && unknown.error.code).toBe('VALIDATION_FAILED');
+    expect(unknown.status === 'error' && unknown.error.code).toBe('SUBSCRIPTION_NOT_FOUND');
     expect(await delivered()).toEqual(['op1', 'op2', 'op3']);
   });
 

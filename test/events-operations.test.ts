@@ -47,7 +47,7 @@ describe('events: subscribe, publish, query', () => {
     ok(await hub.execute({ operation: 'publish-event', workflow_id: 'wf', parameters: { event_type: 'SYSTEM_MAINTENANCE', data: maintenance } }));
     expect(seen.map(([id, e]) => [id, e.event_type])).toEqual([[errorsOnly.subscription_id, 'ERROR_ENCOUNTERED']]);
     const again = await hub.execute({ operation: 'unsubscribe-event', parameters: { subscription_id: sub.subscription_id } });
-    expect(again.status === 'error' && again.error.code).toBe('VALIDATION_FAILED');
+    expect(again.status === 'error' && again.error.code).toBe('SUBSCRIPTION_NOT_FOUND');
   });
 
   it('subscribe-event without a live session, and unknown event types, are refused with clear errors', async () => {

@@ -116,7 +116,7 @@ describe('optimize-subscriptions', () => {
     const again = ok(await hub.execute({ operation: 'optimize-subscriptions', parameters: { subscriber_id: sub.subscription_id } }));
     expect(again.patterns).toEqual({ before: 2, after: 2, removed: 0 });
     const unknown = await hub.execute({ operation: 'optimize-subscriptions', parameters: { subscriber_id: 'workflow_monitor' } });
-    expect(unknown.status === 'error' && unknown.error).toMatchObject({ code: 'VALIDATION_FAILED', message: 'No subscription has the id or name workflow_monitor' });
+    expect(unknown.status === 'error' && unknown.error).toMatchObject({ code: 'SUBSCRIPTION_NOT_FOUND', message: 'No subscription has the id or name workflow_monitor' });
   });
 });
 

@@ -38,6 +38,7 @@ export const ErrorCode = {
   RESOURCE_CONFLICT: 'RESOURCE_CONFLICT',
   ALLOCATION_NOT_FOUND: 'ALLOCATION_NOT_FOUND',
   AGENT_NOT_FOUND: 'AGENT_NOT_FOUND',
+  SUBSCRIPTION_NOT_FOUND: 'SUBSCRIPTION_NOT_FOUND',
   TASK_NOT_FOUND: 'TASK_NOT_FOUND',
   PHASE_NOT_FOUND: 'PHASE_NOT_FOUND',
   LOG_NOT_FOUND: 'LOG_NOT_FOUND',
@@ -92,6 +93,7 @@ export const recoverySuggestions: Readonly<Partial<Record<ErrorCode, readonly st
   ],
   WAIT_TIMEOUT: ["Wait again with a longer 'timeout', or inspect with 'get-status'"],
   CHECKPOINT_NOT_FOUND: ["List the workflow's checkpoints with 'list-checkpoints'"],
+  SUBSCRIPTION_NOT_FOUND: ["See the subscriptions (name, id, target) under 'health'", "Subscribe with 'subscribe-event {\"callback\":\"NAME\",\"patterns\":[…]}'"],
   CHECKPOINT_CORRUPT: ["Restore an older checkpoint (see 'list-checkpoints'), or run 'troupe check' for a full report"],
   CHECKPOINT_INCOMPATIBLE: ["Run 'troupe check' before upgrading; finish the workflow with the troupe version that wrote it"],
   DEPENDENCY_VALIDATION_FAILED: [

@@ -58,7 +58,7 @@ export async function redriveLetters(
 ): Promise<Redriven> {
   const target = to === undefined ? undefined : queueOf(to);
   if (to !== undefined && !target) {
-    throw new TroupeError('VALIDATION_FAILED', `No live subscription ${to} to redrive to`, {
+    throw new TroupeError('SUBSCRIPTION_NOT_FOUND', `No live subscription ${to} to redrive to`, {
       details: `Live subscriptions: ${liveIds().join(', ') || 'none'}; subscribe first with 'subscribe-event'`,
     });
   }

@@ -198,7 +198,7 @@ export const subscriptionHandlers: Record<string, Handler> = {
     const wanted = (params.subscription_id ?? params.callback ?? params.name)!;
     const removed = hub.subscriptions.remove(wanted);
     if (!removed) {
-      throw invalid(`No subscription ${wanted}`, `Subscriptions: ${hub.subscriptions.list().map((s) => s.name ?? s.subscription_id).join(', ') || 'none'}`);
+      throw new TroupeError('SUBSCRIPTION_NOT_FOUND', `No subscription ${wanted}`, { details: `Subscriptions: ${hub.subscriptions.list().map((s) => s.name ?? s.subscription_id).join(', ') || 'none'}` });
     }
     await hub.subscriptions.persisted();
     return { result: { subscription_id: removed.id, ...(wanted === removed.id ? {} : { name: wanted }), unsubscribed: true, durable: removed.durable }, next_steps: [] };

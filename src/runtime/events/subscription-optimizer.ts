@@ -65,7 +65,7 @@ export const optimizeSubscriptionsHandlers: Record<string, Handler> = {
   'optimize-subscriptions'(hub, _id, params: Params): OperationResult {
     const chosen = hub.subscriptions.find(params.subscriber_id);
     if (params.subscriber_id !== undefined && chosen.length === 0) {
-      throw new TroupeError('VALIDATION_FAILED', `No subscription has the id or name ${params.subscriber_id}`, {
+      throw new TroupeError('SUBSCRIPTION_NOT_FOUND', `No subscription has the id or name ${params.subscriber_id}`, {
         details: `Live subscriptions: ${hub.subscriptions.find().map((s) => s.name ?? s.id).join(', ') || 'none'}`,
         suggestions: ["Subscribe first with 'subscribe-event', or leave subscriber_id out to optimize every subscription"],
       });
