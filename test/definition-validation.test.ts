@@ -199,7 +199,7 @@ const rows: Row[] = [
     code: 'VALIDATION_FAILED',
     message: SCHEMA,
     details: '✖ Unrecognized key: "colour"',
-    keyHint: 'Unknown key "colour" in the parameters; accepted there: name, description, priority, timeout, checkpoint_interval, failure_tolerance, durability, on_recovery, params, dependencies, agent_requirements, phases, template, definition',
+    keyHint: 'Unknown key "colour" in the parameters; accepted there: name, description, priority, timeout, checkpoint_interval, failure_tolerance, checkpoint_files, durability, on_recovery, params, dependencies, agent_requirements, phases, template, definition',
   },
   {
     name: 'unknown task key (a typo of depends_on)',

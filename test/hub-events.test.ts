@@ -117,13 +117,17 @@ describe('a workflow run', () => {
   it('a failure publishes TASK_FAILED (warning), PHASE_FAILED and WORKFLOW_FAILED (error)', async () => {
     await run(hub, 'wf_x', { name: 'x', phases: [{ name: 'p', tasks: [{ id: 'f', handler: 'fail', input: { message: 'no', retryable: false } }] }] });
     await waitFor(hub, 'wf_x');
-    const tail = ofWorkflow('wf_x').slice(-3);
+    // checkpoints are announced too (CHECKPOINT_CREATED); the failure's own events are these, in this order
+    const tail = ofWorkflow('wf_x').filter((e) => e.event_type !== 'CHECKPOINT_CREATED').slice(-4);
     expect(tail.map((e) => [e.event_type, e.severity])).toEqual([
       ['TASK_FAILED', 'warning'],
+      ['ERROR_ENCOUNTERED', 'error'],
       ['PHASE_FAILED', 'error'],
       ['WORKFLOW_FAILED', 'error'],
     ]);
     expect(tail[0]!.data).toMatchObject({ task_id: 'f', will_retry: false, error: { message: 'no', retryable: false } });
+    // the error report is caused by the task's failure
+    expect(tail[1]!.causation_id).toBe(tail[0]!.event_id);
   });
 
   it("a command's correlation_id is carried by the events it causes", async () => {

@@ -89,6 +89,8 @@ describe('event retention and log compaction', () => {
       ok(await a.execute({ operation: 'create', workflow_id: id, parameters: { name: id, phases: [{ name: 'p', tasks }] } }));
       ok(await a.execute({ operation: 'start', workflow_id: id }));
       ok(await a.execute({ operation: 'wait', workflow_id: id }));
+      // the end checkpoint is announced just after the workflow ends: its event belongs to the segments read below
+      await until(async () => a.events(id).some((e) => e.event_type === 'CHECKPOINT_CREATED' && (e.data as { trigger?: string }).trigger === 'end'), `${id}'s end checkpoint`);
     }
     ok(await a.execute({ operation: 'get-events', parameters: { limit: 1 } })); // everything appended is written
     const before = await segments();

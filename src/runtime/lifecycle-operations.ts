@@ -147,16 +147,13 @@ export const lifecycleHandlers: Record<string, Handler> = {
     const previous = statusOf(entry.actor.getSnapshot());
     // not archiving still needs an ended workflow: a running one's files and agents are in use
     if (!params.archive_state && !ENDED_STATUSES.has(previous)) throw invalidTransition(entry, 'cleanup');
-    // archived already (by `complete {archive_state}` or an earlier cleanup): the rest of what was asked still applies
-    const archived = previous === 'archived';
     const before = holdingsOf(hub, entry.id);
-    if (params.archive_state && !archived) await transition(hub, entry, 'cleanup', { type: 'cleanup', at: hub.clock.now() });
+    if (params.archive_state) await transition(hub, entry, 'cleanup', { type: 'cleanup', at: hub.clock.now() });
     if (params.cleanup_resources) releaseHoldings(hub, entry.id, 'workflow cleaned up');
     const temp = params.remove_temp_files ? { temp_files: await removeTempFiles(hub.taskFiles.root, entry) } : {};
     const report = params.generate_report ? { report: reportOf(hub, entry) } : {};
     const notify = params.notify_stakeholders;
     const warnings = [
-      ...(archived ? [`${entry.id} was archived already, so nothing was archived again`] : []),
       ...(params.archive_state ? [] : [`archive_state: false: ${entry.id} stays ${previous}, not archived; its stored state (checkpoints, events, logs) is kept, since troupe never deletes a workflow on a command (event_retention drops old events)`]),
       ...(notify ? [STAKEHOLDERS_WARNING(notify, 'cleanup publishes no event of its own, so the names are only in this result (complete {notify_stakeholders} puts them in WORKFLOW_COMPLETED)')] : []),
     ];
