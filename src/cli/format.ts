@@ -184,8 +184,10 @@ export function formatResponse(p: Palette, response: HubResponse): string {
     body = p.green(parts[0]!) + ' ' + parts.slice(1).join('  ');
     if (result.failure) body += '\n' + p.red(`  ${JSON.stringify(result.failure)}`);
   }
+  // what the command did instead of something asked: said before what to do next, never hidden
+  const warnings = (response.warnings ?? []).map((w) => p.yellow(`  ! ${w}`)).join('\n');
   const next = response.next_steps.length > 0 ? '\n' + response.next_steps.map((s) => p.dim(`  → ${s}`)).join('\n') : '';
-  return body + next;
+  return body + (warnings ? `\n${warnings}` : '') + next;
 }
 
 /** One event as a line: `#seq time severity TYPE workflow/phase {data}`. */
