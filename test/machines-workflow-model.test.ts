@@ -380,6 +380,9 @@ const generators = {
     createTestModel(model, { ...traversal(tolerance, variant), serializeTransition: () => '' }).getSimplePaths(),
 };
 
+/** A replay of every path of one configuration (see below); a correctness test that happens to be long, never a speed check. */
+const REPLAY_TIMEOUT_MS = 120_000;
+
 describe('workflow lifecycle, model-based', () => {
   beforeEach(() => {
     // events sent to an archived (stopped) workflow are refused with a dev warning
@@ -406,10 +409,11 @@ describe('workflow lifecycle, model-based', () => {
       return coverage;
     };
 
+    // hundreds of paths, each replayed on real actors: 10–30 s each on a quiet 2-core machine, so more than the default timeout under load
     it.each(CONFIGURATIONS)('replay on real workflows (failure_tolerance %s, %s)', async (tolerance, variant) => {
       const coverage = await replayAll(tolerance, variant);
       expect([...coverage.states].sort()).toEqual([...expectedStates(tolerance, variant)].sort());
-    });
+    }, REPLAY_TIMEOUT_MS);
 
     it('reach every lifecycle state and take every workflow transition', async () => {
       const coverage: Coverage = { transitions: new Set(), states: new Set() };
@@ -422,7 +426,7 @@ describe('workflow lifecycle, model-based', () => {
       const missed = ALL_TRANSITIONS.filter(([t]) => !coverage.transitions.has(t) && !selfLoops.has(t.eventType)).map(([, label]) => label);
       expect(missed).toEqual([]);
       expect(ALL_TRANSITIONS.length).toBeGreaterThanOrEqual(32);
-    });
+    }, REPLAY_TIMEOUT_MS);
   });
 
   it('a created workflow takes only start, cancel and a new priority', () => {
