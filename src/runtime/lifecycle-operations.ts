@@ -28,11 +28,7 @@ const reportOf = (hub: HubState, entry: WorkflowEntry) =>
 function releaseOutcome(before: Holdings, after: Holdings): { result: Record<string, unknown>; metrics: ResponseMetrics } {
   const gone = released(before, after);
   const shown = gone.allocations.length > 0 || gone.exclusive_files.length > 0 || gone.exclusive_files_releasing.length > 0;
-  const parts = [
-    `${gone.agents} agent${gone.agents === 1 ? '' : 's'}`,
-    `${gone.allocations.length} resource allocation${gone.allocations.length === 1 ? '' : 's'}`,
-    `${gone.exclusive_files.length} exclusive file${gone.exclusive_files.length === 1 ? '' : 's'}`,
-  ];
+  const parts = [plural(gone.agents, 'agent'), plural(gone.allocations.length, 'resource allocation'), plural(gone.exclusive_files.length, 'exclusive file')];
   return {
     result: shown ? { released: { allocations: gone.allocations, exclusive_files: gone.exclusive_files, exclusive_files_releasing: gone.exclusive_files_releasing } } : {},
     metrics: { agents_affected: gone.agents, resources_used: `released ${parts.join(', ')}` },
@@ -81,7 +77,7 @@ export const lifecycleHandlers: Record<string, Handler> = {
       },
       next_steps: [`Follow it with '${entry.id} get-status'`, `Block until it ends with '${entry.id} wait'`],
       ...(warnings.length > 0 ? { warnings } : {}),
-      metrics: { agents_affected: agents, resources_used: `${hub.pool.heldFor(entry.id)} agents held for it over ${roles.length} role${roles.length === 1 ? '' : 's'}` },
+      metrics: { agents_affected: agents, resources_used: `${plural(hub.pool.heldFor(entry.id), 'agent')} held for it over ${plural(roles.length, 'role')}` },
     };
   },
 
@@ -167,3 +163,5 @@ export const lifecycleHandlers: Record<string, Handler> = {
     };
   },
 };
+
+const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
