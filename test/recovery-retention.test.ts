@@ -112,7 +112,9 @@ describe('event retention and log compaction', () => {
     expect(dropped.length).toBeGreaterThan(0);
     expect(records).toBeGreaterThan(0);
     const after = await segments();
-    expect(dropped.every((s: string) => before.includes(s))).toBe(true);
+    // the oldest segments go now; so may segments started after `before` whose events are as old (an idle agent retired
+    // minutes after the start, while the clock was moved by days, logs AGENT_DEALLOCATED and RESOURCE_OPTIMIZED)
+    expect(dropped).toContain(before[0]);
     expect(after.filter((s) => dropped.includes(s))).toEqual([]);
     // the segment being written is never dropped
     expect(after.length).toBeGreaterThan(0);
