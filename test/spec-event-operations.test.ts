@@ -118,6 +118,15 @@ describe('optimize-subscriptions', () => {
     const unknown = await hub.execute({ operation: 'optimize-subscriptions', parameters: { subscriber_id: 'workflow_monitor' } });
     expect(unknown.status === 'error' && unknown.error).toMatchObject({ code: 'SUBSCRIPTION_NOT_FOUND', message: 'No subscription has the id or name workflow_monitor' });
   });
+
+  it('never leaves a subscription without patterns: one whose every pattern matches no event type stays as it was, and the answer says so', async () => {
+    const sub = ok(await hub.execute({ operation: 'subscribe-event', parameters: { patterns: ['nothing.here.at.all'] } }, { onEvent: () => {} }));
+    const response = await hub.execute({ operation: 'optimize-subscriptions', parameters: {} });
+    expect(response.status).toBe('success');
+    const applied = ok(response);
+    expect(applied.subscriptions[0]).toMatchObject({ subscription_id: sub.subscription_id, patterns_after: ['nothing.here.at.all'], removed: [] });
+    expect(response.status === 'success' && response.warnings?.join(' ')).toContain('none of its patterns can match an event type');
+  });
 });
 
 describe('correlation and causation', () => {

@@ -28,7 +28,7 @@ function component(
   hub: HubState,
   id: string,
   status: Status,
-  extra: { last_activity: number | null; active_operations: number; queue_size: number; performance: Performance; dependencies?: Record<string, Status>; reasons?: string[]; thresholds?: Record<string, number>; observed?: unknown; details?: unknown },
+  extra: { last_activity: number | null; active_operations: number | null; queue_size: number | null; performance: Performance | null; dependencies?: Record<string, Status>; reasons?: string[]; thresholds?: Record<string, number>; observed?: unknown; details?: unknown },
 ) {
   return {
     component_id: id,
@@ -38,7 +38,8 @@ function component(
     reasons: extra.reasons ?? [],
     uptime: formatDuration(hub.clock.now() - hub.stats.startedAt),
     last_activity: iso(extra.last_activity),
-    performance_metrics: { ...extra.performance, resource_usage: resourceUsage() },
+    // a component with no figures of its own says so (null) rather than showing another's
+    performance_metrics: { ...(extra.performance ?? { response_time_avg: null, success_rate: null, error_rate: null }), resource_usage: resourceUsage() },
     active_operations: extra.active_operations,
     queue_size: extra.queue_size,
     dependencies: extra.dependencies ?? {},
@@ -107,7 +108,8 @@ export const systemHandlers: Record<string, Handler> = {
     const tasks = taskPoolVerdict(hub);
     const events = eventHubVerdict(hub);
     const commands = commandPerformance(core.commands);
-    const none = { last_activity: null, active_operations: 0, queue_size: 0, performance: commands };
+    // the store, the log and the task logs keep no operation counts or timings of their own: not measured, so null
+    const none = { last_activity: null, active_operations: null, queue_size: null, performance: null };
     const components = [
       component(hub, 'hub', core.status, {
         last_activity: hub.stats.lastCommandAt,

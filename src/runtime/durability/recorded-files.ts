@@ -19,8 +19,8 @@ export interface RecordedFile {
   mtime_ms: number | null;
   /** it did not exist when the checkpoint was taken */
   missing?: true;
-  /** why it has a size but no hash */
-  unhashed?: 'not a regular file' | 'larger than the per-file limit' | 'over the total limit';
+  /** why it has no hash (and, when unreadable, no size either) */
+  unhashed?: 'not a regular file' | 'larger than the per-file limit' | 'over the total limit' | `unreadable: ${string}`;
 }
 
 export interface RecordedFiles {
@@ -78,7 +78,11 @@ async function currentFile(path: string, budget: { left: number }): Promise<Reco
 export async function recordFiles(paths: readonly string[]): Promise<RecordedFiles> {
   const budget = { left: FILE_LIMITS.total_bytes };
   const files: RecordedFile[] = [];
-  for (const path of paths.slice(0, FILE_LIMITS.count)) files.push(await currentFile(path, budget));
+  for (const path of paths.slice(0, FILE_LIMITS.count)) {
+    // a user's file that cannot be read (EACCES, EIO, …) is recorded as such: it must never fail the
+    // checkpoint, whose writes are the data directory's, not this file's
+    files.push(await currentFile(path, budget).catch((error: NodeJS.ErrnoException) => ({ path, sha256: null, size: null, mtime_ms: null, unhashed: `unreadable: ${error.code ?? error.message}` })));
+  }
   return { files, omitted: Math.max(0, paths.length - FILE_LIMITS.count), limits: FILE_LIMITS };
 }
 

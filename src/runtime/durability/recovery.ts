@@ -161,6 +161,6 @@ export interface StateFilesReport {
   pool: StateFileStatus & { agents: number };
   kpis: StateFileStatus & { replayed_events: number };
   /** subscriptions.ckpt: the durable subscriptions made again, and the logged events handed to them after their position */
-  subscriptions?: StateFileStatus & { subscriptions: number; replayed_events: number };
+  subscriptions?: StateFileStatus & { subscriptions: number; replayed_events: number; /** stored entries that could not be made again, and why */ skipped?: string[] };
 }
 

@@ -152,7 +152,7 @@ export const bundleHandlers: Record<string, Handler> = {
       warnings,
       metrics: {
         agents_affected: agents?.reduce((n, r) => n + r.added.length, 0) ?? 0,
-        resources_used: `one ${(await stat(path)).size}-byte bundle read, ${prepared.checkpoints.length} checkpoint(s) written`,
+        resources_used: `one bundle read, ${prepared.checkpoints.length} checkpoint(s) written`,
       },
     };
   },

@@ -15,21 +15,19 @@ export const SUBSCRIPTIONS_FILE = { kind: 'troupe.subscriptions', version: 1 } a
 const why = (error: unknown) => (error instanceof Error ? error.message.split('\n')[0]! : String(error));
 
 /** The shape a stored subscription must have to be made again (the spec was validated when it was subscribed). */
-const storedSchema = z.object({
-  subscriptions: z.array(
-    z.object({
-      id: z.string().min(1),
-      cursor: z.number().int().min(0),
-      spec: z.looseObject({
-        name: z.string().min(1),
-        patterns: z.array(z.string().min(1)).min(1),
-        filters: z.looseObject({}),
-        policy: z.looseObject({ maxRetries: z.number(), backoffBaseMs: z.number(), maxQueue: z.number() }),
-        target: z.looseObject({ type: z.enum(['exec', 'webhook']) }),
-      }),
-    }),
-  ),
+const storedEntrySchema = z.object({
+  id: z.string().min(1),
+  cursor: z.number().int().min(0),
+  spec: z.looseObject({
+    name: z.string().min(1),
+    patterns: z.array(z.string().min(1)).min(1),
+    filters: z.looseObject({}),
+    policy: z.looseObject({ maxRetries: z.number(), backoffBaseMs: z.number(), maxQueue: z.number() }),
+    target: z.looseObject({ type: z.enum(['exec', 'webhook']) }),
+  }),
 });
+// each entry is checked on its own: one that cannot be made again is reported, the others still are
+const storedSchema = z.object({ subscriptions: z.array(z.unknown()) });
 
 /**
  * `subscriptions.ckpt`: the durable subscriptions and the seq each has
@@ -143,7 +141,13 @@ export async function restoreSubscriptions(state: HubState, journal: Journal, hi
       // the log's events, and any published since it was read (none, unless something ran in between)
       const lastLogged = history.at(-1)?.seq ?? 0;
       const events = [...history, ...state.bus.recent().filter((e) => e.seq > lastLogged)];
-      for (const stored of (read.body as { subscriptions: StoredSubscription[] }).subscriptions) {
+      for (const [i, entry] of parsed.data.subscriptions.entries()) {
+        const checked = storedEntrySchema.safeParse(entry);
+        if (!checked.success) {
+          found.skipped = [...(found.skipped ?? []), `entry ${i}: ${z.prettifyError(checked.error).split('\n')[0]}`];
+          continue;
+        }
+        const stored = checked.data as unknown as StoredSubscription;
         const replay = events.slice(firstAfter(events, stored.cursor));
         const added = state.subscriptions.add(undefined, stored.spec, { id: stored.id, cursor: stored.cursor, replay });
         found.subscriptions++;
@@ -153,6 +157,13 @@ export async function restoreSubscriptions(state: HubState, journal: Journal, hi
       found.status = 'corrupt';
       found.reason = `not a list of subscriptions: ${z.prettifyError(parsed.error).split('\n')[0]}`;
     }
+  }
+  if (found.skipped) {
+    state.bus.publish({
+      type: 'ERROR_ENCOUNTERED',
+      severity: 'warning',
+      data: { component: 'subscriptions', file: path, reason: found.skipped.join('; '), action: 'these stored subscriptions were not made again (the others were): subscribe them again' },
+    });
   }
   if (found.status === 'corrupt') {
     state.bus.publish({

@@ -79,7 +79,11 @@ export const optimizeSubscriptionsHandlers: Record<string, Handler> = {
     let after = 0;
     let savedMatches = 0;
     const subscriptions = chosen.map((s: Subscription) => {
-      const { kept, removed } = prunePatterns(s.patterns);
+      const pruned = prunePatterns(s.patterns);
+      // every pattern would go (none can match an event type): the subscription is left as it is, and said so
+      const emptied = pruned.kept.length === 0;
+      if (emptied) warnings.push(`${s.name ?? s.id}: none of its patterns can match an event type; it was left as it is (unsubscribe it, or subscribe it again with patterns such as TASK_FAILED.#)`);
+      const { kept, removed } = emptied ? { kept: [...s.patterns], removed: [] } : pruned;
       const counts = matchCounts(s.patterns, recent);
       before += s.patterns.length;
       after += kept.length;

@@ -19,6 +19,13 @@ export type { Added, StoredSubscription, Subscription, SubscriptionStore } from 
 import type { Added, StoredSubscription, Subscription, SubscriptionStore } from './subscription-model.js';
 
 
+/** Everything left in a replay backlog, in order (the backlog is emptied). */
+function drain(backlog: Fifo<EventRecord> | null): EventRecord[] {
+  const out: EventRecord[] = [];
+  for (let event = backlog?.shift(); event !== undefined; event = backlog!.shift()) out.push(event);
+  return out;
+}
+
 const segments = (pattern: string) => pattern.toLowerCase().split('.');
 const NO_ONE: string[] = Object.freeze([]) as unknown as string[];
 
@@ -87,7 +94,8 @@ export class Subscriptions {
     const durable = target !== null && this.#store !== null;
     const deliverTo = target ?? session;
     if (!deliverTo) throw new TroupeError('VALIDATION_FAILED', 'A subscription without a target needs a session to deliver to');
-    const carried = old ? old.queue.pending() : [];
+    // what the old one still had to deliver: its queue, and the replayed events not yet handed to it
+    const carried = old ? [...old.queue.pending(), ...drain(old.backlog)] : [];
     if (old) this.#drop(old);
     const subscription: Subscription = {
       id,
@@ -248,7 +256,8 @@ export class Subscriptions {
   /** Replaces a subscription's patterns (optimize-subscriptions); what waits in its queue stays, and a durable one is stored again. */
   replacePatterns(id: string, patterns: string[]): void {
     const subscription = this.#all.get(id);
-    if (!subscription) return;
+    // a subscription without patterns could neither match nor be stored: it keeps what it had
+    if (!subscription || patterns.length === 0) return;
     for (const pattern of subscription.patterns) this.#index.remove(segments(pattern), subscription);
     subscription.spec = { ...subscription.spec, patterns };
     for (const pattern of patterns) this.#index.add(segments(pattern), subscription);
@@ -257,7 +266,10 @@ export class Subscriptions {
 
   /** Events done with: the position moves on (never back: a redriven event is older), and a replay refills the queue. */
   #settled(s: Subscription, events: readonly EventRecord[]): void {
-    const last = events.at(-1)?.seq ?? 0;
+    let last = events.reduce((max, e) => Math.max(max, e.seq), 0);
+    // a backed-up queue may deliver a later, more urgent event first (enable-async-processing): the
+    // position never passes an event still waiting, or a restart would replay after it and lose it
+    if (s.durable) for (const waiting of s.queue.pending()) last = Math.min(last, waiting.seq - 1);
     if (last > s.cursor) {
       s.cursor = last;
       // after close only the shutdown's last write takes it (a write must not race the journal's closing)

@@ -81,7 +81,7 @@ export interface ErrorReport {
   classification: { category: ErrorCategory; severity: ErrorSeverity; type: string; scope: ErrorScope; recoverable: boolean };
   context: { component: string; operation: string; phase: string; task: string | null; agent: string | null };
   details: { error_message: string; technical_details: string; related_events: string[] };
-  impact_assessment: { affected_tasks: string[]; affected_agents: string[]; blocking_dependencies: string[]; estimated_delay: string; workflow_risk: 'critical' | 'high' | 'medium' | 'low' };
+  impact_assessment: { affected_tasks: string[]; affected_agents: string[]; blocking_dependencies: string[]; estimated_delay?: string; workflow_risk: 'critical' | 'high' | 'medium' | 'low' };
   recovery_suggestions: RecoverySuggestion[];
 }
 
@@ -111,7 +111,7 @@ export function withSystemReport<T extends { error_type: string; affected_compon
       classification: { category, severity: SEVERITY[data.severity] ?? 'high', type, scope: 'system', recoverable },
       context: { component: data.affected_components[0] ?? 'hub', operation, phase: 'global', task: null, agent: null },
       details: { error_message: data.message ?? data.error_type, technical_details: `${data.error_type} in ${data.affected_components.join(', ')}`, related_events: [] },
-      impact_assessment: { affected_tasks: [], affected_agents: [], blocking_dependencies: [], estimated_delay: '0ms', workflow_risk: data.severity === 'critical' ? 'high' : 'medium' },
+      impact_assessment: { affected_tasks: [], affected_agents: [], blocking_dependencies: [], workflow_risk: data.severity === 'critical' ? 'high' : 'medium' },
       recovery_suggestions: suggestions.length > 0 ? suggestions : [{ strategy: 'inspect_health', description: "See the component's state in 'health' and fix what it names; troupe retries by itself where it can", command: 'health' }],
     },
   };
