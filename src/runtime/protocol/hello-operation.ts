@@ -36,8 +36,15 @@ const hello: Handler = async (hub, _id, params: HelloParams, _raw, session) => {
           suggestions: ['Pick a component_id of its own for each connection (e.g. with the process id in it)', "See the registered components with 'health'"],
         });
       }
-      const subscriptionIds = await subscribe(hub, reg.event_subscriptions, session, warnings);
+      // registered before the subscriptions are awaited: a second hello with this id meanwhile finds it taken
       const component = hub.components.register(session, reg as ComponentRegistration, negotiated, params.capabilities, hub.clock.now());
+      let subscriptionIds: string[];
+      try {
+        subscriptionIds = await subscribe(hub, reg.event_subscriptions, session, warnings);
+      } catch (error) {
+        hub.components.endSession(session);
+        throw error;
+      }
       component.subscription_ids = subscriptionIds;
       registered = { component_id: reg.component_id, subscription_ids: subscriptionIds };
       if (reg.health_check_endpoint !== undefined) {
