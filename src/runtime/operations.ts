@@ -133,10 +133,10 @@ const handlers: Record<string, Handler> = {
     const next = allowedOperations(entry)
       .filter((op) => op !== 'get-status' && (op !== 'wait' || !ENDED_STATUSES.has(status)))
       .map((op) => `${entry.id} ${op}`);
-    const kpis = workflowKpis(hub.kpis, entry.id, hub.clock.now());
     const described = describeWorkflow(entry.actor.getSnapshot(), hub.pool, {
       includeOutput: params.include_output,
-      kpis,
+      // folded only when shown: include_metrics false leaves the KPIs out
+      ...(params.include_metrics ? { kpis: workflowKpis(hub.kpis, entry.id, hub.clock.now()) } : {}),
       includeMetrics: params.include_metrics,
       agentDetails: params.agent_details,
     });

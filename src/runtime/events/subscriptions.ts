@@ -19,13 +19,6 @@ export type { Added, StoredSubscription, Subscription, SubscriptionStore } from 
 import type { Added, StoredSubscription, Subscription, SubscriptionStore } from './subscription-model.js';
 
 
-/** Everything left in a replay backlog, in order (the backlog is emptied). */
-function drain(backlog: Fifo<EventRecord> | null): EventRecord[] {
-  const out: EventRecord[] = [];
-  for (let event = backlog?.shift(); event !== undefined; event = backlog!.shift()) out.push(event);
-  return out;
-}
-
 const segments = (pattern: string) => pattern.toLowerCase().split('.');
 const NO_ONE: string[] = Object.freeze([]) as unknown as string[];
 
@@ -95,7 +88,7 @@ export class Subscriptions {
     const deliverTo = target ?? session;
     if (!deliverTo) throw new TroupeError('VALIDATION_FAILED', 'A subscription without a target needs a session to deliver to');
     // what the old one still had to deliver: its queue, and the replayed events not yet handed to it
-    const carried = old ? [...old.queue.pending(), ...drain(old.backlog)] : [];
+    const carried = old ? [...old.queue.pending(), ...(old.backlog?.slice(0, old.backlog.length) ?? [])] : [];
     if (old) this.#drop(old);
     const subscription: Subscription = {
       id,
