@@ -16,6 +16,7 @@ export { DEFAULTS } from './runtime/defaults.js';
 // what `health` judges by and SYSTEM_THRESHOLD watches
 export { HEALTH_DEFAULTS, resolveHealthThresholds } from './runtime/health/health-thresholds.js';
 export { resolveDefinition, workflowDefinitionSchema } from './runtime/definition.js';
+export { definitionDigest } from './runtime/definition-digest.js';
 // templates (DESIGN §12): the shipped ones' folder, and command-line text made into typed params
 export { BUILTIN_TEMPLATES_DIR } from './runtime/templates/template-catalog.js';
 export { paramsFromText } from './runtime/templates/param-values.js';
@@ -32,6 +33,7 @@ export { CONTROL_SOCKET_DEFAULTS } from './runtime/control-socket-options.js';
 export { checkDataDir } from './runtime/durability/check.js';
 export { dataDirLayout } from './persistence/data-dir.js';
 export { readLogsOffline } from './runtime/scheduling/offline-logs.js';
+export { OfflineView } from './runtime/durability/offline-view.js';
 // the one rule for ids that become file names (workflow, task, checkpoint ids)
 export { assertSafeId, idPath, isSafeId, unsafeIdReason, SAFE_ID_MAX_LENGTH, SAFE_ID_RULE, UnsafeIdError } from './persistence/safe-id.js';
 /** @internal the CLI's REPL history: private files and directories whatever the umask */
@@ -54,3 +56,4 @@ export type { CheckpointVerdict } from './runtime/durability/check.js';
 export type { IdKind } from './persistence/safe-id.js';
 export type { Clock, ManualClock, TimerHandle } from './actors/clock.js';
 export type { TaskRunner, TaskOutcome } from './actors/task-runner.js';
+export { closestName } from './runtime/suggest.js';

@@ -46,8 +46,8 @@ describe('troupe run --template', () => {
 
   it.each([
     ['a --param without =', ['run', '--template', 'bug-fix', '--param', 'issue'], '--param issue is not key=value'],
-    ['a file and a template', ['run', 'x.yaml', '--template', 'bug-fix'], 'run takes a template or a workflow file, not both'],
-    ['--template outside run', ['exec', 'health', '--template', 'bug-fix'], '--template and --param are options of run'],
+    ['a file and a template', ['run', 'x.yaml', '--template', 'bug-fix'], 'troupe run takes a workflow file or --template NAME, not both'],
+    ['--template outside run', ['exec', 'health', '--template', 'bug-fix'], "troupe: unknown option '--template'"],
   ])('exits 2 on %s, before a supervisor starts', async (_name, args, says) => {
     const result = await runCli([...args, '--data-dir', dir], { cwd: dir });
     expect(result.stderr).toContain(says);

@@ -91,7 +91,8 @@ describe('troupe run FILE', () => {
 describe('troupe command line', () => {
   it('prints usage with --help and exits 0', async () => {
     const result = await runCli(['--help']);
-    expect(result.stdout).toContain('troupe run FILE [--id ID]');
+    expect(result.stdout).toContain('Usage: troupe [options] [command]');
+    expect(result.stdout).toMatch(/^  run \[options\] \[file\]/m);
     expect(result.code).toBe(0);
   });
 

@@ -1,8 +1,10 @@
 import { basename, extname } from 'node:path';
-import { formatDuration, SAFE_ID_MAX_LENGTH, type EventRecord, type Hub, type HubResponse } from '../index.js';
+import { definitionDigest, errorResponse, formatDuration, SAFE_ID_MAX_LENGTH, type EventRecord, type HubResponse } from '../index.js';
 import { formatResponse, type Palette } from './format.js';
 import { createParameters, type RunSource } from './run-source.js';
 import { RunProgress } from './run-progress.js';
+import type { RunTarget } from './run-target.js';
+import { chooseWorkflow } from './run-identity.js';
 
 /** Exit codes of `troupe run` (DESIGN §5). */
 export const RUN_EXIT = { completed: 0, failed: 1, badInput: 2 } as const;
@@ -18,7 +20,14 @@ export interface RunOptions {
   out: NodeJS.WritableStream;
   /** how another terminal reaches this supervisor (`troupe exec`, with its --data-dir when not the default) */
   execPrefix?: string;
+  /** told the workflow's id once it is known (so an interrupted run can say how to resume it) */
+  onWorkflow?: (id: string) => void;
+  /** aborted (Ctrl-C) to stop following: the workflow goes on in its supervisor */
+  signal?: AbortSignal;
 }
+
+/** Exit code of a run whose following was stopped by Ctrl-C (128 + SIGINT). */
+export const RUN_INTERRUPTED_EXIT = 130;
 
 /**
  * A workflow id from the file (or template) name: `examples/hello.yaml` -> `hello_<time>`,
@@ -40,7 +49,7 @@ const RECOVERED_TEXT: Record<string, string> = {
 };
 
 /** The recovery report's lines for one workflow: what became of each task in flight at the crash. */
-async function recoveryLines(hub: Hub, id: string, p: Palette): Promise<string[]> {
+async function recoveryLines(hub: RunTarget, id: string, p: Palette): Promise<string[]> {
   const health = await hub.execute({ operation: 'health' });
   if (health.status !== 'success') return [];
   const report = (health.result as { recovery: { recovered: { workflow_id: string; tasks?: { task_id: string; attempt: number; recovery: string; pid?: number; exit_code?: number | null }[] }[] } | null }).recovery;
@@ -100,21 +109,24 @@ function progressLine(p: Palette, e: EventRecord, exec = 'troupe exec'): string 
  * code: 0 completed (also `partial`, with a warning), 1 failed or
  * cancelled, 2 bad input (a refused definition or params).
  */
-export async function runWorkflowFile(hub: Hub, options: RunOptions): Promise<number> {
+export async function runWorkflowFile(hub: RunTarget, options: RunOptions): Promise<number> {
   const { palette: p, out, source } = options;
   const print = (response: HubResponse) => out.write(`${options.json ? JSON.stringify(response) : formatResponse(p, response)}\n`);
   let parameters: unknown;
   try {
     parameters = await createParameters(hub, source, options.params ?? {});
   } catch (error) {
-    const { errorResponse } = await import('../index.js');
     print(errorResponse(error, { operation: 'run' }, Date.now()));
     return RUN_EXIT.badInput;
   }
-  const id = options.id ?? defaultId('file' in source ? source.file : source.template);
-  // an id the data directory already holds is recovered, not created again
-  const existing = hub.workflowIds().includes(id) ? await hub.execute({ operation: 'get-status', workflow_id: id, parameters: { include_output: false } }) : null;
-  const existingStatus = existing?.status === 'success' ? (existing.result as { workflow_state: { status: string; name: string } }).workflow_state : null;
+  const digest = definitionDigest(parameters);
+  const chosen = await chooseWorkflow(hub, { source, digest, ...(options.id === undefined ? {} : { id: options.id }), defaultId: () => defaultId('file' in source ? source.file : source.template) });
+  if ('refused' in chosen) {
+    print(errorResponse(chosen.refused, { operation: 'run', workflow_id: options.id! }, Date.now()));
+    return RUN_EXIT.badInput;
+  }
+  const { id, existing: existingStatus } = chosen;
+  options.onWorkflow?.(id);
   let name = existingStatus?.name;
   if (!existingStatus) {
     const created = await hub.execute({ operation: 'create', workflow_id: id, parameters });
@@ -133,8 +145,7 @@ export async function runWorkflowFile(hub: Hub, options: RunOptions): Promise<nu
     return new Map(tasks.filter((t) => t.live && t.lines.length > 0).map((t) => [t.task_id, t.lines[0]!]));
   };
   const live = !options.json && (out as { isTTY?: boolean }).isTTY === true ? new RunProgress(p, out, metrics.tasks_completed, metrics.tasks_total, newestLines) : null;
-  const unsubscribe = hub.subscribe((event) => {
-    if (event.workflow_id !== id) return;
+  const unsubscribe = await hub.follow(id, (event) => {
     if (options.json) out.write(`${JSON.stringify(event)}\n`);
     else if (live) live.event(event, progressLine(p, event, options.execPrefix));
     else {
@@ -148,18 +159,26 @@ export async function runWorkflowFile(hub: Hub, options: RunOptions): Promise<nu
   };
   let status = existingStatus?.status ?? 'created';
   if (!options.json) {
-    const how = existingStatus ? ` (recovered from the data directory: ${status})` : '';
+    const how = chosen.reason === 'same_file_active' ? ` (already ${status}: started earlier from this definition; following it — pass --id NEW to start another)` : existingStatus ? ` (${hub.where === 'local' ? 'recovered from the data directory' : 'known to the supervisor'}: ${status})` : '';
     out.write(`${p.bold(id)}: ${name}${how}\n`);
-    if (existingStatus) for (const line of await recoveryLines(hub, id, p)) out.write(`${line}\n`);
+    if (hub.where === 'supervisor' && !existingStatus) out.write(p.dim(`submitted to the running supervisor; Ctrl-C stops following, the workflow goes on\n`));
+    if (existingStatus && hub.where === 'local') for (const line of await recoveryLines(hub, id, p)) out.write(`${line}\n`);
   }
+  const interrupted = new Promise<'interrupted'>((resolve) => {
+    if (options.signal?.aborted) resolve('interrupted');
+    options.signal?.addEventListener('abort', () => resolve('interrupted'), { once: true });
+  });
+  const unlessInterrupted = <T,>(work: Promise<T>) => Promise.race([work, interrupted]);
   while (status === 'created' || status === 'running' || status === 'paused' || status === 'compensating' || status === 'needs_intervention') {
     if (status === 'needs_intervention') {
       // a person answers from another terminal (the lines above say how); `run` waits for the workflow to move
-      status = await movedFrom(hub, id, status);
+      const moved = await unlessInterrupted(movedFrom(hub, id, status));
+      if (moved === 'interrupted') break;
+      status = moved;
       continue;
     }
     // `run` drives the workflow to its end: it starts a created one and resumes a paused one
-    // (paused in an earlier session: nothing else can resume it while `run` owns the data directory)
+    // (paused in an earlier session, or by someone in another terminal)
     if (status === 'created' || status === 'paused') {
       const operation = status === 'created' ? 'start' : 'resume';
       if (status === 'paused' && !options.json) out.write(p.yellow('resuming the paused workflow\n'));
@@ -170,15 +189,18 @@ export async function runWorkflowFile(hub: Hub, options: RunOptions): Promise<nu
         return RUN_EXIT.failed;
       }
     }
-    const waited = await hub.execute({ operation: 'wait', workflow_id: id, parameters: { timeout: '1h' } });
+    const waited = await unlessInterrupted(hub.execute({ operation: 'wait', workflow_id: id, parameters: { timeout: '1h' } }));
+    if (waited === 'interrupted') break;
     if (waited.status === 'error' && waited.error.code !== 'WAIT_TIMEOUT') {
       stop();
+      if (options.signal?.aborted) break;
       print(waited);
       return RUN_EXIT.failed;
     }
     if (waited.status === 'success') status = (waited.result as { status: string }).status;
   }
   stop();
+  if (options.signal?.aborted) return RUN_INTERRUPTED_EXIT;
   const final = await hub.execute({ operation: 'get-status', workflow_id: id, parameters: { include_output: options.json } });
   print(final);
   if (!options.json && final.status === 'success') out.write(`${summary(p, (final.result as StatusResult).workflow_state)}\n`);
@@ -189,20 +211,23 @@ export async function runWorkflowFile(hub: Hub, options: RunOptions): Promise<nu
 }
 
 /** Resolves with the workflow's status once it is no longer `from` (an event of the workflow says when to look). */
-function movedFrom(hub: Hub, id: string, from: string): Promise<string> {
-  return new Promise((resolve) => {
-    const look = async () => {
-      const now = await hub.execute({ operation: 'get-status', workflow_id: id, parameters: { include_output: false } });
-      const status = now.status === 'success' ? (now.result as StatusResult).workflow_state.status : 'unknown';
-      if (status === from) return;
-      unsubscribe();
-      resolve(status);
-    };
-    const unsubscribe = hub.subscribe((event) => {
-      if (event.workflow_id === id && event.event_type.startsWith('WORKFLOW_')) void look();
-    });
-    void look();
+async function movedFrom(hub: RunTarget, id: string, from: string): Promise<string> {
+  let settle: (status: string) => void = () => {};
+  const moved = new Promise<string>((resolve) => (settle = resolve));
+  const look = async () => {
+    const now = await hub.execute({ operation: 'get-status', workflow_id: id, parameters: { include_output: false } });
+    const status = now.status === 'success' ? (now.result as StatusResult).workflow_state.status : 'unknown';
+    if (status !== from) settle(status);
+  };
+  const unsubscribe = await hub.follow(id, (event) => {
+    if (event.event_type.startsWith('WORKFLOW_')) void look();
   });
+  void look();
+  try {
+    return await moved;
+  } finally {
+    unsubscribe();
+  }
 }
 
 /** The parts of `get-status` the summary reads. */

@@ -1,4 +1,4 @@
-import { paramsFromText, TroupeError, type Hub } from '../index.js';
+import { paramsFromText, TroupeError, type HubResponse } from '../index.js';
 import { parseParams } from './parse-line.js';
 
 /** What `troupe run` runs: a workflow file, or a template by name. */
@@ -30,7 +30,7 @@ export function paramPairs(options: readonly string[]): Record<string, string> {
  * params must have their type), so the hub's check names what was typed.
  * Throws a file's read or parse error.
  */
-export async function createParameters(hub: Hub, source: RunSource, texts: Record<string, string>): Promise<unknown> {
+export async function createParameters(hub: { execute(command: unknown): Promise<HubResponse> }, source: RunSource, texts: Record<string, string>): Promise<unknown> {
   const given = Object.keys(texts).length > 0;
   if ('file' in source) {
     const definition = await parseParams(`@${source.file}`);
@@ -42,7 +42,7 @@ export async function createParameters(hub: Hub, source: RunSource, texts: Recor
 }
 
 /** The params a template declares, as `list-templates` lists them (nothing when it cannot: create says why). */
-async function declarationOf(hub: Hub, name: string): Promise<Record<string, { type: string }>> {
+async function declarationOf(hub: { execute(command: unknown): Promise<HubResponse> }, name: string): Promise<Record<string, { type: string }>> {
   const listed = await hub.execute({ operation: 'list-templates', parameters: { name } });
   if (listed.status !== 'success') return {};
   const { templates } = listed.result as { templates: { shadowed_by?: string; params: { name: string; type: string }[] }[] };

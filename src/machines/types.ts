@@ -169,6 +169,8 @@ export interface WorkflowSpec {
    * declares none, and in checkpoints from before templates.
    */
   params?: Record<string, string | number | boolean>;
+  /** `definitionDigest` of the create request that made it; absent in checkpoints from before it was kept */
+  sourceDigest?: string;
 }
 
 /** Every event carries the time it happened, from the runtime's clock (machines never read one). */

@@ -2,6 +2,7 @@ import { createActor } from 'xstate';
 import { workflowMachine } from '../machines/workflow-machine.js';
 import { criticalPath } from '../machines/task-graph.js';
 import { resolveCreate } from './templates/create-request.js';
+import { definitionDigest } from './definition-digest.js';
 import { templateHandlers } from './templates/template-operations.js';
 import { externalDependencyWarning, lifecycleHandlers } from './lifecycle-operations.js';
 import type { Priority } from '../machines/types.js';
@@ -54,6 +55,7 @@ const handlers: Record<string, Handler> = {
       });
     }
     const { spec, template } = await resolveCreate(raw, hub.handlers, hub.templatesDir);
+    spec.sourceDigest = definitionDigest(raw);
     if (hub.journal && (await hub.journal.checkpoints.list(workflowId)).length > 0) {
       const failure = hub.recovery?.failed.find((f) => f.workflow_id === workflowId);
       throw new TroupeError('WORKFLOW_EXISTS', `Workflow ${workflowId} already exists in the data directory ${hub.journal.dataDir}, but it was not loaded`, {

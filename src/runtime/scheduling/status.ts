@@ -143,7 +143,8 @@ const currentPhaseName = (snapshot: WorkflowSnapshot) => {
  */
 export function describeWorkflow(
   snapshot: WorkflowSnapshot,
-  pool: AgentPool,
+  /** null when no pool runs (read from the data directory): no agent assignments then */
+  pool: AgentPool | null,
   options: { includeOutput: boolean; kpis?: WorkflowKpis; includeMetrics?: boolean; agentDetails?: boolean },
 ) {
   const ctx = snapshot.context;
@@ -174,6 +175,7 @@ export function describeWorkflow(
       current_phase_name: currentPhaseName(snapshot),
       total_phases: phases.length,
       progress_percentage: progressOf(phases),
+      definition_digest: ctx.spec.sourceDigest ?? null,
       ...(ctx.failure ? { failure: ctx.failure } : {}),
       ...(status === 'paused' && ctx.pauseReason ? { pause_reason: ctx.pauseReason } : {}),
       ...(ctx.cancelReason ? { cancel_reason: ctx.cancelReason } : {}),
@@ -190,7 +192,7 @@ export function describeWorkflow(
         tasks: p.spec.tasks.map((spec, i) => describeTask(spec, p.tasks[i]!, waves.get(spec.id) ?? 0, remaining.get(spec.id) ?? 1, options.includeOutput, undos.get(spec.id))),
       })),
       ...describeCompensation(snapshot, undos),
-      ...(options.agentDetails === false ? {} : { agent_assignments: agentAssignments(specs, allTasks, pool) }),
+      ...(options.agentDetails === false || pool === null ? {} : { agent_assignments: agentAssignments(specs, allTasks, pool) }),
       dependencies: describeDependencies(ctx.spec),
       critical_path: { tasks: critical.path, estimated_duration: formatDuration(critical.durationMs) },
       configuration: {
@@ -236,6 +238,7 @@ export function summarizeWorkflow(snapshot: WorkflowSnapshot) {
     priority: ctx.spec.priority,
     current_phase: currentPhaseName(snapshot),
     progress_percentage: progressOf(phases),
+    definition_digest: ctx.spec.sourceDigest ?? null,
     created_at: iso(ctx.createdAt),
     updated_at: iso(ctx.updatedAt),
   };

@@ -1,0 +1,190 @@
+import { spawnSync } from 'node:child_process';
+import { readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { jsonLines, ROOT, runCli, scratchDir, serve } from './helpers/cli.js';
+
+const COMMANDS = ['repl', 'serve', 'run', 'attach', 'exec', 'ls', 'status', 'watch', 'logs', 'pause', 'resume', 'cancel', 'approve', 'reject', 'check', 'completion', 'version'];
+
+/** A workflow whose one task sleeps `ms`: slow enough to interrupt by hand. */
+const slow = (ms: number) => `name: Slow\nphases:\n  - name: one\n    tasks:\n      - {id: nap, handler: sleep, input: {ms: ${ms}}}\n`;
+
+describe('the command line: help, version, usage errors', () => {
+  it('gives every command its own --help, and `help COMMAND` the same text', async () => {
+    for (const command of COMMANDS) {
+      const own = await runCli([command, '--help']);
+      expect(own.code, command).toBe(0);
+      expect(own.stdout).toContain(`Usage: troupe ${command}`);
+      expect(own.stdout).toContain('--data-dir <dir>');
+      const viaHelp = await runCli(['help', command]);
+      expect(viaHelp.stdout).toBe(own.stdout);
+    }
+  });
+
+  it('lists every command once in `troupe --help`, and prints the version two ways', async () => {
+    const help = await runCli(['--help']);
+    for (const command of COMMANDS) expect(help.stdout).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
+    expect(help.stdout).not.toMatch(/^  check .*\n[\s\S]*^Options:/m);
+    const { version } = JSON.parse(spawnSync('node', ['-p', 'JSON.stringify(require("./package.json"))'], { cwd: ROOT, encoding: 'utf8' }).stdout) as { version: string };
+    expect((await runCli(['version'])).stdout).toBe(`troupe ${version}\n`);
+    expect((await runCli(['--version'])).stdout).toBe(`troupe ${version}\n`);
+  });
+
+  it('answers a usage error in two lines with exit 2: no usage block, no stack trace, a did-you-mean', async () => {
+    const typo = await runCli(['staus', 'wf_1']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain("troupe: unknown command 'staus' (did you mean status?)");
+    const option = await runCli(['run', 'examples/hello.yaml', '--bogus']);
+    expect(option.code).toBe(2);
+    expect(option.stderr).toContain("troupe: unknown option '--bogus'");
+    const missing = await runCli(['logs']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("missing required argument 'workflow'");
+    for (const r of [typo, option, missing]) {
+      expect(r.stderr.trim().split('\n')).toHaveLength(2);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
+  });
+});
+
+describe('shell completion', () => {
+  it('completes commands, a command\'s options and workflow ids in bash', async () => {
+    const { stdout: script, code } = await runCli(['completion', 'bash']);
+    expect(code).toBe(0);
+    const complete = (words: string[]) =>
+      spawnSync('bash', ['-c', `${script}\nCOMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _troupe; printf '%s\\n' "\${COMPREPLY[@]}"`], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+    expect(complete(['troupe', 'st'])).toEqual(['status']);
+    expect(complete(['troupe', 'logs', '--f'])).toContain('--follow');
+    expect(complete(['troupe', 'completion', ''])).toEqual(['bash', 'zsh']);
+  });
+
+  it('prints a zsh script that defines the completion function for every command', async () => {
+    const { stdout, code } = await runCli(['completion', 'zsh']);
+    expect(code).toBe(0);
+    expect(stdout.startsWith('#compdef troupe\n')).toBe(true);
+    for (const command of COMMANDS) expect(stdout).toContain(`'${command}:`);
+    expect((await runCli(['completion', 'fish'])).code).toBe(2);
+  });
+});
+
+describe('the shell-side commands', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  beforeEach(async () => ({ dir, cleanup } = await scratchDir()));
+  afterEach(() => cleanup());
+
+  it('ls and status read the data directory when no supervisor runs, and say so', async () => {
+    const data = join(dir, 'data');
+    expect((await runCli(['run', 'examples/hello.yaml', '--id', 'h1', '--data-dir', data])).code).toBe(0);
+    const ls = await runCli(['ls', '--data-dir', data]);
+    expect(ls.code).toBe(0);
+    expect(ls.stdout).toMatch(/h1\s+Hello troupe\s+completed/);
+    expect(ls.stdout).toContain('no supervisor runs');
+    const status = await runCli(['status', 'h1', '--data-dir', data, '--json']);
+    const [answer] = jsonLines(status.stdout);
+    expect(answer!.result.workflow_state).toMatchObject({ id: 'h1', status: 'completed', progress_percentage: 100 });
+    const unknown = await runCli(['status', 'nope', '--data-dir', data]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stdout).toContain('WORKFLOW_NOT_FOUND');
+    // read only: nothing was created where there was no data directory
+    const none = await runCli(['ls', '--data-dir', join(dir, 'none')]);
+    expect(none.code).toBe(1);
+    expect(none.stdout).toContain('DATA_DIR_NOT_FOUND');
+    expect(await readdir(dir)).toEqual(['data']);
+  });
+
+  it('run submits to the running supervisor; ls, status, approve and watch go through it', async () => {
+    const data = join(dir, 'data');
+    const supervisor = await serve(data);
+    try {
+      // the walkthrough waits at an approval gate: answer it from the shell while run follows
+      const running = runCli(['run', 'examples/spec-walkthrough.yaml', '--id', 'walk', '--data-dir', data], {
+        onStdout: (text) => {
+          if (text.includes('waits for approval') && !approving) approving = runCli(['approve', 'walk', 'release', '--by', 'tester', '--data-dir', data]);
+        },
+      });
+      let approving: ReturnType<typeof runCli> | null = null;
+      const run = await running;
+      expect(run.stdout).toContain('submitted to the running supervisor');
+      expect(run.code).toBe(0);
+      const approved = await approving!;
+      expect(approved.code).toBe(0);
+      expect(approved.stdout).toContain('approve');
+      const ls = await runCli(['ls', '--data-dir', data, '--json']);
+      expect(jsonLines(ls.stdout)[0]!.result.workflows).toEqual([expect.objectContaining({ workflow_id: 'walk', status: 'completed' })]);
+      expect(ls.stdout).not.toContain('no supervisor runs');
+      const watch = await runCli(['watch', 'walk', '--data-dir', data]);
+      expect(watch.code).toBe(0);
+      expect(watch.stdout).toContain('walk');
+      // the supervisor still runs: the run did not take the data directory from it
+      expect(supervisor.child.exitCode).toBeNull();
+    } finally {
+      supervisor.child.kill('SIGTERM');
+      await supervisor.exited;
+    }
+  });
+
+  it('approve without a supervisor says how to go on, exit 2', async () => {
+    const r = await runCli(['approve', 'walk', 'release', '--data-dir', join(dir, 'data')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('no supervisor runs');
+    expect(r.stderr).toContain('troupe serve');
+  });
+});
+
+describe('troupe run: which workflow it drives', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  beforeEach(async () => ({ dir, cleanup } = await scratchDir()));
+  afterEach(() => cleanup());
+
+  it('refuses a known id whose definition differs (exit 2) and leaves that workflow alone', async () => {
+    const data = join(dir, 'data');
+    expect((await runCli(['run', 'examples/hello.yaml', '--id', 'w1', '--data-dir', data])).code).toBe(0);
+    const other = await runCli(['run', 'examples/build-pipeline.yaml', '--id', 'w1', '--data-dir', data]);
+    expect(other.code).toBe(2);
+    expect(other.stdout).toContain('WORKFLOW_EXISTS');
+    expect(other.stdout).toContain('created from another definition');
+    expect(other.stdout).toContain('leave out --id');
+    // the same file under its id is followed (it is complete), not refused
+    const same = await runCli(['run', 'examples/hello.yaml', '--id', 'w1', '--data-dir', data, '--json']);
+    expect(same.code).toBe(0);
+    const ls = await runCli(['ls', '--data-dir', data, '--json']);
+    expect(jsonLines(ls.stdout)[0]!.result.workflows.map((w: { name: string }) => w.name)).toEqual(['Hello troupe']);
+  });
+
+  it('on Ctrl-C prints the command that goes on; run again without --id goes on with the same workflow', async () => {
+    const data = join(dir, 'data');
+    const file = join(dir, 'slow.yaml');
+    await writeFile(file, slow(60_000));
+    const first = await runCli(['run', file, '--data-dir', data], { onStdout: (text, child) => text.includes('started on') && child.kill('SIGINT') });
+    expect(first.code).toBe(130);
+    const hint = /go on with it later: (troupe run .+)$/m.exec(first.stderr);
+    expect(hint, first.stderr).not.toBeNull();
+    const id = /^(slow_\w+): Slow/m.exec(first.stdout)![1]!;
+    expect(hint![1]).toBe(`troupe run ${file} --id ${id} --data-dir ${data}`);
+    // no --id: the active workflow of this file is picked up, not a second one started
+    const second = await runCli(['run', file, '--data-dir', data], { onStdout: (text, child) => text.includes('following it') && child.kill('SIGINT') });
+    expect(second.stdout).toContain(`${id}: Slow (already`);
+    const ls = await runCli(['ls', '--data-dir', data, '--json']);
+    expect(jsonLines(ls.stdout)[0]!.result.workflows).toHaveLength(1);
+  });
+
+  it('Ctrl-C on a run submitted to a supervisor only stops following: the workflow goes on there', async () => {
+    const data = join(dir, 'data');
+    const file = join(dir, 'slow.yaml');
+    await writeFile(file, slow(2_000));
+    const supervisor = await serve(data);
+    try {
+      const run = await runCli(['run', file, '--id', 's1', '--data-dir', data], { onStdout: (text, child) => text.includes('started on') && child.kill('SIGINT') });
+      expect(run.code).toBe(130);
+      expect(run.stderr).toContain('stopped following s1; it goes on in the supervisor');
+      const waited = await runCli(['exec', '--data-dir', data, 's1 wait {"timeout":"30s"}']);
+      expect(jsonLines(waited.stdout)[0]!.result.status).toBe('completed');
+    } finally {
+      supervisor.child.kill('SIGTERM');
+      await supervisor.exited;
+    }
+  });
+});
+
