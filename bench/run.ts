@@ -43,7 +43,7 @@ ${Object.entries(SUITES)
 options:
   --quick       a short run: fewer and smaller sizes, three runs per figure
   --json FILE   also write every row to FILE, with what the table leaves out:
-                metric, spread, runs, the baseline's name, the target and its direction
+                spread, run count, metric, the target itself and the row's direction
   -h, --help    this help
 
 reading the table: ratio = troupe ÷ baseline. Higher is better for throughput
