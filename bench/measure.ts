@@ -12,8 +12,14 @@ export interface BenchRow {
   unit: string;
   baseline: string;
   baseline_value: number;
-  /** value / baseline_value: above 1 means troupe is faster (for throughput), slower (for latency, duration, memory) */
+  /** value / baseline_value, good in the same direction as `value` (see `better`) */
   ratio: number;
+  /**
+   * Which way is good for `value` and `ratio` alike: 'higher' for throughput
+   * (a unit per second), 'lower' for time and memory. Taken from the unit
+   * (see {@link unitKind}) unless the row's definition says it.
+   */
+  better: Better;
   /** measured runs behind `value` (after a warm-up), whose median it is */
   runs: number;
   /** (max - min) / median of troupe's runs: 0.1 means the runs were within 10 % of each other */
@@ -31,11 +37,36 @@ export interface Suite {
   run(size: number, options: { quick: boolean }): Promise<BenchRow[]>;
 }
 
-/** A target from the issue: on the figure itself or on the ratio to its baseline. */
+/**
+ * A target from the issue: on the figure itself or on the ratio to its
+ * baseline. Which side of `limit` meets it follows the row's direction: at
+ * least `limit` where higher is better (throughput), at most where lower is
+ * (time, memory), so a target can never pull against its own row.
+ */
 export interface Target {
   on: 'value' | 'ratio';
-  atLeast?: number;
-  atMost?: number;
+  limit: number;
+}
+
+/** Which way is good for a figure (and for its ratio to a baseline in the same unit). */
+export type Better = 'higher' | 'lower';
+
+/** What a row's unit measures, for the table's legend. */
+export type Kind = 'throughput' | 'time' | 'memory';
+
+const TIME_UNITS = new Set(['ns', 'µs', 'us', 'ms', 's', 'min']);
+const MEMORY_UNITS = new Set(['B', 'bytes', 'KB', 'KiB', 'MB', 'MiB', 'GB', 'GiB']);
+
+/**
+ * What `unit` measures and which way is good: per second (events/s, tasks/s)
+ * is throughput, higher is better; time (ms) and memory (KB) are costs, lower
+ * is better. Null for a unit it does not know: such a row must say `better`.
+ */
+export function unitKind(unit: string): { kind: Kind; better: Better } | null {
+  if (unit.endsWith('/s')) return { kind: 'throughput', better: 'higher' };
+  if (TIME_UNITS.has(unit)) return { kind: 'time', better: 'lower' };
+  if (MEMORY_UNITS.has(unit)) return { kind: 'memory', better: 'lower' };
+  return null;
 }
 
 /** Median and relative spread of several runs' figures. */
@@ -91,9 +122,14 @@ export async function latencyRuns(run: () => Promise<number[]>, runs = 3): Promi
   return { p50: summarise(p50), p99: summarise(p99) };
 }
 
-/** A figure (throughput, latency, duration, memory) beside its baseline, with the ratio and, if any, the target. */
+/**
+ * A figure (throughput, latency, duration, memory) beside its baseline, with
+ * the ratio and, if any, the target. Which way is good comes from the unit,
+ * or from `head.better` where the unit does not tell (an unknown unit without
+ * it is refused here, where the row is defined).
+ */
 export function row(
-  head: { suite: string; scenario: string; size: number; metric?: string; unit: string; baseline: string },
+  head: { suite: string; scenario: string; size: number; metric?: string; unit: string; baseline: string; better?: Better },
   ours: Sample,
   theirs: Sample | number,
   target?: Target,
@@ -101,6 +137,8 @@ export function row(
   const baselineValue = typeof theirs === 'number' ? theirs : theirs.median;
   const ratio = baselineValue === 0 ? 0 : ours.median / baselineValue;
   const digits = ours.median >= 100 ? 0 : 3;
+  const better = head.better ?? unitKind(head.unit)?.better;
+  if (!better) throw new Error(`bench: ${head.suite} '${head.scenario}': which way is good for '${head.unit}'? Give the row better: 'higher' | 'lower'`);
   const judged = target ? (target.on === 'value' ? ours.median : ratio) : null;
   return {
     suite: head.suite,
@@ -112,14 +150,13 @@ export function row(
     baseline: head.baseline,
     baseline_value: round(baselineValue, baselineValue >= 100 ? 0 : 3),
     ratio: round(ratio),
+    better,
     runs: ours.runs,
     spread: ours.spread,
-    target: target ? describe(target) : null,
-    target_met: judged === null || !target ? null : (target.atLeast === undefined || judged >= target.atLeast) && (target.atMost === undefined || judged <= target.atMost),
+    target: target ? `${target.on} ${better === 'higher' ? '≥' : '≤'} ${target.limit}` : null,
+    target_met: judged === null || !target ? null : better === 'higher' ? judged >= target.limit : judged <= target.limit,
   };
 }
-
-const describe = (t: Target) => [t.atLeast !== undefined ? `${t.on} ≥ ${t.atLeast}` : '', t.atMost !== undefined ? `${t.on} ≤ ${t.atMost}` : ''].filter(Boolean).join(', ');
 
 /** Exposes V8's `gc()` without a command-line flag: memory figures are taken after a full collection. */
 setFlagsFromString('--expose-gc');

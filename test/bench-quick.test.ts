@@ -36,6 +36,7 @@ describe('npm run bench -- --quick', () => {
         ratio: expect.any(Number),
         runs: expect.any(Number),
         spread: expect.any(Number),
+        better: expect.stringMatching(/^(higher|lower)$/),
       });
       for (const key of ['value', 'baseline_value', 'ratio', 'spread'] as const) expect(Number.isFinite(r[key]), `${r.scenario} ${key}`).toBe(true);
       expect(r.runs as number).toBeGreaterThanOrEqual(3);
@@ -43,11 +44,17 @@ describe('npm run bench -- --quick', () => {
       expect(Math.abs((r.ratio as number) - ratio), `${r.scenario} ratio`).toBeLessThanOrEqual(0.02 * Math.abs(ratio) + 0.002);
       expect(r.target === null || typeof r.target === 'string').toBe(true);
       expect(r.target === null ? r.target_met === null : typeof r.target_met === 'boolean').toBe(true);
+      // a target is checked in its row's direction: at least where higher is better, at most where lower is
+      if (r.target !== null) expect(r.target as string).toContain(r.better === 'higher' ? '≥' : '≤');
     }
     // the issue's targets are each printed beside their figure (recovery's is for 10 000 workflows, a size --quick skips)
     // (graphs' target is for 10 000 and 16 000 tasks, sizes --quick skips too)
     expect(rows.filter((r) => r.target !== null).map((r) => r.suite)).toEqual(expect.arrayContaining(['events', 'actors', 'tasks', 'durability']));
-    for (const head of ['suite', 'scenario', 'troupe', 'spread', 'baseline', 'ratio', 'target']) expect(stdout).toContain(head);
+    // the table fits 100 columns (spreads and runs are in the JSON only) and says which way is good
+    for (const head of ['suite', 'scenario', 'size', 'troupe', 'baseline', 'ratio', 'target']) expect(stdout.split('\n')[1]).toContain(head);
+    for (const line of stdout.split('\n')) expect([...line].length, line).toBeLessThanOrEqual(100);
+    expect(stdout).toContain('ratio = troupe ÷ baseline: higher is better for throughput');
+    expect(stdout).toMatch(/lower is better for time and memory \(ms, KB\)/);
     expect(stdout.split('\n').filter((line) => SUITES.some((s) => line.startsWith(`${s} `))).length).toBe(rows.length);
   }, 180_000);
 

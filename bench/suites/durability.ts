@@ -91,7 +91,7 @@ export const durabilitySuite: Suite = {
           single.p50,
           1000 / perWrite.median,
           // the "durable task outcome (sync) p50 ≤ 2 ms", for the log alone (tasks has it end to end)
-          { on: 'value', atMost: 2 },
+          { on: 'value', limit: 2 },
         ),
       );
       return rows;

@@ -46,7 +46,7 @@ export const recoverySuite: Suite = {
           { suite: 'recovery', scenario: 'recover paused workflows', size, metric: 'duration', unit: 'ms', baseline: 'read the files only' },
           summarise(ours),
           summarise(theirs),
-          size === 10_000 ? { on: 'value', atMost: 2_000 } : undefined,
+          size === 10_000 ? { on: 'value', limit: 2_000 } : undefined,
         ),
       ];
     } finally {

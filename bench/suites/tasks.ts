@@ -68,10 +68,11 @@ export const tasksSuite: Suite = {
         await hub.ready;
         const ours = await throughput(size, () => runWorkflow(hub, `wide_${n++}`, wide));
         const head = { suite: 'tasks', size, unit: 'tasks/s', baseline: `bare Piscina, ${THREADS} threads` };
-        rows.push(row({ ...head, scenario: `noop tasks, durability ${mode}` }, ours, bare, mode === 'batch' ? { on: 'ratio', atLeast: 0.6 } : undefined));
+        // the issue's targets: batch at least 0.6× bare Piscina (tasks/s: higher is better); sync p50 at most 2 ms
+        rows.push(row({ ...head, scenario: `noop tasks, durability ${mode}` }, ours, bare, mode === 'batch' ? { on: 'ratio', limit: 0.6 } : undefined));
         const latency = await latencyRuns(() => chainLatencies(hub, `chain_${n++}`, chained));
         for (const p of ['p50', 'p99'] as const) {
-          const target = mode === 'sync' && p === 'p50' ? ({ on: 'value', atMost: 2 } as const) : undefined;
+          const target = mode === 'sync' && p === 'p50' ? ({ on: 'value', limit: 2 } as const) : undefined;
           rows.push(
             row(
               { suite: 'tasks', scenario: `ready -> completed, durability ${mode}`, size: chain, metric: `${p}_latency`, unit: 'ms', baseline: 'one pool.run at a time' },
