@@ -97,6 +97,13 @@ function parseCommandLine(args: string[]): { suites: string[]; quick: boolean; j
 }
 
 const options = parseCommandLine(process.argv.slice(2));
+if (options.json) {
+  // before minutes of measuring: a FILE that cannot be written is a usage error now, not a stack trace at the end
+  await writeFile(options.json, '').catch((error: NodeJS.ErrnoException) => {
+    console.error(`bench: cannot write --json ${options.json}: ${error.code ?? error.message}\n${USAGE}`);
+    process.exit(2);
+  });
+}
 if (options.quick) quickRuns();
 const chosen = options.suites.length > 0 ? options.suites : Object.keys(SUITES);
 const rows: BenchRow[] = [];

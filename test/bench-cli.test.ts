@@ -44,6 +44,8 @@ describe('npm run bench -- --help and mistakes', () => {
       [['--json', '--quick'], '--json needs a FILE'],
       [['--quick=yes'], '--quick takes no value'],
       [['nonsense'], "unknown suite 'nonsense'"],
+      // checked before any measuring, not after minutes of it
+      [['events', '--json', '/nonexistent/rows.json'], 'cannot write --json /nonexistent/rows.json: ENOENT'],
     ] as const;
     const answers = await Promise.all(cases.map(([args]) => bench([...args])));
     for (const [i, [args, said]] of cases.entries()) {

@@ -29,12 +29,14 @@ const IDS = `troupe ls --json 2>/dev/null | grep -o '"workflow_id":"[^"]*"' | cu
 
 function bash(program: Command): string {
   const { global, commands } = tree(program);
+  // after a command, the program's options that apply to every command (not --version)
+  const local = global.filter((f) => f !== '-v' && f !== '--version');
   const cases = commands
     .map((c) => {
-      const words = c.choices ? c.choices.join(' ') : c.flags.join(' ');
+      const words = c.choices ? c.choices.join(' ') : `${c.flags.join(' ')} ${local.join(' ')}`;
       const ids = TAKES_WORKFLOW.has(c.name) ? `    if [[ $cur != -* && $cword -eq $((cmd_at + 1)) ]]; then COMPREPLY=( $(compgen -W "$(${IDS})" -- "$cur") ); return; fi\n` : '';
       const files = c.name === 'run' ? `    if [[ $cur != -* ]]; then COMPREPLY=( $(compgen -f -- "$cur") ); return; fi\n` : '';
-      return `  ${c.name})\n${ids}${files}    COMPREPLY=( $(compgen -W "${words} ${global.join(' ')}" -- "$cur") ) ;;`;
+      return `  ${c.name})\n${ids}${files}    COMPREPLY=( $(compgen -W "${words}" -- "$cur") ) ;;`;
     })
     .join('\n');
   return `# bash completion for troupe: eval "$(troupe completion bash)" (or put that line in ~/.bashrc)
