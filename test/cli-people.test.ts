@@ -36,7 +36,7 @@ describe('troupe run with a person in the loop', () => {
     const first = await runCli(args, { onStdout: (text, child) => text.includes('answer from another terminal') && child.kill('SIGKILL') });
     expect(first.signal).toBe('SIGKILL');
     expect(first.stdout).toContain('waits for approval: Release 1.4.2?');
-    expect(first.stdout).toContain(`troupe exec --data-dir ${JSON.stringify(dataDir)} 'rel approve {"task_id":"release","by":"<you>"}'`);
+    expect(first.stdout).toContain(`answer from another terminal: troupe approve rel release --data-dir ${dataDir}`);
     // the second one recovers it, still waiting; another terminal approves through its socket
     let answered: Promise<unknown> | null = null;
     const second = await runCli(args, {
@@ -48,7 +48,8 @@ describe('troupe run with a person in the loop', () => {
             if (pending.stdout.includes('"task_id":"release"')) break;
             await new Promise((r) => setTimeout(r, 100));
           }
-          return runCli(['exec', '--data-dir', dataDir, 'rel approve {"task_id":"release","by":"alice","comment":"go"}']);
+          // the command the first run printed, as typed
+          return runCli(['approve', 'rel', 'release', '--data-dir', dataDir, '--by', 'alice', '--comment', 'go']);
         })();
       },
     });

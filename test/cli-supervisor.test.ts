@@ -18,7 +18,8 @@ describe('the supervisor and its data directory', () => {
     const answered = new Promise<void>((resolve) => first.stdout.on('data', () => resolve()));
     first.stdin.write('list-workflows\n');
     await answered;
-    const second = await runCli(['run', 'examples/hello.yaml', '--data-dir', dataDir]);
+    // (`run` would submit to it instead: see cli-commands.test.ts)
+    const second = await runCli(['serve', '--data-dir', dataDir]);
     expect(second.stderr).toContain(`DATA_DIR_LOCKED: The data directory ${dataDir} is in use by another troupe supervisor (pid ${first.pid})`);
     expect(second.code).toBe(2);
     first.stdin.end();

@@ -18,8 +18,8 @@ export interface RunOptions {
   json: boolean;
   palette: Palette;
   out: NodeJS.WritableStream;
-  /** how another terminal reaches this supervisor (`troupe exec`, with its --data-dir when not the default) */
-  execPrefix?: string;
+  /** a troupe command as another terminal types it (with the --data-dir the user gave): `troupe approve …` */
+  again?: (command: string) => string;
   /** told the workflow's id once it is known (so an interrupted run can say how to resume it) */
   onWorkflow?: (id: string) => void;
   /** aborted (Ctrl-C) to stop following: the workflow goes on in its supervisor */
@@ -60,7 +60,7 @@ async function recoveryLines(hub: RunTarget, id: string, p: Palette): Promise<st
   });
 }
 
-function progressLine(p: Palette, e: EventRecord, exec = 'troupe exec'): string | null {
+function progressLine(p: Palette, e: EventRecord, again: (command: string) => string = (c) => `troupe ${c}`): string | null {
   const d = e.data as { task_id?: string; agent_id?: string; attempt?: number; execution_time_ms?: number; will_retry?: boolean; error?: { message: string }; status?: string };
   const task = `${e.phase}/${d.task_id}`;
   switch (e.event_type) {
@@ -78,7 +78,7 @@ function progressLine(p: Palette, e: EventRecord, exec = 'troupe exec'): string 
       const deadline = e.data.deadline ? `, until ${String(e.data.deadline)} (then ${String(e.data.on_timeout)})` : '';
       return [
         p.yellow(`⌛ ${task} waits for approval: ${String(e.data.prompt)}${deadline}`),
-        p.dim(`  answer from another terminal: ${exec} '${String(e.data.approve)}'  (or reject)`),
+        p.dim(`  answer from another terminal: ${again(`approve ${e.workflow_id} ${d.task_id}`)}  (or reject, with --reason)`),
       ].join('\n');
     }
     case 'APPROVAL_GRANTED': return p.green(`  ✓ ${task} approved by ${String(e.data.by)}`);
@@ -88,7 +88,7 @@ function progressLine(p: Palette, e: EventRecord, exec = 'troupe exec'): string 
       const options = (e.data.options as string[] | undefined) ?? [];
       return [
         p.yellow(`✋ ${task} failed and waits for a person: ${d.error?.message ?? ''}`),
-        ...options.slice(0, 2).map((o) => p.dim(`  ${exec} '${o}'`)),
+        ...options.slice(0, 2).map((o) => p.dim(`  ${again('exec')} '${o}'`)),
         p.dim(`  (skip-task with "output" completes it instead; cancel ends the workflow)`),
       ].join('\n');
     }
@@ -147,9 +147,9 @@ export async function runWorkflowFile(hub: RunTarget, options: RunOptions): Prom
   const live = !options.json && (out as { isTTY?: boolean }).isTTY === true ? new RunProgress(p, out, metrics.tasks_completed, metrics.tasks_total, newestLines) : null;
   const unsubscribe = await hub.follow(id, (event) => {
     if (options.json) out.write(`${JSON.stringify(event)}\n`);
-    else if (live) live.event(event, progressLine(p, event, options.execPrefix));
+    else if (live) live.event(event, progressLine(p, event, options.again));
     else {
-      const line = progressLine(p, event, options.execPrefix);
+      const line = progressLine(p, event, options.again);
       if (line) out.write(`${line}\n`);
     }
   });

@@ -28,7 +28,7 @@ export async function submitRun(ctx: CliContext, client: SocketClient, run: { so
       json: ctx.json,
       palette: ctx.palette,
       out: process.stdout,
-      execPrefix: again(ctx, 'exec'),
+      again: (command) => again(ctx, command),
       onWorkflow: (id) => (workflowId = id),
       signal: stop.signal,
     });

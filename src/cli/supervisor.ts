@@ -80,7 +80,7 @@ export async function runSupervisor(ctx: CliContext, mode: SupervisorMode): Prom
         json: ctx.json,
         palette: ctx.palette,
         out: process.stdout,
-        execPrefix: again(ctx, 'exec'),
+        again: (command) => again(ctx, command),
         onWorkflow: (id) => (runningId = id),
         signal: stopReading.signal,
       });
