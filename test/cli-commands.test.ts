@@ -125,6 +125,35 @@ describe('the shell-side commands', { timeout: 120_000 }, () => {
     }
   }, 120_000);
 
+  it('pause and resume from the shell steer a running `run`: it waits while paused, then finishes (exit 0)', async () => {
+    const data = join(dir, 'data');
+    const file = join(dir, 'two.yaml');
+    const flag = join(dir, 'go');
+    // a waits for the flag, so it is still running when the pause lands, however slow the machine
+    await writeFile(file, `name: Two\nphases:\n  - name: p\n    tasks:\n      - {id: a, handler: exec, input: {command: "while [ ! -e ${flag} ]; do sleep 0.05; done"}}\n      - {id: b, handler: echo, depends_on: [a], input: {value: 1}}\n`);
+    let paused: ReturnType<typeof runCli> | null = null;
+    let resumed: ReturnType<typeof runCli> | null = null;
+    const run = await runCli(['run', file, '--id', 'two', '--data-dir', data], {
+      onStdout: (text) => {
+        if (!paused && text.includes('p/a started')) paused = runCli(['pause', 'two', '--reason', 'coffee', '--data-dir', data]);
+        if (!resumed && text.includes('paused from another terminal')) {
+          resumed = writeFile(flag, '').then(() => runCli(['resume', 'two', '--data-dir', data]));
+        }
+      },
+    });
+    const pause = await paused!;
+    expect(pause.code, pause.stderr).toBe(0);
+    const resume = await resumed!;
+    expect(resume.code, resume.stderr).toBe(0);
+    expect(run.stdout).toContain(`waiting for troupe resume two --data-dir ${data}`);
+    expect(run.stdout).toMatch(/b\s+✓ completed/);
+    expect(run.code).toBe(0);
+    // without a supervisor a change is refused with the way to start one
+    const alone = await runCli(['cancel', 'two', '--data-dir', data]);
+    expect(alone.code).toBe(2);
+    expect(alone.stderr).toContain('no supervisor runs');
+  });
+
   it('approve without a supervisor says how to go on, exit 2', async () => {
     const r = await runCli(['approve', 'walk', 'release', '--data-dir', join(dir, 'data')]);
     expect(r.code).toBe(2);
@@ -154,18 +183,32 @@ describe('troupe run: which workflow it drives', { timeout: 120_000 }, () => {
     expect(jsonLines(ls.stdout)[0]!.result.workflows.map((w: { name: string }) => w.name)).toEqual(['Hello troupe']);
   });
 
+  it('ends quietly when its reader goes away (run | head -1): exit 141, no stack trace, lock and socket gone', async () => {
+    const data = join(dir, 'data');
+    const piped = spawnSync('bash', ['-c', `"${process.execPath}" bin/troupe.js run examples/hello.yaml --id t --data-dir "${data}" | head -1; echo "exit=\${PIPESTATUS[0]}" >&2`], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+    expect(piped.stdout).toBe("t: Hello troupe\n");
+    expect(piped.stderr).toContain('exit=141');
+    expect(piped.stderr).not.toMatch(/EPIPE|\n\s+at /);
+    const left = await readdir(data);
+    expect(left).not.toContain('troupe.lock');
+    expect(left).not.toContain('troupe.sock');
+  });
+
   it('on Ctrl-C prints the command that goes on; run again without --id goes on with the same workflow', async () => {
     const data = join(dir, 'data');
     const file = join(dir, 'slow.yaml');
     await writeFile(file, slow(60_000));
-    const first = await runCli(['run', file, '--data-dir', data], { onStdout: (text, child) => text.includes('started on') && child.kill('SIGINT') });
+    // the sleeping task is not waited for at shutdown
+    const config = join(dir, 'quick.yaml');
+    await writeFile(config, 'shutdown_grace: 200ms\n');
+    const first = await runCli(['run', file, '--data-dir', data, '--config', config], { onStdout: (text, child) => text.includes('started on') && child.kill('SIGINT') });
     expect(first.code).toBe(130);
     const hint = /go on with it later: (troupe run .+)$/m.exec(first.stderr);
     expect(hint, first.stderr).not.toBeNull();
     const id = /^(slow_\w+): Slow/m.exec(first.stdout)![1]!;
     expect(hint![1]).toBe(`troupe run ${file} --id ${id} --data-dir ${data}`);
     // no --id: the active workflow of this file is picked up, not a second one started
-    const second = await runCli(['run', file, '--data-dir', data], { onStdout: (text, child) => text.includes('following it') && child.kill('SIGINT') });
+    const second = await runCli(['run', file, '--data-dir', data, '--config', config], { onStdout: (text, child) => text.includes('following it') && child.kill('SIGINT') });
     expect(second.stdout).toContain(`${id}: Slow (already`);
     const ls = await runCli(['ls', '--data-dir', data, '--json']);
     expect(jsonLines(ls.stdout)[0]!.result.workflows).toHaveLength(1);

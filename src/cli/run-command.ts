@@ -169,19 +169,23 @@ export async function runWorkflowFile(hub: RunTarget, options: RunOptions): Prom
     options.signal?.addEventListener('abort', () => resolve('interrupted'), { once: true });
   });
   const unlessInterrupted = <T,>(work: Promise<T>) => Promise.race([work, interrupted]);
+  // a workflow paused when `run` begins (in an earlier session) is resumed: `run` drives it to its end;
+  // one paused while `run` follows it was paused by a person (troupe pause): `run` waits for them
+  let pausedAtStart = status === 'paused';
   while (status === 'created' || status === 'running' || status === 'paused' || status === 'compensating' || status === 'needs_intervention') {
-    if (status === 'needs_intervention') {
+    if (status === 'needs_intervention' || (status === 'paused' && !pausedAtStart)) {
+      if (status === 'paused' && !options.json) out.write(p.yellow(`❚❚ paused from another terminal; waiting for ${(options.again ?? ((c: string) => `troupe ${c}`))(`resume ${id}`)}\n`));
       // a person answers from another terminal (the lines above say how); `run` waits for the workflow to move
       const moved = await unlessInterrupted(movedFrom(hub, id, status));
       if (moved === 'interrupted') break;
       status = moved;
       continue;
     }
-    // `run` drives the workflow to its end: it starts a created one and resumes a paused one
-    // (paused in an earlier session, or by someone in another terminal)
+    // `run` drives the workflow to its end: it starts a created one, and resumes one paused when it began
     if (status === 'created' || status === 'paused') {
       const operation = status === 'created' ? 'start' : 'resume';
       if (status === 'paused' && !options.json) out.write(p.yellow('resuming the paused workflow\n'));
+      pausedAtStart = false;
       const moved = await hub.execute({ operation, workflow_id: id });
       if (moved.status === 'error') {
         stop();
