@@ -39,7 +39,10 @@ describe('the command line: help, version, usage errors', { timeout: 120_000 }, 
     const missing = await runCli(['logs']);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain("missing required argument 'workflow'");
-    for (const r of [typo, option, missing]) {
+    const value = await runCli(['logs', 'wf_1', '--tail', '0']);
+    expect(value.code).toBe(2);
+    expect(value.stderr).toContain('--tail takes a whole number from 1');
+    for (const r of [typo, option, missing, value]) {
       expect(r.stderr.trim().split('\n')).toHaveLength(2);
       expect(r.stderr).not.toMatch(/\n\s+at /);
     }

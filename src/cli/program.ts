@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { closestName } from '../index.js';
 import { cliContext, again, shellWord, type CliContext, type GlobalOptions } from './cli-context.js';
 import { runCheck } from './check-command.js';
@@ -16,7 +16,8 @@ const WORKFLOW_STATUSES = ['created', 'running', 'paused', 'needs_intervention',
 
 const positiveInt = (name: string) => (value: string) => {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} takes a whole number from 1, got '${value}'`);
+  // commander reports this error as a usage error naming the option
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} takes a whole number from 1.`);
   return n;
 };
 
