@@ -52,7 +52,8 @@ describe('cancel', () => {
     const state = await statusOf(hub, 'wf_y');
     expect(taskOf(state, 'next')).toMatchObject({ status: 'cancelled', attempts: 0, assigned_agent: null });
     expect(taskOf(state, 'later').status).not.toMatch(/^(completed|running|ready|pending)$/);
-    expect(state.progress_percentage).toBe(100);
+    // nothing was done: a cancelled task is no progress
+    expect(state.progress_percentage).toBe(0);
     expect(eventsOf(hub, 'wf_y', 'WORKFLOW_CANCELLED')).toHaveLength(1);
   });
 

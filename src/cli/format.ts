@@ -21,7 +21,8 @@ const STATUS_MARK: Record<string, string> = {
   compensating: '↶', compensated: '↺', compensation_failed: '✗', needs_intervention: '✋', waiting_approval: '⌛',
 };
 
-function colorStatus(p: Palette, status: string): string {
+/** A status with its mark, coloured: `✓ completed`. */
+export function colorStatus(p: Palette, status: string): string {
   const text = `${STATUS_MARK[status] ?? '·'} ${status}`;
   if (status === 'completed') return p.green(text);
   if (status === 'failed' || status === 'cancelled' || status === 'compensation_failed') return p.red(text);
@@ -42,6 +43,7 @@ const pad = (s: string, n: number) => (visibleLength(s) >= n ? s : s + ' '.repea
 
 interface StatusView {
   id: string; name: string; status: string; progress_percentage: number; current_phase: number; total_phases: number;
+  started_at?: string | null; finished_at?: string | null;
   failure?: { code: string; message: string };
   phases: { name: string; status: string; tasks: { task_id: string; status: string; assigned_agent: string | null; attempts: number; execution_time: string | null; error?: { message: string }; reason?: string; log_tail?: string[]; approval?: { prompt: string } }[] }[];
   metrics: { tasks_completed: number; tasks_total: number; total_execution_time: string | null };
@@ -52,17 +54,52 @@ interface StatusView {
 // eslint-disable-next-line no-control-regex
 const clip = (line: string, width: number) => { const plain = line.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, ''); return plain.length > width ? `${plain.slice(0, width - 1)}…` : plain; };
 
+/**
+ * The wall time since the workflow started, as a clock (`0:07`, `12:34`,
+ * `1:02:03`): up to its end once it ended, else up to `now` (ms since the
+ * epoch, on the hub's clock: `formatResponse` takes the response's
+ * timestamp); null before it started.
+ */
+export function elapsedClock(w: { started_at?: string | null; finished_at?: string | null }, now: number): string | null {
+  if (!w.started_at) return null;
+  const end = w.finished_at ? Date.parse(w.finished_at) : now;
+  const seconds = Math.max(0, Math.floor((end - Date.parse(w.started_at)) / 1_000));
+  if (!Number.isFinite(seconds)) return null;
+  const two = (n: number) => String(n).padStart(2, '0');
+  const [h, m, s] = [Math.floor(seconds / 3_600), Math.floor((seconds % 3_600) / 60), seconds % 60];
+  return h > 0 ? `${h}:${two(m)}:${two(s)}` : `${m}:${two(s)}`;
+}
+
+/**
+ * A line of the status tree with what it weighs when the screen is too short
+ * for all of them (cli/frame.ts `fitFrame` keeps the heaviest): 4 the header,
+ * a failure and the phases; 3 the tasks that run, wait or failed; 2 their
+ * output lines; 1 the other tasks (done, pending, skipped). `task` marks a task's line.
+ */
+export interface StatusLine { text: string; keep: 1 | 2 | 3 | 4; task?: boolean }
+
+const ACTIVE = new Set(['running', 'assigned', 'failed', 'needs_intervention', 'waiting_approval', 'compensating', 'compensation_failed']);
+
 /** The phase/task tree of `get-status`: a running task's newest output lines and a failed one's last lines under it. */
-export function formatStatus(p: Palette, w: StatusView): string {
-  const lines = [
-    `${p.bold(w.id)}  ${w.name}  ${colorStatus(p, w.status)}  ${progressBar(w.progress_percentage)} ${w.progress_percentage}%  ` +
-      p.dim(`phase ${w.current_phase}/${w.total_phases}, ${w.metrics.tasks_completed}/${w.metrics.tasks_total} tasks` +
-        (w.metrics.total_execution_time ? `, ${w.metrics.total_execution_time}` : '')),
+export function formatStatus(p: Palette, w: StatusView, now = Date.now()): string {
+  return formatStatusLines(p, w, now).map((l) => l.text).join('\n');
+}
+
+/** `formatStatus` line by line, each with its weight (see StatusLine). */
+export function formatStatusLines(p: Palette, w: StatusView, now = Date.now()): StatusLine[] {
+  const elapsed = elapsedClock(w, now);
+  const lines: StatusLine[] = [
+    {
+      text:
+        `${p.bold(w.id)}  ${w.name}  ${colorStatus(p, w.status)}  ${progressBar(w.progress_percentage)} ${w.progress_percentage}%  ` +
+        p.dim(`${elapsed ? `elapsed ${elapsed}, ` : ''}phase ${w.current_phase}/${w.total_phases}, ${w.metrics.tasks_completed}/${w.metrics.tasks_total} tasks`),
+      keep: 4,
+    },
   ];
-  if (w.failure) lines.push(p.red(`  ${w.failure.code}: ${w.failure.message}`));
+  if (w.failure) lines.push({ text: p.red(`  ${w.failure.code}: ${w.failure.message}`), keep: 4 });
   w.phases.forEach((phase, i) => {
     const lastPhase = i === w.phases.length - 1;
-    lines.push(`${lastPhase ? '└─' : '├─'} ${pad(phase.name, 24)} ${colorStatus(p, phase.status)}`);
+    lines.push({ text: `${lastPhase ? '└─' : '├─'} ${pad(phase.name, 24)} ${colorStatus(p, phase.status)}`, keep: 4 });
     phase.tasks.forEach((t, j) => {
       const branch = `${lastPhase ? '   ' : '│  '}${j === phase.tasks.length - 1 ? '└─' : '├─'}`;
       const extra = [t.assigned_agent ?? '', t.execution_time ?? '', t.attempts > 1 ? `${t.attempts} attempts` : '']
@@ -70,23 +107,25 @@ export function formatStatus(p: Palette, w: StatusView): string {
         .join('  ');
       // the message's first line: an exec failure's stderr follows it, and the log tail below shows it whole
       const why = (t.approval ? `waits for approval: ${t.approval.prompt}` : (t.error?.message ?? t.reason))?.split('\n')[0];
-      lines.push(`${branch} ${pad(t.task_id, 21)} ${pad(colorStatus(p, t.status), 12)} ${p.dim(extra)}${why ? `  ${p.dim(why)}` : ''}`);
+      const active = ACTIVE.has(t.status);
+      lines.push({ text: `${branch} ${pad(t.task_id, 21)} ${pad(colorStatus(p, t.status), 12)} ${p.dim(extra)}${why ? `  ${p.dim(why)}` : ''}`, keep: active ? 3 : 1, task: true });
       const under = `${lastPhase ? '   ' : '│  '}${j === phase.tasks.length - 1 ? '   ' : '│  '}`;
-      for (const line of t.log_tail ?? []) lines.push(`${under}   ${p.dim('│')} ${(t.status === 'failed' ? p.red : p.dim)(clip(line, 100))}`);
+      for (const line of t.log_tail ?? []) lines.push({ text: `${under}   ${p.dim('│')} ${(t.status === 'failed' ? p.red : p.dim)(clip(line, 100))}`, keep: active ? 2 : 1 });
     });
   });
   if (w.compensation) lines.push(...formatCompensation(p, w.compensation));
-  return lines.join('\n');
+  return lines;
 }
 
 /** The compensation under the tree: why it ran, and each undo (its own task id, for `troupe logs`) in plan order. */
-function formatCompensation(p: Palette, c: NonNullable<StatusView['compensation']>): string[] {
-  const lines = [`${p.bold('compensation')} ${p.dim(`(workflow ${c.reason})`)}  ${colorStatus(p, c.status === 'running' ? 'compensating' : c.status)}`];
+function formatCompensation(p: Palette, c: NonNullable<StatusView['compensation']>): StatusLine[] {
+  const lines: StatusLine[] = [{ text: `${p.bold('compensation')} ${p.dim(`(workflow ${c.reason})`)}  ${colorStatus(p, c.status === 'running' ? 'compensating' : c.status)}`, keep: 4 }];
   c.tasks.forEach((t, i) => {
     const branch = i === c.tasks.length - 1 ? '└─' : '├─';
     const why = t.error?.message.split('\n')[0];
     const extra = t.attempts > 1 ? `${t.attempts} attempts` : '';
-    lines.push(`${branch} ${pad(`undo ${t.task_id}`, 24)} ${pad(colorStatus(p, t.status), 12)} ${p.dim([t.compensation_task_id, extra].filter(Boolean).join('  '))}${why ? `  ${p.dim(why)}` : ''}`);
+    const text = `${branch} ${pad(`undo ${t.task_id}`, 24)} ${pad(colorStatus(p, t.status), 12)} ${p.dim([t.compensation_task_id, extra].filter(Boolean).join('  '))}${why ? `  ${p.dim(why)}` : ''}`;
+    lines.push({ text, keep: ACTIVE.has(t.status) ? 3 : 1, task: true });
   });
   return lines;
 }
@@ -152,7 +191,7 @@ export function formatResponse(p: Palette, response: HubResponse): string {
   }
   const result = response.result as Record<string, unknown>;
   let body: string;
-  if (response.operation === 'get-status') body = formatStatus(p, result.workflow_state as StatusView);
+  if (response.operation === 'get-status') body = formatStatus(p, result.workflow_state as StatusView, Date.parse(response.timestamp));
   else if (response.operation === 'list-workflows') {
     const rows = result.workflows as Record<string, unknown>[];
     body = rows.length === 0 ? p.dim('no workflows') : formatTable(rows, ['workflow_id', 'name', 'status', 'progress_percentage', 'current_phase', 'updated_at']);

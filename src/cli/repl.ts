@@ -100,6 +100,9 @@ export async function runRepl(hub: CommandTarget, options: { dataDir: string; js
   process.stdout.write(`${p.bold('troupe')}${options.banner ? ` ${options.banner}` : ''} — type ${p.cyan('help')} for the operations, ${p.cyan('quit')} to leave.\n`);
   process.stdout.write(p.dim(`e.g.  wf_1 create @examples/hello.yaml   then   wf_1 start   and   wf_1 get-status\n`));
   let interrupts = 0;
+  // while `watch` draws, a key (Ctrl-C too) stops it and nothing else may write into its frame: events wait in `held`
+  let watching = false;
+  const held: string[] = [];
   const assembler = new LineAssembler();
   const context = newLineContext();
   // what waits for a person is said above the prompt as it happens, and at start for what already waits
@@ -108,10 +111,15 @@ export async function runRepl(hub: CommandTarget, options: { dataDir: string; js
   hub.onEvent = (id, event) => {
     const text = id === people ? personLine(p, event) : options.json ? JSON.stringify(event) : formatEvent(p, event);
     if (text === null) return;
+    if (watching) {
+      held.push(text);
+      return;
+    }
     process.stdout.write(`\r\u001b[K${text}\n`);
     rl.prompt(true);
   };
   rl.on('SIGINT', () => {
+    if (watching) return;
     if (assembler.pending) {
       assembler.reset();
       rl.setPrompt(p.bold('troupe> '));
@@ -138,7 +146,9 @@ export async function runRepl(hub: CommandTarget, options: { dataDir: string; js
     rl.setPrompt(p.bold('troupe> '));
     const watched = /^watch\s+(\S+)\s*$/.exec(line.trim());
     if (watched) {
-      await watchWorkflow(hub, watched[1]!, p);
+      watching = true;
+      await watchWorkflow(hub, watched[1]!, p, { stopOnKey: true }).finally(() => (watching = false));
+      for (const text of held.splice(0)) process.stdout.write(`${text}\n`);
       // the key that stopped the watch also reached readline's line: drop it
       rl.write(null, { ctrl: true, name: 'u' });
       rl.prompt();

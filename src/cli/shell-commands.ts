@@ -104,8 +104,7 @@ export async function watchFromShell(ctx: CliContext, workflowId: string): Promi
   const gone = () => stop.abort();
   void client.closed.then(gone);
   try {
-    // TODO(merge i16-watch): the watch helper's signature with options and the final status
-    const status = await (watchWorkflow as unknown as (...args: unknown[]) => Promise<string>)(client, workflowId, ctx.palette, { signal: stop.signal });
+    const status = await watchWorkflow(client, workflowId, ctx.palette, { signal: stop.signal });
     if (stop.signal.aborted && !(await isOpen(client))) {
       process.stderr.write('troupe: the supervisor went away\n');
       return 1;

@@ -6,6 +6,15 @@ export const TERMINAL_TASK_STATUSES: ReadonlySet<TaskStatus> = new Set(['complet
 /** True when the task will not change any more. */
 export const isTerminal = (task: TaskRecord): boolean => TERMINAL_TASK_STATUSES.has(task.status);
 
+/**
+ * True when the task's work is done, which is what progress counts: it
+ * completed, or it ended benignly without completing (its condition was
+ * false, `resume_from_phase` or a person skipped it, it failed with
+ * `allow_failure`, or it was skipped because of one of those). A failure, a
+ * cancel or a skip that a failure caused is no progress.
+ */
+export const isDone = (task: TaskRecord): boolean => task.status === 'completed' || (task.benign === true && isTerminal(task));
+
 /** A fresh record for a task that has not been looked at yet. */
 export function newTaskRecord(id: string): TaskRecord {
   return {

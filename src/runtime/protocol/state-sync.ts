@@ -1,5 +1,5 @@
 import { cpuUsage, memoryUsage, uptime } from 'node:process';
-import { isTerminal } from '../../machines/phase-records.js';
+import { isDone, isTerminal } from '../../machines/phase-records.js';
 import { criticalPath } from '../../machines/task-graph.js';
 import type { EventRecord } from '../events/event-record.js';
 import type { HubState } from '../hub-state.js';
@@ -49,7 +49,9 @@ export async function stateSyncMessage(hub: HubState, entry: WorkflowEntry) {
     }
   }
   const cpu = cpuUsage();
-  const tasksDone = phase ? phase.tasks.filter(isTerminal).length : 0;
+  // the work done, as get-status counts it (a failed, cancelled or skipped-by-a-failure task is none; a completed phase is all)
+  const tasksDone = phase ? phase.tasks.filter(isDone).length : 0;
+  const phaseDone = phase !== undefined && (phase.status === 'completed' || phase.resumed);
   return {
     workflow_state: {
       message_type: 'state_sync',
@@ -61,7 +63,7 @@ export async function stateSyncMessage(hub: HubState, entry: WorkflowEntry) {
         ? {
             phase_id: index + 1,
             name: phase.spec.name,
-            progress: phase.tasks.length === 0 ? (phase.status === 'pending' ? 0 : 100) : round((tasksDone / phase.tasks.length) * 100, 1),
+            progress: phaseDone ? 100 : phase.tasks.length === 0 ? 0 : round((tasksDone / phase.tasks.length) * 100, 1),
             started_at: iso(phase.startedAt),
             estimated_completion: estimatedCompletion(now, phase),
           }

@@ -1,5 +1,5 @@
 import { PERSON } from './approval-gates.js';
-import { isTerminal } from '../../machines/phase-records.js';
+import { isDone } from '../../machines/phase-records.js';
 import type { TaskSpec } from '../../machines/types.js';
 import type { OutcomeRecord } from '../durability/journal.js';
 import { formatDuration } from '../durations.js';
@@ -87,13 +87,17 @@ export function personEvents(
   return events;
 }
 
-/** PHASE_PROGRESS for a running task's own progress report: where its phase stands, and what the handler said. */
+/**
+ * PHASE_PROGRESS for a running task's own progress report: where its phase
+ * stands (the share of its tasks whose work is done, see `isDone`: a failed,
+ * cancelled or skipped-by-a-failure task is no progress), and what the handler said.
+ */
 export function progressData(phase: PhaseRef, taskId: string, agentId: string, progress: unknown): Record<string, unknown> {
   const { index, tasks } = phase.getSnapshot().context;
   const records = Object.values(tasks);
   return {
     phase_id: index + 1,
-    progress_percentage: Math.round((records.filter(isTerminal).length / Math.max(1, records.length)) * 1000) / 10,
+    progress_percentage: Math.round((records.filter(isDone).length / Math.max(1, records.length)) * 1000) / 10,
     eta_update: null,
     task_id: taskId,
     agent_id: agentId,

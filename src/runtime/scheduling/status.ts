@@ -1,6 +1,7 @@
 import { computeWaves, criticalPath } from '../../machines/task-graph.js';
 import type { TaskRecord, TaskSpec } from '../../machines/types.js';
-import { isTerminal, newTaskRecord } from '../../machines/phase-records.js';
+import { isDone, newTaskRecord } from '../../machines/phase-records.js';
+import { RESUME_SKIP_REASON } from '../../machines/resume-from.js';
 import type { AgentPool } from '../agents/agent-pool.js';
 import { formatDuration } from '../durations.js';
 import { statusOf, type PhaseRef, type WorkflowSnapshot } from './workflow-entry.js';
@@ -105,28 +106,38 @@ export function phaseRecords(snapshot: WorkflowSnapshot) {
   const ended = !['running', 'paused', 'needs_intervention', 'created'].includes(statusOf(snapshot));
   return ctx.spec.phases.map((spec, index) => {
     const outcome = ctx.phases[index];
-    if (outcome) return { spec, status: outcome.status as string, startedAt: outcome.startedAt, finishedAt: outcome.finishedAt, tasks: outcome.tasks };
+    if (outcome) {
+      const resumed = outcome.skipReason === RESUME_SKIP_REASON;
+      return { spec, status: outcome.status as string, startedAt: outcome.startedAt, finishedAt: outcome.finishedAt, tasks: outcome.tasks, resumed };
+    }
     const liveCtx = live?.getSnapshot().context;
     if (liveCtx && liveCtx.index === index) {
-      return { spec, status: 'running', startedAt: liveCtx.startedAt, finishedAt: null, tasks: spec.tasks.map((t) => liveCtx.tasks[t.id]!) };
+      return { spec, status: 'running', startedAt: liveCtx.startedAt, finishedAt: null, tasks: spec.tasks.map((t) => liveCtx.tasks[t.id]!), resumed: false };
     }
     // phases that never ran: cancelled with their workflow, or skipped when it ended otherwise
     const never = statusOf(snapshot) === 'cancelled' ? ('cancelled' as const) : ('skipped' as const);
     const fresh = spec.tasks.map((t) => (ended ? { ...newTaskRecord(t.id), status: never } : newTaskRecord(t.id)));
-    return { spec, status: ended ? never : 'pending', startedAt: null, finishedAt: null, tasks: fresh };
+    return { spec, status: ended ? never : 'pending', startedAt: null, finishedAt: null, tasks: fresh, resumed: false };
   });
 }
 
 /**
- * Share of the work done, 0..100 with one decimal: tasks that will not change
- * any more, or, for a workflow without tasks, phases that ended.
+ * Share of the work done, 0..100 with one decimal: the tasks whose work is
+ * done (`isDone`: completed, or ended benignly, e.g. skipped by
+ * `resume_from_phase` as done before) over all tasks, or, for a workflow
+ * without tasks, the phases that completed (or that `resume_from_phase` left
+ * out). A failed, cancelled or skipped-by-a-failure task is no progress, so a
+ * failed, cancelled or partial workflow stays below 100; a completed one is
+ * 100 (also when `complete` ended it early and skipped the rest).
  */
-function progressOf(phases: ReturnType<typeof phaseRecords>): number {
+function progressOf(snapshot: WorkflowSnapshot, phases: ReturnType<typeof phaseRecords>): number {
+  // completed, or archived after `complete` ended it early
+  if (statusOf(snapshot) === 'completed' || snapshot.context.phases.some((o) => o.stoppedBy === 'complete')) return 100;
   const tasks = phases.flatMap((p) => p.tasks);
   const share =
     tasks.length > 0
-      ? tasks.filter(isTerminal).length / tasks.length
-      : phases.filter((p) => p.status !== 'pending' && p.status !== 'running').length / phases.length;
+      ? tasks.filter(isDone).length / tasks.length
+      : phases.filter((p) => p.status === 'completed' || p.resumed).length / Math.max(1, phases.length);
   return Math.round(share * 1000) / 10;
 }
 
@@ -174,7 +185,7 @@ export function describeWorkflow(
       current_phase: Math.min(ctx.phaseIndex + 1, phases.length),
       current_phase_name: currentPhaseName(snapshot),
       total_phases: phases.length,
-      progress_percentage: progressOf(phases),
+      progress_percentage: progressOf(snapshot, phases),
       definition_digest: ctx.spec.sourceDigest ?? null,
       ...(ctx.failure ? { failure: ctx.failure } : {}),
       ...(status === 'paused' && ctx.pauseReason ? { pause_reason: ctx.pauseReason } : {}),
@@ -237,7 +248,7 @@ export function summarizeWorkflow(snapshot: WorkflowSnapshot) {
     status: statusOf(snapshot),
     priority: ctx.spec.priority,
     current_phase: currentPhaseName(snapshot),
-    progress_percentage: progressOf(phases),
+    progress_percentage: progressOf(snapshot, phases),
     definition_digest: ctx.spec.sourceDigest ?? null,
     created_at: iso(ctx.createdAt),
     updated_at: iso(ctx.updatedAt),
