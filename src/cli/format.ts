@@ -1,45 +1,15 @@
 import type { EventRecord, HubResponse } from '../index.js';
+import { colorStatus, pad, type Palette } from './format-style.js';
+import { formatResult } from './format-results.js';
+import { wrap, WIDTH } from './format-kit.js';
 
-/** ANSI styling that turns itself off for NO_COLOR, --no-color and non-terminals. */
-export interface Palette {
-  red(s: string): string;
-  green(s: string): string;
-  yellow(s: string): string;
-  cyan(s: string): string;
-  dim(s: string): string;
-  bold(s: string): string;
-}
-
-export function createPalette(enabled: boolean): Palette {
-  const wrap = (open: number, close: number) => (s: string) => (enabled ? `\u001b[${open}m${s}\u001b[${close}m` : s);
-  return { red: wrap(31, 39), green: wrap(32, 39), yellow: wrap(33, 39), cyan: wrap(36, 39), dim: wrap(2, 22), bold: wrap(1, 22) };
-}
-
-const STATUS_MARK: Record<string, string> = {
-  completed: '✓', partial: '◐', failed: '✗', cancelled: '⊘', skipped: '↷', running: '▶', assigned: '▷',
-  ready: '○', pending: '·', paused: '❚❚', created: '·', archived: '▣',
-  compensating: '↶', compensated: '↺', compensation_failed: '✗', needs_intervention: '✋', waiting_approval: '⌛',
-};
-
-/** A status with its mark, coloured: `✓ completed`. */
-export function colorStatus(p: Palette, status: string): string {
-  const text = `${STATUS_MARK[status] ?? '·'} ${status}`;
-  if (status === 'completed') return p.green(text);
-  if (status === 'failed' || status === 'cancelled' || status === 'compensation_failed') return p.red(text);
-  if (['partial', 'paused', 'skipped', 'compensated', 'compensating', 'needs_intervention', 'waiting_approval'].includes(status)) return p.yellow(text);
-  if (status === 'running' || status === 'assigned') return p.cyan(text);
-  return p.dim(text);
-}
+export { colorStatus, createPalette, type Palette } from './format-style.js';
 
 /** A bar of `width` cells for a percentage. */
 export function progressBar(percent: number, width = 20): string {
   const full = Math.round((Math.max(0, Math.min(100, percent)) / 100) * width);
   return '█'.repeat(full) + '░'.repeat(width - full);
 }
-
-// eslint-disable-next-line no-control-regex
-const visibleLength = (s: string) => s.replace(/\u001b\[[0-9;]*m/g, '').length;
-const pad = (s: string, n: number) => (visibleLength(s) >= n ? s : s + ' '.repeat(n - visibleLength(s)));
 
 interface StatusView {
   id: string; name: string; status: string; progress_percentage: number; current_phase: number; total_phases: number;
@@ -130,92 +100,22 @@ function formatCompensation(p: Palette, c: NonNullable<StatusView['compensation'
   return lines;
 }
 
-function formatTable(rows: Record<string, unknown>[], columns: string[]): string {
-  const cells = rows.map((r) => columns.map((c) => String(r[c] ?? '')));
-  const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i]!.length)));
-  const line = (values: string[]) => values.map((v, i) => pad(v, widths[i]!)).join('  ').trimEnd();
-  return [line(columns.map((c) => c.toUpperCase())), ...cells.map(line)].join('\n');
-}
-
-interface HelpList { usage: string; operations: { operation: string; group: string; summary: string; available: boolean }[] }
-interface HelpOne { operation: string; usage: string; summary: string; available: boolean; example: string; parameters: { name: string; type: unknown; required: boolean; default?: unknown; description?: string }[] }
-
-function formatHelp(p: Palette, help: HelpList | HelpOne): string {
-  if ('operations' in help) {
-    const lines = [p.bold('usage: ') + help.usage, ''];
-    let group = '';
-    for (const op of help.operations) {
-      if (op.group !== group) {
-        group = op.group;
-        lines.push(p.bold(group));
-      }
-      lines.push(`  ${pad(op.operation, 20)} ${op.available ? op.summary : p.dim(`${op.summary} (planned)`)}`);
-    }
-    lines.push('', p.dim("'help <operation>' describes one; 'watch <id>' follows a workflow; 'correlate <id>' gives the commands that follow that correlation_id ('correlate off' stops); 'quit' leaves"));
-    return lines.join('\n');
-  }
-  const lines = [`${p.bold(help.usage)}`, `  ${help.summary}${help.available ? '' : ' (planned, not in this version)'}`];
-  if (help.parameters.length > 0) {
-    lines.push('', p.bold('parameters'));
-    for (const param of help.parameters) {
-      const type = typeof param.type === 'string' ? param.type : JSON.stringify(param.type);
-      const dflt = param.default === undefined ? '' : ` = ${JSON.stringify(param.default)}`;
-      lines.push(`  ${pad(param.name + (param.required ? '' : '?'), 22)} ${type}${dflt}${param.description ? p.dim(`  ${param.description}`) : ''}`);
-    }
-  }
-  if (help.example) lines.push('', p.bold('example'), `  ${help.example}`);
-  return lines.join('\n');
-}
-
-interface KpiView { value: number | null; target: number; comparison: string; met: boolean | null }
-type KpiWindows = Record<'all_time' | 'last_24h', Record<string, KpiView | string | null>>;
-
-/** `metrics` as people read it: each KPI over all time and the last 24 h beside its target (the rest is in --json). */
-function formatKpis(kpis: KpiWindows): string {
-  const shown = (k: KpiView) => (k.value === null ? '-' : `${k.value}% ${k.met ? 'met' : 'missed'}`);
-  const rows = Object.entries(kpis.all_time)
-    .filter((entry): entry is [string, KpiView] => typeof entry[1] === 'object' && entry[1] !== null)
-    .map(([name, k]) => ({ kpi: name, all_time: shown(k), last_24h: shown(kpis.last_24h[name] as KpiView), target: `${k.comparison} ${k.target}%` }));
-  return formatTable(rows, ['kpi', 'all_time', 'last_24h', 'target']);
-}
-
 /** A response as people read it; `--json` prints the response itself instead. */
 export function formatResponse(p: Palette, response: HubResponse): string {
   if (response.status === 'error') {
     const { code, message, details } = response.error;
     return [
       p.red(`✗ ${code}: ${message}`),
-      ...(details ? details.split('\n').map((l) => `  ${l}`) : []),
+      ...(details ? details.split('\n').flatMap((l) => wrap(l, WIDTH - 2)).map((l) => `  ${l}`) : []),
       ...response.recovery_suggestions.map((s) => p.dim(`  → ${s}`)),
     ].join('\n');
   }
   const result = response.result as Record<string, unknown>;
   let body: string;
-  if (response.operation === 'get-status') body = formatStatus(p, result.workflow_state as StatusView, Date.parse(response.timestamp));
-  else if (response.operation === 'list-workflows') {
-    const rows = result.workflows as Record<string, unknown>[];
-    body = rows.length === 0 ? p.dim('no workflows') : formatTable(rows, ['workflow_id', 'name', 'status', 'progress_percentage', 'current_phase', 'updated_at']);
-  } else if (response.operation === 'monitor-pool') {
-    const rows = result.agents as Record<string, unknown>[];
-    const pool = result.pool as Record<string, unknown>;
-    body = rows.length === 0 ? p.dim('no agents yet') : formatTable(rows, ['agent_id', 'role', 'state', 'breaker', 'load', 'success_rate', 'performance_score', 'average_task_time', 'tasks_completed']);
-    body += p.dim(`\npool: ${String(pool.threads)}/${String(pool.max_threads)} threads, ${String(pool.utilization)}% utilized, queue ${String(pool.queue_depth)}, run time p50 ${String(pool.run_time_p50)} p99 ${String(pool.run_time_p99)}`);
-    const departed = result.departed as unknown[];
-    if (departed.length > 0) body += p.dim(`\n${departed.length} agent(s) left the pool (see --json)`);
-  } else if (response.operation === 'assign-agents') {
-    body = formatTable(result.agents as Record<string, unknown>[], ['agent_id', 'role', 'state', 'performance_score', 'meets_threshold']);
-    body += p.dim(`\n${String(result.assigned)} of ${String(result.requested)} agent(s)${result.shortfall ? `, ${String(result.shortfall)} short` : ''}`);
-  } else if (response.operation === 'redistribute-tasks') {
-    const moves = (result.redistribution_strategy as { new_assignments: Record<string, unknown>[] }).new_assignments;
-    body = moves.length === 0 ? p.dim('the agent ran no tasks: it is out of the pool') : formatTable(moves, ['workflow_id', 'task_id', 'target_agent', 'reason']);
-  } else if (response.operation === 'metrics' && result.kpis) {
-    body = formatKpis(result.kpis as KpiWindows);
-  } else if (response.operation === 'help') body = formatHelp(p, result as unknown as HelpList | HelpOne);
-  else if (response.operation === 'get-events') {
-    const events = result.events as EventRecord[];
-    body = events.length === 0 ? p.dim('no events') : events.map((e) => formatEvent(p, e)).join('\n');
-    body += p.dim(`\n${String(result.returned)} of ${String(result.total)} event(s)`);
-  } else if (response.operation === 'subscribe-event') body = p.green(`✓ subscribed ${String(result.subscription_id)}`) + p.dim(` to ${JSON.stringify(result.patterns)}`);
+  const now = Date.parse(response.timestamp);
+  const shown = formatResult(p, response, (state) => formatStatus(p, state as StatusView, now));
+  if (shown !== null) body = shown;
+  else if (response.operation === 'get-status') body = formatStatus(p, result.workflow_state as StatusView, now);
   else {
     const parts = [`✓ ${response.operation}`];
     if (response.workflow_id) parts.push(response.workflow_id);

@@ -6,6 +6,7 @@ import { formatEvent, formatResponse, type Palette } from './format.js';
 import { LineAssembler, lineToCommand, splitLine } from './parse-line.js';
 import { watchWorkflow } from './watch.js';
 import { correlateLine, newLineContext, type LineContext } from './correlate.js';
+import { sessionCommand, sessionHelp, SESSION_COMMANDS } from './session-commands.js';
 import type { CommandTarget } from './socket-client.js';
 
 /**
@@ -18,6 +19,10 @@ export async function answerLine(hub: CommandTarget, line: string, context: Line
     const own = correlateLine(line, context, Date.now());
     if (own) return own;
     const command = await lineToCommand(line);
+    // `help watch`: the session's own commands are described here, the hub knows only its operations
+    const asked = command?.operation === 'help' ? (command.parameters as { operation?: unknown } | undefined)?.operation : undefined;
+    const session = typeof asked === 'string' && !isOperation(asked) ? sessionCommand(asked) : undefined;
+    if (session) return sessionHelp(session, Date.now());
     if (command && context.correlationId !== null) command.correlation_id ??= context.correlationId;
     return command ? await hub.execute(command) : null;
   } catch (error) {
@@ -66,7 +71,7 @@ function completer(hub: CommandTarget) {
     }
     const words = line.split(/\s+/);
     const last = words.at(-1) ?? '';
-    const pool = words.length <= 2 ? [...OPERATION_NAMES, ...hub.workflowIds(), 'watch', 'correlate', 'quit'] : [];
+    const pool = words.length <= 2 ? [...OPERATION_NAMES, ...hub.workflowIds(), ...SESSION_COMMANDS.map((c) => c.name)] : [];
     const hits = pool.filter((c) => c.startsWith(last));
     return [hits.length > 0 ? hits : pool, last];
   };

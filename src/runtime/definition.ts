@@ -11,12 +11,14 @@ import { unsafeIdReason, UnsafeIdError, type IdKind } from '../persistence/safe-
 import { DEFAULTS } from './defaults.js';
 import { parseDuration } from './durations.js';
 import { TroupeError } from './errors.js';
+import { TYPE_META_KEY } from './help-types.js';
+import { closestName } from './suggest.js';
 import { instantiate } from './templates/instantiate.js';
 import { paramsDeclarationSchema } from './templates/param-declarations.js';
 import { prioritySchema } from './scheduling/priority.js';
 
-/** A duration: `"250ms"`, `"30s"`, `"15m"`, `"2h"`, `"7d"`, or a number of milliseconds. */
-export const durationSchema = z.union([z.string(), z.number()]).transform((value, ctx) => {
+/** A duration: `"250ms"`, `"30s"`, `"15m"`, `"2h"`, `"7d"`, or a number of milliseconds (`help` says "duration such as 30s"). */
+export const durationSchema = z.union([z.string(), z.number()]).meta({ [TYPE_META_KEY]: 'duration' }).transform((value, ctx) => {
   const ms = parseDuration(value);
   if (ms === undefined) {
     ctx.addIssue({
@@ -200,8 +202,11 @@ function checkHandlerUse(who: string, handler: string, input: unknown, userHandl
       details: `${probe.reason}. Fix the module or the 'handlers' entry of the config, then restart the supervisor`,
     });
   }
-  throw new TroupeError('HANDLER_NOT_FOUND', `${who} uses handler ${handler}, which does not exist`, {
-    details: `Available handlers: ${[...BUILTIN_HANDLERS, 'approval', ...[...userHandlers.keys()]].join(', ')}. User handlers are named in the config's 'handlers'`,
+  const available = [...BUILTIN_HANDLERS, 'approval', ...userHandlers.keys()];
+  const guess = closestName(handler, available);
+  throw new TroupeError('HANDLER_NOT_FOUND', `${who} uses handler ${handler}, which does not exist${guess ? `: did you mean ${guess}?` : ''}`, {
+    details: `Available handlers: ${available.join(', ')}. User handlers are named in the config's 'handlers'`,
+    ...(guess ? { suggestions: [`Use handler ${JSON.stringify(guess)}`] } : {}),
   });
 }
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { OPERATIONS, OPERATION_NAMES, isOperation, type OperationName } from './commands.js';
 import { TroupeError } from './errors.js';
 import { closestName } from './suggest.js';
+import { typeInWords, type SchemaNode } from './help-types.js';
 
 /** Closest operation name to a misspelt one, for "did you mean". */
 export function suggestOperation(name: string): OperationName | null {
@@ -13,12 +14,14 @@ function describeParams(schema: z.ZodType) {
   // a preprocessed schema (request-resources unwraps `allocation_request`) is described by what it validates
   const described = schema instanceof z.ZodPipe && schema.in instanceof z.ZodTransform ? (schema.out as z.ZodType) : schema;
   const json = z.toJSONSchema(described, { io: 'input', unrepresentable: 'any' }) as {
-    properties?: Record<string, { type?: unknown; description?: string; default?: unknown; enum?: unknown[] }>;
+    properties?: Record<string, SchemaNode & { description?: string; default?: unknown }>;
     required?: string[];
   };
   return Object.entries(json.properties ?? {}).map(([key, p]) => ({
     name: key,
     type: p.enum ? p.enum.map((v) => JSON.stringify(v)).join(' | ') : (p.type ?? 'any'),
+    // the type in words, for people: "duration such as 30s", "one of: low, high", "list of text"
+    accepts: typeInWords(p),
     required: json.required?.includes(key) ?? false,
     ...(p.default !== undefined ? { default: p.default } : {}),
     ...(p.description ? { description: p.description } : {}),

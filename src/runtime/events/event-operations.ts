@@ -35,7 +35,23 @@ const BLOCK_REFUSED =
 export const overflowSchema = z.enum(['drop_oldest', 'dead_letter'], {
   error: (issue) => (issue.input === 'block' ? BLOCK_REFUSED : 'overflow is "drop_oldest" or "dead_letter"'),
 });
-export const oneOrMany = <T extends z.ZodType>(schema: T) => z.union([schema, z.array(schema)]).transform((v) => (Array.isArray(v) ? v : [v]) as z.output<T>[]);
+/**
+ * One value or a list of them, always a list once parsed. A bad value is
+ * refused with the message of the value's own schema (a list's with the
+ * item's place), not the union's bare "Invalid input".
+ */
+export const oneOrMany = <T extends z.ZodType>(schema: T) =>
+  z
+    .union([schema, z.array(schema)], {
+      error: (issue) => {
+        if (issue.code !== 'invalid_union') return undefined;
+        const [asOne, asList] = issue.errors;
+        const inner = Array.isArray(issue.input) ? asList?.[0] : asOne?.[0];
+        if (!inner) return undefined;
+        return inner.path.length > 0 ? `item ${inner.path.join('.')}: ${inner.message}` : inner.message;
+      },
+    })
+    .transform((v) => (Array.isArray(v) ? v : [v]) as z.output<T>[]);
 
 export const eventParams = {
   'publish-event': publishEventParams,

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { EVENT_DATA } from './event-registry.js';
 import { EVENT_TYPES, type EventType } from './event-record.js';
 import { typesMatchedBy } from './pattern-analysis.js';
+import { closestName } from '../suggest.js';
 
 /**
  * The spec's names for events and their data, taken as troupe's: the spec
@@ -10,8 +11,17 @@ import { typesMatchedBy } from './pattern-analysis.js';
  * (`{"phase":2,"duration":"25m"}` for PHASE_COMPLETED's phase_id and actual_duration).
  */
 
+/** Why a name is no event type: the closest one ("did you mean"), and every one there is. */
+export function unknownEventTypeMessage(name: string): string {
+  const guess = closestName(name, EVENT_TYPES);
+  return `Unknown event type ${JSON.stringify(name)}${guess ? `: did you mean ${guess}?` : ''}\nThe event types: ${EVENT_TYPES.join(', ')}`;
+}
+
 /** An event type of the registry, in either case (`phase_completed` is PHASE_COMPLETED). */
-export const eventTypeSchema = z.preprocess((v) => (typeof v === 'string' ? v.toUpperCase() : v), z.enum(EVENT_TYPES));
+export const eventTypeSchema = z.preprocess(
+  (v) => (typeof v === 'string' ? v.toUpperCase() : v),
+  z.enum(EVENT_TYPES, { error: (issue) => (typeof issue.input === 'string' ? unknownEventTypeMessage(issue.input) : undefined) }),
+);
 
 /** Spec names of data fields, by the registry field they stand for: used only when the registry's own name is absent. */
 const DATA_ALIASES: Readonly<Record<string, readonly string[]>> = {
