@@ -41,7 +41,7 @@ const newest = (dir) => {
 };
 
 const fromSource = existsSync(join(root, 'src'));
-if (fromSource) installIfMissing(root, 'xstate');
+if (fromSource) installIfMissing(root);
 const entry = join(root, 'dist', 'cli', 'main.js');
 if (fromSource && (!existsSync(entry) || newest(join(root, 'src')) > statSync(entry).mtimeMs)) {
   step('building', 'npm', ['run', '--silent', 'build']);
