@@ -2,7 +2,9 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { checkDataDir, ControlSocket, createHub, dataDirLayout, formatDuration, type HubOptions } from '../index.js';
+import { ControlSocket, dataDirLayout, formatDuration, type HubOptions } from '../index.js';
+import { runCheck } from './check-command.js';
+import { createConfiguredHub } from './config-errors.js';
 import { runAttach, runExec } from './client-modes.js';
 import { LocalTarget } from './socket-client.js';
 import { findConfig, loadConfig, type ConfigFile } from './config-file.js';
@@ -53,38 +55,6 @@ function onSignals(shutdown: (signal: ShutdownSignal) => void): () => void {
   return () => {
     for (const signal of Object.keys(SHUTDOWN_SIGNALS)) process.off(signal, handler);
   };
-}
-
-/** `troupe check`: one verdict per stored checkpoint, then what the log holds; exit 1 when a start would lose something. */
-async function runCheck(dataDir: string, json: boolean, p: ReturnType<typeof createPalette>): Promise<number> {
-  const { verdicts, workflowsAtRisk, outcomesAtRisk, log, ok } = await checkDataDir(dataDir);
-  if (json) {
-    for (const v of verdicts) process.stdout.write(`${JSON.stringify(v)}\n`);
-    process.stdout.write(`${JSON.stringify({ log })}\n`);
-    process.stdout.write(`${JSON.stringify({ ok, workflows_at_risk: workflowsAtRisk, outcomes_at_risk: outcomesAtRisk })}\n`);
-    return ok ? 0 : 1;
-  }
-  const marks = { ok: p.green('✓ ok          '), incompatible: p.yellow('! incompatible'), corrupt: p.red('✗ corrupt     '), missing: p.red('✗ missing     ') };
-  for (const v of verdicts) {
-    process.stdout.write(`${marks[v.verdict]} ${v.workflow_id}${v.checkpoint_id ? ` ${v.checkpoint_id}` : ''}${v.status ? p.dim(` (${v.status})`) : ''}${v.message ? `  ${v.message}` : ''}\n`);
-  }
-  process.stdout.write(`log: ${log.segments} segment(s), ${log.records} record(s), last seq ${log.last_seq}\n`);
-  for (const d of log.damage) {
-    const where = `${d.segment} at byte ${d.offset}: ${d.droppedBytes} byte(s), ${d.reason}`;
-    if (d.action === 'truncated') process.stdout.write(`${p.yellow('! torn tail   ')} ${where}, after seq ${d.afterSeq}; a start cuts it off (a write no one was told had finished)\n`);
-    else process.stdout.write(`${p.red('✗ damaged     ')} ${where}, ${d.beforeSeq === null ? `after seq ${d.afterSeq}` : `between seq ${d.afterSeq} and seq ${d.beforeSeq}`}; a start cuts it out, keeps its bytes in events/damaged/ and keeps every frame after it\n`);
-  }
-  if (log.missing) {
-    const { log_last_seq: last, claimed_seq: claimed, claimed_by: by } = log.missing;
-    process.stdout.write(`${p.red('✗ log short   ')} the log ends at seq ${last}, but checkpoints count records up to seq ${claimed} (${by.map((c) => `${c.workflow_id} ${c.checkpoint}`).join(', ')}): seqs ${last + 1}..${claimed} and anything logged after them are gone\n`);
-  }
-  if (log.saved.length > 0) process.stdout.write(p.dim(`note: events/damaged/ holds ${log.saved.length} damaged region(s) an earlier start cut out of the log\n`));
-  if (outcomesAtRisk.length > 0) process.stdout.write(p.red(`workflows that may run again tasks that completed after their checkpoint: ${outcomesAtRisk.join(', ')}\n`));
-  if (workflowsAtRisk.length > 0) process.stdout.write(p.red(`workflows that would not recover: ${workflowsAtRisk.join(', ')}\n`));
-  const whole = log.damage.length === 0 ? 'the log reads whole' : 'the log reads whole up to a torn tail the next start cuts off';
-  if (ok) process.stdout.write(p.green(`${verdicts.length} checkpoint(s) checked; every workflow can recover; ${whole}\n`));
-  else if (workflowsAtRisk.length === 0 && outcomesAtRisk.length === 0) process.stdout.write(p.red('the log is damaged or short: see above\n'));
-  return ok ? 0 : 1;
 }
 
 /** The `troupe` command line. Resolves to the process exit code. */
@@ -186,7 +156,8 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
 
-  const hub = createHub({ ...options, dataDir });
+  const hub = createConfiguredHub({ ...options, dataDir }, configPath);
+  if (!hub) return 2;
   try {
     await hub.ready;
   } catch (error) {
