@@ -13,6 +13,10 @@ export { HUB_VERSION, PROTOCOL_VERSION, LEGACY_PROTOCOL_VERSION } from './runtim
 export { kindOf, readBoundedFile } from './runtime/bounded-file.js';
 export { MAX_PARAMS_DEPTH, checkNesting, checkJsonTextNesting, checkYamlTextNesting, nestingTooDeep } from './runtime/nesting.js';
 export { DEFAULTS } from './runtime/defaults.js';
+/** @internal the CLI's configuration check: every setting asked of the hub's own rules, so the two cannot disagree */
+export { resolveHubOptions } from './runtime/hub-options.js';
+/** "did you mean": the name closest to a misspelt one */
+export { closestName } from './runtime/suggest.js';
 // what `health` judges by and SYSTEM_THRESHOLD watches
 export { HEALTH_DEFAULTS, resolveHealthThresholds } from './runtime/health/health-thresholds.js';
 export { resolveDefinition, workflowDefinitionSchema } from './runtime/definition.js';
@@ -56,4 +60,3 @@ export type { CheckpointVerdict } from './runtime/durability/check.js';
 export type { IdKind } from './persistence/safe-id.js';
 export type { Clock, ManualClock, TimerHandle } from './actors/clock.js';
 export type { TaskRunner, TaskOutcome } from './actors/task-runner.js';
-export { closestName } from './runtime/suggest.js';

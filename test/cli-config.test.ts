@@ -28,13 +28,13 @@ describe('the configuration file', () => {
     expect(ghost!.error).toMatchObject({ code: 'HANDLER_NOT_FOUND', details: expect.stringContaining('has no export nope') });
   });
 
-  it('a bad configuration is refused before anything starts, with zod\'s explanation, exit 2', async () => {
+  it('a bad configuration is refused before anything starts, every problem under its key, exit 2', async () => {
     const file = join(dir, 'bad.json');
     await writeFile(file, JSON.stringify({ max_threads: 0, colour: 'blue' }));
     const result = await runCli(['--config', file, '--data-dir', join(dir, 'data')], { stdin: 'list-workflows\n' });
     expect(result.stderr).toContain(`troupe: invalid configuration ${file}`);
-    expect(result.stderr).toContain('Unrecognized key: "colour"');
-    expect(result.stderr).toContain('max_threads');
+    expect(result.stderr).toContain('colour is not a setting');
+    expect(result.stderr).toContain('max_threads must be a whole number from 1 to 256, got 0');
     expect(result.code).toBe(2);
     await expect(access(join(dir, 'data'))).rejects.toThrow();
   });

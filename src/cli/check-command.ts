@@ -1,9 +1,47 @@
+import { constants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
 import { checkDataDir } from '../index.js';
 import type { Palette } from './format.js';
 
-/** `troupe check`: one verdict per stored checkpoint, then what the log holds; exit 1 when a start would lose something. */
+/** Why `dataDir` cannot be checked (it does not exist, is no directory, cannot be read), or null when it can. Creates nothing. */
+export async function unusableDataDir(dataDir: string): Promise<string | null> {
+  try {
+    const info = await stat(dataDir);
+    if (!info.isDirectory()) return `the data directory ${dataDir} is not a directory: nothing to check (give --data-dir the directory a supervisor uses)`;
+    await access(dataDir, constants.R_OK | constants.X_OK);
+    return null;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return `the data directory ${dataDir} does not exist: nothing to check (give --data-dir the directory a supervisor uses; check creates none)`;
+    if (code === 'ENOTDIR') return `the data directory ${dataDir} does not exist (part of its path is a file): nothing to check`;
+    if (code === 'EACCES' || code === 'EPERM') return `the data directory ${dataDir} cannot be read (${code}): run check as the user the supervisor runs as`;
+    return `the data directory ${dataDir} cannot be checked: ${(error as Error).message}`;
+  }
+}
+
+/**
+ * `troupe check`: one verdict per stored checkpoint, then what the log
+ * holds; exit 1 when a start would lose something, 2 when there is no data
+ * directory to check (missing, not a directory, unreadable: said on
+ * standard error, and nothing is created).
+ */
 export async function runCheck(dataDir: string, json: boolean, p: Palette): Promise<number> {
-  const { verdicts, workflowsAtRisk, outcomesAtRisk, log, ok } = await checkDataDir(dataDir);
+  const unusable = await unusableDataDir(dataDir);
+  if (unusable !== null) {
+    process.stderr.write(`troupe: ${unusable}\n`);
+    return 2;
+  }
+  let report: Awaited<ReturnType<typeof checkDataDir>>;
+  try {
+    report = await checkDataDir(dataDir);
+  } catch (error) {
+    // a file inside that cannot be read: said as such, not as a crash
+    const code = (error as NodeJS.ErrnoException).code;
+    if (typeof code !== 'string') throw error;
+    process.stderr.write(`troupe: cannot check the data directory ${dataDir}: ${(error as Error).message}\n`);
+    return 2;
+  }
+  const { verdicts, workflowsAtRisk, outcomesAtRisk, log, ok } = report;
   if (json) {
     for (const v of verdicts) process.stdout.write(`${JSON.stringify(v)}\n`);
     process.stdout.write(`${JSON.stringify({ log })}\n`);
@@ -32,3 +70,4 @@ export async function runCheck(dataDir: string, json: boolean, p: Palette): Prom
   else if (workflowsAtRisk.length === 0 && outcomesAtRisk.length === 0) process.stdout.write(p.red('the log is damaged or short: see above\n'));
   return ok ? 0 : 1;
 }
+

@@ -1,5 +1,4 @@
 import { resolve } from 'node:path';
-import { z } from 'zod';
 import type { HubOptions } from '../index.js';
 import { findConfig, loadConfig } from './config-file.js';
 import { createPalette, type Palette } from './format.js';
@@ -19,6 +18,8 @@ export interface CliContext {
   /** true when the user named the data directory (--data-dir or TROUPE_DATA_DIR): hints then repeat it */
   dataDirNamed: boolean;
   hubOptions: HubOptions;
+  /** the configuration file read, if any: errors about its settings name it */
+  configPath: string | null;
   json: boolean;
   palette: Palette;
   streams: StreamGuard;
@@ -38,8 +39,8 @@ export async function cliContext(options: GlobalOptions, streams: StreamGuard = 
   try {
     loaded = await loadConfig(configPath);
   } catch (error) {
-    const message = error instanceof z.ZodError ? z.prettifyError(error) : error instanceof Error ? error.message : String(error);
-    throw new UsageError(`invalid configuration ${configPath}: ${message}`);
+    // a ConfigError lists every problem, one a line, with the keys as the file writes them
+    throw new UsageError(`invalid configuration ${configPath}: ${error instanceof Error ? error.message : String(error)}`);
   }
   const named = options.dataDir ?? process.env.TROUPE_DATA_DIR;
   const color = options.color !== false && !process.env.NO_COLOR && process.stdout.isTTY === true;
@@ -47,6 +48,7 @@ export async function cliContext(options: GlobalOptions, streams: StreamGuard = 
     dataDir: resolve(named ?? loaded.config.data_dir ?? '.troupe'),
     dataDirNamed: named !== undefined,
     hubOptions: loaded.hub,
+    configPath,
     json: options.json === true,
     palette: createPalette(color),
     streams,

@@ -48,18 +48,34 @@ export async function runExec(dataDir: string, lines: string[], outputClosed?: A
   return outputClosed?.aborted ? OUTPUT_CLOSED_EXIT : failed ? 1 : 0;
 }
 
+/** How an attached session's connection ended, when the supervisor ended it. */
+type Ending = 'shutdown' | 'closed' | 'vanished';
+
+/** What the user is told about the end; whether it is an error (exit 1). */
+function endingNotice(client: SocketClient): { ending: Ending; text: string } {
+  if (client.closeCode === 'HUB_CLOSED') return { ending: 'shutdown', text: 'the supervisor shut down' };
+  if (client.closeReason) return { ending: 'closed', text: `the supervisor closed this connection: ${client.closeReason}` };
+  return { ending: 'vanished', text: 'the supervisor went away unexpectedly: the connection ended without its shutdown notice (was it killed, or did it crash?)' };
+}
+
 /**
- * `troupe attach`: the REPL (or script mode), over the running supervisor's socket; it ends when the
- * supervisor does, or (exit 141) when its standard output closes.
+ * `troupe attach`: the REPL (or script mode), over the running supervisor's socket. It ends when
+ * the supervisor does: exit as the session would (0, or 1 after a failed line in script mode) when
+ * the supervisor said it shuts down; 1 when the connection ended otherwise (closed for a reason,
+ * or without a word: the supervisor was killed or crashed); 141 when standard output closes.
  */
 export async function runAttach(dataDir: string, options: { json: boolean; palette: Palette; outputClosed?: AbortSignal }): Promise<number> {
   const client = await connectOrExplain(dataDir, 'attach');
   if (!client) return 2;
   const gone = new AbortController();
+  let ending: Ending | null = null;
   options.outputClosed?.addEventListener('abort', () => gone.abort(), { once: true });
   void client.closed.then(() => {
     if (gone.signal.aborted) return;
-    process.stdout.write(options.palette.dim(`\n(${client.closeReason ? `the supervisor closed this connection: ${client.closeReason}` : 'the supervisor shut down'})\n`));
+    const notice = endingNotice(client);
+    ending = notice.ending;
+    if (ending === 'shutdown') process.stdout.write(options.palette.dim(`\n(${notice.text})\n`));
+    else process.stderr.write(`\ntroupe: ${notice.text}\n`);
     gone.abort();
   });
   try {
@@ -70,7 +86,8 @@ export async function runAttach(dataDir: string, options: { json: boolean; palet
         await client.execute({ operation: 'list-workflows' }).then(() =>
           runRepl(client, { dataDir, json: options.json, palette: options.palette, signal: gone.signal, banner: `attached to ${dataDirLayout(dataDir).socket}` }),
         );
-    return options.outputClosed?.aborted ? OUTPUT_CLOSED_EXIT : code;
+    if (options.outputClosed?.aborted) return OUTPUT_CLOSED_EXIT;
+    return ending !== null && ending !== 'shutdown' ? 1 : code;
   } finally {
     gone.abort();
     client.close();

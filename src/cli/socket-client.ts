@@ -70,8 +70,10 @@ export class SocketClient implements CommandTarget {
   #next = 0;
   #closed: Promise<void>;
   #keepalive: TimerHandle | null = null;
-  /** why the supervisor closed the connection, when it said so (idle, limit, backlog) */
+  /** why the supervisor closed the connection, when it said so (idle, limit, backlog, shutdown) */
   closeReason: string | null = null;
+  /** the code of that reason: HUB_CLOSED when it shut down; null when the connection ended without a word (a supervisor killed or crashed) */
+  closeCode: string | null = null;
   /** the protocol version its hello negotiated; 1.0.0 with a supervisor from before the hello */
   protocolVersion: string = LEGACY_PROTOCOL_VERSION;
 
@@ -98,7 +100,10 @@ export class SocketClient implements CommandTarget {
           continue;
         }
         // a line that answers no request is the supervisor's reason for closing this connection
-        if (response.request_id === undefined && response.status === 'error') this.closeReason = `${response.error.code}: ${response.error.message}`;
+        if (response.request_id === undefined && response.status === 'error') {
+          this.closeReason = `${response.error.code}: ${response.error.message}`;
+          this.closeCode = response.error.code;
+        }
         const resolve = response.request_id === undefined ? undefined : this.#pending.get(response.request_id);
         if (!resolve) continue;
         this.#pending.delete(response.request_id!);
@@ -168,7 +173,7 @@ export class SocketClient implements CommandTarget {
     return this.#ids;
   }
 
-  /** Resolves when the supervisor ends the connection (it shut down). */
+  /** Resolves when the connection ends: the supervisor shut down (`closeCode` HUB_CLOSED), closed it for a reason, or went away. */
   get closed(): Promise<void> {
     return this.#closed;
   }

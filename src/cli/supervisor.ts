@@ -1,4 +1,5 @@
-import { ControlSocket, createHub, dataDirLayout, formatDuration } from '../index.js';
+import { ControlSocket, dataDirLayout, formatDuration } from '../index.js';
+import { createConfiguredHub } from './config-errors.js';
 import { again, type CliContext } from './cli-context.js';
 import { runRepl, runScript } from './repl.js';
 import { runWorkflowFile, RUN_EXIT } from './run-command.js';
@@ -21,7 +22,9 @@ export type SupervisorMode = { kind: 'repl' } | { kind: 'serve' } | { kind: 'run
  */
 export async function runSupervisor(ctx: CliContext, mode: SupervisorMode): Promise<number> {
   const { dataDir, streams } = ctx;
-  const hub = createHub({ ...ctx.hubOptions, dataDir });
+  // an option the hub refuses is reported with the configuration's key name, exit 2
+  const hub = createConfiguredHub({ ...ctx.hubOptions, dataDir }, ctx.configPath);
+  if (!hub) return 2;
   try {
     await hub.ready;
   } catch (error) {

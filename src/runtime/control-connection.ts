@@ -19,6 +19,9 @@ export type CloseReason =
   /** a response was due while more than `maxUnreadBytes` of earlier ones waited unread */
   | 'backlog';
 
+/** How long a connection closed at shutdown has to take its last line before it is cut off. */
+const SHUTDOWN_LINE_GRACE_MS = 1_000;
+
 const CODES: Record<CloseReason, ErrorCode> = { idle: 'CONNECTION_IDLE', stalled: 'CONNECTION_STALLED', backlog: 'CONNECTION_BACKLOG' };
 
 /** What a connection needs from the control socket that accepted it. */
@@ -118,14 +121,35 @@ export class ControlConnection {
     };
   }
 
-  /** Closes the connection now (the supervisor shuts down). */
+  /** Closes the connection now, without a word. */
   destroy(): void {
     this.#socket.destroy();
   }
 
-  /** closed, or about to be: a failed write destroys the socket at once, its 'close' comes a loop turn later */
+  /**
+   * Closes the connection because the supervisor shuts down: a last line
+   * says so (HUB_CLOSED, no request_id), so a client can tell a shutdown
+   * from a supervisor that died (its connection just ends). Requests still
+   * queued never run. The connection ends once the line is out; one whose
+   * client left output unread could not read it in time, and is cut off at
+   * once, as is one that has not taken the line within a second.
+   */
+  shutdown(): void {
+    if (this.#gone()) return;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    if (this.#socket.writableLength > 0 || this.#drainWaiters.length > 0) return this.destroy();
+    const line = errorResponse(new TroupeError('HUB_CLOSED', 'The supervisor is shutting down', { details: `Connection ${this.id} closed by the supervisor` }), { operation: '' }, this.#ctx.options.clock.now());
+    const cutOff = this.#ctx.options.clock.setTimer(SHUTDOWN_LINE_GRACE_MS, () => this.#socket.destroy());
+    this.#socket.once('close', () => cutOff.cancel());
+    // 'finish': the line and our end are with the OS, which hands them to the client even once the socket is closed
+    this.#socket.once('finish', () => this.#socket.destroy());
+    this.#socket.end(`${JSON.stringify(line)}\n`);
+  }
+
+  /** closed, or about to be: a failed write destroys the socket at once, its 'close' comes a loop turn later; or ended by the supervisor */
   #gone(): boolean {
-    return this.#closed || this.#socket.destroyed;
+    return this.#closed || this.#socket.destroyed || this.#socket.writableEnded;
   }
 
   #touch = (error?: Error | null): void => {

@@ -145,11 +145,11 @@ export class ControlSocket {
     });
   }
 
-  /** Stops listening, ends the connections and removes the socket file. */
+  /** Stops listening, ends the connections (a last line tells each client the supervisor shuts down) and removes the socket file. */
   async close(): Promise<void> {
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
-    // attached clients would keep the server open: their connections end with it
-    for (const connection of this.#connections) connection.destroy();
+    // attached clients would keep the server open: their connections end with it, each told why
+    for (const connection of this.#connections) connection.shutdown();
     for (const refused of this.#refusing) refused.destroy();
     await closed;
     await rm(this.#path, { force: true });

@@ -8,6 +8,7 @@ import { inputHasTemplates } from './flow/task-templates.js';
 import { approvalInputSchema } from './scheduling/approval-gates.js';
 import type { PhaseSpec, TaskSpec, WorkflowSpec } from '../machines/types.js';
 import { unsafeIdReason, UnsafeIdError, type IdKind } from '../persistence/safe-id.js';
+import { DefinitionProblems, lenientTasks, type DefinitionInvalid, type LocatedTask } from './definition-problems.js';
 import { DEFAULTS } from './defaults.js';
 import { parseDuration } from './durations.js';
 import { TroupeError } from './errors.js';
@@ -161,15 +162,24 @@ const at = (phase: number, task: number) => `phases[${phase}].tasks[${task}]`;
 /** The user handlers a hub has, by name, with whether each can run (see `runner.probeHandlers`). */
 export type UserHandlers = ReadonlyMap<string, HandlerProbe>;
 
-/** A task's handler (and its compensation's) exists and can run; a built-in's input fits its schema. */
-function checkHandler(task: TaskSpec, where: string, userHandlers: UserHandlers): void {
-  if (task.handler !== 'exec' && task.onRecovery !== undefined && task.compensate?.handler !== 'exec') {
-    throw new TroupeError('VALIDATION_FAILED', `Task ${task.id} (${where}) sets on_recovery, but its handler ${task.handler} runs no process of its own`, {
-      details: 'on_recovery is for exec tasks: a worker-thread handler dies with the supervisor and runs again with the same idempotency key. Remove on_recovery from this task',
-    });
-  }
-  checkHandlerUse(`Task ${task.id} (${where})`, task.handler, task.input, userHandlers);
-  if (task.compensate) checkHandlerUse(`The compensate of task ${task.id} (${where})`, task.compensate.handler, task.compensate.input, userHandlers);
+/**
+ * A task's handler (and its compensation's) exists and can run; a built-in's
+ * input fits its schema; on_recovery is set on an exec task only. Each of
+ * the three is a problem of its own. A handler the schema refused is not looked up.
+ */
+function checkHandler({ task, phase, index, handlerGiven }: LocatedTask, userHandlers: UserHandlers, problems: DefinitionProblems): void {
+  const where = at(phase, index);
+  problems.collect(`${where}.on_recovery`, () => {
+    if (task.handler !== 'exec' && task.onRecovery !== undefined && task.compensate?.handler !== 'exec') {
+      throw new TroupeError('VALIDATION_FAILED', `Task ${task.id} (${where}) sets on_recovery, but its handler ${task.handler} runs no process of its own`, {
+        details: 'on_recovery is for exec tasks: a worker-thread handler dies with the supervisor and runs again with the same idempotency key. Remove on_recovery from this task',
+      });
+    }
+  });
+  // a missing handler is at `handler`; a built-in's input that does not fit, at `input`
+  const field = (prefix: string) => (error: TroupeError) => `${where}.${prefix}${error.code === 'HANDLER_NOT_FOUND' ? 'handler' : 'input'}`;
+  if (handlerGiven) problems.collect(field(''), () => checkHandlerUse(`Task ${task.id} (${where})`, task.handler, task.input, userHandlers));
+  if (task.compensate) problems.collect(field('compensate.'), () => checkHandlerUse(`The compensate of task ${task.id} (${where})`, task.compensate!.handler, task.compensate!.input, userHandlers));
 }
 
 /**
@@ -211,19 +221,27 @@ function checkHandlerUse(who: string, handler: string, input: unknown, userHandl
 }
 
 /** A compensation's task id (`<id>.compensate`) must not be a task of the workflow too: their logs and outcomes would mix. */
-function checkCompensationIds(phases: PhaseSpec[]): void {
-  const ids = new Set(phases.flatMap((p) => p.tasks.map((t) => t.id)));
-  for (const task of phases.flatMap((p) => p.tasks)) {
-    const reason = task.compensate ? unsafeIdReason(compensationId(task.id)) : null;
+function checkCompensationIds(tasks: readonly LocatedTask[], problems: DefinitionProblems): void {
+  const ids = new Set(tasks.map((t) => t.task.id));
+  for (const { task, phase, index } of tasks) {
+    // an id that breaks the rule itself is the schema's to report, once
+    if (!task.compensate || unsafeIdReason(task.id) !== null) continue;
+    const where = `${at(phase, index)}.compensate`;
+    const reason = unsafeIdReason(compensationId(task.id));
     if (reason !== null) {
-      throw new TroupeError('INVALID_ID', `Task ${task.id} has a compensate, and its compensation's task id ${compensationId(task.id)} ${reason}`, {
-        details: `A compensation runs as task <id>.compensate, which must follow the id rule too: shorten the task id`,
-      });
-    }
-    if (task.compensate && ids.has(compensationId(task.id))) {
-      throw new TroupeError('DUPLICATE_TASK', `Task id ${compensationId(task.id)} is taken by the compensation of task ${task.id}`, {
-        details: `A compensation runs as task ${compensationId(task.id)}: rename the other task`,
-      });
+      problems.add(
+        new TroupeError('INVALID_ID', `Task ${task.id} has a compensate, and its compensation's task id ${compensationId(task.id)} ${reason}`, {
+          details: `A compensation runs as task <id>.compensate, which must follow the id rule too: shorten the task id`,
+        }),
+        where,
+      );
+    } else if (ids.has(compensationId(task.id))) {
+      problems.add(
+        new TroupeError('DUPLICATE_TASK', `Task id ${compensationId(task.id)} is taken by the compensation of task ${task.id}`, {
+          details: `A compensation runs as task ${compensationId(task.id)}: rename the other task`,
+        }),
+        where,
+      );
     }
   }
 }
@@ -239,47 +257,75 @@ function listIds(ids: readonly string[], separator: string): string {
   return [...head, `… ${ids.length - LISTED_IDS} more …`, ...tail].join(separator);
 }
 
-/** Checks what a schema cannot: ids, dependencies, cycles, handlers and their inputs. */
-function checkGraph(phases: PhaseSpec[], userHandlers: UserHandlers): void {
-  const seen = new Map<string, { phase: number; task: number }>();
-  phases.forEach((phase, p) =>
-    phase.tasks.forEach((task, t) => {
-      const first = seen.get(task.id);
-      if (first) {
-        throw new TroupeError('DUPLICATE_TASK', `Task id ${task.id} is used twice: at ${at(first.phase, first.task)} and at ${at(p, t)}`, {
+/** Checks what a schema cannot: ids, dependencies, cycles, handlers and their inputs; every problem found is added to `problems`. */
+function checkGraph(tasks: readonly LocatedTask[], userHandlers: UserHandlers, problems: DefinitionProblems): void {
+  const seen = new Map<string, LocatedTask>();
+  for (const located of tasks) {
+    const { task, phase: p, index: t } = located;
+    const first = seen.get(task.id);
+    if (first) {
+      problems.add(
+        new TroupeError('DUPLICATE_TASK', `Task id ${task.id} is used twice: at ${at(first.phase, first.index)} and at ${at(p, t)}`, {
           details: 'Task ids must be unique across the whole workflow, because depends_on names them',
-        });
-      }
-      seen.set(task.id, { phase: p, task: t });
-    }),
-  );
-  phases.forEach((phase, p) =>
-    phase.tasks.forEach((task, t) => {
-      for (const dep of task.dependsOn) {
-        const where = seen.get(dep);
-        if (!where) {
-          throw new TroupeError('UNKNOWN_DEPENDENCY', `Task ${task.id} (${at(p, t)}) depends on ${dep}, which is not a task of this workflow`, {
+        }),
+        `${at(p, t)}.id`,
+      );
+    } else seen.set(task.id, located);
+  }
+  for (const located of tasks) {
+    const { task, phase: p, index: t } = located;
+    task.dependsOn.forEach((dep, d) => {
+      const where = seen.get(dep);
+      const path = `${at(p, t)}.depends_on[${d}]`;
+      if (!where) {
+        problems.add(
+          new TroupeError('UNKNOWN_DEPENDENCY', `Task ${task.id} (${at(p, t)}) depends on ${dep}, which is not a task of this workflow`, {
             details: `Known task ids: ${listIds([...seen.keys()], ', ')}`,
-          });
-        }
-        if (where.phase > p) {
-          throw new TroupeError('UNKNOWN_DEPENDENCY', `Task ${task.id} in phase ${phase.name} depends on ${dep}, which is in the later phase ${phases[where.phase]!.name}`, {
+          }),
+          path,
+        );
+      } else if (where.phase > p) {
+        problems.add(
+          new TroupeError('UNKNOWN_DEPENDENCY', `Task ${task.id} in phase ${located.phaseName} depends on ${dep}, which is in the later phase ${where.phaseName}`, {
             details: 'Phases run in order: a task may depend on tasks of its own or an earlier phase only',
-          });
-        }
+          }),
+          path,
+        );
       }
-      checkHandler(task, at(p, t), userHandlers);
-    }),
-  );
-  checkCompensationIds(phases);
-  const cycle = findCycle(phases.flatMap((p) => p.tasks));
+    });
+    checkHandler(located, userHandlers, problems);
+  }
+  checkCompensationIds(tasks, problems);
+  const cycle = findCycle(tasks.map((t) => t.task));
   if (cycle) {
     // a long cycle is named by its ends in the message, and whole in the details
     const long = cycle.length > LISTED_IDS;
-    throw new TroupeError('DEPENDENCY_CYCLE', `Dependency cycle${long ? ` of ${cycle.length - 1} tasks` : ''}: ${listIds(cycle, ' -> ')}`, {
-      details: `Tasks in a cycle would wait for each other forever${long ? `. The whole cycle: ${cycle.join(' -> ')}` : ''}`,
-    });
+    const start = seen.get(cycle[0]!)!;
+    problems.add(
+      new TroupeError('DEPENDENCY_CYCLE', `Dependency cycle${long ? ` of ${cycle.length - 1} tasks` : ''}: ${listIds(cycle, ' -> ')}`, {
+        details: `Tasks in a cycle would wait for each other forever${long ? `. The whole cycle: ${cycle.join(' -> ')}` : ''}`,
+      }),
+      `${at(start.phase, start.index)}.depends_on`,
+    );
   }
+}
+
+/** How {@link resolveDefinition} answers schema issues: its own message by default; `create` names itself and suggests keys from its help. */
+const DEFINITION_INVALID: DefinitionInvalid = { message: 'The workflow definition is invalid' };
+
+/** The graph, the handlers and the expressions of a definition's tasks; every problem is added to `problems`. */
+function checkTasks(tasks: LocatedTask[], userHandlers: UserHandlers, params: Record<string, unknown> | null, problems: DefinitionProblems): void {
+  checkGraph(tasks, userHandlers, problems);
+  const located = new Map(tasks.map((t) => [t.task, t]));
+  // a reference is checked against the dependencies that exist (a missing one or a cycle is reported above)
+  checkReferences(
+    tasks.map(({ task }) => task),
+    params === null ? [] : Object.keys(params),
+    (error, task, path) => {
+      const where = located.get(task)!;
+      problems.add(error, `${at(where.phase, where.index)}.${path}`);
+    },
+  );
 }
 
 /**
@@ -287,17 +333,22 @@ function checkGraph(phases: PhaseSpec[], userHandlers: UserHandlers): void {
  * resolves it into the {@link WorkflowSpec} the machines run: params
  * applied (`given`, else the defaults it declares; DESIGN §12), defaults
  * filled in, durations in ms, phases in object form. Throws a
- * {@link TroupeError} with the first problem found; `who` names the
- * definition in params errors.
+ * {@link TroupeError} listing every problem found (see
+ * {@link DefinitionProblems}: one problem keeps its own code); `who` names
+ * the definition in params errors, `invalid` how schema issues are answered.
  *
  * @example
  * resolveDefinition({ name: 'hello', phases: [{ name: 'greet', tasks: [{ id: 'hi', handler: 'echo', input: { value: 'hi' } }] }] })
  */
-export function resolveDefinition(raw: unknown, userHandlers: UserHandlers = new Map(), given?: unknown, who = 'this workflow'): WorkflowSpec {
+export function resolveDefinition(raw: unknown, userHandlers: UserHandlers = new Map(), given?: unknown, who = 'this workflow', invalid: DefinitionInvalid = DEFINITION_INVALID): WorkflowSpec {
   const { definition, params } = instantiate(raw, given, who);
   const parsed = workflowDefinitionSchema.safeParse(definition);
+  const problems = new DefinitionProblems();
   if (!parsed.success) {
-    throw new TroupeError('VALIDATION_FAILED', 'The workflow definition is invalid', { details: z.prettifyError(parsed.error) });
+    // the rest is still checked, as far as the definition can be read, so one answer lists every problem
+    problems.schema(parsed.error);
+    checkTasks(lenientTasks(definition), userHandlers, params, problems);
+    throw problems.error(invalid)!;
   }
   const def = parsed.data;
   const phases: PhaseSpec[] = def.phases.map((phase) => {
@@ -338,9 +389,14 @@ export function resolveDefinition(raw: unknown, userHandlers: UserHandlers = new
       ),
     };
   });
-  checkGraph(phases, userHandlers);
-  // after the graph: a reference is checked against dependencies that are known to exist, without a cycle
-  checkReferences(phases, params === null ? [] : Object.keys(params));
+  checkTasks(
+    phases.flatMap((phase, p) => phase.tasks.map((task, t) => ({ task, phase: p, index: t, phaseName: phase.name, handlerGiven: true }))),
+    userHandlers,
+    params,
+    problems,
+  );
+  const refused = problems.error(invalid);
+  if (refused) throw refused;
   return {
     name: def.name,
     description: def.description ?? null,

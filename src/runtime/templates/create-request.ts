@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { UserHandlers } from '../definition.js';
+import type { DefinitionInvalid } from '../definition-problems.js';
 import { resolveDefinition, workflowDefinitionSchema } from '../definition.js';
 import { TroupeError } from '../errors.js';
 import type { WorkflowSpec } from '../../machines/types.js';
@@ -22,18 +23,20 @@ const isObject = (value: unknown): value is Record<string, unknown> => value !==
 
 /**
  * The schema a `create` is checked against at the boundary, picked by its
- * shape: `{template, params}`, `{definition, params}`, or a definition. A
- * definition that declares `params` cannot be checked before its params are
- * placed (`timeout: "${{ params.timeout }}"` is no duration yet): it passes
- * here, and `create` checks all of it once rendered. Any other definition
- * is checked as before, with the same answers.
+ * shape: `{template, params}` or `{definition, params}`. A definition
+ * itself passes here: `create` checks all of it in one go (`resolveDefinition`),
+ * so that the schema's issues and what only the hub can check (its user
+ * handlers, the graph) come back in one answer; a definition that declares
+ * `params` could not be checked here anyway before its params are placed
+ * (`timeout: "${{ params.timeout }}"` is no duration yet). What is no object
+ * at all is refused here, as before.
  */
 export const createParamsSchema = z.unknown().superRefine((value, ctx) => {
   let schema: z.ZodType | null = workflowDefinitionSchema;
   if (isObject(value)) {
     if (Object.hasOwn(value, 'template')) schema = templateRequest;
     else if (Object.hasOwn(value, 'definition')) schema = definitionRequest;
-    else if (Object.hasOwn(value, 'params')) schema = null;
+    else schema = null;
   }
   const parsed = schema?.safeParse(value);
   if (parsed && !parsed.success) for (const issue of parsed.error.issues) ctx.addIssue({ ...issue } as Parameters<typeof ctx.addIssue>[0]);
@@ -44,6 +47,9 @@ export const createHelpSchema = workflowDefinitionSchema.extend({
   template: templateRequest.shape.template.optional(),
   definition: definitionRequest.shape.definition.optional(),
 });
+
+/** How `create` answers a definition's schema issues, as the dispatcher answers any operation's. */
+const CREATE_INVALID: DefinitionInvalid = { message: 'Invalid parameters for create', keyHints: createHelpSchema, suggestions: ["'help create' lists its parameters"] };
 
 /** What a `create` makes, and from which template if any. */
 export interface CreateOutcome {
@@ -69,5 +75,6 @@ export async function resolveCreate(raw: unknown, userHandlers: UserHandlers, te
     }
   }
   if (isObject(raw) && Object.hasOwn(raw, 'definition')) return { spec: resolveDefinition(raw.definition, userHandlers, raw.params), template: null };
-  return { spec: resolveDefinition(raw, userHandlers), template: null };
+  // answered as the boundary answers a bad command: the operation named, "did you mean" for unknown keys
+  return { spec: resolveDefinition(raw, userHandlers, undefined, undefined, CREATE_INVALID), template: null };
 }
