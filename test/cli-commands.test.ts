@@ -80,7 +80,7 @@ describe('the shell-side commands', { timeout: 120_000 }, () => {
     expect((await runCli(['run', 'examples/hello.yaml', '--id', 'h1', '--data-dir', data])).code).toBe(0);
     const ls = await runCli(['ls', '--data-dir', data]);
     expect(ls.code).toBe(0);
-    expect(ls.stdout).toMatch(/h1\s+Hello troupe\s+completed/);
+    expect(ls.stdout).toMatch(/h1\s+Hello troupe\s+✓ completed/);
     expect(ls.stdout).toContain('no supervisor runs');
     const status = await runCli(['status', 'h1', '--data-dir', data, '--json']);
     const [answer] = jsonLines(status.stdout);

@@ -160,10 +160,11 @@ describe('watch in a terminal smaller than the workflow', () => {
       await r.until((t) => t.includes('✓ create wf_w'), 'the create');
       r.type('wf_w start\r');
       await r.until((t) => t.includes('created → ▶ running'), 'the start');
-      const prompts = count(r.raw(), 'troupe> ');
       r.type('watch wf_w\r');
       await r.until((t) => t.includes('more tasks (enlarge the window)'), 'a clipped frame');
-      await r.until((t) => count(t, 'troupe> ') > prompts, 'the prompt after the watch');
+      // the prompt after the whole tree: readline may draw the prompt again while it takes the typed line,
+      // so a count of prompts alone could call the watch over too early (and 'quit' would stop it)
+      await r.until((t) => t.includes('wf_w  many  ✓ completed') && t.slice(t.lastIndexOf('wf_w  many  ✓ completed')).includes('troupe> '), 'the prompt after the watch', 60_000);
       r.type('quit\r');
       await r.exited;
     } finally {
