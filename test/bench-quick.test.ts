@@ -51,7 +51,9 @@ describe('npm run bench -- --quick', () => {
     // (graphs' target is for 10 000 and 16 000 tasks, sizes --quick skips too)
     expect(rows.filter((r) => r.target !== null).map((r) => r.suite)).toEqual(expect.arrayContaining(['events', 'actors', 'tasks', 'durability']));
     // the table fits 100 columns (spreads and runs are in the JSON only) and says which way is good
-    for (const head of ['suite', 'scenario', 'size', 'troupe', 'baseline', 'ratio', 'target']) expect(stdout.split('\n')[1]).toContain(head);
+    // what it was measured with, then the table
+    expect(stdout.split('\n')[1]).toMatch(/^Node v\d+\.\d+\.\d+, \d+ cores; msgpackr native acceleration (on|off)/);
+    for (const head of ['suite', 'scenario', 'size', 'troupe', 'baseline', 'ratio', 'target']) expect(stdout.split('\n')[2]).toContain(head);
     for (const line of stdout.split('\n')) expect([...line].length, line).toBeLessThanOrEqual(100);
     expect(stdout).toContain('ratio = troupe ÷ baseline: higher is better for throughput');
     expect(stdout).toMatch(/lower is better for time and memory \(ms, KB\)/);

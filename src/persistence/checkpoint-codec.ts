@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
-import { Packr } from 'msgpackr';
+import { isNativeAccelerationEnabled, Packr } from 'msgpackr';
 
 /**
  * msgpackr options safe for files read by a later process: no records and no
@@ -11,6 +11,13 @@ export const packr = new Packr({ useRecords: false, moreTypes: true, useToJSON: 
 
 const MAGIC = Buffer.from('TRPC');
 /** The format of a checkpoint whose body is stored as it is packed (what every troupe reads). */
+/**
+ * Whether msgpackr decodes strings with its native extractor (msgpackr-extract's prebuilt
+ * binary for this platform) or in pure JavaScript (its fallback where no binary exists, or with
+ * MSGPACKR_NATIVE_ACCELERATION_DISABLED=true). The bytes are the same either way; decoding is faster native.
+ */
+export const msgpackNative = (): boolean => isNativeAccelerationEnabled;
+
 export const CHECKPOINT_FORMAT_VERSION = 1;
 /** The format of a checkpoint whose body is stored compressed: a troupe that predates it refuses the file instead of misreading it. */
 export const COMPRESSED_CHECKPOINT_FORMAT_VERSION = 2;

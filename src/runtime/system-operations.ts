@@ -1,3 +1,4 @@
+import { msgpackNative } from '../persistence/checkpoint-codec.js';
 import { formatDuration } from './durations.js';
 import type { HubState } from './hub-state.js';
 import type { Handler } from './operation-kit.js';
@@ -169,6 +170,8 @@ export const systemHandlers: Record<string, Handler> = {
         workflows: statuses,
         // kept from the first version of `health`
         persistence: hub.journal ? { data_dir: hub.journal.dataDir, log_next_seq: hub.journal.log.nextSeq } : null,
+        // checkpoints and the log decode faster with msgpackr's native extractor; measured, not assumed
+        runtime: { node: process.version, msgpack_native_acceleration: msgpackNative() },
         task_pool: hub.runner.stats(),
         agents: hub.pool.views().length,
         // capacity, use, allocations and the queue of the resource manager
