@@ -58,6 +58,20 @@ describe('shell completion', { timeout: 120_000 }, () => {
     expect(complete(['troupe', 'st'])).toEqual(['status']);
     expect(complete(['troupe', 'logs', '--f'])).toContain('--follow');
     expect(complete(['troupe', 'completion', ''])).toEqual(['bash', 'zsh']);
+    // workflow ids come from `troupe ls --json`: a `troupe` on PATH, the data directory from the environment
+    const { dir, cleanup } = await scratchDir();
+    try {
+      const data = join(dir, 'data');
+      expect((await runCli(['run', 'examples/hello.yaml', '--id', 'hello_1', '--data-dir', data])).code).toBe(0);
+      await writeFile(join(dir, 'troupe'), `#!/bin/sh\nexec "${process.execPath}" "${join(ROOT, 'bin', 'troupe.js')}" "$@"\n`, { mode: 0o755 });
+      const ids = spawnSync('bash', ['-c', `${script}\nCOMP_WORDS=(troupe status hel); COMP_CWORD=2; _troupe; printf '%s\\n' "\${COMPREPLY[@]}"`], {
+        encoding: 'utf8',
+        env: { ...process.env, PATH: `${dir}:${process.env.PATH}`, TROUPE_DATA_DIR: data },
+      });
+      expect(ids.stdout.split('\n').filter(Boolean)).toEqual(['hello_1']);
+    } finally {
+      await cleanup();
+    }
   });
 
   it('prints a zsh script that defines the completion function for every command', async () => {
