@@ -3,6 +3,7 @@ import { definitionDigest, errorResponse, formatDuration, SAFE_ID_MAX_LENGTH, ty
 import { formatResponse, type Palette } from './format.js';
 import { createParameters, type RunSource } from './run-source.js';
 import { RunProgress } from './run-progress.js';
+import { forTheShell } from './shell-steps.js';
 import type { RunTarget } from './run-target.js';
 import { chooseWorkflow } from './run-identity.js';
 
@@ -111,7 +112,8 @@ function progressLine(p: Palette, e: EventRecord, again: (command: string) => st
  */
 export async function runWorkflowFile(hub: RunTarget, options: RunOptions): Promise<number> {
   const { palette: p, out, source } = options;
-  const print = (response: HubResponse) => out.write(`${options.json ? JSON.stringify(response) : formatResponse(p, response)}\n`);
+  const shell = options.again ?? ((command: string) => `troupe ${command}`);
+  const print = (response: HubResponse) => out.write(`${options.json ? JSON.stringify(response) : formatResponse(p, forTheShell(response, shell))}\n`);
   let parameters: unknown;
   try {
     parameters = await createParameters(hub, source, options.params ?? {});

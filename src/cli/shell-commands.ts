@@ -2,6 +2,7 @@ import { userInfo } from 'node:os';
 import { dataDirLayout, errorResponse, OfflineView, type HubResponse } from '../index.js';
 import { again, type CliContext } from './cli-context.js';
 import { formatResponse } from './format.js';
+import { forTheShell } from './shell-steps.js';
 import { HelloRefusedError, NotListeningError, SocketClient } from './socket-client.js';
 import { onSignals } from './signals.js';
 import { watchWorkflow } from './watch.js';
@@ -18,7 +19,7 @@ export async function connectSupervisor(ctx: CliContext, name: string): Promise<
 
 /** Prints a response as `--json` or in human form; 0 for a success, 1 for an error. */
 function show(ctx: CliContext, response: HubResponse): number {
-  process.stdout.write(`${ctx.json ? JSON.stringify(response) : formatResponse(ctx.palette, response)}\n`);
+  process.stdout.write(`${ctx.json ? JSON.stringify(response) : formatResponse(ctx.palette, forTheShell(response, (command) => again(ctx, command)))}\n`);
   return response.status === 'success' ? 0 : 1;
 }
 
