@@ -14,6 +14,7 @@ export function progressBar(percent: number, width = 20): string {
 interface StatusView {
   id: string; name: string; status: string; progress_percentage: number; current_phase: number; total_phases: number;
   started_at?: string | null; finished_at?: string | null;
+  pause_reason?: string; cancel_reason?: string;
   failure?: { code: string; message: string };
   phases: { name: string; status: string; tasks: { task_id: string; status: string; assigned_agent: string | null; attempts: number; execution_time: string | null; error?: { message: string }; reason?: string; log_tail?: string[]; approval?: { prompt: string } }[] }[];
   metrics: { tasks_completed: number; tasks_total: number; total_execution_time: string | null };
@@ -67,6 +68,9 @@ export function formatStatusLines(p: Palette, w: StatusView, now = Date.now()): 
     },
   ];
   if (w.failure) lines.push({ text: p.red(`  ${w.failure.code}: ${w.failure.message}`), keep: 4 });
+  // why a person paused or cancelled it, as they said it
+  if (w.status === 'paused' && w.pause_reason) lines.push({ text: p.yellow(`  paused: ${w.pause_reason}`), keep: 4 });
+  if (w.cancel_reason) lines.push({ text: p.red(`  cancelled: ${w.cancel_reason}`), keep: 4 });
   w.phases.forEach((phase, i) => {
     const lastPhase = i === w.phases.length - 1;
     lines.push({ text: `${lastPhase ? '└─' : '├─'} ${pad(phase.name, 24)} ${colorStatus(p, phase.status)}`, keep: 4 });
