@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { closestName } from '../index.js';
-import { cliContext, again, shellWord, UsageError, type CliContext, type GlobalOptions } from './cli-context.js';
+import { cliContext, again, shellWord, type CliContext, type GlobalOptions } from './cli-context.js';
 import { runCheck } from './check-command.js';
 import { runAttach, runExec } from './client-modes.js';
 import { completionScript, SHELLS } from './completion.js';
@@ -11,7 +11,6 @@ import { submitRun } from './run-submit.js';
 import { answerApproval, changeWorkflow, connectSupervisor, listWorkflows, showStatus, watchFromShell } from './shell-commands.js';
 import { onSignals } from './signals.js';
 import { runSupervisor } from './supervisor.js';
-import { HelloRefusedError } from './socket-client.js';
 
 const WORKFLOW_STATUSES = ['created', 'running', 'paused', 'needs_intervention', 'completed', 'partial', 'failed', 'cancelled', 'compensating', 'compensated', 'compensation_failed', 'archived'];
 
@@ -108,10 +107,7 @@ with a supervisor running, it only stops following (the workflow goes on there).
         const params = paramPairs(options.param ?? []);
         const source = file === undefined ? { template: options.template! } : { file };
         const submitted = { source, params, ...(options.id === undefined ? {} : { id: options.id }) };
-        const supervisor = await connectSupervisor(ctx, 'run').catch((error: unknown) => {
-          // a supervisor of another protocol MAJOR version: said in a line, exit 2
-          throw error instanceof HelloRefusedError ? new UsageError(`the supervisor refused this client: ${error.message}`) : error;
-        });
+        const supervisor = await connectSupervisor(ctx, 'run');
         if (supervisor) return submitRun(ctx, supervisor, submitted);
         const what = file === undefined ? `--template ${shellWord(options.template!)}` : shellWord(file);
         return runSupervisor(ctx, { kind: 'run', ...submitted, resumeHint: (id) => again(ctx, `run ${what} --id ${id}`) });

@@ -61,7 +61,7 @@ async function recoveryLines(hub: RunTarget, id: string, p: Palette): Promise<st
   });
 }
 
-function progressLine(p: Palette, e: EventRecord, again: (command: string) => string = (c) => `troupe ${c}`): string | null {
+function progressLine(p: Palette, e: EventRecord, again: (command: string) => string): string | null {
   const d = e.data as { task_id?: string; agent_id?: string; attempt?: number; execution_time_ms?: number; will_retry?: boolean; error?: { message: string }; status?: string };
   const task = `${e.phase}/${d.task_id}`;
   switch (e.event_type) {
@@ -149,9 +149,9 @@ export async function runWorkflowFile(hub: RunTarget, options: RunOptions): Prom
   const live = !options.json && (out as { isTTY?: boolean }).isTTY === true ? new RunProgress(p, out, metrics.tasks_completed, metrics.tasks_total, newestLines) : null;
   const unsubscribe = await hub.follow(id, (event) => {
     if (options.json) out.write(`${JSON.stringify(event)}\n`);
-    else if (live) live.event(event, progressLine(p, event, options.again));
+    else if (live) live.event(event, progressLine(p, event, shell));
     else {
-      const line = progressLine(p, event, options.again);
+      const line = progressLine(p, event, shell);
       if (line) out.write(`${line}\n`);
     }
   });
@@ -176,7 +176,7 @@ export async function runWorkflowFile(hub: RunTarget, options: RunOptions): Prom
   let pausedAtStart = status === 'paused';
   while (status === 'created' || status === 'running' || status === 'paused' || status === 'compensating' || status === 'needs_intervention') {
     if (status === 'needs_intervention' || (status === 'paused' && !pausedAtStart)) {
-      if (status === 'paused' && !options.json) out.write(p.yellow(`❚❚ paused from another terminal; waiting for ${(options.again ?? ((c: string) => `troupe ${c}`))(`resume ${id}`)}\n`));
+      if (status === 'paused' && !options.json) out.write(p.yellow(`❚❚ paused from another terminal; waiting for ${shell(`resume ${id}`)}\n`));
       // a person answers from another terminal (the lines above say how); `run` waits for the workflow to move
       const moved = await unlessInterrupted(movedFrom(hub, id, status));
       if (moved === 'interrupted') break;

@@ -1,18 +1,23 @@
 import { userInfo } from 'node:os';
 import { dataDirLayout, errorResponse, OfflineView, type HubResponse } from '../index.js';
-import { again, type CliContext } from './cli-context.js';
+import { again, UsageError, type CliContext } from './cli-context.js';
 import { formatResponse } from './format.js';
 import { forTheShell } from './shell-steps.js';
 import { HelloRefusedError, NotListeningError, SocketClient } from './socket-client.js';
 import { onSignals } from './signals.js';
 import { watchWorkflow } from './watch.js';
 
-/** The running supervisor of the data directory, or null when none listens. Throws when it refuses this client. */
+/**
+ * The running supervisor of the data directory, or null when none listens.
+ * One that refuses this client (another protocol MAJOR version) is a
+ * UsageError: the command line says so in a line, exit 2.
+ */
 export async function connectSupervisor(ctx: CliContext, name: string): Promise<SocketClient | null> {
   try {
     return await SocketClient.connect(dataDirLayout(ctx.dataDir).socket, { name });
   } catch (error) {
     if (error instanceof NotListeningError) return null;
+    if (error instanceof HelloRefusedError) throw new UsageError(`the supervisor refused this client: ${error.message}`);
     throw error;
   }
 }
@@ -42,12 +47,7 @@ function offlineAnswer(operation: string, result: unknown, workflowId?: string):
  * directory with `offline` (read only: no lock taken, nothing written).
  */
 async function askOrRead(ctx: CliContext, name: string, command: { operation: string; workflow_id?: string; parameters?: unknown }, offline: (view: OfflineView) => Promise<unknown>): Promise<number> {
-  let client: SocketClient | null;
-  try {
-    client = await connectSupervisor(ctx, name);
-  } catch (error) {
-    return refused(error);
-  }
+  const client = await connectSupervisor(ctx, name);
   if (client) {
     try {
       return show(ctx, await client.execute(command));
@@ -61,12 +61,6 @@ async function askOrRead(ctx: CliContext, name: string, command: { operation: st
   } catch (error) {
     return show(ctx, errorResponse(error, { operation: command.operation, ...(command.workflow_id === undefined ? {} : { workflow_id: command.workflow_id }) }, Date.now()));
   }
-}
-
-function refused(error: unknown): number {
-  if (!(error instanceof HelloRefusedError)) throw error;
-  process.stderr.write(`troupe: the supervisor refused this client: ${error.message}\n`);
-  return 2;
 }
 
 /** `troupe ls [--status S]`: the workflows of the data directory, one line each. */
@@ -89,24 +83,19 @@ export function showStatus(ctx: CliContext, workflowId: string): Promise<number>
  * without one nothing changes, so the tree is shown once, and the way to go on.
  */
 export async function watchFromShell(ctx: CliContext, workflowId: string): Promise<number> {
-  let client: SocketClient | null;
-  try {
-    client = await connectSupervisor(ctx, 'watch');
-  } catch (error) {
-    return refused(error);
-  }
+  const client = await connectSupervisor(ctx, 'watch');
   if (!client) {
     const code = await showStatus(ctx, workflowId);
     if (code === 0) process.stderr.write(`troupe: nothing changes while no supervisor runs; start one (\`${again(ctx, 'serve')}\`) and watch again\n`);
     return code;
   }
+  // the first reason to stop wins: Ctrl-C, or the supervisor going away
   const stop = new AbortController();
-  const offSignals = onSignals(() => stop.abort());
-  const gone = () => stop.abort();
-  void client.closed.then(gone);
+  const offSignals = onSignals(() => stop.abort('interrupted'));
+  void client.closed.then(() => stop.abort('gone'));
   try {
     const status = await watchWorkflow(client, workflowId, ctx.palette, { signal: stop.signal });
-    if (stop.signal.aborted && !(await isOpen(client))) {
+    if (stop.signal.reason === 'gone') {
       process.stderr.write('troupe: the supervisor went away\n');
       return 1;
     }
@@ -118,19 +107,9 @@ export async function watchFromShell(ctx: CliContext, workflowId: string): Promi
   }
 }
 
-/** True while the connection has not closed (checked without waiting). */
-async function isOpen(client: SocketClient): Promise<boolean> {
-  return Promise.race([client.closed.then(() => false), new Promise<boolean>((resolve) => setImmediate(() => resolve(true)))]);
-}
-
 /** A command that changes a workflow goes to the supervisor that runs it; without one, says how to start it (exit 2). */
 async function toSupervisor(ctx: CliContext, name: string, command: { operation: string; workflow_id: string; parameters?: unknown }): Promise<number> {
-  let client: SocketClient | null;
-  try {
-    client = await connectSupervisor(ctx, name);
-  } catch (error) {
-    return refused(error);
-  }
+  const client = await connectSupervisor(ctx, name);
   if (!client) {
     process.stderr.write(
       `troupe: no supervisor runs on ${ctx.dataDir}: ${name} goes to the supervisor that runs the workflow.\n` +

@@ -4,10 +4,9 @@ import { FileCheckpointStore } from '../../persistence/checkpoint-store.js';
 import { scanLog } from '../../persistence/log-scan.js';
 import type { LogRecord } from '../../persistence/append-log.js';
 import { TroupeError } from '../errors.js';
-import { applyOutcome } from '../scheduling/outcomes.js';
 import { describeWorkflow, summarizeWorkflow } from '../scheduling/status.js';
-import type { PhaseRef, WorkflowActor } from '../scheduling/workflow-entry.js';
-import { outcomesAfter, rehydrate } from './recovery.js';
+import type { WorkflowActor } from '../scheduling/workflow-entry.js';
+import { restoreNewest } from './recovery.js';
 
 /**
  * What a data directory says about its workflows while no supervisor runs,
@@ -82,20 +81,8 @@ export class OfflineView {
   }
 
   async #load(workflowId: string, shelf: WorkflowShelf): Promise<WorkflowActor> {
-    const { checkpoint, skipped } = await this.#store.loadNewestValid(workflowId);
-    if (!checkpoint) {
-      const why = skipped.length > 0 ? `every checkpoint failed its check (${skipped[0]!.reason})` : 'it has no checkpoint';
-      throw new TroupeError(skipped.length > 0 ? 'CHECKPOINT_CORRUPT' : 'CHECKPOINT_NOT_FOUND', `Workflow ${workflowId} cannot be read: ${why}`, { suggestions: ["`troupe check` gives each checkpoint's verdict"] });
-    }
-    const { actor, body } = rehydrate(checkpoint);
     // an ended workflow's checkpoint is its last word; an active one's may be behind the log
-    if (shelf === 'active') {
-      this.#records ??= (await scanLog(dataDirLayout(this.#dataDir).events)).records;
-      for (const record of outcomesAfter(this.#records, workflowId, body.epoch, body.applied_seq)) {
-        const phase = actor.getSnapshot().children.phase as PhaseRef | undefined;
-        if (phase) applyOutcome(phase, record);
-      }
-    }
-    return actor;
+    if (shelf === 'active') this.#records ??= (await scanLog(dataDirLayout(this.#dataDir).events)).records;
+    return (await restoreNewest(this.#store, shelf === 'active' ? this.#records! : [], workflowId)).actor;
   }
 }

@@ -68,6 +68,28 @@ export interface RecoveredWorkflow {
 }
 
 /**
+ * A workflow as its newest valid checkpoint and the outcomes logged after
+ * it make it: what a start recovers, and what `troupe ls` and `troupe
+ * status` show while no supervisor runs. `replayed` lists each outcome
+ * record after the checkpoint, and whether it changed a task. Throws
+ * CHECKPOINT_CORRUPT or CHECKPOINT_NOT_FOUND when no checkpoint restores.
+ */
+export async function restoreNewest(store: CheckpointStore, records: readonly LogRecord[], workflowId: string, inspect?: Inspector) {
+  const { checkpoint, skipped } = await store.loadNewestValid(workflowId);
+  if (!checkpoint) {
+    const why = skipped.length > 0 ? `every checkpoint failed its check (${skipped[0]!.reason})` : 'it has no checkpoint';
+    throw new TroupeError(skipped.length > 0 ? 'CHECKPOINT_CORRUPT' : 'CHECKPOINT_NOT_FOUND', `Workflow ${workflowId} cannot be recovered: ${why}`);
+  }
+  const { actor, body } = rehydrate(checkpoint, inspect);
+  const replayed: { record: OutcomeRecord & { seq: number }; applied: boolean }[] = [];
+  for (const record of outcomesAfter(records, workflowId, body.epoch, body.applied_seq)) {
+    const phase = actor.getSnapshot().children.phase as PhaseRef | undefined;
+    replayed.push({ record, applied: phase !== undefined && applyOutcome(phase, record) });
+  }
+  return { actor, body, checkpoint, skipped, replayed };
+}
+
+/**
  * Rebuilds one workflow from its durable truth: the newest valid checkpoint
  * (falling back past corrupt ones), then the outcomes logged after it, then
  * the tasks that were in flight with no outcome go back to `ready` (same
@@ -82,20 +104,11 @@ export async function recoverWorkflow(
   taskFilesRoot: string,
   inspect?: Inspector,
 ): Promise<{ entry: WorkflowEntry; report: RecoveredWorkflow }> {
-  const { checkpoint, skipped } = await store.loadNewestValid(workflowId);
-  if (!checkpoint) {
-    const why = skipped.length > 0 ? `every checkpoint failed its check (${skipped[0]!.reason})` : 'it has no checkpoint';
-    throw new TroupeError(skipped.length > 0 ? 'CHECKPOINT_CORRUPT' : 'CHECKPOINT_NOT_FOUND', `Workflow ${workflowId} cannot be recovered: ${why}`);
-  }
-  const { actor, body } = rehydrate(checkpoint, inspect);
+  const { actor, body, checkpoint, skipped, replayed } = await restoreNewest(store, records, workflowId, inspect);
   const newest = Math.max(checkpoint.info.seq, ...skipped.map((s) => s.info.seq));
-  const entry = newEntry(workflowId, actor, { epoch: body.epoch, appliedSeq: body.applied_seq, checkpointSeq: newest });
-  const resolved: RecoveredTask[] = [];
-  for (const record of outcomesAfter(records, workflowId, body.epoch, body.applied_seq)) {
-    const phase = actor.getSnapshot().children.phase as PhaseRef | undefined;
-    if (phase && applyOutcome(phase, record)) resolved.push({ task_id: record.task_id, attempt: record.attempt, recovery: 'resolved_from_log' });
-    entry.appliedSeq = record.seq;
-  }
+  const appliedSeq = replayed.at(-1)?.record.seq ?? body.applied_seq;
+  const entry = newEntry(workflowId, actor, { epoch: body.epoch, appliedSeq, checkpointSeq: newest });
+  const resolved: RecoveredTask[] = replayed.filter((r) => r.applied).map(({ record }) => ({ task_id: record.task_id, attempt: record.attempt, recovery: 'resolved_from_log' }));
   // tasks dispatched after the checkpoint with no outcome logged ran (or began to) before the crash:
   // they run again, and are reported, whether the snapshot shows them in flight or ready
   const dispatched = records
