@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { routingSegments, topicSegments } from '../src/runtime/events/event-keys.js';
-import { createEventRecord, EVENT_TYPES, newEventId, topicOf } from '../src/runtime/events/event-record.js';
+import { createEventRecord, EVENT_TYPES, newEventId, topicOf, type EventDraft } from '../src/runtime/events/event-record.js';
 import { packr } from '../src/persistence/checkpoint-codec.js';
 
 /** Pieces of keys: ASCII of both cases, dots, and letters whose lower case depends on their neighbours (a final sigma). */
@@ -24,7 +24,7 @@ describe('the key segments the pattern index walks', () => {
 });
 
 describe('an event record', () => {
-  const draft = { type: 'TASK_COMPLETED', workflowId: 'wf_1', phase: 'build', data: { task_id: 't1' }, correlationId: 'c', tags: ['x'] } as const;
+  const draft: EventDraft = { type: 'TASK_COMPLETED', workflowId: 'wf_1', phase: 'build', data: { task_id: 't1' }, correlationId: 'c', tags: ['x'] };
   /** the record as it was built before the text form was made on demand: every field a plain value */
   const eager = (record: object) => JSON.parse(JSON.stringify(record)) as Record<string, unknown>;
 
