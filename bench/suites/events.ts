@@ -1,5 +1,9 @@
 import { EventEmitter } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { systemClock } from '../../src/index.js';
+import { Journal } from '../../src/runtime/durability/journal.js';
 import { EventBus } from '../../src/runtime/events/event-bus.js';
 import { createEventRecord, type EventRecord } from '../../src/runtime/events/event-record.js';
 import type { BatchingConfig } from '../../src/runtime/events/event-batching.js';
@@ -18,7 +22,8 @@ const BASELINE_CALLS = 20_000_000;
  * own workflow (`*.wf_<i>.#`), beside a bare EventEmitter with `size`
  * listeners that each test the workflow id themselves: once for delivery alone
  * (the pattern index against per-listener filtering), once for the whole
- * publish (building the full record: id, time, text form, routing key).
+ * publish (building the full record: id, time, text form, routing key);
+ * with 1 000, also the whole publish with the log on against it in memory.
  */
 export const eventsSuite: Suite = {
   name: 'events',
@@ -34,13 +39,7 @@ export const eventsSuite: Suite = {
     const deliverOnly = await throughput(EVENTS, () => {
       for (const e of events) subscriptions.deliver(e);
     });
-    const bus = new EventBus(systemClock, 10_000);
-    // as the hub does: routed before it is recorded (the record names its subscribers), delivered after
-    bus.routeWith((e) => subscriptions.route(e));
-    bus.subscribe((e) => subscriptions.deliver(e));
-    const publish = await throughput(EVENTS, () => {
-      for (let i = 0; i < EVENTS; i++) bus.publish({ type: 'TASK_COMPLETED', workflowId: `wf_${i % size}`, phase: 'build', data: { task_id: `t${i}` } });
-    });
+    const publish = await throughput(EVENTS, publishing(hubBus(subscriptions), size));
     const emitter = new EventEmitter();
     emitter.setMaxListeners(0);
     for (let i = 0; i < size; i++) {
@@ -58,10 +57,58 @@ export const eventsSuite: Suite = {
     return [
       row({ ...head, scenario: `deliver, ${size} subscription(s)` }, deliverOnly, bare),
       row({ ...head, scenario: `publish, ${size} subscription(s)` }, publish, bare, size === 1_000 ? PUBLISH_TARGET : undefined),
+      ...(size === 1_000 ? [await loggedRow(subscriptions, size)] : []),
       ...(size <= 100 ? await batchRows(events, size) : []),
     ];
   },
 };
+
+/** A bus wired to `subscriptions` as the hub wires it: routed before it is recorded (the record names its subscribers), delivered after. */
+function hubBus(subscriptions: Subscriptions): EventBus {
+  const bus = new EventBus(systemClock, 10_000);
+  bus.routeWith((e) => subscriptions.route(e));
+  bus.subscribe((e) => subscriptions.deliver(e));
+  return bus;
+}
+
+/** One run: EVENTS publishes, one per workflow in turn. */
+function publishing(bus: EventBus, size: number): () => void {
+  return () => {
+    for (let i = 0; i < EVENTS; i++) bus.publish({ type: 'TASK_COMPLETED', workflowId: `wf_${i % size}`, phase: 'build', data: { task_id: `t${i}` } });
+  };
+}
+
+/**
+ * The same publish with every event appended to a real data directory's
+ * log, as a hub with a data directory does (`batch` durability, its
+ * default for events: group commit, one fsync per batch), beside the
+ * in-memory publish measured again in the same run. A run ends once its
+ * last event is written, so the figure is what the log sustains, not
+ * only what publish hands it.
+ */
+async function loggedRow(subscriptions: Subscriptions, size: number): Promise<BenchRow> {
+  const dir = await mkdtemp(join(tmpdir(), 'troupe-bench-events-'));
+  const { journal } = await Journal.open(dir, { clock: systemClock });
+  try {
+    const bus = hubBus(subscriptions);
+    let written: Promise<void> = Promise.resolve();
+    bus.persistWith((event) => {
+      const appended = journal.log.append({ kind: 'event', event }, 'batch');
+      written = appended.durable;
+      return appended.seq;
+    });
+    const publish = publishing(bus, size);
+    const logged = await throughput(EVENTS, async () => {
+      publish();
+      await written;
+    });
+    const inMemory = await throughput(EVENTS, publishing(hubBus(subscriptions), size));
+    return row({ suite: 'events', size, unit: 'events/s', baseline: 'the same publish in memory', scenario: `publish with the log on, ${size} subscription(s)` }, logged, inMemory);
+  } finally {
+    await journal.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
 
 /**
  * Batched against per-event delivery to `size` async subscribers (each call

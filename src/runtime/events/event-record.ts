@@ -92,28 +92,97 @@ const DEFAULT_SEVERITY: Partial<Record<EventType, Severity>> = {
 /** Shared by every record nobody subscribed to (frozen: one array, never written to). */
 const NO_SUBSCRIBERS: string[] = Object.freeze([]) as unknown as string[];
 
-/** Builds the full record of an event numbered `seq`, happening at `at` (epoch ms). */
+/**
+ * Builds the full record of an event numbered `seq`, happening at `at` (epoch ms).
+ *
+ * Publishing is hot (a hub publishes for every task step), so the record
+ * is cheap to build: the id comes from a counter ({@link newEventId}), the
+ * ISO time is shared by the events of the same millisecond, and the text
+ * form `message` is only made when something reads it (the log, a
+ * subscriber, get-events), then kept. It is still an own enumerable
+ * property in its place, so JSON, msgpack, `{...record}` and
+ * `Object.keys` see the same record as if it had been built at once.
+ */
 export function createEventRecord(draft: EventDraft, seq: number, at: number): EventRecord {
   const workflowId = draft.workflowId ?? 'global';
   const phase = draft.phase ?? 'global';
-  const data = draft.data ?? {};
-  return {
-    event_id: draft.eventId ?? randomUUID(),
+  const record = {
+    event_id: draft.eventId ?? newEventId(),
     seq,
     event_type: draft.type,
     workflow_id: workflowId,
     phase,
-    timestamp: new Date(at).toISOString(),
+    timestamp: isoTime(at),
     severity: draft.severity ?? DEFAULT_SEVERITY[draft.type] ?? 'info',
     source: draft.source ?? 'troupe',
-    data,
+    data: draft.data ?? {},
     routing_key: `${draft.type}.${workflowId}.${phase}`,
-    message: formatEventMessage({ event_type: draft.type, workflow_id: workflowId, phase, data }),
-    correlation_id: draft.correlationId ?? null,
-    causation_id: draft.causationId ?? null,
-    tags: draft.tags ?? [],
-    subscribers: NO_SUBSCRIBERS,
-  };
+  } as EventRecord;
+  Object.defineProperty(record, 'message', LAZY_MESSAGE);
+  record.correlation_id = draft.correlationId ?? null;
+  record.causation_id = draft.causationId ?? null;
+  record.tags = draft.tags ?? [];
+  record.subscribers = NO_SUBSCRIBERS;
+  return record;
+}
+
+/** Where a record keeps its text form once made: a non-enumerable slot, so no copy or encoding of the record sees it. */
+const MESSAGE = Symbol('message');
+type WithMessage = EventRecord & { [MESSAGE]?: string };
+
+/**
+ * `message` as an accessor shared by every record (one descriptor, so the
+ * records keep one hidden class): made from the record's own fields on the
+ * first read, then kept. Writing it replaces it, as on a plain record.
+ */
+const LAZY_MESSAGE: PropertyDescriptor = {
+  get(this: WithMessage): string {
+    return this[MESSAGE] ?? keepMessage(this, formatEventMessage(this));
+  },
+  set(this: WithMessage, text: string) {
+    keepMessage(this, text);
+  },
+  enumerable: true,
+  configurable: true,
+};
+
+function keepMessage(record: WithMessage, text: string): string {
+  if (Object.hasOwn(record, MESSAGE)) record[MESSAGE] = text;
+  else Object.defineProperty(record, MESSAGE, { value: text, writable: true, enumerable: false, configurable: true });
+  return text;
+}
+
+/** The last time turned into ISO text, and its text: the events of one millisecond share it. */
+let isoAt = Number.NaN;
+let isoText = '';
+
+function isoTime(at: number): string {
+  if (at !== isoAt) {
+    isoText = new Date(at).toISOString();
+    isoAt = at;
+  }
+  return isoText;
+}
+
+/** How many ids one prefix numbers: the counter fills the uuid's last group (12 hex digits). */
+const IDS_PER_PREFIX = 2 ** 48;
+let idPrefix = '';
+let idCount = IDS_PER_PREFIX;
+
+/**
+ * A new event id, in the shape of a uuid (36 characters of hex digits and
+ * dashes) and as unique: the first four groups are random, drawn once per
+ * process (74 random bits: two processes, or a restart, never share them),
+ * and the last group counts the process's events. Drawing a whole random
+ * uuid per event cost more than the rest of the record.
+ */
+export function newEventId(): string {
+  if (idCount === IDS_PER_PREFIX) {
+    idPrefix = randomUUID().slice(0, 24);
+    idCount = 0;
+  }
+  const tail = (idCount++).toString(16);
+  return idPrefix + '000000000000'.slice(tail.length) + tail;
 }
 
 /**

@@ -22,8 +22,18 @@ export class PatternTrie<T> {
     node.values.delete(value);
   }
 
-  /** Every value whose pattern matches `key` (lower-cased segments). */
-  match(key: readonly string[], into = new Set<T>()): Set<T> {
+  /** Every value whose pattern matches `key` (lower-cased segments), once. */
+  match(key: readonly string[]): Set<T> {
+    return new Set(this.collect(key, []));
+  }
+
+  /**
+   * Appends to `into` every value whose pattern matches `key`, once per
+   * pattern and path that reaches it: the caller drops repeats. For the
+   * publish path, where most events match one value or none and a Set per
+   * event would cost more than the walk.
+   */
+  collect(key: readonly string[], into: T[]): T[] {
     walk(this.#root, key, 0, into);
     return into;
   }
@@ -46,11 +56,11 @@ function step<T>(node: TrieNode<T>, segment: string, create: boolean): TrieNode<
   return child;
 }
 
-function walk<T>(node: TrieNode<T>, key: readonly string[], i: number, into: Set<T>): void {
+function walk<T>(node: TrieNode<T>, key: readonly string[], i: number, into: T[]): void {
   // `#` takes zero or more segments: continue after it from every position on
   if (node.hash) for (let j = i; j <= key.length; j++) walk(node.hash, key, j, into);
   if (i === key.length) {
-    for (const v of node.values) into.add(v);
+    for (const v of node.values) into.push(v);
     return;
   }
   const child = node.children.get(key[i]!);

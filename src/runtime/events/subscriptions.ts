@@ -4,7 +4,8 @@ import { BatchingRules, DEFAULT_BATCHING, type BatchingConfig } from './event-ba
 import { DeadLetterStore, type DeadLetter } from './dead-letters.js';
 import { deadLetter, redriveLetters, type Redriven } from './dead-letter-routing.js';
 import { TroupeError } from '../errors.js';
-import { topicOf, type EventDraft, type EventRecord } from './event-record.js';
+import type { EventDraft, EventRecord } from './event-record.js';
+import { routingSegments, topicSegments } from './event-keys.js';
 import { Fifo } from './fifo.js';
 import { PatternTrie } from './pattern-trie.js';
 import { AsyncProcessing } from './async-processing.js';
@@ -21,6 +22,19 @@ import type { Added, StoredSubscription, Subscription, SubscriptionStore } from 
 
 const segments = (pattern: string) => pattern.toLowerCase().split('.');
 const NO_ONE: string[] = Object.freeze([]) as unknown as string[];
+
+/** Sorts matches in creation order and drops repeats (a subscription both key forms, or two of its patterns, reached). */
+function inCreationOrder(matches: Subscription[]): void {
+  // the usual case: one subscription reached through both key forms
+  if (matches.length === 2 && matches[0] === matches[1]) {
+    matches.length = 1;
+    return;
+  }
+  matches.sort((a, b) => a.order - b.order);
+  let kept = 1;
+  for (let i = 1; i < matches.length; i++) if (matches[i] !== matches[kept - 1]) matches[kept++] = matches[i]!;
+  matches.length = kept;
+}
 
 /**
  * Live subscriptions by pattern (indexed in a segment trie) and filter.
@@ -224,15 +238,18 @@ export class Subscriptions {
   /** The subscriptions whose pattern and filters take the event, in creation order. */
   #match(event: EventRecord): Subscription[] {
     // one walk of the index per key form: the routing key and the topic
-    const matched = this.#index.match(segments(topicOf(event)), this.#index.match(segments(event.routing_key)));
-    const ordered = matched.size > 1 ? [...matched].sort((a, b) => a.order - b.order) : matched;
     const to: Subscription[] = [];
-    for (const s of ordered) {
+    this.#index.collect(routingSegments(event), to);
+    this.#index.collect(topicSegments(event), to);
+    if (to.length > 1) inCreationOrder(to);
+    let kept = 0;
+    for (const s of to) {
       if (!passesFilters(s.spec.filters, event)) continue;
       // a subscriber never hears of its own dead letters: that could loop forever
       if (event.event_type === 'EVENT_DEAD_LETTERED' && event.data.subscription_id === s.id) continue;
-      to.push(s);
+      to[kept++] = s;
     }
+    if (kept < to.length) to.length = kept;
     return to;
   }
 
