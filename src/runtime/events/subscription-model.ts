@@ -24,6 +24,8 @@ export interface Subscription {
   cursor: number;
   /** events to hand the queue before live ones (a replay after a restart), oldest first; null once empty */
   backlog: Fifo<EventRecord> | null;
+  /** the subscribers list of a record that only this one takes, made on first need and shared (frozen) */
+  alone?: string[];
 }
 
 /** A durable subscription as the data directory keeps it. */

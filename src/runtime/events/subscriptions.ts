@@ -217,6 +217,8 @@ export class Subscriptions {
     const to = this.#match(event);
     this.#routed = { event, to };
     if (to.length === 0) return NO_ONE;
+    // most events go to one subscription: its one-name list is made once and shared (records never write to it)
+    if (to.length === 1) return (to[0]!.alone ??= Object.freeze([to[0]!.name ?? to[0]!.id]) as string[]);
     const names = new Array<string>(to.length);
     for (let i = 0; i < to.length; i++) names[i] = to[i]!.name ?? to[i]!.id;
     return names;
