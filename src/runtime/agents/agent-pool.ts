@@ -216,8 +216,8 @@ export class AgentPool {
   pick(role: string, options: PickOptions = {}): string | null {
     const strategy = options.strategy ?? 'balanced';
     const threshold = options.threshold ?? null;
-    // one pass over the role's agents, keeping the best of each kind: a pick per dispatched task
-    // built, filtered and sorted candidate arrays before (allocations and a sort per task)
+    // one pass over the role's agents, keeping the best of each kind: there is a pick per dispatched
+    // task, so no candidate arrays are built, filtered or sorted
     let best: Candidate | null = null;
     let avoided: Candidate | null = null;
     let bestBelow: Candidate | null = null;
