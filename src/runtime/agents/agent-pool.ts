@@ -2,7 +2,7 @@ import { createActor, type ActorRefFrom, type SnapshotFrom } from 'xstate';
 import type { Clock, TimerHandle } from '../../actors/clock.js';
 import { acceptsNewTask, agentMachine, type AgentPerformance } from '../../machines/agent-machine.js';
 import { concurrencyOf, poolMachine, type PoolInput } from '../../machines/pool-machine.js';
-import { performanceScore, rank, type AssignmentStrategy, type Candidate } from './agent-ranking.js';
+import { compareCandidates, performanceScore, type AssignmentStrategy, type Candidate } from './agent-ranking.js';
 import { formatDuration } from '../durations.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { Inspector } from '../events/actor-trace.js';
@@ -90,6 +90,13 @@ export class AgentPool {
   #members(role?: string) {
     const members = this.#actor.getSnapshot().context.members;
     return role === undefined ? members : members.filter((m) => m.role === role);
+  }
+
+  /** How many agents of `role` the pool holds (counted, not filtered into an array: asked once per task). */
+  #countOf(role: string): number {
+    let count = 0;
+    for (const m of this.#actor.getSnapshot().context.members) if (m.role === role) count++;
+    return count;
   }
 
   #state(id: string): { lifecycle: string; breaker: string } | null {
@@ -207,21 +214,27 @@ export class AgentPool {
    * starts at 100).
    */
   pick(role: string, options: PickOptions = {}): string | null {
-    const free: Candidate[] = this.#members(role).flatMap((m) => {
+    const strategy = options.strategy ?? 'balanced';
+    const threshold = options.threshold ?? null;
+    // one pass over the role's agents, keeping the best of each kind: there is a pick per dispatched
+    // task, so no candidate arrays are built, filtered or sorted
+    let best: Candidate | null = null;
+    let avoided: Candidate | null = null;
+    let bestBelow: Candidate | null = null;
+    for (const m of this.#actor.getSnapshot().context.members) {
+      if (m.role !== role) continue;
       const snapshot = this.#agent(m.id)?.getSnapshot();
-      if (!snapshot || !acceptsNewTask(snapshot)) return [];
+      if (!snapshot || !acceptsNewTask(snapshot)) continue;
       const c = snapshot.context;
-      return [{ id: m.id, load: c.running.length / c.maxConcurrentTasks, score: performanceScore(c.performance.recentScores), lastPicked: this.#lastPicked.get(m.id) ?? 0 }];
-    });
-    const good = free.filter((c) => options.threshold == null || c.score >= options.threshold);
+      const candidate: Candidate = { id: m.id, load: c.running.length / c.maxConcurrentTasks, score: performanceScore(c.performance.recentScores), lastPicked: this.#lastPicked.get(m.id) ?? 0 };
+      if (bestBelow === null || compareCandidates(candidate, bestBelow, strategy) < 0) bestBelow = candidate;
+      if (threshold !== null && candidate.score < threshold) continue;
+      if (candidate.id === options.avoid) avoided = candidate;
+      else if (best === null || compareCandidates(candidate, best, strategy) < 0) best = candidate;
+    }
     // another agent first; the avoided one before growing the pool (a retry does not add agents);
     // a new agent (score 100) before one below the threshold
-    const choice =
-      rank(good.filter((c) => c.id !== options.avoid), options.strategy)[0]?.id ??
-      good.find((c) => c.id === options.avoid)?.id ??
-      this.add(role, options.workflowId) ??
-      rank(free, options.strategy)[0]?.id ??
-      null;
+    const choice = best?.id ?? avoided?.id ?? this.add(role, options.workflowId) ?? bestBelow?.id ?? null;
     if (choice !== null) this.#lastPicked.set(choice, ++this.#picks);
     return choice;
   }
@@ -235,13 +248,16 @@ export class AgentPool {
   done(agentId: string, taskId: string, ok: boolean, durationMs: number, error?: { code: string; message: string }): void {
     const agent = this.#agent(agentId);
     if (!agent) return;
-    const before = this.view(agentId)!;
+    // read off the snapshots, not built as views: this runs once per task
+    const before = agent.getSnapshot();
     agent.send({ type: 'task.done', taskId, ok, durationMs });
-    const after = this.view(agentId)!;
-    if (before.breaker !== 'open' && after.breaker === 'open') {
+    const after = agent.getSnapshot();
+    const breakerBefore = (before.value as { breaker: string }).breaker;
+    const { lifecycle, breaker } = after.value as { lifecycle: string; breaker: string };
+    if (breakerBefore !== 'open' && breaker === 'open') {
       this.#bus.publish({
         type: 'AGENT_ERROR',
-        data: { agent_id: agentId, error_type: 'circuit_open', error_details: { consecutive_failures: agent.getSnapshot().context.consecutiveFailures, cooldown: formatDuration(this.#settings.breakerCooldownMs), last_error: error ?? null } },
+        data: { agent_id: agentId, error_type: 'circuit_open', error_details: { consecutive_failures: after.context.consecutiveFailures, cooldown: formatDuration(this.#settings.breakerCooldownMs), last_error: error ?? null } },
       });
       this.#timers.set(
         `breaker:${agentId}`,
@@ -257,15 +273,21 @@ export class AgentPool {
       this.#bus.publish({ type: 'AGENT_ERROR', data: { agent_id: agentId, error_type: 'worker_crashed', error_details: { task_id: taskId, message: error.message } } });
     }
     const threshold = this.#settings.alertThreshold;
-    if (before.performance_score >= threshold && after.performance_score < threshold) {
-      this.#bus.publish({
-        type: 'AGENT_PERFORMANCE_ALERT',
-        data: { agent_id: agentId, performance_metric: 'performance_score', threshold, current_value: after.performance_score, recent_performance: after.recent_performance },
-      });
+    // the score moves only when the recent scores do (a report of a task the agent does not run changes nothing)
+    if (before.context.performance !== after.context.performance) {
+      const scoreBefore = performanceScore(before.context.performance.recentScores);
+      const scoreAfter = performanceScore(after.context.performance.recentScores);
+      if (scoreBefore >= threshold && scoreAfter < threshold) {
+        this.#bus.publish({
+          type: 'AGENT_PERFORMANCE_ALERT',
+          data: { agent_id: agentId, performance_metric: 'performance_score', threshold, current_value: scoreAfter, recent_performance: after.context.performance.recentScores.slice(-5) },
+        });
+      }
     }
-    if (after.state === 'idle') this.#armIdle(agentId);
-    if (after.current_tasks.length === 0 && after.state === 'unresponsive') this.#remove(agentId, 'failed', 'unresponsive: its tasks were reassigned');
-    if (after.current_tasks.length === 0 && after.state === 'failed') this.#remove(agentId, 'failed', 'failed: its tasks were reassigned');
+    if (lifecycle === 'idle') this.#armIdle(agentId);
+    const idleNow = after.context.running.length === 0;
+    if (idleNow && lifecycle === 'unresponsive') this.#remove(agentId, 'failed', 'unresponsive: its tasks were reassigned');
+    if (idleNow && lifecycle === 'failed') this.#remove(agentId, 'failed', 'failed: its tasks were reassigned');
     this.#capacity();
   }
 
@@ -293,9 +315,9 @@ export class AgentPool {
   /** An idle agent beyond its role's floor leaves after the idle timeout: the pool shrinks back. */
   #armIdle(agentId: string): void {
     this.#timers.get(`idle:${agentId}`)?.cancel();
-    const role = this.view(agentId)?.role;
+    const role = this.#agent(agentId)?.getSnapshot().context.role;
     // the last agents of a role, down to its floor, stay: no timer for them
-    if (role === undefined || this.#members(role).length <= this.#floorOf(role)) return;
+    if (role === undefined || this.#countOf(role) <= this.#floorOf(role)) return;
     const idleSince = this.#clock.now();
     this.#timers.set(
       `idle:${agentId}`,

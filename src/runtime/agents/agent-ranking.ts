@@ -24,23 +24,26 @@ export interface Candidate {
  * `balanced`: the role match itself is the pool's filter.
  */
 export function rank(candidates: readonly Candidate[], strategy: AssignmentStrategy = 'balanced'): Candidate[] {
-  const byTurn = (a: Candidate, b: Candidate) => a.lastPicked - b.lastPicked;
-  const byLoad = (a: Candidate, b: Candidate) => a.load - b.load;
-  const byScore = (a: Candidate, b: Candidate) => b.score - a.score;
-  const order: Record<AssignmentStrategy, ((a: Candidate, b: Candidate) => number)[]> = {
-    balanced: [byLoad, byScore, byTurn],
-    specialization_match: [byLoad, byScore, byTurn],
-    performance_based: [byScore, byLoad, byTurn],
-    round_robin: [byTurn],
-  };
-  const compare = (a: Candidate, b: Candidate) => {
-    for (const by of order[strategy]) {
-      const d = by(a, b);
-      if (d !== 0) return d;
-    }
-    return 0;
-  };
-  return [...candidates].sort(compare);
+  return [...candidates].sort((a, b) => compareCandidates(a, b, strategy));
+}
+
+const byTurn = (a: Candidate, b: Candidate) => a.lastPicked - b.lastPicked;
+const byLoad = (a: Candidate, b: Candidate) => a.load - b.load;
+const byScore = (a: Candidate, b: Candidate) => b.score - a.score;
+const ORDER: Record<AssignmentStrategy, readonly ((a: Candidate, b: Candidate) => number)[]> = {
+  balanced: [byLoad, byScore, byTurn],
+  specialization_match: [byLoad, byScore, byTurn],
+  performance_based: [byScore, byLoad, byTurn],
+  round_robin: [byTurn],
+};
+
+/** Negative when `a` goes before `b` under `strategy` (see {@link rank}), positive when after, 0 for equals. */
+export function compareCandidates(a: Candidate, b: Candidate, strategy: AssignmentStrategy = 'balanced'): number {
+  for (const by of ORDER[strategy]) {
+    const d = by(a, b);
+    if (d !== 0) return d;
+  }
+  return 0;
 }
 
 /** Mean of recent scores, one decimal; 100 for an agent that has not finished a task yet. */

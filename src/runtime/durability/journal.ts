@@ -185,7 +185,8 @@ export class Journal {
 
   /** Logs a task outcome; `durable` resolves when it may be delivered to the actor. */
   appendOutcome(record: OutcomeRecord, durability: Durability): { seq: number; durable: Promise<void> } {
-    return this.log.append({ ...record }, durability);
+    // the log frames a numbered copy: the caller's record is never changed
+    return this.log.append(record as unknown as Record<string, unknown>, durability);
   }
 
   /**

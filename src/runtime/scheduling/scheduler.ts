@@ -2,7 +2,7 @@ import type { Clock } from '../../actors/clock.js';
 import type { TaskOutcome, TaskRun, TaskRunner } from '../../actors/task-runner.js';
 import { boundOutcome } from '../../actors/output-limits.js';
 import type { TaskError, TaskSpec } from '../../machines/types.js';
-import { openSpecs } from '../../machines/phase-records.js';
+import { openSpecs, specOf } from '../../machines/phase-records.js';
 import { formatDuration } from '../durations.js';
 import type { Durability } from '../../persistence/append-log.js';
 import type { AgentPool } from '../agents/agent-pool.js';
@@ -492,7 +492,7 @@ export class Scheduler {
     const willRetry = !record.ok && phase.getSnapshot().context.tasks[record.task_id]?.status === 'ready';
     // a retry goes to another agent when one can take it
     if (willRetry) entry.moves.set(record.task_id, { from: record.agent_id, reason: `retry after ${record.error!.code}` });
-    const spec = phase.getSnapshot().context.specs.find((t) => t.id === record.task_id);
+    const spec = specOf(phase.getSnapshot().context.specs, record.task_id);
     const { type, data } = outcomeEvent(record, spec, willRetry);
     const cause = this.#publish(entry, type, phaseName, data);
     const statusAfter = phase.getSnapshot().context.tasks[record.task_id]?.status;
