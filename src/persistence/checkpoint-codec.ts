@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { isNativeAccelerationEnabled, Packr } from 'msgpackr';
 
@@ -86,9 +86,11 @@ export class CorruptCheckpointError extends Error {
 }
 
 const sha256 = (...parts: Uint8Array[]) => {
-  const hash = createHash('sha256');
-  for (const p of parts) hash.update(p);
-  return hash.digest();
+  // one part (every read): the one-shot hash, without a Hash object per call (~2x faster on a 1 KB file)
+  if (parts.length === 1) return hash('sha256', parts[0]!, 'buffer');
+  const hasher = createHash('sha256');
+  for (const p of parts) hasher.update(p);
+  return hasher.digest();
 };
 
 /**
