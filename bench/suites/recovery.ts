@@ -71,7 +71,7 @@ function readFiles(dir: string): void {
 }
 
 /** `size` paused workflows with one checkpoint each, written without fsync: only the recovery is measured. */
-async function writeFixture(dir: string, size: number): Promise<void> {
+export async function writeFixture(dir: string, size: number): Promise<void> {
   // paused: recovery is measured, not the dispatch of 10 tasks per workflow that a running one would start
   const snapshot = sampleSnapshot(20, true) as unknown as { context: { id: string } };
   await mkdir(join(dir, 'workflows', 'active'), { recursive: true });
