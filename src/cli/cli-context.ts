@@ -64,3 +64,8 @@ export function shellWord(text: string): string {
 export function again(ctx: CliContext, command: string): string {
   return ctx.dataDirNamed ? `troupe ${command} --data-dir ${shellWord(ctx.dataDir)}` : `troupe ${command}`;
 }
+
+/** How `run` shows a workflow to this user, wherever it runs: their output form, colours, stdout, and next steps as they would type them. */
+export function runOutput(ctx: CliContext) {
+  return { json: ctx.json, palette: ctx.palette, out: process.stdout, again: (command: string) => again(ctx, command) };
+}

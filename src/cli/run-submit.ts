@@ -1,4 +1,4 @@
-import { again, type CliContext } from './cli-context.js';
+import { again, runOutput, type CliContext } from './cli-context.js';
 import { runWorkflowFile, RUN_EXIT } from './run-command.js';
 import type { RunSource } from './run-source.js';
 import { supervisorTarget } from './run-target.js';
@@ -18,6 +18,11 @@ export async function submitRun(ctx: CliContext, client: SocketClient, run: { so
   ctx.streams.outputClosed.addEventListener('abort', onOutputClosed, { once: true });
   let workflowId: string | null = null;
   let supervisorGone = false;
+  // it went away while followed (kill -9, a crash): the workflow is in its data directory, to go on at its next start
+  const supervisorWentAway = () => {
+    process.stderr.write(`troupe: the supervisor went away${workflowId ? `; ${workflowId} goes on when one starts again (\`${again(ctx, 'serve')}\`)` : ''}\n`);
+    return RUN_EXIT.failed;
+  };
   void client.closed.then(() => {
     supervisorGone = !stop.signal.aborted;
     stop.abort('gone');
@@ -25,17 +30,11 @@ export async function submitRun(ctx: CliContext, client: SocketClient, run: { so
   try {
     const code = await runWorkflowFile(supervisorTarget(client), {
       ...run,
-      json: ctx.json,
-      palette: ctx.palette,
-      out: process.stdout,
-      again: (command) => again(ctx, command),
+      ...runOutput(ctx),
       onWorkflow: (id) => (workflowId = id),
       signal: stop.signal,
     });
-    if (supervisorGone) {
-      process.stderr.write(`troupe: the supervisor went away${workflowId ? `; ${workflowId} goes on when one starts again (\`${again(ctx, 'serve')}\`)` : ''}\n`);
-      return RUN_EXIT.failed;
-    }
+    if (supervisorGone) return supervisorWentAway();
     if (stop.signal.aborted && workflowId !== null) {
       process.stderr.write(
         `\ntroupe: stopped following ${workflowId}; it goes on in the supervisor.\n` +
@@ -46,8 +45,7 @@ export async function submitRun(ctx: CliContext, client: SocketClient, run: { so
     return stop.signal.reason === 'output' ? 141 : code;
   } catch (error) {
     if (!supervisorGone) throw error;
-    process.stderr.write(`troupe: the supervisor went away${workflowId ? `; ${workflowId} goes on when one starts again (\`${again(ctx, 'serve')}\`)` : ''}\n`);
-    return RUN_EXIT.failed;
+    return supervisorWentAway();
   } finally {
     offSignals();
     ctx.streams.outputClosed.removeEventListener('abort', onOutputClosed);

@@ -1,6 +1,6 @@
 import { ControlSocket, dataDirLayout, formatDuration } from '../index.js';
 import { createConfiguredHub } from './config-errors.js';
-import { again, type CliContext } from './cli-context.js';
+import { runOutput, type CliContext } from './cli-context.js';
 import { runRepl, runScript } from './repl.js';
 import { runWorkflowFile, RUN_EXIT } from './run-command.js';
 import { localTarget } from './run-target.js';
@@ -80,10 +80,7 @@ export async function runSupervisor(ctx: CliContext, mode: SupervisorMode): Prom
         source: mode.source,
         params: mode.params,
         ...(mode.id === undefined ? {} : { id: mode.id }),
-        json: ctx.json,
-        palette: ctx.palette,
-        out: process.stdout,
-        again: (command) => again(ctx, command),
+        ...runOutput(ctx),
         onWorkflow: (id) => (runningId = id),
         signal: stopReading.signal,
       });
